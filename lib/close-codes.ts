@@ -1,0 +1,62 @@
+/**
+ * The one table of WebSocket close codes: what each means and whether the hub reconnects after it.
+ * 4000-4999 are private-use codes (RFC 6455 §7.4.2); standard codes are listed where the hub must
+ * decide on them. Codes not in the table reconnect: a transient fault is the safer guess.
+ */
+
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  abnormal: 1006,
+  policyViolation: 1008,
+  tooLarge: 1009,
+  internalError: 1011,
+  serviceRestart: 1012,
+  tryAgainLater: 1013,
+  badFrame: 4000,
+  unsupportedVersion: 4001,
+  handshakeTimeout: 4002,
+  originForbidden: 4003,
+  pingTimeout: 4008,
+  unauthorized: 4010,
+  tokenExpired: 4011,
+  replaced: 4012,
+  clientClosing: 4100,
+} as const;
+
+export type CloseCodeName = keyof typeof CloseCode;
+
+interface CloseRule {
+  readonly reason: string;
+  /** Whether the hub schedules a reconnect (with backoff) after this code. */
+  readonly reconnect: boolean;
+}
+
+const table: Readonly<Record<number, CloseRule>> = {
+  [CloseCode.normal]: { reason: 'closed by server', reconnect: true },
+  [CloseCode.goingAway]: { reason: 'server going away', reconnect: true },
+  [CloseCode.protocolError]: { reason: 'protocol error', reconnect: true },
+  [CloseCode.abnormal]: { reason: 'connection lost', reconnect: true },
+  [CloseCode.policyViolation]: { reason: 'policy violation', reconnect: true },
+  [CloseCode.tooLarge]: { reason: 'frame too large', reconnect: true },
+  [CloseCode.internalError]: { reason: 'server error', reconnect: true },
+  [CloseCode.serviceRestart]: { reason: 'server restarting', reconnect: true },
+  [CloseCode.tryAgainLater]: { reason: 'server busy', reconnect: true },
+  [CloseCode.badFrame]: { reason: 'bad frame', reconnect: true },
+  // A server that speaks another protocol version will not change by retrying.
+  [CloseCode.unsupportedVersion]: { reason: 'unsupported protocol version', reconnect: false },
+  [CloseCode.handshakeTimeout]: { reason: 'handshake timeout', reconnect: true },
+  [CloseCode.originForbidden]: { reason: 'origin not allowed', reconnect: false },
+  [CloseCode.pingTimeout]: { reason: 'ping timeout', reconnect: true },
+  // A refused token stays refused until the user saves a new one in the options.
+  [CloseCode.unauthorized]: { reason: 'access token refused', reconnect: false },
+  [CloseCode.tokenExpired]: { reason: 'access token expired', reconnect: false },
+  [CloseCode.replaced]: { reason: 'replaced by a newer connection', reconnect: false },
+  [CloseCode.clientClosing]: { reason: 'client closing', reconnect: false },
+};
+
+/** What a close code means and whether to reconnect after it. */
+export function closeRule(code: number): CloseRule {
+  return table[code] ?? { reason: `closed (${code})`, reconnect: true };
+}

@@ -1,0 +1,136 @@
+/**
+ * Protocol v1: every frame that crosses the WebSocket, as one discriminated union on `t` per
+ * direction. The schemas are the single source of truth: the TypeScript types are inferred from
+ * them, and the codec validates every incoming frame against them before anyone reads it.
+ */
+import * as v from 'valibot';
+
+/** Bumped on any incompatible change; the server refuses other versions with close code 4001. */
+export const PROTOCOL_VERSION = 1;
+
+const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
+const time = v.pipe(v.number(), v.finite(), v.minValue(0));
+const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const topic = text(80);
+
+/** Position in a `stream` topic's log: `seq` grows by one per event, `epoch` names one log's life. */
+export const StreamPositionSchema = v.object({ epoch: text(64), seq });
+export type StreamPosition = v.InferOutput<typeof StreamPositionSchema>;
+
+/** `stream`: durable ordered log with replay. `state`: latest value only, snapshot on subscribe. */
+export type TopicMode = 'stream' | 'state';
+
+/**
+ * How a subscription `since` a cursor went: the whole gap replayed (`recovered`), nothing to
+ * recover (`fresh`, no cursor given), or not recoverable: the log no longer reaches back that far
+ * (`trimmed`) or was lost or reset (`epoch changed`). There is never a silent partial replay.
+ */
+export type Recovery = 'fresh' | 'recovered' | 'trimmed' | 'epoch changed';
+
+/** Machine-readable error codes carried by `error` frames and failed acks. */
+export type ErrorCode =
+  | 'bad-frame'
+  | 'unknown-frame'
+  | 'too-large'
+  | 'unsupported-version'
+  | 'not-ready'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'unknown-topic'
+  | 'invalid'
+  | 'rate-limited'
+  | 'internal';
+
+const errorCode = v.picklist([
+  'bad-frame',
+  'unknown-frame',
+  'too-large',
+  'unsupported-version',
+  'not-ready',
+  'unauthorized',
+  'forbidden',
+  'unknown-topic',
+  'invalid',
+  'rate-limited',
+  'internal',
+] as const satisfies readonly ErrorCode[]);
+
+// ---- client → server -------------------------------------------------------------------------
+
+const Hello = v.object({ t: v.literal('hello'), v: v.pipe(v.number(), v.integer()), token: text(4096), client: v.optional(text(64)) });
+const Subscribe = v.object({ t: v.literal('subscribe'), topic, since: v.optional(StreamPositionSchema) });
+const Unsubscribe = v.object({ t: v.literal('unsubscribe'), topic });
+const Ping = v.object({ t: v.literal('ping'), at: time });
+const Pong = v.object({ t: v.literal('pong'), at: time });
+const Send = v.object({ t: v.literal('send'), id: text(64), kind: text(64), body: v.unknown() });
+const Refresh = v.object({ t: v.literal('refresh'), token: text(4096) });
+
+export const ClientFrameSchema = v.variant('t', [Hello, Subscribe, Unsubscribe, Ping, Pong, Send, Refresh]);
+export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
+export const CLIENT_FRAME_TYPES: ReadonlySet<string> = new Set(ClientFrameSchema.options.map((o) => o.entries.t.literal));
+
+// ---- server → client -------------------------------------------------------------------------
+
+const Welcome = v.object({
+  t: v.literal('welcome'),
+  v: v.pipe(v.number(), v.integer()),
+  session: text(64),
+  user: text(64),
+  /** The server pings at this interval and expects traffic from the client within twice it. */
+  heartbeatMs: v.pipe(v.number(), v.integer(), v.minValue(50), v.maxValue(60_000)),
+  serverTime: time,
+  maxFrameBytes: v.pipe(v.number(), v.integer(), v.minValue(1024)),
+});
+const Subscribed = v.object({
+  t: v.literal('subscribed'),
+  topic,
+  mode: v.picklist(['stream', 'state'] as const),
+  recovery: v.optional(v.picklist(['fresh', 'recovered', 'trimmed', 'epoch changed'] as const)),
+  position: v.optional(StreamPositionSchema),
+});
+const Unsubscribed = v.object({ t: v.literal('unsubscribed'), topic, reason: v.optional(text(200)) });
+export const StateFrameSchema = v.object({ t: v.literal('state'), topic, value: v.unknown(), at: time });
+export const EventFrameSchema = v.object({ t: v.literal('event'), topic, epoch: text(64), seq, data: v.unknown(), at: time });
+const Batch = v.object({ t: v.literal('batch'), frames: v.array(v.variant('t', [StateFrameSchema, EventFrameSchema])) });
+const AckOk = v.object({ t: v.literal('ack'), id: text(64), ok: v.literal(true), result: v.optional(v.unknown()) });
+const AckFail = v.object({
+  t: v.literal('ack'),
+  id: text(64),
+  ok: v.literal(false),
+  error: v.object({ code: errorCode, message: text(500) }),
+});
+const ErrorFrame = v.object({
+  t: v.literal('error'),
+  code: errorCode,
+  message: text(500),
+  topic: v.optional(topic),
+});
+
+export const ServerFrameSchema = v.variant('t', [
+  Welcome,
+  Subscribed,
+  Unsubscribed,
+  StateFrameSchema,
+  EventFrameSchema,
+  Batch,
+  Ping,
+  Pong,
+  v.variant('ok', [AckOk, AckFail]),
+  ErrorFrame,
+]);
+export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
+export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([
+  'welcome', 'subscribed', 'unsubscribed', 'state', 'event', 'batch', 'ping', 'pong', 'ack', 'error',
+]);
+
+export type StateFrame = v.InferOutput<typeof StateFrameSchema>;
+export type EventFrame = v.InferOutput<typeof EventFrameSchema>;
+export type Frame = ClientFrame | ServerFrame;
+
+/** Narrows a union member by its tag, e.g. `FrameOf<ServerFrame, 'welcome'>`. */
+export type FrameOf<F extends { t: string }, T extends F['t']> = Extract<F, { t: T }>;
+
+/** For `switch` defaults: a frame type the code forgot to handle fails to compile. */
+export function assertNever(value: never): never {
+  throw new Error(`Unhandled case: ${JSON.stringify(value)}`);
+}
