@@ -1,1 +1,3 @@
-export default defineBackground(() => {});
+import { startExtensionHost } from '@/worker/extension-host';
+
+export default defineBackground(() => startExtensionHost());

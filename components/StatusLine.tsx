@@ -1,0 +1,33 @@
+/**
+ * The hub's connection status in words (`Connected`, `Reconnecting in 3s (…)`, `Offline`), from
+ * `describeStatus` so every view says the same. While the hub waits to retry it re-renders every
+ * second so the countdown moves.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { HubStatus } from '../lib/hub-api';
+import { describeStatus } from '../lib/status';
+
+export interface StatusLineProps {
+  /** `null` until the hub has answered. */
+  readonly status: HubStatus | null;
+  /** Wall clock in ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+export function StatusLine({ status, now = Date.now }: StatusLineProps) {
+  const [, setTick] = useState(0);
+  const waiting = status?.s === 'waiting';
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setInterval(() => setTick((tick) => tick + 1), 1000);
+    return () => clearInterval(timer);
+  }, [waiting, status]);
+
+  const state = status?.s ?? 'connecting';
+  const text = status ? describeStatus(status, now()) : 'Connecting…';
+  return (
+    <p role="status" class={`status status-${state}`}>
+      {text}
+    </p>
+  );
+}

@@ -1,0 +1,78 @@
+/**
+ * The built extension in Chromium against a real server process: ten popup tabs share one
+ * WebSocket, and keep showing prices after Chrome stops the service worker and after the server
+ * crashes and comes back on the same port. The steps run in order and build on each other.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
+import { OptionsPage } from '../support/pages/options';
+import { PopupPage } from '../support/pages/popup';
+import { spawnServerProcess, TEST_DEV_TOKEN, type ServerProcess } from '../support/server';
+
+const TABS = 10;
+const CONNECTIONS = 'switchboard_ws_connections';
+
+let server: ServerProcess;
+let browser: ExtensionBrowser;
+const popups: PopupPage[] = [];
+
+/** Publishes a tick and waits until every popup tab shows it. */
+async function publishAndSee(symbol: string, price: number): Promise<void> {
+  await server.publishPrice(symbol, price);
+  await Promise.all(popups.map((popup) => popup.waitForPrice(symbol, price.toFixed(2))));
+}
+
+beforeAll(async () => {
+  server = await spawnServerProcess();
+  browser = await launchChromiumWithExtension();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+describe('prices in ten popup tabs over one connection', () => {
+  test('the options page points the hub at the test server', async () => {
+    const options = await OptionsPage.open(browser);
+    await options.save({ serverUrl: server.url, token: TEST_DEV_TOKEN });
+    await options.waitForStatus('Connected');
+    await options.page.close();
+    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+  });
+
+  test('every tab shows prices published through the admin API, over exactly one socket', async () => {
+    for (let i = 0; i < TABS; i += 1) popups.push(await PopupPage.open(browser));
+    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+    await publishAndSee('AAPL', 101.25);
+    await publishAndSee('MSFT', 402.5);
+    await publishAndSee('AAPL', 99.75);
+    const rows = await popups[0]!.prices();
+    expect(rows.AAPL).toContain('▼');
+    expect(rows.MSFT).toContain('402.50');
+    expect(await server.metric(CONNECTIONS)).toBe(1);
+  });
+
+  test('after Chrome stops the service worker the hub comes back with one socket', async () => {
+    const worker = await browser.serviceWorker();
+    await worker.evaluate(() => Object.assign(globalThis, { beforeStop: true }));
+    await browser.stopServiceWorkers();
+    // Published while the worker is down or starting: state topics hand it over on resubscribe.
+    await publishAndSee('AAPL', 120.5);
+    expect(await worker.evaluate(() => 'beforeStop' in globalThis)).toBe(false);
+    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+    await publishAndSee('MSFT', 410.75);
+    expect(await server.metric(CONNECTIONS)).toBe(1);
+  });
+
+  test('after the server crashes and restarts on the same port the hub reconnects by itself', async () => {
+    await server.kill('SIGKILL');
+    const away = await popups[0]!.waitForStatusNot('Connected');
+    expect(away).toMatch(/Reconnecting|Connecting/);
+    await server.restart();
+    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+    await publishAndSee('AAPL', 130.25);
+    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+  });
+});

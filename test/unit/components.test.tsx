@@ -1,0 +1,154 @@
+// @vitest-environment happy-dom
+import { render } from 'preact';
+import { act } from 'preact/test-utils';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { applyPriceUpdates } from '../../components/price-book';
+import { PriceList } from '../../components/PriceList';
+import { SettingsForm } from '../../components/SettingsForm';
+import { StatusLine } from '../../components/StatusLine';
+import { err, ok, type Result } from '../../lib/errors';
+import type { TopicUpdate } from '../../lib/hub-api';
+import type { PriceTick } from '../../lib/prices';
+import { DEFAULT_SETTINGS, type Settings } from '../../lib/settings';
+
+let root: HTMLElement;
+beforeEach(() => {
+  root = document.createElement('div');
+  document.body.append(root);
+});
+afterEach(() => {
+  render(null, root);
+  root.remove();
+  vi.useRealTimers();
+});
+
+const show = (node: preact.ComponentChild) => act(() => render(node, root));
+
+/** The input a `<label>` with this exact text is for. */
+function field(label: string): HTMLInputElement {
+  const found = [...root.querySelectorAll('label')].find((l) => l.textContent === label);
+  const input = found && root.querySelector<HTMLInputElement>(`#${found.htmlFor}`);
+  if (!input) throw new Error(`no field labelled ${label}`);
+  return input;
+}
+
+async function type(input: HTMLInputElement, value: string): Promise<void> {
+  await act(() => {
+    input.value = value;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+}
+
+describe('StatusLine', () => {
+  test.each([
+    [{ s: 'open', session: 's', user: 'u', since: 0 } as const, 'Connected'],
+    [{ s: 'offline' } as const, 'Offline'],
+    [null, 'Connecting…'],
+  ])('%j reads %s', async (status, text) => {
+    await show(<StatusLine status={status} />);
+    expect(root.querySelector('[role="status"]')?.textContent).toBe(text);
+  });
+
+  test('counts down every second while waiting to reconnect', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const start = Date.now();
+    await show(<StatusLine status={{ s: 'waiting', attempt: 1, retryAt: start + 3000, reason: 'connection lost' }} />);
+    const text = () => root.querySelector('[role="status"]')?.textContent;
+    expect(text()).toBe('Reconnecting in 3s (connection lost)');
+    await act(() => {
+      vi.advanceTimersByTime(999);
+    });
+    expect(text()).toBe('Reconnecting in 3s (connection lost)');
+    await act(() => {
+      vi.advanceTimersByTime(1);
+    });
+    expect(text()).toBe('Reconnecting in 2s (connection lost)');
+  });
+});
+
+const tick = (symbol: string, price: number, prev: number): PriceTick => ({ symbol, price, prev, at: 1 });
+
+describe('PriceList', () => {
+  test('lists symbols in order with their move up or down', async () => {
+    await show(<PriceList prices={[tick('MSFT', 410.5, 412), tick('AAPL', 190.25, 189), tick('IBM', 150, 150)]} />);
+    const list = root.querySelector('ul[aria-label="Prices"]');
+    const rows = [...(list?.querySelectorAll('li') ?? [])];
+    expect(rows.map((row) => row.querySelector('.symbol')?.textContent)).toEqual(['AAPL', 'IBM', 'MSFT']);
+    expect(rows[0]?.className).toContain('up');
+    expect(rows[0]?.textContent).toContain('190.25');
+    expect(rows[0]?.querySelector('.change')?.textContent).toBe('▲ 1.25 (+0.66%)');
+    expect(rows[1]?.className).toContain('flat');
+    expect(rows[2]?.className).toContain('down');
+    expect(rows[2]?.querySelector('.change')?.textContent).toBe('▼ 1.50 (−0.36%)');
+  });
+
+  test('renders hostile text as text', async () => {
+    const symbol = '<img src=x onerror=alert(1)>';
+    await show(<PriceList prices={[tick(symbol, 1, 1)]} />);
+    expect(root.querySelector('img')).toBeNull();
+    expect(root.querySelector('.symbol')?.textContent).toBe(symbol);
+  });
+
+  test('says it is waiting while there are no prices', async () => {
+    await show(<PriceList prices={[]} />);
+    expect(root.textContent).toContain('Waiting for prices');
+  });
+});
+
+describe('applyPriceUpdates', () => {
+  const update = (topic: string, value: unknown): TopicUpdate => ({ kind: 'state', topic, value, at: 1 });
+
+  test('keeps the latest valid tick per symbol and drops the rest', () => {
+    const book = applyPriceUpdates(new Map(), [
+      update('prices:AAPL', tick('AAPL', 1, 1)),
+      update('prices:AAPL', tick('AAPL', 2, 1)),
+      update('prices:BAD', { symbol: '<b>', price: 1, prev: 1, at: 1 }),
+      update('prices:MSFT', 'not a tick'),
+      update('news', tick('NEWS', 1, 1)),
+      { kind: 'error', topic: 'prices:X', code: 'forbidden', message: 'no' },
+    ]);
+    expect([...book.values()]).toEqual([tick('AAPL', 2, 1)]);
+  });
+
+  test('returns the same book when nothing applied', () => {
+    const book = new Map([['AAPL', tick('AAPL', 1, 1)]]);
+    expect(applyPriceUpdates(book, [update('news', 'x')])).toBe(book);
+  });
+});
+
+describe('SettingsForm', () => {
+  const settings: Settings = { serverUrl: 'http://127.0.0.1:9999', token: 'secret' };
+
+  test('has labelled fields, disabled until the settings load', async () => {
+    await show(<SettingsForm initial={null} onSave={async (s) => ok(s)} />);
+    // happy-dom does not apply a disabled fieldset to `:disabled`; browsers do.
+    expect(field('Server URL').closest('fieldset')?.disabled).toBe(true);
+    await show(<SettingsForm initial={DEFAULT_SETTINGS} onSave={async (s) => ok(s)} />);
+    expect(field('Server URL').value).toBe(DEFAULT_SETTINGS.serverUrl);
+    expect(field('Access token').value).toBe(DEFAULT_SETTINGS.token);
+    expect(field('Server URL').closest('fieldset')?.disabled).toBe(false);
+  });
+
+  test('saves what was typed and confirms', async () => {
+    const onSave = vi.fn(async (s: Settings): Promise<Result<Settings>> => ok(s));
+    await show(<SettingsForm initial={DEFAULT_SETTINGS} onSave={onSave} />);
+    await type(field('Server URL'), settings.serverUrl);
+    await type(field('Access token'), settings.token);
+    const button = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Save');
+    await act(async () => {
+      button?.click();
+    });
+    expect(onSave).toHaveBeenCalledWith(settings);
+    await vi.waitFor(() => expect(root.textContent).toContain('Saved'));
+  });
+
+  test('shows the validation error', async () => {
+    await show(<SettingsForm initial={DEFAULT_SETTINGS} onSave={async () => err('InvalidSettings', 'Server URL is not a URL')} />);
+    await type(field('Server URL'), 'nope');
+    await act(async () => {
+      root.querySelector('form')?.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+    await vi.waitFor(() => expect(root.querySelector('[role="alert"]')?.textContent).toBe('Server URL is not a URL'));
+    expect(root.textContent).not.toContain('Saved');
+  });
+});

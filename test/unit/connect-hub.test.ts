@@ -1,0 +1,172 @@
+import * as Comlink from 'comlink';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { connectHub, reconnectDelay, type HubConnection } from '../../lib/connect-hub';
+import { ok } from '../../lib/errors';
+import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from '../../lib/hub-api';
+import { createPipeRegistry } from '../../lib/pipe-registry';
+import { createPortEndpoint } from '../../lib/port-endpoint';
+import { DEFAULT_SETTINGS } from '../../lib/settings';
+import { createFakeRuntime, type FakeRuntime } from '../support/runtime-ports';
+
+const OPEN: HubStatus = { s: 'open', session: 's1', user: 'dev', since: 1 };
+
+interface FakeSession {
+  listener: HubListener | null;
+  readonly topics: Set<string>;
+  readonly calls: string[];
+}
+
+/** One service-worker life: the sessions its views opened. */
+interface WorkerLife {
+  readonly sessions: FakeSession[];
+  /** When set, `status()` waits for this before answering. */
+  holdStatus: Promise<void> | null;
+}
+
+function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
+  return (runtime) => {
+    const life: WorkerLife = { sessions: [], holdStatus: null };
+    lives.push(life);
+    const registry = createPipeRegistry();
+    runtime.onConnect((port) => {
+      if (registry.accept(port) || port.name !== HUB_PORT_NAME) return;
+      const session: FakeSession = { listener: null, topics: new Set(), calls: [] };
+      life.sessions.push(session);
+      const api: HubApi = {
+        async listen(listener) {
+          session.calls.push('listen');
+          session.listener = listener;
+          return OPEN;
+        },
+        async subscribe(topics) {
+          session.calls.push(`subscribe ${topics.join(',')}`);
+          if (topics.includes('feed:mallory')) throw new Error('forbidden topic');
+          for (const topic of topics) session.topics.add(topic);
+        },
+        async unsubscribe(topics) {
+          session.calls.push(`unsubscribe ${topics.join(',')}`);
+          for (const topic of topics) session.topics.delete(topic);
+        },
+        async status() {
+          session.calls.push('status');
+          if (life.holdStatus) await life.holdStatus;
+          return OPEN;
+        },
+        getSettings: async () => DEFAULT_SETTINGS,
+        saveSettings: async (settings) => ok(settings),
+      };
+      Comlink.expose(api, createPortEndpoint(port, { pipes: registry.pipes }));
+    });
+  };
+}
+
+const update = (topic: string, value: unknown): TopicUpdate => ({ kind: 'state', topic, value, at: 1 });
+
+function setUp(options: { retryDelayMs?: number } = {}) {
+  const lives: WorkerLife[] = [];
+  const runtime = createFakeRuntime('json', startFakeHub(lives));
+  const statuses: HubStatus[] = [];
+  const updates: TopicUpdate[] = [];
+  const hub = connectHub({
+    connect: (name) => runtime.connect(name),
+    onStatus: (status) => statuses.push(status),
+    onUpdates: (batch) => updates.push(...batch),
+    retryDelayMs: options.retryDelayMs ?? 10,
+  });
+  connections.push(hub);
+  const session = (life = lives.length - 1, index = 0): FakeSession | undefined => lives[life]?.sessions[index];
+  return { lives, runtime, statuses, updates, hub, session };
+}
+
+const connections: HubConnection[] = [];
+afterEach(() => {
+  for (const hub of connections.splice(0)) hub.close();
+  vi.useRealTimers();
+});
+
+describe('connectHub', () => {
+  test('registers a listener, reports status and delivers updates of subscribed topics', async () => {
+    const { hub, statuses, updates, session } = setUp();
+    await hub.subscribe(['prices:*']);
+    expect(statuses).toEqual([OPEN]);
+    expect(session()?.topics).toEqual(new Set(['prices:*']));
+    await session()?.listener?.updates([update('prices:AAPL', 1)]);
+    expect(updates).toEqual([update('prices:AAPL', 1)]);
+  });
+
+  test('after the service worker restarts it reconnects, listens and subscribes again', async () => {
+    const { hub, runtime, statuses, updates, lives, session } = setUp();
+    await hub.subscribe(['prices:*', 'news']);
+    runtime.stopWorker();
+    await vi.waitFor(() => expect(session(1)?.topics).toEqual(new Set(['prices:*', 'news'])));
+    expect(lives).toHaveLength(2);
+    expect(session(1)?.calls).toEqual(['listen', 'subscribe prices:*,news']);
+    expect(statuses).toEqual([OPEN, { s: 'connecting', attempt: 1 }, OPEN]);
+    await session(1)?.listener?.updates([update('news', 'again')]);
+    expect(updates).toEqual([update('news', 'again')]);
+  });
+
+  test('forgets unsubscribed topics and ones the hub refused', async () => {
+    const { hub, runtime, session } = setUp();
+    await hub.subscribe(['prices:AAPL', 'prices:MSFT']);
+    await hub.unsubscribe(['prices:MSFT']);
+    await expect(hub.subscribe(['feed:mallory'])).rejects.toThrow('forbidden topic');
+    await expect(hub.subscribe(['not a topic'])).rejects.toThrow(TypeError);
+    runtime.stopWorker();
+    await vi.waitFor(() => expect(session(1)?.calls).toContain('subscribe prices:AAPL'));
+  });
+
+  test('a call cut off by a restart is answered by the next connection', async () => {
+    const { hub, runtime, lives, session } = setUp();
+    await hub.api.status();
+    lives[0]!.holdStatus = new Promise(() => {});
+    const call = hub.api.status();
+    await vi.waitFor(() => expect(session(0)?.calls).toEqual(['listen', 'status', 'status']));
+    runtime.stopWorker();
+    await expect(call).resolves.toEqual(OPEN);
+    expect(session(1)?.calls).toEqual(['listen', 'status']);
+  });
+
+  test('calls made while reconnecting wait for the hub', async () => {
+    const { hub, runtime } = setUp({ retryDelayMs: 30 });
+    await hub.api.status();
+    runtime.stopWorker();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await expect(hub.api.getSettings()).resolves.toEqual(DEFAULT_SETTINGS);
+  });
+
+  test('close() stops reconnecting and rejects later calls', async () => {
+    const { hub, runtime, lives } = setUp();
+    await hub.api.status();
+    hub.close();
+    runtime.stopWorker();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lives).toHaveLength(1);
+    await expect(hub.api.status()).rejects.toMatchObject({ name: 'HubDisconnectedError' });
+  });
+
+  test('waits the backoff before reconnecting: nothing at d-1 ms, a connect at d', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { runtime } = setUp({ retryDelayMs: 100 });
+    const hubPorts = () => runtime.viewPorts.filter((p) => p.name === HUB_PORT_NAME).length;
+    await vi.advanceTimersByTimeAsync(5);
+    runtime.stopWorker();
+    await vi.advanceTimersByTimeAsync(1); // the disconnect reaches the view
+    await vi.advanceTimersByTimeAsync(98);
+    expect(hubPorts()).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(hubPorts()).toBe(2);
+  });
+});
+
+describe('reconnectDelay', () => {
+  test.each([
+    [1, 100],
+    [2, 200],
+    [3, 400],
+    [7, 5000],
+    [30, 5000],
+  ])('attempt %i waits %i ms', (attempt, delay) => {
+    expect(reconnectDelay(attempt, 100, 5000)).toBe(delay);
+  });
+});

@@ -1,0 +1,187 @@
+import * as Comlink from 'comlink';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createPipeRegistry } from '../../lib/pipe-registry';
+import { connectingPipes, createPortEndpoint, PIPE_PREFIX, type PortEndpoint } from '../../lib/port-endpoint';
+import { createFakeRuntime, createPortPair, type FakeRuntime, type Serialisation } from '../support/runtime-ports';
+
+interface Service {
+  add(a: number, b: number): number;
+  hang(): Promise<never>;
+  callBack(callback: (n: number) => number, n: number): Promise<number>;
+  keep(callback: (n: number) => number | Promise<number>): void;
+  callKept(n: number): Promise<number>;
+  counter(): { next(): number };
+  fail(): never;
+}
+
+function createService(): Service {
+  let kept: ((n: number) => number | Promise<number>) | null = null;
+  return {
+    add: (a, b) => a + b,
+    hang: () => new Promise<never>(() => {}),
+    callBack: async (callback, n) => await callback(n),
+    keep(callback) {
+      kept = callback;
+    },
+    callKept: async (n) => {
+      if (!kept) throw new Error('nothing kept');
+      return await kept(n);
+    },
+    counter() {
+      let n = 0;
+      return Comlink.proxy({ next: () => (n += 1) });
+    },
+    fail() {
+      throw new RangeError('bad input');
+    },
+  };
+}
+
+const endpoints: PortEndpoint[] = [];
+
+/** A background that exposes the service on every `main` port and accepts pipes. */
+function startBackground(runtime: FakeRuntime, exposeDelayMs = 0): void {
+  const registry = createPipeRegistry({ claimTimeoutMs: 500 });
+  const service = createService();
+  runtime.onConnect((port) => {
+    if (registry.accept(port)) return;
+    const endpoint = createPortEndpoint(port, { pipes: registry.pipes });
+    endpoints.push(endpoint);
+    setTimeout(() => Comlink.expose(service, endpoint), exposeDelayMs);
+  });
+}
+
+function connectView(runtime: FakeRuntime, timeoutMs?: number): { endpoint: PortEndpoint; remote: Comlink.Remote<Service> } {
+  const endpoint = createPortEndpoint(runtime.connect('main'), {
+    pipes: connectingPipes((name) => runtime.connect(name)),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+  endpoints.push(endpoint);
+  return { endpoint, remote: Comlink.wrap<Service>(endpoint) };
+}
+
+afterEach(() => {
+  for (const endpoint of endpoints.splice(0)) endpoint.close();
+});
+
+describe.each<Serialisation>(['json', 'structured'])('port endpoint with %s messages', (serialisation) => {
+  test('a call makes the round trip', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { remote } = connectView(runtime);
+    await expect(remote.add(2, 3)).resolves.toBe(5);
+  });
+
+  test('calls sent before the background exposes are kept until it does', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r, 30));
+    const { remote } = connectView(runtime);
+    await expect(remote.add(1, 1)).resolves.toBe(2);
+  });
+
+  test('errors thrown by the other side reject with their name and message', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { remote } = connectView(runtime);
+    await expect(remote.fail()).rejects.toMatchObject({ name: 'RangeError', message: 'bad input' });
+  });
+
+  test('a proxied callback is called from the other side', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { remote } = connectView(runtime);
+    await expect(remote.callBack(Comlink.proxy((n: number) => n * 10), 4)).resolves.toBe(40);
+    // Kept and called later, over the same pipe.
+    await remote.keep(Comlink.proxy((n: number) => n + 100));
+    await expect(remote.callKept(1)).resolves.toBe(101);
+    await expect(remote.callKept(2)).resolves.toBe(102);
+    expect(runtime.viewPorts.filter((p) => p.name.startsWith(PIPE_PREFIX))).toHaveLength(2);
+  });
+
+  test('a proxy returned by the background works in the view', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { remote } = connectView(runtime);
+    const counter = await remote.counter();
+    expect(await counter.next()).toBe(1);
+    expect(await counter.next()).toBe(2);
+  });
+
+  test('pending calls reject when the port drops, and later calls reject at once', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { endpoint, remote } = connectView(runtime);
+    await remote.add(0, 0);
+    const pending = remote.hang();
+    const closed = new Promise<string>((resolve) => endpoint.onClose(resolve));
+    runtime.stopWorker();
+    await expect(pending).rejects.toMatchObject({ name: 'HubDisconnectedError' });
+    expect(await closed).toMatch(/lost/);
+    expect(endpoint.closed).toBe(true);
+    await expect(remote.add(1, 2)).rejects.toMatchObject({ name: 'HubDisconnectedError' });
+  });
+
+  test('pipes close with their main port, so a kept callback rejects instead of hanging', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const first = connectView(runtime);
+    await first.remote.keep(Comlink.proxy((n: number) => n));
+    const pipe = runtime.viewPorts.find((p) => p.name.startsWith(PIPE_PREFIX));
+    first.endpoint.close();
+    expect(pipe?.disconnected).toBe(true);
+  });
+
+  test('a call with no answer rejects after the timeout', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { remote } = connectView(runtime, 50);
+    await expect(remote.add(1, 1)).resolves.toBe(2);
+    await expect(remote.hang()).rejects.toMatchObject({ name: 'HubDisconnectedError', message: expect.stringMatching(/50 ms/) });
+  });
+});
+
+describe('background calls into a view that went away', () => {
+  test('reject instead of hanging', async () => {
+    let service: Service | null = null;
+    const runtime = createFakeRuntime('json', (r) => {
+      const registry = createPipeRegistry();
+      service = createService();
+      const exposed = service;
+      r.onConnect((port) => {
+        if (registry.accept(port)) return;
+        const endpoint = createPortEndpoint(port, { pipes: registry.pipes });
+        endpoints.push(endpoint);
+        Comlink.expose(exposed, endpoint);
+      });
+    });
+    const { endpoint, remote } = connectView(runtime);
+    await remote.keep(Comlink.proxy(() => new Promise<number>(() => {})));
+    const call = service!.callKept(1);
+    endpoint.close();
+    await expect(call).rejects.toMatchObject({ name: 'HubDisconnectedError' });
+  });
+});
+
+describe('pipe registry', () => {
+  test('a pipe that arrives before its marker keeps its messages', async () => {
+    const registry = createPipeRegistry();
+    const [view, background] = createPortPair(`${PIPE_PREFIX}x`, 'json');
+    expect(registry.accept(background)).toBe(true);
+    view.postMessage({ hello: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const received: unknown[] = [];
+    registry.pipes(`${PIPE_PREFIX}x`, (pipe) => pipe?.onMessage.addListener((m) => received.push(m)));
+    expect(received).toEqual([{ hello: 1 }]);
+  });
+
+  test('a marker that arrives first waits for its pipe', () => {
+    const registry = createPipeRegistry();
+    const got: string[] = [];
+    registry.pipes(`${PIPE_PREFIX}y`, (pipe) => got.push(pipe?.name ?? 'none'));
+    expect(got).toEqual([]);
+    registry.accept(createPortPair(`${PIPE_PREFIX}y`, 'json')[1]);
+    expect(got).toEqual([`${PIPE_PREFIX}y`]);
+  });
+
+  test('a pipe that never comes is reported after the claim timeout', async () => {
+    const registry = createPipeRegistry({ claimTimeoutMs: 20 });
+    const got = await new Promise((resolve) => registry.pipes(`${PIPE_PREFIX}z`, resolve));
+    expect(got).toBeNull();
+  });
+
+  test('ignores ports that are not pipes', () => {
+    expect(createPipeRegistry().accept(createPortPair('switchboard-hub', 'json')[1])).toBe(false);
+  });
+});
