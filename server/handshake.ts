@@ -1,0 +1,55 @@
+/**
+ * The handshake rule as a pure decision: given the first frame a client sent, either the welcome to
+ * send or the refusal (error frame, close code, metric reason). The connection only carries it out.
+ */
+import { CloseCode } from '../lib/close-codes';
+import { PROTOCOL_VERSION, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/protocol';
+import type { TokenVerifier } from './auth';
+import type { RefusalReason } from './metrics';
+
+export interface Refusal {
+  readonly error: FrameOf<ServerFrame, 'error'>;
+  readonly closeCode: number;
+  /** Close reason sent in the close frame (at most 123 bytes by RFC 6455 §5.5). */
+  readonly closeReason: string;
+  readonly metric: RefusalReason;
+}
+
+export type HandshakeOutcome = { readonly ok: true; readonly user: string } | ({ readonly ok: false } & Refusal);
+
+/** Decides the fate of a connection from its first valid frame. */
+export function decideHandshake(frame: ClientFrame, verifyToken: TokenVerifier): HandshakeOutcome {
+  if (frame.t !== 'hello') {
+    return {
+      ok: false,
+      error: { t: 'error', code: 'not-ready', message: `Expected hello as the first frame, got ${frame.t}` },
+      closeCode: CloseCode.badFrame,
+      closeReason: 'hello expected',
+      metric: 'not-ready',
+    };
+  }
+  if (frame.v !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      error: {
+        t: 'error',
+        code: 'unsupported-version',
+        message: `Protocol version ${frame.v} is not supported: this server speaks version ${PROTOCOL_VERSION}`,
+      },
+      closeCode: CloseCode.unsupportedVersion,
+      closeReason: 'unsupported protocol version',
+      metric: 'version',
+    };
+  }
+  const check = verifyToken(frame.token);
+  if (!check.ok) {
+    return {
+      ok: false,
+      error: { t: 'error', code: 'unauthorized', message: check.reason },
+      closeCode: CloseCode.unauthorized,
+      closeReason: 'access token refused',
+      metric: 'unauthorized',
+    };
+  }
+  return { ok: true, user: check.user };
+}

@@ -1,0 +1,52 @@
+/**
+ * The server process: environment in, `Switchboard server listening on <url>` out once ready, and a
+ * graceful exit on SIGTERM / SIGINT (every socket closed with 1001, simulator stopped, exit 0).
+ * Run with `node --import tsx server/main.ts` (`npm run server`).
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { readEnv } from './env';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  const config = readEnv(process.env);
+  if (!config.ok) {
+    console.error(`Switchboard server: ${config.error.message}`);
+    process.exit(2);
+  }
+  const { options, dataDir, generatedAdminToken } = config.value;
+  mkdirSync(resolve(dataDir), { recursive: true });
+
+  const server = await startServer(options);
+  console.log(`Switchboard server listening on ${server.url}`);
+  console.log(
+    generatedAdminToken
+      ? `Admin token (generated; set ADMIN_TOKEN to choose one): ${server.adminToken}`
+      : 'Admin token: the ADMIN_TOKEN you set',
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal means "now": the operator gave up waiting for the graceful close.
+      console.error(`Switchboard server: ${signal} again, exiting immediately`);
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`Switchboard server: ${signal} received, closing connections`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('Switchboard server: shutdown failed', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error('Switchboard server failed to start:', error);
+  process.exit(1);
+});

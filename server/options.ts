@@ -1,0 +1,104 @@
+/**
+ * The server's options, each default in its doc comment, and the one place they are resolved and
+ * checked. Everything below `startServer` receives the resolved, frozen `ServerOptions`.
+ */
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import { DEFAULT_LIMITS } from '../lib/codec';
+import { createDevTokenVerifier, type TokenVerifier } from './auth';
+
+/** Price simulator settings; `'off'` disables it. */
+export interface SimulatorOptions {
+  /** Ticks per second across all symbols. Default 5. */
+  readonly ticksPerSecond: number;
+  /** Symbols to simulate. Default: the ~20 well-known symbols in `simulator.ts`. */
+  readonly symbols?: readonly string[];
+}
+
+export interface ServerOptions {
+  /** TCP port; `0` picks a free one (see `RunningServer.port`). Default 8787. */
+  readonly port: number;
+  /** Interface to listen on. Default `127.0.0.1`. */
+  readonly host: string;
+  /** Bearer token of the admin HTTP API. Default: a random token (read it from `RunningServer`). */
+  readonly adminToken: string;
+  /** The one access token accepted in `hello` until real auth lands; maps to user `dev`. Default `dev-token`. */
+  readonly devToken: string;
+  /** Checks access tokens from `hello` and `refresh` (the seam real auth plugs into). Default: only `devToken`, as user `dev`. */
+  readonly verifyToken: TokenVerifier;
+  /** Extra origins allowed to open `/ws`, e.g. `https://example.com`. Default none. */
+  readonly allowedOrigins: readonly string[];
+  /** Accept any `chrome-extension://` / `moz-extension://` origin. Default: `NODE_ENV !== 'production'`. */
+  readonly allowExtensionOrigins: boolean;
+  /** Price simulator, or `'off'`. Default `{ ticksPerSecond: 5 }`. */
+  readonly simulator: SimulatorOptions | 'off';
+  /** Interval of the server's application pings; silence for twice this closes with 4008. Default 15000. */
+  readonly heartbeatMs: number;
+  /** Time allowed between the upgrade and the client's `hello`. Default 10000. */
+  readonly handshakeTimeoutMs: number;
+  /** How often pending state ticks are flushed to each connection as one batch. Default 50. */
+  readonly flushMs: number;
+  /** Largest accepted WebSocket message (the `ws` maxPayload; bigger closes with 1009). Default `DEFAULT_LIMITS.maxFrameBytes`. */
+  readonly maxFrameBytes: number;
+  /** A connection whose send buffer holds more than this skips flushes (latest values are kept). Default 1 MiB. */
+  readonly maxBufferedBytes: number;
+  /** Bad frames tolerated on one connection before it is closed with 4000. Default 10. */
+  readonly maxBadFrames: number;
+  /** Topics one connection may hold at once. Default 1000. */
+  readonly maxTopicsPerConnection: number;
+  /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
+  readonly shutdownGraceMs: number;
+  /** Structured logger. Default: pino at `LOG_LEVEL` (or `info`) on stdout. */
+  readonly logger: Logger;
+  /** Wall clock in ms, injectable for tests. Default `Date.now`. */
+  readonly now: () => number;
+}
+
+const limits = {
+  heartbeatMs: [50, 60_000],
+  handshakeTimeoutMs: [10, 600_000],
+  flushMs: [1, 10_000],
+  maxFrameBytes: [1024, 16 * 1024 * 1024],
+} as const;
+
+/** Fills in defaults and rejects values that would break the protocol (e.g. a heartbeat `welcome` cannot carry). */
+export function resolveOptions(input: Readonly<Partial<ServerOptions>>): ServerOptions {
+  const env = process.env;
+  const devToken = input.devToken ?? 'dev-token';
+  const resolved: ServerOptions = {
+    port: input.port ?? 8787,
+    host: input.host ?? '127.0.0.1',
+    adminToken: input.adminToken ?? randomBytes(24).toString('base64url'),
+    devToken,
+    verifyToken: input.verifyToken ?? createDevTokenVerifier(devToken),
+    allowedOrigins: input.allowedOrigins ?? [],
+    allowExtensionOrigins: input.allowExtensionOrigins ?? env.NODE_ENV !== 'production',
+    simulator: input.simulator ?? { ticksPerSecond: 5 },
+    heartbeatMs: input.heartbeatMs ?? 15_000,
+    handshakeTimeoutMs: input.handshakeTimeoutMs ?? 10_000,
+    flushMs: input.flushMs ?? 50,
+    maxFrameBytes: input.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
+    maxBufferedBytes: input.maxBufferedBytes ?? 1024 * 1024,
+    maxBadFrames: input.maxBadFrames ?? 10,
+    maxTopicsPerConnection: input.maxTopicsPerConnection ?? 1000,
+    shutdownGraceMs: input.shutdownGraceMs ?? 2000,
+    logger: input.logger ?? pino({ name: 'switchboard', level: env.LOG_LEVEL ?? 'info' }),
+    now: input.now ?? Date.now,
+  };
+  for (const [key, [min, max]] of Object.entries(limits)) {
+    const value = resolved[key as keyof typeof limits];
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`Option ${key} must be an integer from ${min} to ${max}, got ${value}`);
+    }
+  }
+  if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65_535) {
+    throw new RangeError(`Option port must be an integer from 0 to 65535, got ${resolved.port}`);
+  }
+  if (resolved.adminToken.length < 8) throw new RangeError('Option adminToken must be at least 8 characters');
+  if (resolved.devToken.length === 0) throw new RangeError('Option devToken must not be empty');
+  const sim = resolved.simulator;
+  if (sim !== 'off' && !(Number.isFinite(sim.ticksPerSecond) && sim.ticksPerSecond > 0 && sim.ticksPerSecond <= 10_000)) {
+    throw new RangeError(`Simulator ticksPerSecond must be above 0 and at most 10000, got ${sim.ticksPerSecond}`);
+  }
+  return Object.freeze(resolved);
+}

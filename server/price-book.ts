@@ -1,0 +1,57 @@
+/**
+ * The latest price of every symbol, and the one door every price comes in through (admin API and
+ * simulator alike): it validates, computes `prev`, stores, and hands the tick to its listener.
+ */
+import { SYMBOL_PATTERN } from '../lib/ids';
+import { isValidPrice, MAX_PRICE, type PriceTick } from '../lib/prices';
+
+export type PublishResult = { readonly ok: true; readonly tick: PriceTick } | { readonly ok: false; readonly error: string };
+
+export interface PriceBook {
+  /** Validates and records a price; the listener sees the tick before this returns. */
+  publish(symbol: unknown, price: unknown): PublishResult;
+  get(symbol: string): PriceTick | undefined;
+  /** Every known symbol's latest tick, in first-seen order. */
+  all(): IterableIterator<PriceTick>;
+  readonly size: number;
+}
+
+export interface PriceBookDeps {
+  readonly now: () => number;
+  readonly onTick: (tick: PriceTick) => void;
+}
+
+/** Names a rejected input without trusting it (it may be huge, or not JSON-serialisable). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return '(missing)';
+  return value === null ? 'null' : `of type ${typeof value}`;
+}
+
+export function createPriceBook(deps: PriceBookDeps): PriceBook {
+  const latest = new Map<string, PriceTick>();
+  return {
+    publish(symbol, price) {
+      if (typeof symbol !== 'string' || !SYMBOL_PATTERN.test(symbol)) {
+        return {
+          ok: false,
+          error: `Invalid symbol ${describe(symbol)}: use 1-12 of A-Z, 0-9, "." and "-", starting with a letter or digit`,
+        };
+      }
+      if (!isValidPrice(price)) {
+        return { ok: false, error: `Invalid price ${describe(price)}: must be a finite number above 0 and at most ${MAX_PRICE}` };
+      }
+      const prev = latest.get(symbol)?.price ?? price;
+      const tick: PriceTick = { symbol, price, prev, at: deps.now() };
+      latest.set(symbol, tick);
+      deps.onTick(tick);
+      return { ok: true, tick };
+    },
+    get: (symbol) => latest.get(symbol),
+    all: () => latest.values(),
+    get size() {
+      return latest.size;
+    },
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * Real Switchboard servers for tests, two ways: `startTestServer` runs one in this process (port 0,
+ * simulator off, silent logger, known admin token) and `spawnServerProcess` runs `server/main.ts`
+ * as a child process, the way `npm run server` does, so a test can SIGTERM it, SIGKILL it (a
+ * crash) and restart it on the same port. Both expose the admin API and metrics through real HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import type { PriceTick } from '../../lib/prices';
+import { startServer, type RunningServer, type ServerOptions } from '../../server/server';
+
+/** The admin token every test server uses unless told otherwise. */
+export const TEST_ADMIN_TOKEN = 'test-admin-token';
+/** The access token test servers accept (user `dev`). */
+export const TEST_DEV_TOKEN = 'dev-token';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON when the response is JSON, otherwise the text. */
+  readonly body: unknown;
+  readonly text: string;
+}
+
+export interface RequestOptions {
+  /** JSON-encoded unless already a string. */
+  readonly body?: unknown;
+  /** Bearer token; default the admin token, `null` sends no Authorization header. */
+  readonly token?: string | null;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** HTTP helpers shared by in-process and child-process servers. */
+export interface ServerHttp {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  readonly adminToken: string;
+  /** Any HTTP request against the server; never throws on a non-2xx status. */
+  request(method: string, path: string, options?: RequestOptions): Promise<HttpAnswer>;
+  /** `POST /api/prices` with the admin token; resolves with the tick, throws unless 200. */
+  publishPrice(symbol: string, price: number): Promise<PriceTick & { topic: string }>;
+  /** Reads `GET /metrics`: the sum of the series of `name` whose labels include `labels` (0 if none). */
+  metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>;
+  /** Re-reads `/metrics` until `predicate` holds for the value, and resolves with it (bounded by the test timeout). */
+  waitForMetric(name: string, predicate: (value: number) => boolean, labels?: Readonly<Record<string, string>>): Promise<number>;
+}
+
+/** Parses Prometheus text exposition and sums the matching series. */
+export function readMetric(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const series = new Map<string, string>();
+    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) series.set(pair[1]!, pair[2]!);
+    if (Object.entries(labels).every(([key, value]) => series.get(key) === value)) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+function createServerHttp(url: string, adminToken: string): ServerHttp {
+  const http: ServerHttp = {
+    url,
+    adminToken,
+    async request(method, path, options = {}) {
+      const token = options.token === undefined ? adminToken : options.token;
+      const headers: Record<string, string> = { ...options.headers };
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(new URL(path, url), { method, headers, ...(body === undefined ? {} : { body }) });
+      const text = await response.text();
+      let parsed: unknown = text;
+      if (response.headers.get('content-type')?.includes('application/json')) parsed = JSON.parse(text) as unknown;
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+    async publishPrice(symbol, price) {
+      const answer = await http.request('POST', '/api/prices', { body: { symbol, price } });
+      if (answer.status !== 200) throw new Error(`POST /api/prices answered ${answer.status}: ${answer.text}`);
+      return answer.body as PriceTick & { topic: string };
+    },
+    async metric(name, labels) {
+      const answer = await http.request('GET', '/metrics', { token: null });
+      return readMetric(answer.text, name, labels);
+    },
+    async waitForMetric(name, predicate, labels) {
+      for (;;) {
+        const value = await http.metric(name, labels);
+        if (predicate(value)) return value;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+  return http;
+}
+
+/** An in-process server plus HTTP helpers. `server.publishPrice` publishes directly; `publishPrice` goes through HTTP. */
+export interface TestServer extends ServerHttp {
+  readonly server: RunningServer;
+  /** WebSocket endpoint, e.g. `ws://127.0.0.1:41234/ws`. */
+  readonly wsUrl: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an in-process server on 127.0.0.1 port 0 with the simulator off, a silent logger and
+ * `TEST_ADMIN_TOKEN`; `options` override any of these (e.g. `{ heartbeatMs: 200 }`).
+ */
+export async function startTestServer(options: Readonly<Partial<ServerOptions>> = {}): Promise<TestServer> {
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    simulator: 'off',
+    adminToken: TEST_ADMIN_TOKEN,
+    devToken: TEST_DEV_TOKEN,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...options,
+  });
+  return { ...createServerHttp(server.url, server.adminToken), server, wsUrl: server.wsUrl, port: server.port, close: () => server.close() };
+}
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface SpawnOptions {
+  /** Port to listen on; default a free port found before spawning (kept across restarts). */
+  readonly port?: number;
+  /** Extra environment; defaults: `SIMULATOR=off`, `ADMIN_TOKEN=TEST_ADMIN_TOKEN`, a fresh temp `DATA_DIR`, `LOG_LEVEL=warn`. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A server child process (`node --import tsx server/main.ts`). */
+export interface ServerProcess extends ServerHttp {
+  readonly port: number;
+  /** WebSocket endpoint of the process. */
+  readonly wsUrl: string;
+  /** The `DATA_DIR` the process uses; the same directory across restarts. */
+  readonly dataDir: string;
+  /** Everything the current child printed (stdout and stderr), for diagnostics. */
+  output(): string;
+  /** Settles when the current child exits. */
+  exited(): Promise<ExitInfo>;
+  /** Sends `signal` (default SIGTERM; SIGKILL for a crash) and resolves when the child has exited. */
+  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** Stops the child if it runs (SIGTERM) and starts a new one on the same port, data dir and env. */
+  restart(): Promise<void>;
+  /** SIGKILLs the child if still running; for `afterEach`/`afterAll`. */
+  dispose(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1, found by binding port 0 and releasing it. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Child {
+  readonly process: ChildProcess;
+  readonly exited: Promise<ExitInfo>;
+  output: string;
+}
+
+/**
+ * Spawns `server/main.ts` with the repository's Node (`node_modules/.bin/node`) and resolves once it
+ * prints `Switchboard server listening on <url>`; rejects with its output if it exits before that.
+ * Always `dispose()` it in an after-hook.
+ */
+export async function spawnServerProcess(options: SpawnOptions = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
+  const dataDir = options.env?.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'switchboard-data-'));
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    HOST: '127.0.0.1',
+    SIMULATOR: 'off',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+  };
+  const url = `http://127.0.0.1:${port}`;
+
+  let child = await launch(env);
+  const http = createServerHttp(url, env.ADMIN_TOKEN!);
+  const running = () => child.process.exitCode === null && child.process.signalCode === null;
+
+  const handle: ServerProcess = {
+    ...http,
+    port,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    dataDir,
+    output: () => child.output,
+    exited: () => child.exited,
+    async kill(signal = 'SIGTERM') {
+      if (running()) child.process.kill(signal);
+      return child.exited;
+    },
+    async restart() {
+      await handle.kill('SIGTERM');
+      child = await launch(env);
+    },
+    async dispose() {
+      await handle.kill('SIGKILL');
+    },
+  };
+  return handle;
+}
+
+function launch(env: Readonly<Record<string, string>>): Promise<Child> {
+  const node = resolve(repoRoot, 'node_modules/.bin/node');
+  const proc = spawn(node, ['--import', 'tsx', 'server/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<ExitInfo>((done) => proc.once('exit', (code, signal) => done({ code, signal })));
+  const child: Child = { process: proc, exited, output: '' };
+  return new Promise((ready, fail) => {
+    let announced = false;
+    const onData = (chunk: Buffer) => {
+      child.output += chunk.toString('utf8');
+      if (!announced && /Switchboard server listening on \S+/.test(child.output)) {
+        announced = true;
+        ready(child);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('error', fail);
+    void exited.then(({ code, signal }) => {
+      if (!announced) fail(new Error(`Server process exited (code ${code}, signal ${signal}) before listening:\n${child.output}`));
+    });
+  });
+}
