@@ -27,7 +27,19 @@ export interface StateUpdate {
   readonly at: number;
 }
 
-export type TopicUpdate = StateUpdate;
+/**
+ * The server refused a subscription or reported a problem with a topic (e.g. `unknown-topic`,
+ * `forbidden`). The hub's connection status does not change; the view may show `message`.
+ */
+export interface TopicErrorUpdate {
+  readonly kind: 'error';
+  readonly topic: string;
+  /** The protocol's `ErrorCode`, e.g. `unknown-topic`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+export type TopicUpdate = StateUpdate | TopicErrorUpdate;
 
 /**
  * Callbacks a view hands to the hub (as a Comlink proxy). The hub waits for `updates` to resolve

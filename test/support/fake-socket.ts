@@ -1,0 +1,273 @@
+/**
+ * Scriptable fakes for the hub's ports: a socket the test drives frame by frame (frames encoded
+ * with the real codec, so the hub's decoding path is exercised), a socket factory that remembers
+ * every socket it made, a network monitor the test switches, an in-memory settings store and a
+ * logger that records. Timers come from the globals, so `vi.useFakeTimers` controls them.
+ */
+import { vi } from 'vitest';
+import { createCodec } from '../../lib/codec';
+import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/protocol';
+import { PROTOCOL_VERSION } from '../../lib/protocol';
+import { DEFAULT_SETTINGS, type Settings } from '../../lib/settings';
+import {
+  createConnection,
+  type Connection,
+  type ConnectionOptions,
+  type ConnectionState,
+  type Transition,
+} from '../../worker/connection';
+import {
+  systemClock,
+  type HubPorts,
+  type Logger,
+  type NetworkMonitor,
+  type SettingsStore,
+  type SocketFactory,
+  type SocketLike,
+} from '../../worker/ports';
+
+const codec = createCodec();
+
+/** WebSocket `readyState` values. */
+export const ReadyState = { connecting: 0, open: 1, closing: 2, closed: 3 } as const;
+
+export class FakeSocket implements SocketLike {
+  binaryType = 'blob';
+  readyState: number = ReadyState.connecting;
+  /** Frames the hub sent, decoded and validated. */
+  readonly sent: ClientFrame[] = [];
+  /** Set when the hub called `close()`. */
+  closedByClient: { code: number | undefined; reason: string | undefined } | null = null;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+
+  constructor(readonly url: string) {}
+
+  send(data: Uint8Array): void {
+    if (this.readyState !== ReadyState.open) throw new Error('InvalidStateError: the socket is not open');
+    const decoded = codec.decodeClientFrame(data);
+    if (!decoded.ok) throw new Error(`The hub sent a bad frame: ${decoded.message}`);
+    this.sent.push(decoded.frame);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closedByClient = { code, reason };
+    this.readyState = ReadyState.closed;
+  }
+
+  // ---- scripting ------------------------------------------------------------------------------
+
+  /** The server accepts the TCP/WebSocket connection. */
+  open(): this {
+    this.readyState = ReadyState.open;
+    this.onopen?.({});
+    return this;
+  }
+
+  /** The server sends a frame. */
+  receive(frame: ServerFrame): this {
+    // `encode` returns a view into a shared buffer: hand over an exact copy.
+    return this.receiveRaw(codec.encode(frame).slice().buffer);
+  }
+
+  /** The server sends anything at all (malformed bytes, text). */
+  receiveRaw(data: unknown): this {
+    this.onmessage?.({ data });
+    return this;
+  }
+
+  /** Opens and completes the handshake with a `welcome`. */
+  accept(overrides: Partial<FrameOf<ServerFrame, 'welcome'>> = {}): this {
+    if (this.readyState === ReadyState.connecting) this.open();
+    return this.receive(welcome(overrides));
+  }
+
+  /** The connection closes from the server's side (or the network's). */
+  serverClose(code = 1006, reason = ''): this {
+    this.readyState = ReadyState.closed;
+    this.onclose?.({ code, reason });
+    return this;
+  }
+
+  /** A transport error (browsers follow it with a close). */
+  fail(): this {
+    this.onerror?.({});
+    return this;
+  }
+
+  /** Frames of one type the hub sent. */
+  sentOf<T extends ClientFrame['t']>(t: T): Array<FrameOf<ClientFrame, T>> {
+    return this.sent.filter((frame): frame is FrameOf<ClientFrame, T> => frame.t === t);
+  }
+}
+
+export function welcome(overrides: Partial<FrameOf<ServerFrame, 'welcome'>> = {}): FrameOf<ServerFrame, 'welcome'> {
+  return {
+    t: 'welcome',
+    v: PROTOCOL_VERSION,
+    session: 'session-1',
+    user: 'dev',
+    heartbeatMs: 15_000,
+    serverTime: Date.now(),
+    maxFrameBytes: 65_536,
+    ...overrides,
+  };
+}
+
+export interface FakeSockets {
+  readonly factory: SocketFactory;
+  /** Every socket made, oldest first. */
+  readonly all: FakeSocket[];
+  /** The newest socket; throws if none was made. */
+  last(): FakeSocket;
+}
+
+export function createFakeSockets(): FakeSockets {
+  const all: FakeSocket[] = [];
+  return {
+    all,
+    factory: (url) => {
+      const socket = new FakeSocket(url);
+      all.push(socket);
+      return socket;
+    },
+    last() {
+      const socket = all.at(-1);
+      if (!socket) throw new Error('No socket was opened');
+      return socket;
+    },
+  };
+}
+
+export interface FakeNetwork extends NetworkMonitor {
+  set(online: boolean): void;
+}
+
+export function createFakeNetwork(online = true): FakeNetwork {
+  const listeners = new Set<(online: boolean) => void>();
+  let current = online;
+  return {
+    isOnline: () => current,
+    onChange(callback) {
+      listeners.add(callback);
+      return () => listeners.delete(callback);
+    },
+    set(next) {
+      current = next;
+      for (const listener of [...listeners]) listener(next);
+    },
+  };
+}
+
+export interface MemorySettingsStore extends SettingsStore {
+  /** Every settings value saved, oldest first. */
+  readonly saved: Settings[];
+}
+
+export function createMemorySettingsStore(initial: Settings = DEFAULT_SETTINGS): MemorySettingsStore {
+  let current = initial;
+  const saved: Settings[] = [];
+  return {
+    saved,
+    load: async () => current,
+    save: async (settings) => {
+      current = settings;
+      saved.push(settings);
+    },
+  };
+}
+
+export interface LogEntry {
+  readonly level: 'info' | 'warn';
+  readonly message: string;
+  readonly data?: Record<string, unknown>;
+}
+
+export interface RecordingLogger extends Logger {
+  readonly entries: LogEntry[];
+  warnings(): LogEntry[];
+}
+
+export function createRecordingLogger(): RecordingLogger {
+  const entries: LogEntry[] = [];
+  return {
+    entries,
+    info: (message, data) => entries.push({ level: 'info', message, data }),
+    warn: (message, data) => entries.push({ level: 'warn', message, data }),
+    warnings: () => entries.filter((entry) => entry.level === 'warn'),
+  };
+}
+
+export interface FakePorts extends HubPorts {
+  readonly sockets: FakeSockets;
+  readonly network: FakeNetwork;
+  readonly settings: MemorySettingsStore;
+  readonly log: RecordingLogger;
+}
+
+/**
+ * Ports for a hub under test: fake sockets, network and storage, timers from the (faked) globals,
+ * and `random` fixed at 0.5 unless given.
+ */
+export function createFakePorts(
+  options: { settings?: Settings; random?: () => number; online?: boolean } = {},
+): FakePorts {
+  const sockets = createFakeSockets();
+  return {
+    sockets,
+    openSocket: sockets.factory,
+    clock: systemClock,
+    random: options.random ?? (() => 0.5),
+    network: createFakeNetwork(options.online ?? true),
+    settings: createMemorySettingsStore(options.settings),
+    log: createRecordingLogger(),
+  };
+}
+
+/**
+ * The fake timers every hub unit test uses. `setImmediate` and microtasks stay real: fake-indexeddb
+ * needs `setImmediate`, and the hub's deliveries settle on microtasks.
+ */
+export function useHubFakeTimers(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+}
+
+export interface ConnectionHarness extends FakePorts {
+  readonly connection: Connection;
+  readonly transitions: Transition[];
+  /** Frames the connection handed on (everything it does not handle itself). */
+  readonly frames: ServerFrame[];
+  /** The `s` of every state entered, in order. */
+  states(): ConnectionState['s'][];
+}
+
+/**
+ * A connection over fake ports, configured at once (so it is already connecting unless the
+ * settings or the network say otherwise). Backoff defaults to base 1 s, cap 30 s.
+ */
+export function startConnection(
+  options: { settings?: Settings; random?: () => number; online?: boolean; connection?: Partial<ConnectionOptions> } = {},
+): ConnectionHarness {
+  const ports = createFakePorts(options);
+  const transitions: Transition[] = [];
+  const frames: ServerFrame[] = [];
+  const connection = createConnection({
+    openSocket: ports.openSocket,
+    clock: ports.clock,
+    random: ports.random,
+    network: ports.network,
+    log: ports.log,
+    options: {
+      backoff: { baseMs: 1000, capMs: 30_000 },
+      maxPingIntervalMs: 20_000,
+      handshakeTimeoutMs: 10_000,
+      ...options.connection,
+    },
+    onTransition: (change) => transitions.push(change),
+    onFrame: (frame) => frames.push(frame),
+  });
+  connection.configure(options.settings ?? DEFAULT_SETTINGS);
+  return { ...ports, connection, transitions, frames, states: () => transitions.map((change) => change.to.s) };
+}

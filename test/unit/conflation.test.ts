@@ -1,0 +1,163 @@
+import { describe, expect, test } from 'vitest';
+import type { StateUpdate, TopicUpdate } from '../../lib/hub-api';
+import { createConflatingSink } from '../../worker/conflation';
+
+const state = (topic: string, value: number): StateUpdate => ({ kind: 'state', topic, value, at: value });
+
+/** A view whose `updates()` stays pending until the test settles it. */
+function slowView() {
+  const batches: TopicUpdate[][] = [];
+  const pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  const deliver = (batch: readonly TopicUpdate[]) =>
+    new Promise<void>((resolve, reject) => {
+      batches.push([...batch]);
+      pending.push({ resolve, reject });
+    });
+  const settle = async (how: 'resolve' | 'reject' = 'resolve') => {
+    const next = pending.shift();
+    if (!next) throw new Error('no delivery in flight');
+    if (how === 'resolve') next.resolve();
+    else next.reject(new Error('view gone'));
+    await flushMicrotasks();
+  };
+  return { batches, deliver, settle, inFlight: () => pending.length };
+}
+
+async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+const values = (batch: readonly TopicUpdate[] | undefined) =>
+  batch?.map((update) => `${update.topic}=${update.kind === 'state' ? String(update.value) : update.message}`);
+
+describe('conflation on', () => {
+  test('a slow view gets the latest value per topic, in order of first appearance, never a backlog', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    sink.push(state('prices:AAPL', 1));
+    await flushMicrotasks();
+    expect(values(view.batches[0])).toEqual(['prices:AAPL=1']);
+
+    for (let i = 2; i <= 100; i++) {
+      sink.push(state('prices:MSFT', 1000 + i));
+      sink.push(state('prices:AAPL', i));
+    }
+    expect(sink.pending).toBe(2);
+    await flushMicrotasks();
+    expect(view.batches).toHaveLength(1);
+
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['prices:MSFT=1100', 'prices:AAPL=100']);
+    await view.settle();
+    expect(view.batches).toHaveLength(2);
+    expect(view.inFlight()).toBe(0);
+  });
+
+  test('updates pushed in one task go out as one batch', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    sink.push(state('prices:AAPL', 1));
+    sink.push(state('prices:MSFT', 2));
+    sink.push(state('prices:AAPL', 3));
+    await flushMicrotasks();
+    expect(values(view.batches[0])).toEqual(['prices:AAPL=3', 'prices:MSFT=2']);
+  });
+
+  test('error updates are queued, never conflated away', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    sink.push(state('prices:AAPL', 1));
+    await flushMicrotasks();
+    sink.push({ kind: 'error', topic: 'prices:ZZZZ', code: 'unknown-topic', message: 'a' });
+    sink.push({ kind: 'error', topic: 'prices:ZZZZ', code: 'unknown-topic', message: 'b' });
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['prices:ZZZZ=a', 'prices:ZZZZ=b']);
+  });
+
+  test('a synchronous deliver function works too', async () => {
+    const got: string[][] = [];
+    const sink = createConflatingSink((batch) => {
+      got.push(values(batch) ?? []);
+    });
+    sink.push(state('a', 1));
+    await flushMicrotasks();
+    sink.push(state('a', 2));
+    sink.push(state('a', 3));
+    await flushMicrotasks();
+    expect(got).toEqual([['a=1'], ['a=3']]);
+  });
+});
+
+describe('conflation off', () => {
+  test('every update is queued, in order', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver, { conflate: false });
+    sink.push(state('prices:AAPL', 1));
+    await flushMicrotasks();
+    for (let i = 2; i <= 5; i++) sink.push(state('prices:AAPL', i));
+    expect(sink.pending).toBe(4);
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['prices:AAPL=2', 'prices:AAPL=3', 'prices:AAPL=4', 'prices:AAPL=5']);
+  });
+});
+
+describe('failing views', () => {
+  test('a rejecting view does not wedge the sink: the error is reported and the next batch goes', async () => {
+    const view = slowView();
+    const errors: unknown[] = [];
+    const sink = createConflatingSink(view.deliver, { onError: (error) => errors.push(error) });
+    sink.push(state('a', 1));
+    await flushMicrotasks();
+    sink.push(state('a', 2));
+    await view.settle('reject');
+    expect(errors).toEqual([new Error('view gone')]);
+    expect(values(view.batches[1])).toEqual(['a=2']);
+    await view.settle();
+    sink.push(state('a', 3));
+    await flushMicrotasks();
+    expect(values(view.batches[2])).toEqual(['a=3']);
+  });
+
+  test('a deliver function that throws, and an error reporter that throws, do not wedge it either', async () => {
+    let calls = 0;
+    const sink = createConflatingSink(
+      () => {
+        calls++;
+        throw new Error('boom');
+      },
+      {
+        onError: () => {
+          throw new Error('reporter broken');
+        },
+      },
+    );
+    sink.push(state('a', 1));
+    await flushMicrotasks();
+    sink.push(state('a', 2));
+    await flushMicrotasks();
+    expect(calls).toBe(2);
+  });
+
+  test('close() drops what waits and delivers nothing more', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    sink.push(state('a', 1));
+    await flushMicrotasks();
+    sink.push(state('a', 2));
+    sink.close();
+    sink.push(state('a', 3));
+    await view.settle();
+    expect(view.batches).toHaveLength(1);
+  });
+
+  test('a custom key makes a latest-only value (as the status pushes use)', async () => {
+    const view = slowView();
+    const sink = createConflatingSink<TopicUpdate>(view.deliver, { key: () => 'only' });
+    sink.push(state('a', 1));
+    await flushMicrotasks();
+    sink.push(state('b', 2));
+    sink.push(state('c', 3));
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['c=3']);
+  });
+});

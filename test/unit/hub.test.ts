@@ -1,0 +1,313 @@
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { CloseCode } from '../../lib/close-codes';
+import type { HubListener, HubStatus, TopicUpdate } from '../../lib/hub-api';
+import { DEFAULT_SETTINGS } from '../../lib/settings';
+import { openHub, type Hub } from '../../worker/hub';
+import { createFakePorts, useHubFakeTimers, type FakePorts } from '../support/fake-socket';
+
+beforeEach(() => {
+  useHubFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+function recordingListener() {
+  const statuses: HubStatus[] = [];
+  const updates: TopicUpdate[][] = [];
+  const listener: HubListener = {
+    status: (status) => {
+      statuses.push(status);
+    },
+    updates: (batch) => {
+      updates.push([...batch]);
+    },
+  };
+  return { listener, statuses, updates, flat: () => updates.flat() };
+}
+
+const tick = (symbol: string, price: number) => ({ symbol, price, prev: price, at: 1 });
+
+let hub: Hub | undefined;
+afterEach(() => {
+  hub?.close();
+  hub = undefined;
+});
+
+async function start(ports: FakePorts = createFakePorts()) {
+  hub = await openHub(ports, { backoffBaseMs: 1000 });
+  return { ports, hub, socket: () => ports.sockets.last() };
+}
+
+describe('openHub', () => {
+  test('loads the stored settings and connects to their WebSocket URL', async () => {
+    const { socket } = await start(createFakePorts({ settings: { serverUrl: 'http://10.0.0.5:9000', token: 'tok' } }));
+    expect(socket().url).toBe('ws://10.0.0.5:9000/ws');
+    socket().open();
+    expect(socket().sentOf('hello')[0]).toMatchObject({ token: 'tok' });
+  });
+
+  test('unreadable stored settings fall back to the defaults', async () => {
+    const ports = createFakePorts();
+    ports.settings.load = async () => {
+      throw new Error('storage broken');
+    };
+    const { socket } = await start(ports);
+    expect(socket().url).toBe('ws://127.0.0.1:8787/ws');
+    expect(ports.log.warnings()[0]?.message).toMatch(/could not be loaded/);
+  });
+
+  test('status() follows the connection, without internal bookkeeping', async () => {
+    const { hub, socket } = await start();
+    expect(hub.status()).toEqual({ s: 'connecting', attempt: 0 });
+    socket().accept({ session: 's1', user: 'dev' });
+    expect(hub.status()).toEqual({ s: 'open', session: 's1', user: 'dev', since: Date.now() });
+  });
+
+  test('close() closes the socket, cancels every timer and ends every session', async () => {
+    const { hub, socket } = await start();
+    const session = hub.openSession();
+    await session.subscribe(['prices:AAPL']);
+    socket().accept();
+    hub.close();
+    expect(socket().closedByClient).toMatchObject({ reason: 'hub closed' });
+    expect(vi.getTimerCount()).toBe(0);
+    expect(hub.status()).toEqual({ s: 'closed', reason: 'hub closed' });
+    expect(() => hub.openSession()).toThrow(/closed/);
+  });
+});
+
+describe('sessions', () => {
+  test('two sessions on one topic: one subscribe frame, a price reaches both', async () => {
+    const { hub, socket } = await start();
+    const a = hub.openSession();
+    const b = hub.openSession();
+    const la = recordingListener();
+    const lb = recordingListener();
+    await a.listen(la.listener);
+    await b.listen(lb.listener);
+    await a.subscribe(['prices:AAPL']);
+    await b.subscribe(['prices:AAPL']);
+    socket().accept();
+    expect(socket().sentOf('subscribe')).toEqual([{ t: 'subscribe', topic: 'prices:AAPL' }]);
+
+    socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 190), at: 7 });
+    await settle();
+    const expected = [{ kind: 'state', topic: 'prices:AAPL', value: tick('AAPL', 190), at: 7 }];
+    expect(la.flat()).toEqual(expected);
+    expect(lb.flat()).toEqual(expected);
+  });
+
+  test('after a reconnect every topic is subscribed again and values flow', async () => {
+    const { hub, socket, ports } = await start();
+    const a = hub.openSession();
+    const la = recordingListener();
+    await a.listen(la.listener);
+    await a.subscribe(['prices:AAPL', 'prices:*']);
+    socket().accept();
+    socket().serverClose(CloseCode.serviceRestart);
+    vi.runOnlyPendingTimers();
+    expect(ports.sockets.all).toHaveLength(2);
+    socket().accept();
+    expect(socket().sentOf('subscribe').map((frame) => frame.topic)).toEqual(['prices:AAPL', 'prices:*']);
+    socket().receive({ t: 'state', topic: 'prices:MSFT', value: tick('MSFT', 400), at: 1 });
+    await settle();
+    expect(la.flat().map((update) => update.topic)).toEqual(['prices:MSFT']);
+  });
+
+  test('closing a session releases its topics; the last holder sends unsubscribe', async () => {
+    const { hub, socket } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    const b = hub.openSession();
+    await a.subscribe(['prices:AAPL', 'prices:MSFT']);
+    await b.subscribe(['prices:AAPL']);
+    a.close();
+    expect(socket().sentOf('unsubscribe')).toEqual([{ t: 'unsubscribe', topic: 'prices:MSFT' }]);
+    await b.unsubscribe(['prices:AAPL']);
+    expect(socket().sentOf('unsubscribe').map((frame) => frame.topic)).toEqual(['prices:MSFT', 'prices:AAPL']);
+  });
+
+  test('subscribe throws a TypeError naming a bad topic and subscribes none of the batch', async () => {
+    const { hub, socket } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    await expect(a.subscribe(['prices:AAPL', 'weather:paris'])).rejects.toThrow(new TypeError('Not a topic: "weather:paris"'));
+    await expect(a.subscribe('prices:AAPL' as unknown as string[])).rejects.toBeInstanceOf(TypeError);
+    await expect(a.unsubscribe([42 as unknown as string])).rejects.toThrow('Not a topic: 42');
+    expect(socket().sentOf('subscribe')).toEqual([]);
+  });
+
+  test('a late listener gets the cached values of its topics', async () => {
+    const { hub, socket } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    await a.subscribe(['prices:AAPL']);
+    socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 5), at: 1 });
+    const la = recordingListener();
+    await a.listen(la.listener);
+    await settle();
+    expect(la.flat()).toEqual([{ kind: 'state', topic: 'prices:AAPL', value: tick('AAPL', 5), at: 1 }]);
+  });
+
+  test('a slow listener gets the latest price, not a backlog', async () => {
+    const { hub, socket } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    const got: TopicUpdate[][] = [];
+    let release: () => void = () => {};
+    await a.listen({
+      status: () => {},
+      updates: (batch) => {
+        got.push([...batch]);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    await a.subscribe(['prices:AAPL']);
+    for (let price = 1; price <= 50; price++) {
+      socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', price), at: price });
+      await settle();
+    }
+    release();
+    await settle();
+    expect(got.map((batch) => batch.map((update) => update.kind === 'state' && (update.value as { price: number }).price))).toEqual([[1], [50]]);
+  });
+
+  test('status changes are pushed, latest only while the view is busy', async () => {
+    const { hub, socket } = await start();
+    const a = hub.openSession();
+    const seen: HubStatus[] = [];
+    let release: () => void = () => {};
+    expect(
+      await a.listen({
+        status: (status) => {
+          seen.push(status);
+          return new Promise<void>((resolve) => (release = resolve));
+        },
+        updates: () => {},
+      }),
+    ).toEqual({ s: 'connecting', attempt: 0 });
+    socket().accept();
+    await settle();
+    socket().serverClose(CloseCode.abnormal);
+    vi.runOnlyPendingTimers();
+    socket().accept({ session: 'second' });
+    await settle();
+    release();
+    await settle();
+    expect(seen.map((status) => status.s)).toEqual(['open', 'open']);
+    expect(seen[1]).toMatchObject({ session: 'second' });
+  });
+
+  test('a view whose calls reject does not stop the hub or the other views', async () => {
+    const { hub, socket, ports } = await start();
+    socket().accept();
+    const dead = hub.openSession();
+    await dead.listen({
+      status: () => Promise.reject(new Error('port disconnected')),
+      updates: () => Promise.reject(new Error('port disconnected')),
+    });
+    const alive = hub.openSession();
+    const la = recordingListener();
+    await alive.listen(la.listener);
+    await dead.subscribe(['prices:AAPL']);
+    await alive.subscribe(['prices:AAPL']);
+    for (let price = 1; price <= 3; price++) {
+      socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', price), at: price });
+      await settle();
+    }
+    expect(la.flat()).toHaveLength(3);
+    expect(ports.log.entries.some((entry) => entry.message === 'a view did not take updates')).toBe(true);
+  });
+
+  test('a topic error reaches the view and the status stays open', async () => {
+    const { hub, socket } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    const la = recordingListener();
+    await a.listen(la.listener);
+    await a.subscribe(['prices:ZZZZ']);
+    socket().receive({ t: 'error', code: 'unknown-topic', message: 'unknown topic prices:ZZZZ', topic: 'prices:ZZZZ' });
+    await settle();
+    expect(la.flat()).toEqual([{ kind: 'error', topic: 'prices:ZZZZ', code: 'unknown-topic', message: 'unknown topic prices:ZZZZ' }]);
+    expect(hub.status().s).toBe('open');
+  });
+
+  test('bad frames, invalid prices and stray acks are logged, never fatal', async () => {
+    const { hub, socket, ports } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    const la = recordingListener();
+    await a.listen(la.listener);
+    await a.subscribe(['prices:AAPL']);
+    socket()
+      .receiveRaw(new Uint8Array([0x92, 0xc1]).buffer)
+      .receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', -5), at: 1 })
+      .receive({ t: 'ack', id: 'x', ok: true })
+      .receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 5), at: 2 });
+    await settle();
+    expect(la.flat()).toHaveLength(1);
+    expect(hub.status().s).toBe('open');
+    expect(ports.log.warnings().map((entry) => entry.message)).toEqual([
+      'ignored a bad frame from the server',
+      'ignored an invalid state value',
+      'ignored an ack: nothing was sent',
+    ]);
+  });
+
+  test('a closed session ignores calls and gets nothing more', async () => {
+    const { hub, socket } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    const la = recordingListener();
+    await a.listen(la.listener);
+    a.close();
+    await a.subscribe(['prices:AAPL']);
+    expect(socket().sentOf('subscribe')).toEqual([]);
+    socket().serverClose(CloseCode.abnormal);
+    await settle();
+    expect(la.statuses).toEqual([]);
+  });
+});
+
+describe('settings', () => {
+  test('getSettings returns the current settings', async () => {
+    const { hub } = await start();
+    expect(await hub.openSession().getSettings()).toEqual(DEFAULT_SETTINGS);
+  });
+
+  test('saveSettings validates, stores and reconnects at once', async () => {
+    const { hub, socket, ports } = await start();
+    socket().accept();
+    const a = hub.openSession();
+    const result = await a.saveSettings({ serverUrl: ' http://127.0.0.1:9999 ', token: 'new-token' });
+    expect(result).toEqual({ ok: true, value: { serverUrl: 'http://127.0.0.1:9999', token: 'new-token' } });
+    expect(ports.settings.saved).toEqual([{ serverUrl: 'http://127.0.0.1:9999', token: 'new-token' }]);
+    expect(ports.sockets.all).toHaveLength(2);
+    expect(socket().url).toBe('ws://127.0.0.1:9999/ws');
+    expect(hub.status()).toEqual({ s: 'connecting', attempt: 0 });
+    expect(await a.getSettings()).toEqual({ serverUrl: 'http://127.0.0.1:9999', token: 'new-token' });
+  });
+
+  test('invalid settings come back as an error and change nothing', async () => {
+    const { hub, ports } = await start();
+    const result = await hub.openSession().saveSettings({ serverUrl: 'not a url', token: 'x' });
+    expect(result).toMatchObject({ ok: false, error: { name: 'InvalidSettings' } });
+    expect(ports.settings.saved).toEqual([]);
+    expect(ports.sockets.all).toHaveLength(1);
+  });
+
+  test('a storage failure comes back as an error', async () => {
+    const { hub, ports } = await start();
+    ports.settings.save = async () => {
+      throw new Error('quota exceeded');
+    };
+    const result = await hub.openSession().saveSettings({ ...DEFAULT_SETTINGS, token: 'other' });
+    expect(result).toEqual({ ok: false, error: { name: 'StorageError', message: 'Settings could not be saved: quota exceeded' } });
+    expect(ports.sockets.all).toHaveLength(1);
+  });
+});

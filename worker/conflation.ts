@@ -1,0 +1,98 @@
+/**
+ * Per-view delivery with conflation. A view gets one batch at a time: while a delivery is in
+ * flight, new items wait, and a waiting `state` update is replaced by a newer one for the same
+ * topic (latest wins, in the order topics first appeared). A slow view therefore always gets the
+ * latest values and never a backlog, and the memory one view can pin is bounded by its topics.
+ * A delivery that rejects (a view that went away) is logged and the next batch goes anyway: one
+ * dead view must not wedge the hub.
+ */
+import type { TopicUpdate } from '../lib/hub-api';
+
+export interface SinkOptions<T> {
+  /**
+   * Items with the same key replace each other while they wait; `undefined` means never replace.
+   * Default: `state` updates by topic, anything else queued in order.
+   */
+  readonly key: (item: T) => string | undefined;
+  /** `false` queues every item, the baseline the benchmark compares against. Default `true`. */
+  readonly conflate: boolean;
+  /** Called when a delivery throws or rejects. Default: ignore. */
+  readonly onError: (error: unknown) => void;
+  /** How the first item of a burst waits for the rest of it. Default `queueMicrotask`. */
+  readonly schedule: (fn: () => void) => void;
+}
+
+export interface Sink<T> {
+  push(item: T): void;
+  /** Items waiting for the delivery in flight to finish. */
+  readonly pending: number;
+  /** Drops what is waiting and delivers nothing more. */
+  close(): void;
+}
+
+/** The default conflation key: `state` updates by topic. */
+export function stateTopicKey(item: unknown): string | undefined {
+  const update = item as TopicUpdate;
+  return update.kind === 'state' ? update.topic : undefined;
+}
+
+/**
+ * Creates a sink that hands items to `deliver` in batches, one delivery at a time. Items pushed in
+ * the same task go out together (a `batch` frame reaches a view as one batch).
+ */
+export function createConflatingSink<T = TopicUpdate>(
+  deliver: (batch: readonly T[]) => Promise<void> | void,
+  options: Readonly<Partial<SinkOptions<T>>> = {},
+): Sink<T> {
+  const key = options.key ?? stateTopicKey;
+  const conflate = options.conflate ?? true;
+  const onError = options.onError ?? (() => {});
+  const schedule = options.schedule ?? queueMicrotask;
+  // A Map keeps first-insertion order when a key is overwritten: exactly "latest value, first place".
+  let waiting = new Map<string | number, T>();
+  let unkeyed = 0;
+  let busy = false;
+  let closed = false;
+
+  function flush(): void {
+    if (closed || waiting.size === 0) {
+      busy = false;
+      return;
+    }
+    const batch = [...waiting.values()];
+    waiting = new Map();
+    let result: Promise<void> | void;
+    try {
+      result = deliver(batch);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    Promise.resolve(result)
+      .catch((error: unknown) => {
+        try {
+          onError(error);
+        } catch {
+          // A failing error reporter must not stop deliveries either.
+        }
+      })
+      .then(flush);
+  }
+
+  return {
+    push(item) {
+      if (closed) return;
+      const k = conflate ? key(item) : undefined;
+      waiting.set(k ?? unkeyed++, item);
+      if (busy) return;
+      busy = true;
+      schedule(flush);
+    },
+    get pending() {
+      return waiting.size;
+    },
+    close() {
+      closed = true;
+      waiting.clear();
+    },
+  };
+}
