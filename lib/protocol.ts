@@ -58,7 +58,20 @@ const errorCode = v.picklist([
 // ---- client → server -------------------------------------------------------------------------
 
 const Hello = v.object({ t: v.literal('hello'), v: v.pipe(v.number(), v.integer()), token: text(4096), client: v.optional(text(64)) });
-const Subscribe = v.object({ t: v.literal('subscribe'), topic, since: v.optional(StreamPositionSchema) });
+/** Most events a `stream` subscription asks for when it cannot (or need not) replay from a cursor. */
+export const MAX_LAST_EVENTS = 500;
+
+/**
+ * `since`: the client's cursor; the server replays everything after it, or says it cannot.
+ * `last`: how many of the newest events to send when there is nothing to replay from (no cursor,
+ * `trimmed`, `epoch changed`): that is how a client resynchronises in one round trip.
+ */
+const Subscribe = v.object({
+  t: v.literal('subscribe'),
+  topic,
+  since: v.optional(StreamPositionSchema),
+  last: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_LAST_EVENTS))),
+});
 const Unsubscribe = v.object({ t: v.literal('unsubscribe'), topic });
 const Ping = v.object({ t: v.literal('ping'), at: time });
 const Pong = v.object({ t: v.literal('pong'), at: time });
@@ -80,7 +93,15 @@ const Welcome = v.object({
   heartbeatMs: v.pipe(v.number(), v.integer(), v.minValue(50), v.maxValue(60_000)),
   serverTime: time,
   maxFrameBytes: v.pipe(v.number(), v.integer(), v.minValue(1024)),
+  /** When the access token expires (ms since the epoch); send `refresh` before then. */
+  tokenExpiresAt: v.optional(time),
 });
+/** Answers `refresh`: the new token is in force on this connection. */
+const Refreshed = v.object({ t: v.literal('refreshed'), user: text(64), tokenExpiresAt: v.optional(time) });
+/**
+ * For `stream` topics `position` is the log's head when the subscription took effect; the events
+ * that follow (replayed, then live) arrive in `seq` order with no gap between replay and live.
+ */
 const Subscribed = v.object({
   t: v.literal('subscribed'),
   topic,
@@ -108,6 +129,7 @@ const ErrorFrame = v.object({
 
 export const ServerFrameSchema = v.variant('t', [
   Welcome,
+  Refreshed,
   Subscribed,
   Unsubscribed,
   StateFrameSchema,
@@ -120,7 +142,7 @@ export const ServerFrameSchema = v.variant('t', [
 ]);
 export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
 export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set([
-  'welcome', 'subscribed', 'unsubscribed', 'state', 'event', 'batch', 'ping', 'pong', 'ack', 'error',
+  'welcome', 'refreshed', 'subscribed', 'unsubscribed', 'state', 'event', 'batch', 'ping', 'pong', 'ack', 'error',
 ]);
 
 export type StateFrame = v.InferOutput<typeof StateFrameSchema>;

@@ -82,6 +82,9 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       case 'ack':
         // Client messages and their outbox arrive in a later change; nothing is sent yet.
         return log.warn('ignored an ack: nothing was sent', { id: frame.id });
+      case 'refreshed':
+        // Token refresh over the open socket arrives with auth; nothing sends `refresh` yet.
+        return log.info('token refreshed', { user: frame.user });
       case 'welcome':
       case 'ping':
       case 'pong':
