@@ -1,15 +1,21 @@
 /**
- * Who may do what: the access-token check of the WebSocket handshake (a seam that real JWT auth
- * replaces in a later issue) and the admin API's bearer check. Both compare in constant time so a
- * token cannot be guessed byte by byte from response timing.
+ * Who may do what: the shape of an access-token check (the JWT service in `tokens.ts` is the real
+ * one), the test-only fixed dev token, the topic ACL, and the admin API's bearer check. Secret
+ * comparisons run in constant time so a token cannot be guessed byte by byte from response timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ParsedTopic } from '../lib/ids';
 
-/** Outcome of checking an access token; `reason` is shown to the client in the `error` frame. */
-export type TokenCheck = { readonly ok: true; readonly user: string } | { readonly ok: false; readonly reason: string };
+/**
+ * Outcome of checking an access token; `reason` is shown to the client in the `error` frame.
+ * `expiresAt` (ms) is when the connection must refresh or be closed with 4011.
+ */
+export type TokenCheck =
+  | { readonly ok: true; readonly user: string; readonly expiresAt?: number }
+  | { readonly ok: false; readonly reason: string; readonly expired?: boolean };
 
 /** Checks an access token from `hello` or `refresh`. */
-export type TokenVerifier = (token: string) => TokenCheck;
+export type TokenVerifier = (token: string) => TokenCheck | Promise<TokenCheck>;
 
 /**
  * Equal-length digests make `timingSafeEqual` usable on inputs of any length without leaking the
@@ -20,10 +26,32 @@ export function secretEquals(given: string, secret: string): boolean {
   return timingSafeEqual(digest(given), digest(secret));
 }
 
-/** The development verifier: exactly one accepted token, which belongs to user `dev`. */
+/** The fixed dev token (tests only, off by default): exactly one token, which belongs to user `dev` and never expires. */
 export function createDevTokenVerifier(devToken: string): TokenVerifier {
   return (token) =>
     secretEquals(token, devToken) ? { ok: true, user: 'dev' } : { ok: false, reason: 'Access token refused' };
+}
+
+/** Accepts what `primary` accepts, and the dev token besides when one is configured. */
+export function withDevToken(primary: TokenVerifier, devToken: string | undefined): TokenVerifier {
+  if (devToken === undefined) return primary;
+  const dev = createDevTokenVerifier(devToken);
+  return async (token) => {
+    const check = await dev(token);
+    return check.ok ? check : primary(token);
+  };
+}
+
+/** Why a subscription is refused by the ACL, or `null` when `user` may read `topic`. */
+export function readRefusal(user: string, topic: ParsedTopic): string | null {
+  switch (topic.kind) {
+    case 'feed':
+      return topic.arg === user ? null : `${topic.id} is another user's feed: subscribe to feed:${user}`;
+    case 'news':
+    case 'prices':
+    case 'prices-all':
+      return null;
+  }
 }
 
 /** Checks an `Authorization: Bearer <token>` header against the admin token. */

@@ -1,20 +1,26 @@
 /**
  * One WebSocket connection from upgrade to close: the handshake, frame dispatch, heartbeat
- * liveness, and the single way out (`drop`). Every handler runs inside `guard`, so a bug closes
- * this one connection with 1011 and never takes the server down.
+ * liveness, token expiry and refresh, and the single way out (`drop`). Frames are handled in
+ * arrival order, also across a handler that waits (checking a token): frames behind it queue, so a
+ * `subscribe` sent right behind `hello` is answered after the welcome. Every handler runs guarded,
+ * so a bug closes this one connection with 1011 and never takes the server down.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../lib/close-codes';
 import type { Codec } from '../lib/codec';
-import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame, type StateFrame } from '../lib/protocol';
+import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/protocol';
 import type { TokenVerifier } from './auth';
+import type { EventLog } from './event-log/types';
 import type { FanoutTarget, PriceFanout } from './fanout';
 import { decideHandshake } from './handshake';
 import type { Metrics, RefusalReason } from './metrics';
 import type { ServerOptions } from './options';
+import { createOutbound } from './outbound';
 import type { PriceBook } from './price-book';
+import type { StreamFanout } from './stream-fanout';
+import { createStreamTopics } from './stream-topics';
 import { createSubscriptions, type Subscriptions } from './subscriptions';
 
 /** What every connection shares, built once by the server. */
@@ -22,11 +28,22 @@ export interface ConnectionContext {
   readonly codec: Codec;
   readonly options: Pick<
     ServerOptions,
-    'heartbeatMs' | 'handshakeTimeoutMs' | 'maxFrameBytes' | 'maxBadFrames' | 'maxTopicsPerConnection' | 'shutdownGraceMs' | 'now'
+    | 'heartbeatMs'
+    | 'handshakeTimeoutMs'
+    | 'maxFrameBytes'
+    | 'maxBadFrames'
+    | 'maxTopicsPerConnection'
+    | 'shutdownGraceMs'
+    | 'maxBufferedBytes'
+    | 'maxStreamBacklogBytes'
+    | 'drainTimeoutMs'
+    | 'now'
   >;
   readonly verifyToken: TokenVerifier;
   readonly book: PriceBook;
   readonly fanout: PriceFanout;
+  readonly log: EventLog;
+  readonly streamFanout: StreamFanout;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -35,7 +52,7 @@ export interface Connection {
   readonly id: string;
   /** True while the socket is OPEN (what the connections gauge counts). */
   isOpen(): boolean;
-  /** Heartbeat sweep: closes a silent connection with 4008, otherwise sends a `ping`. */
+  /** Heartbeat sweep: closes a silent connection with 4008 (an expired one with 4011), otherwise sends a `ping`. */
   heartbeat(): void;
   /** Closes with `code`; a peer that does not answer within the grace period is cut off. */
   drop(code: number, reason: string, refusal?: RefusalReason): void;
@@ -43,14 +60,34 @@ export interface Connection {
   readonly closed: Promise<void>;
 }
 
+interface Open {
+  readonly s: 'open';
+  readonly session: string;
+  readonly user: string;
+  /** When the access token in force expires (ms); undefined for one that does not. */
+  expiresAt: number | undefined;
+  expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly subscriptions: Subscriptions;
+}
+
 type State =
   | { readonly s: 'greeting'; readonly timer: ReturnType<typeof setTimeout> }
-  | { readonly s: 'open'; readonly session: string; user: string; readonly subscriptions: Subscriptions }
+  | Open
   | { readonly s: 'closing'; readonly reason: string }
   | { readonly s: 'closed'; readonly reason: string };
 
-/** Largest number of frames in one `batch` (the codec's default `maxArrayLength`). */
-const MAX_BATCH_FRAMES = 4096;
+/**
+ * Frames waiting behind one whose handler is still working (a token check); a client that runs this
+ * far ahead is flooding. Frames are handled at once whenever nothing is pending.
+ */
+const MAX_QUEUED_FRAMES = 1024;
+/** setTimeout fires at once for delays above 2^31-1 ms (~24.8 days); longer waits are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Liveness is measured on the monotonic clock: a wall clock that steps (NTP, or an injected test
+ * clock) must not make a talking client look silent. Token expiry uses the wall clock (`now`).
+ */
+const monotonic = () => performance.now();
 /** Close reasons must fit a control frame: 125 bytes minus the 2-byte code. */
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -58,8 +95,12 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
   const { codec, options, metrics, fanout, book } = ctx;
   const id = randomUUID();
   const log = ctx.logger.child({ conn: id });
-  let lastSeen = options.now();
+  const out = createOutbound({ ws, codec, metrics, maxFrameBytes: options.maxFrameBytes });
+  let lastSeen = monotonic();
   let badFrames = 0;
+  /** Frames received while a handler was still working, handled in arrival order after it. */
+  const queued: Array<readonly [RawData, boolean]> = [];
+  let busy = false;
   let terminateTimer: ReturnType<typeof setTimeout> | undefined;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
@@ -69,34 +110,13 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
     timer: setTimeout(() => guard(() => drop(CloseCode.handshakeTimeout, 'handshake timeout', 'handshake-timeout')), options.handshakeTimeoutMs),
   };
 
-  function send(frame: ServerFrame): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(codec.encode(frame));
-    metrics.framesSent(frame.t);
-  }
-
-  /** One `state`, or `batch` frames that each stay within the frame size limit (split in halves when over). */
-  function sendStates(frames: readonly StateFrame[]): void {
-    if (ws.readyState !== WebSocket.OPEN || frames.length === 0) return;
-    if (frames.length === 1) return send(frames[0]!);
-    const bytes = frames.length <= MAX_BATCH_FRAMES ? codec.encode({ t: 'batch', frames: [...frames] }) : undefined;
-    if (bytes && bytes.byteLength <= options.maxFrameBytes) {
-      ws.send(bytes);
-      metrics.framesSent('batch');
-      return;
-    }
-    const half = Math.ceil(frames.length / 2);
-    sendStates(frames.slice(0, half));
-    sendStates(frames.slice(half));
-  }
-
   function sendError(code: FrameOf<ServerFrame, 'error'>['code'], message: string, topic?: string): void {
-    send({ t: 'error', code, message: clip(message, 500), ...(topic === undefined ? {} : { topic }) });
+    out.send({ t: 'error', code, message: clip(message, 500), ...(topic === undefined ? {} : { topic }) });
   }
 
   const target: FanoutTarget = {
     bufferedAmount: () => ws.bufferedAmount,
-    deliver: (frames) => sendStates(frames),
+    deliver: (frames) => out.sendStates(frames),
   };
 
   function drop(code: number, reason: string, refusal?: RefusalReason): void {
@@ -113,21 +133,73 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
   /** Frees what the state being left owns. */
   function leave(from: State): void {
     if (from.s === 'greeting') clearTimeout(from.timer);
-    if (from.s === 'open') from.subscriptions.clear();
+    if (from.s === 'open') {
+      clearTimeout(from.expiryTimer);
+      from.subscriptions.clear();
+    }
+  }
+
+  function fail(error: unknown): void {
+    metrics.handlerError();
+    log.error({ err: error }, 'connection handler failed');
+    try {
+      drop(CloseCode.internalError, 'server error');
+    } catch {
+      ws.terminate();
+    }
   }
 
   function guard(run: () => void): void {
     try {
       run();
     } catch (error) {
-      metrics.handlerError();
-      log.error({ err: error }, 'connection handler failed');
+      fail(error);
+    }
+  }
+
+  /** Handles queued frames in order; stops at a handler that is still working and resumes when it is done. */
+  function pump(): void {
+    while (!busy && queued.length > 0) {
+      const [data, isBinary] = queued.shift()!;
+      let working: void | Promise<void>;
       try {
-        drop(CloseCode.internalError, 'server error');
-      } catch {
-        ws.terminate();
+        working = onMessage(data, isBinary);
+      } catch (error) {
+        fail(error);
+        continue;
+      }
+      if (working instanceof Promise) {
+        busy = true;
+        working.catch(fail).finally(() => {
+          busy = false;
+          pump();
+        });
       }
     }
+  }
+
+  function expire(): void {
+    sendError('unauthorized', 'Access token expired: refresh it, or reconnect with a new one');
+    drop(CloseCode.tokenExpired, 'access token expired', 'expired');
+  }
+
+  /** (Re)starts the countdown to the token's expiry; the timer re-checks the clock, so it is never early. */
+  function armExpiry(open: Open, expiresAt: number | undefined): void {
+    clearTimeout(open.expiryTimer);
+    open.expiryTimer = undefined;
+    open.expiresAt = expiresAt;
+    if (expiresAt === undefined) return;
+    const check = () =>
+      guard(() => {
+        if (state !== open || open.expiresAt !== expiresAt) return;
+        if (options.now() >= expiresAt) return expire();
+        arm();
+      });
+    const arm = () => {
+      open.expiryTimer = setTimeout(check, Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - options.now())));
+      open.expiryTimer.unref();
+    };
+    arm();
   }
 
   function rejectFrame(code: Parameters<Metrics['frameRejected']>[0], errorCode: FrameOf<ServerFrame, 'error'>['code'], message: string): void {
@@ -137,24 +209,38 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
     if (badFrames > options.maxBadFrames) drop(CloseCode.badFrame, 'too many bad frames', 'bad-frames');
   }
 
-  function onGreeting(frame: ClientFrame): void {
-    const outcome = decideHandshake(frame, ctx.verifyToken);
+  async function onGreeting(frame: ClientFrame): Promise<void> {
+    const outcome = await decideHandshake(frame, ctx.verifyToken);
+    if (state.s !== 'greeting') return; // timed out or closed while the token was checked
     if (!outcome.ok) {
       if (outcome.metric === 'not-ready') metrics.frameRejected('protocol');
-      send(outcome.error);
+      out.send(outcome.error);
       drop(outcome.closeCode, outcome.closeReason, outcome.metric);
       return;
     }
     leave(state);
     const session = randomUUID();
-    state = {
+    const streams = createStreamTopics({
+      log: ctx.log,
+      fanout: ctx.streamFanout,
+      out,
+      metrics,
+      limits: options,
+      drop: (code, reason, refusal) => guard(() => drop(code, reason, refusal)),
+      onError: fail,
+    });
+    const open: Open = {
       s: 'open',
       session,
       user: outcome.user,
-      subscriptions: createSubscriptions({ target, fanout, book, send, sendStates, maxTopics: options.maxTopicsPerConnection }),
+      expiresAt: undefined,
+      expiryTimer: undefined,
+      subscriptions: createSubscriptions({ user: outcome.user, target, fanout, book, streams, out, metrics, maxTopics: options.maxTopicsPerConnection }),
     };
+    state = open;
+    armExpiry(open, outcome.expiresAt);
     log.debug({ user: outcome.user, session }, 'welcome');
-    send({
+    out.send({
       t: 'welcome',
       v: PROTOCOL_VERSION,
       session,
@@ -162,38 +248,49 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
       heartbeatMs: options.heartbeatMs,
       serverTime: options.now(),
       maxFrameBytes: options.maxFrameBytes,
+      ...(outcome.expiresAt === undefined ? {} : { tokenExpiresAt: outcome.expiresAt }),
     });
   }
 
-  function onOpenFrame(open: Extract<State, { s: 'open' }>, frame: ClientFrame): void {
+  /** `refresh`: a valid token of the same user takes over on this connection; anything else closes it with 4010. */
+  async function onRefresh(open: Open, token: string): Promise<void> {
+    const check = await ctx.verifyToken(token);
+    if (state !== open) return;
+    if (!check.ok) {
+      sendError('unauthorized', check.reason);
+      return drop(CloseCode.unauthorized, 'access token refused', check.expired ? 'expired' : 'unauthorized');
+    }
+    if (check.user !== open.user) {
+      sendError('unauthorized', `A refreshed token must belong to the same user (${open.user}), not ${check.user}`);
+      return drop(CloseCode.unauthorized, 'access token refused', 'wrong-user');
+    }
+    armExpiry(open, check.expiresAt);
+    out.send({ t: 'refreshed', user: open.user, ...(check.expiresAt === undefined ? {} : { tokenExpiresAt: check.expiresAt }) });
+  }
+
+  function onOpenFrame(open: Open, frame: ClientFrame): void | Promise<void> {
     switch (frame.t) {
       case 'subscribe':
         return open.subscriptions.subscribe(frame);
       case 'unsubscribe':
         return open.subscriptions.unsubscribe(frame);
       case 'ping':
-        return send({ t: 'pong', at: frame.at });
+        return out.send({ t: 'pong', at: frame.at });
       case 'pong':
         return; // Liveness was recorded on receipt.
       case 'hello':
         return rejectFrame('protocol', 'invalid', 'Already greeted: hello is only valid as the first frame');
       case 'send':
-        return send({ t: 'ack', id: frame.id, ok: false, error: { code: 'invalid', message: clip(`Unknown message kind: ${frame.kind}`, 500) } });
-      case 'refresh': {
-        const check = ctx.verifyToken(frame.token);
-        if (!check.ok || check.user !== open.user) {
-          send({ t: 'error', code: 'unauthorized', message: check.ok ? 'A refreshed token must belong to the same user' : check.reason });
-          return drop(CloseCode.unauthorized, 'access token refused', 'unauthorized');
-        }
-        return;
-      }
+        return out.send({ t: 'ack', id: frame.id, ok: false, error: { code: 'invalid', message: clip(`Unknown message kind: ${frame.kind}`, 500) } });
+      case 'refresh':
+        return onRefresh(open, frame.token);
       default:
         return assertNever(frame);
     }
   }
 
-  function onMessage(data: RawData, isBinary: boolean): void {
-    lastSeen = options.now();
+  /** Returns a promise only when the frame's handler has work left (a token check). */
+  function onMessage(data: RawData, isBinary: boolean): void | Promise<void> {
     if (state.s === 'closing' || state.s === 'closed') return;
     // ws hands text frames over as bytes; the codec refuses them by their string type.
     const raw = isBinary ? data : Buffer.isBuffer(data) ? data.toString('utf8') : '';
@@ -209,11 +306,16 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
     }
     if (!decoded.ok) return rejectFrame(decoded.code, decoded.code, decoded.message);
     metrics.framesReceived(decoded.frame.t);
-    onOpenFrame(state, decoded.frame);
+    return onOpenFrame(state, decoded.frame);
   }
 
   ws.binaryType = 'nodebuffer';
-  ws.on('message', (data, isBinary) => guard(() => onMessage(data, isBinary)));
+  ws.on('message', (data, isBinary) => {
+    lastSeen = monotonic();
+    if (queued.length >= MAX_QUEUED_FRAMES) return guard(() => drop(CloseCode.policyViolation, 'too many frames in flight', 'bad-frames'));
+    queued.push([data, isBinary]);
+    pump();
+  });
   ws.on('error', (error: Error & { code?: string }) =>
     guard(() => {
       // ws closes the socket itself (1009 for an oversize message, 1002/1007 for broken framing).
@@ -236,17 +338,19 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
   return {
     id,
     closed,
-    isOpen: () => ws.readyState === WebSocket.OPEN,
+    isOpen: out.isOpen,
     drop: (code, reason, refusal) => guard(() => drop(code, reason, refusal)),
     heartbeat: () =>
       guard(() => {
         if (state.s !== 'open') return;
+        // The timer covers real time; this covers an injected clock that jumps.
+        if (state.expiresAt !== undefined && options.now() >= state.expiresAt) return expire();
         // Two missed intervals plus a grace for a slow network or a busy client event loop.
         const grace = Math.min(options.heartbeatMs, 5000);
-        if (options.now() - lastSeen > 2 * options.heartbeatMs + grace) {
+        if (monotonic() - lastSeen > 2 * options.heartbeatMs + grace) {
           return drop(CloseCode.pingTimeout, 'ping timeout', 'ping-timeout');
         }
-        send({ t: 'ping', at: options.now() });
+        out.send({ t: 'ping', at: options.now() });
       }),
   };
 }

@@ -5,17 +5,30 @@
 import { randomBytes } from 'node:crypto';
 import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
-import type { ServerOptions } from './options';
+import { DEFAULT_RETENTION } from './event-log/types';
+import type { ServerInput } from './options';
+import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
 
 export interface EnvConfig {
-  readonly options: Readonly<Partial<ServerOptions>> & { readonly adminToken: string };
+  readonly options: ServerInput & { readonly adminToken: string; readonly dataDir: string };
   /** Where the server keeps its files (created by `main.ts`). */
   readonly dataDir: string;
   /** True when no `ADMIN_TOKEN` was set and a random one was made (print it). */
   readonly generatedAdminToken: boolean;
+  /** `NODE_ENV=production`: no ready-made access token is printed, extension origins must be listed. */
+  readonly production: boolean;
 }
 
 const DEFAULT_SIMULATOR_RATE = 5;
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A positive number from the environment, or `fallback` when unset or empty. */
+function positive(value: string | undefined, fallback: number, integer: boolean): number | null {
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0 || (integer && !Number.isSafeInteger(parsed))) return null;
+  return parsed;
+}
 
 export function readEnv(env: Readonly<Record<string, string | undefined>>): Result<EnvConfig> {
   const port = Number(env.PORT ?? '8787');
@@ -29,23 +42,43 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Resu
     return err('InvalidEnv', 'ADMIN_TOKEN must be at least 8 characters');
   }
   const adminToken = givenAdmin || randomBytes(24).toString('base64url');
-  const devToken = env.DEV_TOKEN?.trim();
+  const store = (env.STORE?.trim() || 'sqlite').toLowerCase();
+  if (store !== 'sqlite' && store !== 'memory') return err('InvalidEnv', `STORE must be sqlite or memory, got ${JSON.stringify(env.STORE)}`);
+  const tokenSecret = env.TOKEN_SECRET?.trim();
+  if (tokenSecret && tokenSecret.length < MIN_SECRET_LENGTH) {
+    return err('InvalidEnv', `TOKEN_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  const tokenTtlSeconds = positive(env.TOKEN_TTL_SECONDS, 30 * 24 * 3600, true);
+  if (tokenTtlSeconds === null || tokenTtlSeconds > MAX_TOKEN_TTL_SECONDS) {
+    return err('InvalidEnv', `TOKEN_TTL_SECONDS must be whole seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}, got ${JSON.stringify(env.TOKEN_TTL_SECONDS)}`);
+  }
+  const maxEvents = positive(env.RETENTION_EVENTS, DEFAULT_RETENTION.maxEvents, true);
+  if (maxEvents === null) return err('InvalidEnv', `RETENTION_EVENTS must be a positive integer, got ${JSON.stringify(env.RETENTION_EVENTS)}`);
+  const days = positive(env.RETENTION_DAYS, DEFAULT_RETENTION.maxAgeMs / DAY_MS, false);
+  if (days === null) return err('InvalidEnv', `RETENTION_DAYS must be a positive number of days, got ${JSON.stringify(env.RETENTION_DAYS)}`);
   const simulatorOff = ['off', 'false', '0', 'no'].includes((env.SIMULATOR ?? '').trim().toLowerCase());
   const allowedOrigins = (env.ALLOWED_ORIGINS ?? '')
     .split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin.length > 0);
+  const production = env.NODE_ENV === 'production';
+  const dataDir = env.DATA_DIR?.trim() || './data';
   return ok({
     options: {
       port,
       host: env.HOST?.trim() || '127.0.0.1',
       adminToken,
-      ...(devToken ? { devToken } : {}),
+      store,
+      dataDir,
+      retention: { maxEvents, maxAgeMs: Math.round(days * DAY_MS) },
+      ...(tokenSecret ? { tokenSecret } : {}),
+      tokenTtlSeconds,
       allowedOrigins,
-      allowExtensionOrigins: env.NODE_ENV !== 'production',
+      allowExtensionOrigins: !production,
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
     },
-    dataDir: env.DATA_DIR?.trim() || './data',
+    dataDir,
     generatedAdminToken: !givenAdmin,
+    production,
   });
 }

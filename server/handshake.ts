@@ -1,6 +1,7 @@
 /**
- * The handshake rule as a pure decision: given the first frame a client sent, either the welcome to
- * send or the refusal (error frame, close code, metric reason). The connection only carries it out.
+ * The handshake rule as a decision: given the first frame a client sent, either the user to welcome
+ * or the refusal (error frame, close code, metric reason). The connection only carries it out. The
+ * version is checked before the token, so an old client learns it must upgrade.
  */
 import { CloseCode } from '../lib/close-codes';
 import { PROTOCOL_VERSION, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/protocol';
@@ -15,10 +16,12 @@ export interface Refusal {
   readonly metric: RefusalReason;
 }
 
-export type HandshakeOutcome = { readonly ok: true; readonly user: string } | ({ readonly ok: false } & Refusal);
+export type HandshakeOutcome =
+  | { readonly ok: true; readonly user: string; readonly expiresAt?: number }
+  | ({ readonly ok: false } & Refusal);
 
 /** Decides the fate of a connection from its first valid frame. */
-export function decideHandshake(frame: ClientFrame, verifyToken: TokenVerifier): HandshakeOutcome {
+export async function decideHandshake(frame: ClientFrame, verifyToken: TokenVerifier): Promise<HandshakeOutcome> {
   if (frame.t !== 'hello') {
     return {
       ok: false,
@@ -41,15 +44,15 @@ export function decideHandshake(frame: ClientFrame, verifyToken: TokenVerifier):
       metric: 'version',
     };
   }
-  const check = verifyToken(frame.token);
+  const check = await verifyToken(frame.token);
   if (!check.ok) {
     return {
       ok: false,
       error: { t: 'error', code: 'unauthorized', message: check.reason },
-      closeCode: CloseCode.unauthorized,
-      closeReason: 'access token refused',
-      metric: 'unauthorized',
+      ...(check.expired
+        ? { closeCode: CloseCode.tokenExpired, closeReason: 'access token expired', metric: 'expired' as const }
+        : { closeCode: CloseCode.unauthorized, closeReason: 'access token refused', metric: 'unauthorized' as const }),
     };
   }
-  return { ok: true, user: check.user };
+  return check.expiresAt === undefined ? { ok: true, user: check.user } : { ok: true, user: check.user, expiresAt: check.expiresAt };
 }

@@ -5,6 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** A route's handler; a rejection is answered 500 by the router. */
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** Path → method → handler. */
+export type Routes = Readonly<Record<string, Readonly<Record<string, Handler>>>>;
+
 export type BodyResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
 /** Reads and parses a JSON body of at most `maxBytes`. */

@@ -1,27 +1,20 @@
 /**
- * The plain-HTTP side of the server: admin API (`POST /api/prices`), Prometheus metrics, health
- * check and the placeholder page at `/`. Every answer is JSON except `/metrics` and `/`; unknown
- * routes get 404 and known routes with the wrong method 405, both with a readable `error`.
+ * The plain-HTTP side of the server: the router, Prometheus metrics, health check and the
+ * placeholder page at `/`, plus the admin API routes it is handed. Every answer is JSON except
+ * `/metrics` and `/`; unknown routes get 404 and known routes with the wrong method 405, both with
+ * a readable `error`; a handler that fails gets 500 and is counted.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { priceTopic } from '../lib/ids';
-import { isAdminRequest } from './auth';
-import { readJsonBody, sendJson } from './http-body';
+import { sendJson, type Handler, type Routes } from './http-body';
 import type { Metrics } from './metrics';
-import type { PublishResult } from './price-book';
-
-/** Admin request bodies are a few fields; 16 KiB is generous and bounds what a request can cost. */
-export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
 
 export interface HttpRoutesDeps {
-  readonly adminToken: string;
-  readonly publishPrice: (symbol: unknown, price: unknown) => PublishResult;
+  /** The admin API (see `admin-api.ts`). */
+  readonly adminRoutes: Routes;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 const PLACEHOLDER_PAGE = `<!doctype html>
 <html lang="en">
@@ -34,24 +27,6 @@ const PLACEHOLDER_PAGE = `<!doctype html>
 `;
 
 export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const postPrice: Handler = async (req, res) => {
-    if (!isAdminRequest(req.headers.authorization, deps.adminToken)) {
-      req.resume();
-      return sendJson(res, 401, { error: 'Missing or wrong admin token: send Authorization: Bearer <ADMIN_TOKEN>' }, {
-        'www-authenticate': 'Bearer realm="switchboard-admin"',
-      });
-    }
-    const body = await readJsonBody(req, MAX_ADMIN_BODY_BYTES);
-    if (!body.ok) return sendJson(res, 400, { error: body.error }, { connection: 'close' });
-    if (body.value === null || typeof body.value !== 'object' || Array.isArray(body.value)) {
-      return sendJson(res, 400, { error: 'Body must be a JSON object {symbol, price}' });
-    }
-    const { symbol, price } = body.value as Record<string, unknown>;
-    const result = deps.publishPrice(symbol, price);
-    if (!result.ok) return sendJson(res, 400, { error: result.error });
-    sendJson(res, 200, { topic: priceTopic(result.tick.symbol), ...result.tick });
-  };
-
   const getMetrics: Handler = async (_req, res) => {
     const text = await deps.metrics.render();
     res.writeHead(200, { 'content-type': deps.metrics.contentType, 'cache-control': 'no-store' });
@@ -67,11 +42,11 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
     res.end(PLACEHOLDER_PAGE);
   };
 
-  const routes: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
+  const routes: Routes = {
+    ...deps.adminRoutes,
     '/': { GET: getPage },
     '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
     '/metrics': { GET: getMetrics },
-    '/api/prices': { POST: postPrice },
     '/ws': { GET: (_req, res) => sendJson(res, 426, { error: 'This endpoint speaks WebSocket only' }, { upgrade: 'websocket' }) },
   };
 

@@ -1,6 +1,8 @@
 /**
- * The server process: environment in, `Switchboard server listening on <url>` out once ready, and a
- * graceful exit on SIGTERM / SIGINT (every socket closed with 1001, simulator stopped, exit 0).
+ * The server process: environment in, `Switchboard server listening on <url>` out once ready (and,
+ * outside production, an access token for user `dev` to paste into the extension's Options, so a
+ * new user is connected within a minute), and a graceful exit on SIGTERM / SIGINT (every socket
+ * closed with 1001, simulator stopped, event log closed, exit 0).
  * Run with `node --import tsx server/main.ts` (`npm run server`).
  */
 import { mkdirSync } from 'node:fs';
@@ -14,11 +16,14 @@ async function main(): Promise<void> {
     console.error(`Switchboard server: ${config.error.message}`);
     process.exit(2);
   }
-  const { options, dataDir, generatedAdminToken } = config.value;
+  const { options, dataDir, generatedAdminToken, production } = config.value;
   mkdirSync(resolve(dataDir), { recursive: true });
 
   const server = await startServer(options);
+  // Minted before announcing, so the token line follows the listening line at once.
+  const devAccess = production ? undefined : await server.mintToken('dev');
   console.log(`Switchboard server listening on ${server.url}`);
+  if (devAccess) console.log(`Access token for user "dev" (paste into the extension's Options): ${devAccess.token}`);
   console.log(
     generatedAdminToken
       ? `Admin token (generated; set ADMIN_TOKEN to choose one): ${server.adminToken}`

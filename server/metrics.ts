@@ -3,17 +3,45 @@
  * several servers in one test process never share or clash over counters.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { Recovery } from '../lib/protocol';
 
-/** Why a connection was refused at the upgrade or closed by the server for misbehaving. */
+/**
+ * Why a connection was refused at the upgrade or closed by the server for cause: a token that is
+ * no good (`unauthorized`, 4010), an expired one at the handshake or while connected (`expired`,
+ * 4011), a refresh for another user (`wrong-user`, 4010), a client that cannot keep up with its
+ * stream events (`slow-consumer`, 1013), and the protocol faults.
+ */
 export type RefusalReason =
   | 'origin'
   | 'path'
   | 'version'
   | 'unauthorized'
+  | 'expired'
+  | 'wrong-user'
   | 'not-ready'
   | 'bad-frames'
   | 'handshake-timeout'
-  | 'ping-timeout';
+  | 'ping-timeout'
+  | 'slow-consumer';
+
+const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'origin',
+  'path',
+  'version',
+  'unauthorized',
+  'expired',
+  'wrong-user',
+  'not-ready',
+  'bad-frames',
+  'handshake-timeout',
+  'ping-timeout',
+  'slow-consumer',
+];
+
+/** Why a `subscribe` was refused (the connection stays). */
+export type SubscriptionRefusal = 'forbidden' | 'invalid-cursor' | 'unknown-topic' | 'too-many-topics';
+const SUBSCRIPTION_REFUSALS: readonly SubscriptionRefusal[] = ['forbidden', 'invalid-cursor', 'unknown-topic', 'too-many-topics'];
+const RECOVERIES: readonly Recovery[] = ['fresh', 'recovered', 'trimmed', 'epoch changed'];
 
 /** Why an incoming frame was rejected: a codec failure code, or a protocol misuse. */
 export type RejectionCode = 'bad-frame' | 'unknown-frame' | 'too-large' | 'invalid' | 'protocol';
@@ -24,6 +52,15 @@ export interface Metrics {
   framesSent(type: string, count?: number): void;
   frameRejected(code: RejectionCode): void;
   connectionRefused(reason: RefusalReason): void;
+  subscriptionRefused(reason: SubscriptionRefusal): void;
+  /** A `stream` subscription took effect with this outcome. */
+  streamSubscribed(recovery: Recovery): void;
+  /** An event was appended to a topic's log (`kind`: the topic family, e.g. `feed`, `news`). */
+  eventAppended(kind: string): void;
+  /** Events sent from the log right after `subscribed` (a replayed gap or the newest `last`). */
+  eventsReplayed(count: number): void;
+  /** Events sent live, as they were appended. */
+  eventsDelivered(count: number): void;
   priceTick(): void;
   handlerError(): void;
   /** The Prometheus text exposition. */
@@ -69,6 +106,34 @@ export function createMetrics(deps: { openConnections: () => number }): Metrics 
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const subscriptionsRefused = new Counter({
+    name: 'switchboard_subscriptions_refused_total',
+    help: 'Subscriptions refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const streamSubscriptions = new Counter({
+    name: 'switchboard_stream_subscriptions_total',
+    help: 'Stream subscriptions that took effect, by recovery outcome',
+    labelNames: ['recovery'] as const,
+    registers: [registry],
+  });
+  const appended = new Counter({
+    name: 'switchboard_events_appended_total',
+    help: 'Events appended to stream topic logs, by topic family',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const replayed = new Counter({
+    name: 'switchboard_events_replayed_total',
+    help: 'Stream events sent from the log on subscribe (replayed gaps and newest-last resyncs)',
+    registers: [registry],
+  });
+  const delivered = new Counter({
+    name: 'switchboard_events_delivered_total',
+    help: 'Stream events sent live to subscribed connections',
+    registers: [registry],
+  });
   const ticks = new Counter({ name: 'switchboard_price_ticks_total', help: 'Price ticks published', registers: [registry] });
   const errors = new Counter({
     name: 'switchboard_handler_errors_total',
@@ -80,8 +145,10 @@ export function createMetrics(deps: { openConnections: () => number }): Metrics 
   for (const code of ['bad-frame', 'unknown-frame', 'too-large', 'invalid', 'protocol'] satisfies RejectionCode[]) {
     rejected.labels(code).inc(0);
   }
-  const reasons: RefusalReason[] = ['origin', 'path', 'version', 'unauthorized', 'not-ready', 'bad-frames', 'handshake-timeout', 'ping-timeout'];
-  for (const reason of reasons) refused.labels(reason).inc(0);
+  for (const reason of REFUSAL_REASONS) refused.labels(reason).inc(0);
+  for (const reason of SUBSCRIPTION_REFUSALS) subscriptionsRefused.labels(reason).inc(0);
+  for (const recovery of RECOVERIES) streamSubscriptions.labels(recovery).inc(0);
+  for (const kind of ['feed', 'news']) appended.labels(kind).inc(0);
 
   return {
     registry,
@@ -89,6 +156,11 @@ export function createMetrics(deps: { openConnections: () => number }): Metrics 
     framesSent: (type, count = 1) => sent.labels(type).inc(count),
     frameRejected: (code) => rejected.labels(code).inc(),
     connectionRefused: (reason) => refused.labels(reason).inc(),
+    subscriptionRefused: (reason) => subscriptionsRefused.labels(reason).inc(),
+    streamSubscribed: (recovery) => streamSubscriptions.labels(recovery).inc(),
+    eventAppended: (kind) => appended.labels(kind).inc(),
+    eventsReplayed: (count) => replayed.inc(count),
+    eventsDelivered: (count) => delivered.inc(count),
     priceTick: () => ticks.inc(),
     handlerError: () => errors.inc(),
     render: () => registry.metrics(),

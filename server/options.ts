@@ -5,7 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_LIMITS } from '../lib/codec';
-import { createDevTokenVerifier, type TokenVerifier } from './auth';
+import type { TokenVerifier } from './auth';
+import type { StoreKind } from './event-log/open';
+import { resolveRetention, type EventLog, type Retention } from './event-log/types';
+import { isTokenTtl, MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
 
 /** Price simulator settings; `'off'` disables it. */
 export interface SimulatorOptions {
@@ -22,10 +25,28 @@ export interface ServerOptions {
   readonly host: string;
   /** Bearer token of the admin HTTP API. Default: a random token (read it from `RunningServer`). */
   readonly adminToken: string;
-  /** The one access token accepted in `hello` until real auth lands; maps to user `dev`. Default `dev-token`. */
-  readonly devToken: string;
-  /** Checks access tokens from `hello` and `refresh` (the seam real auth plugs into). Default: only `devToken`, as user `dev`. */
-  readonly verifyToken: TokenVerifier;
+  /**
+   * Where stream topics are logged: `sqlite` (a file in `dataDir`, durable) or `memory` (tests; every
+   * restart starts new epochs). Default `sqlite`.
+   */
+  readonly store: StoreKind;
+  /** Directory of the SQLite file and the generated token secret. Default `./data`. */
+  readonly dataDir: string;
+  /** An already open log to use instead of opening `store` (the server does not close it). Default none. */
+  readonly eventLog?: EventLog;
+  /** What each topic's log keeps. Default 10000 events and 30 days (`RETENTION_EVENTS`, `RETENTION_DAYS`). */
+  readonly retention: Retention;
+  /**
+   * Secret that signs access tokens (at least 32 characters). Default: with `sqlite`, the one kept in
+   * `dataDir/token-secret` (made on first start, mode 0600); with `memory`, a random one per start.
+   */
+  readonly tokenSecret?: string;
+  /** Lifetime of a minted access token when `POST /api/tokens` asks for none. Default 30 days (`TOKEN_TTL_SECONDS`). */
+  readonly tokenTtlSeconds: number;
+  /** A fixed access token accepted as user `dev`, never expiring. Tests only. Default none: only minted tokens are accepted. */
+  readonly devToken?: string;
+  /** Replaces the access-token check of `hello` and `refresh`. Default: the JWT check (plus `devToken` if set). */
+  readonly verifyToken?: TokenVerifier;
   /** Extra origins allowed to open `/ws`, e.g. `https://example.com`. Default none. */
   readonly allowedOrigins: readonly string[];
   /** Accept any `chrome-extension://` / `moz-extension://` origin. Default: `NODE_ENV !== 'production'`. */
@@ -42,6 +63,10 @@ export interface ServerOptions {
   readonly maxFrameBytes: number;
   /** A connection whose send buffer holds more than this skips flushes (latest values are kept). Default 1 MiB. */
   readonly maxBufferedBytes: number;
+  /** Over this many bytes buffered on a socket, the connection is closed with 1013 rather than drop stream events. Default 16 MiB. */
+  readonly maxStreamBacklogBytes: number;
+  /** A replay waiting longer than this for a socket to drain closes that connection with 1013. Default 30000. */
+  readonly drainTimeoutMs: number;
   /** Bad frames tolerated on one connection before it is closed with 4000. Default 10. */
   readonly maxBadFrames: number;
   /** Topics one connection may hold at once. Default 1000. */
@@ -58,19 +83,28 @@ const limits = {
   heartbeatMs: [50, 60_000],
   handshakeTimeoutMs: [10, 600_000],
   flushMs: [1, 10_000],
+  drainTimeoutMs: [10, 600_000],
   maxFrameBytes: [1024, 16 * 1024 * 1024],
 } as const;
 
+/** What `startServer` takes: any option, retention limits one at a time. */
+export type ServerInput = Readonly<Partial<Omit<ServerOptions, 'retention'>>> & { readonly retention?: Partial<Retention> };
+
 /** Fills in defaults and rejects values that would break the protocol (e.g. a heartbeat `welcome` cannot carry). */
-export function resolveOptions(input: Readonly<Partial<ServerOptions>>): ServerOptions {
+export function resolveOptions(input: ServerInput): ServerOptions {
   const env = process.env;
-  const devToken = input.devToken ?? 'dev-token';
   const resolved: ServerOptions = {
     port: input.port ?? 8787,
     host: input.host ?? '127.0.0.1',
     adminToken: input.adminToken ?? randomBytes(24).toString('base64url'),
-    devToken,
-    verifyToken: input.verifyToken ?? createDevTokenVerifier(devToken),
+    store: input.store ?? 'sqlite',
+    dataDir: input.dataDir ?? './data',
+    ...(input.eventLog ? { eventLog: input.eventLog } : {}),
+    retention: resolveRetention(input.retention),
+    ...(input.tokenSecret === undefined ? {} : { tokenSecret: input.tokenSecret }),
+    tokenTtlSeconds: input.tokenTtlSeconds ?? 30 * 24 * 3600,
+    ...(input.devToken === undefined ? {} : { devToken: input.devToken }),
+    ...(input.verifyToken ? { verifyToken: input.verifyToken } : {}),
     allowedOrigins: input.allowedOrigins ?? [],
     allowExtensionOrigins: input.allowExtensionOrigins ?? env.NODE_ENV !== 'production',
     simulator: input.simulator ?? { ticksPerSecond: 5 },
@@ -79,6 +113,8 @@ export function resolveOptions(input: Readonly<Partial<ServerOptions>>): ServerO
     flushMs: input.flushMs ?? 50,
     maxFrameBytes: input.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
     maxBufferedBytes: input.maxBufferedBytes ?? 1024 * 1024,
+    maxStreamBacklogBytes: input.maxStreamBacklogBytes ?? 16 * 1024 * 1024,
+    drainTimeoutMs: input.drainTimeoutMs ?? 30_000,
     maxBadFrames: input.maxBadFrames ?? 10,
     maxTopicsPerConnection: input.maxTopicsPerConnection ?? 1000,
     shutdownGraceMs: input.shutdownGraceMs ?? 2000,
@@ -95,7 +131,16 @@ export function resolveOptions(input: Readonly<Partial<ServerOptions>>): ServerO
     throw new RangeError(`Option port must be an integer from 0 to 65535, got ${resolved.port}`);
   }
   if (resolved.adminToken.length < 8) throw new RangeError('Option adminToken must be at least 8 characters');
-  if (resolved.devToken.length === 0) throw new RangeError('Option devToken must not be empty');
+  if (resolved.devToken !== undefined && resolved.devToken.length === 0) throw new RangeError('Option devToken must not be empty');
+  if (resolved.tokenSecret !== undefined && resolved.tokenSecret.length < MIN_SECRET_LENGTH) {
+    throw new RangeError(`Option tokenSecret must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  if (!isTokenTtl(resolved.tokenTtlSeconds)) {
+    throw new RangeError(`Option tokenTtlSeconds must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS}, got ${resolved.tokenTtlSeconds}`);
+  }
+  if (!(resolved.maxStreamBacklogBytes > resolved.maxBufferedBytes)) {
+    throw new RangeError('Option maxStreamBacklogBytes must be above maxBufferedBytes');
+  }
   const sim = resolved.simulator;
   if (sim !== 'off' && !(Number.isFinite(sim.ticksPerSecond) && sim.ticksPerSecond > 0 && sim.ticksPerSecond <= 10_000)) {
     throw new RangeError(`Simulator ticksPerSecond must be above 0 and at most 10000, got ${sim.ticksPerSecond}`);

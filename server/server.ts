@@ -1,27 +1,40 @@
 /**
  * The server's composition root: one `node:http` server carrying the admin/metrics routes and the
- * `/ws` WebSocket endpoint, wired to the price book, fan-out, simulator and metrics. Nothing else
- * constructs these parts; each receives what it needs here.
+ * `/ws` WebSocket endpoint, wired to the event log, token service, stream and price fan-outs,
+ * simulator and metrics. Nothing else constructs these parts; each receives what it needs here.
  */
 import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { createCodec } from '../lib/codec';
+import { parseTopic, type TopicId } from '../lib/ids';
+import type { NotificationData } from '../lib/notifications';
 import type { PriceTick } from '../lib/prices';
+import { createAdminRoutes } from './admin-api';
+import { withDevToken } from './auth';
 import { createConnection, type ConnectionContext } from './connection';
 import { createConnectionRegistry } from './connections';
+import { openEventLog, type StoreKind } from './event-log/open';
+import type { Appended, EventLog, TopicHead } from './event-log/types';
 import { createPriceFanout } from './fanout';
 import { createHttpHandler } from './http-routes';
 import { createMetrics, type RefusalReason } from './metrics';
-import { resolveOptions, type ServerOptions } from './options';
+import { resolveOptions, type ServerInput } from './options';
 import { createOriginPolicy } from './origin';
 import { createPriceBook, type PublishResult } from './price-book';
 import { createSimulator, type Simulator } from './simulator';
+import { createStreamFanout } from './stream-fanout';
+import { streamTopic } from './topics';
+import { loadOrCreateTokenSecret, randomSecret } from './token-secret';
+import { createTokenService, type MintedToken } from './tokens';
 
-export type { ServerOptions, SimulatorOptions } from './options';
+export type { ServerInput, ServerOptions, SimulatorOptions } from './options';
 export type { PublishResult } from './price-book';
 export type { TokenCheck, TokenVerifier } from './auth';
+export type { MintedToken } from './tokens';
+export type { Appended, EventLog, Retention, StoredEvent, TopicHead } from './event-log/types';
+export { DEFAULT_RETENTION } from './event-log/types';
 
 /** The WebSocket endpoint's path. */
 export const WS_PATH = '/ws';
@@ -36,8 +49,19 @@ export interface RunningServer {
   readonly port: number;
   /** Bearer token of the admin API (the generated one if none was given). */
   readonly adminToken: string;
-  /** The access token accepted in `hello`. */
-  readonly devToken: string;
+  /** The fixed test-only access token, when one was configured. */
+  readonly devToken: string | undefined;
+  /** Where stream topics are logged, and the directory of the SQLite file and token secret. */
+  readonly store: StoreKind;
+  readonly dataDir: string;
+  /** The event log in use. */
+  readonly eventLog: EventLog;
+  /** Mints an access token, as `POST /api/tokens` does. */
+  mintToken(user: string, ttlSeconds?: number): Promise<MintedToken>;
+  /** Appends to a stream topic (`feed:<user>`, `news`) and fans it out; resolves once durable. Throws on another topic. */
+  publishEvent(topic: string, data: NotificationData): Promise<Appended>;
+  /** Starts a new epoch for a stream topic, as `POST /api/topics/reset` does. */
+  resetTopic(topic: string): Promise<TopicHead>;
   /** Publishes a price tick through the same path as `POST /api/prices`. */
   publishPrice(symbol: string, price: number): PublishResult;
   /** The latest tick of a symbol, if it has one. */
@@ -53,12 +77,59 @@ export interface RunningServer {
 }
 
 /** Starts a server and resolves once it is listening. */
-export async function startServer(input: Readonly<Partial<ServerOptions>> = {}): Promise<RunningServer> {
+export async function startServer(input: ServerInput = {}): Promise<RunningServer> {
   const options = resolveOptions(input);
   const { logger } = options;
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
   const registry = createConnectionRegistry({ heartbeatMs: options.heartbeatMs });
   const metrics = createMetrics({ openConnections: () => registry.openCount() });
+
+  const ownLog = options.eventLog === undefined;
+  // Tokens outlive a restart exactly when the log does: a durable store keeps its secret next to it.
+  const tokenSecret =
+    options.tokenSecret ?? (ownLog && options.store === 'sqlite' ? loadOrCreateTokenSecret(options.dataDir) : randomSecret());
+  const tokens = createTokenService({ secret: tokenSecret, ttlSeconds: options.tokenTtlSeconds, now: options.now });
+  const verifyToken = options.verifyToken ?? withDevToken(tokens.verify, options.devToken);
+
+  const eventLog =
+    options.eventLog ??
+    (await openEventLog({
+      store: options.store,
+      dataDir: options.dataDir,
+      retention: options.retention,
+      now: options.now,
+      onWatcherError: (error) => {
+        metrics.handlerError();
+        logger.error({ err: error }, 'event log watcher failed');
+      },
+    }));
+  const streamFanout = createStreamFanout({
+    onDeliverError: (error) => {
+      metrics.handlerError();
+      logger.error({ err: error }, 'event delivery failed');
+    },
+  });
+  const unwatch = eventLog.watch((change) => {
+    if (change.type === 'event') metrics.eventAppended(parseTopic(change.event.topic)?.kind ?? 'other');
+    streamFanout.dispatch(change);
+  });
+  const retentionSweep = setInterval(() => {
+    eventLog.trim().catch((error: unknown) => logger.error({ err: error }, 'retention sweep failed'));
+  }, sweepInterval(options.retention.maxAgeMs));
+  retentionSweep.unref();
+
+  /** Callers validate first; a topic that is not a stream here is a bug. */
+  function requireStream(topic: string): TopicId {
+    const id = streamTopic(topic);
+    if (id === null) throw new RangeError(`Not a stream topic: ${JSON.stringify(topic)}`);
+    return id;
+  }
+  const publishEvent = (topic: string, data: NotificationData): Promise<Appended> => eventLog.append(requireStream(topic), data);
+  async function resetTopic(topic: string): Promise<TopicHead> {
+    const id = requireStream(topic);
+    logger.warn({ topic: id }, 'topic reset to a new epoch');
+    return eventLog.reset(id);
+  }
   const fanout = createPriceFanout({
     flushMs: options.flushMs,
     maxBufferedBytes: options.maxBufferedBytes,
@@ -75,7 +146,7 @@ export async function startServer(input: Readonly<Partial<ServerOptions>> = {}):
     },
   });
   const origins = createOriginPolicy(options);
-  const context: ConnectionContext = { codec, options, verifyToken: options.verifyToken, book, fanout, metrics, logger };
+  const context: ConnectionContext = { codec, options, verifyToken, book, fanout, log: eventLog, streamFanout, metrics, logger };
 
   const simulator: Simulator | undefined =
     options.simulator === 'off'
@@ -89,7 +160,14 @@ export async function startServer(input: Readonly<Partial<ServerOptions>> = {}):
           },
         });
 
-  const http = createServer(createHttpHandler({ adminToken: options.adminToken, publishPrice: book.publish, metrics, logger }));
+  const adminRoutes = createAdminRoutes({
+    adminToken: options.adminToken,
+    publishPrice: book.publish,
+    publishEvent,
+    resetTopic,
+    mintToken: (user, ttlSeconds) => tokens.mint(user, ttlSeconds),
+  });
+  const http = createServer(createHttpHandler({ adminRoutes, metrics, logger }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   let closing: Promise<void> | undefined;
 
@@ -127,20 +205,29 @@ export async function startServer(input: Readonly<Partial<ServerOptions>> = {}):
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port, options.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // Not listening (e.g. the port is taken): release what was opened, then report.
+    clearInterval(retentionSweep);
+    registry.stop();
+    unwatch();
+    if (ownLog) await eventLog.close();
+    throw error;
+  }
   http.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const port = (http.address() as AddressInfo).port;
   origins.addOwnOrigins(options.host, port);
   simulator?.start();
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostInUrl}:${port}`;
-  logger.info({ url, simulator: options.simulator }, 'server started');
+  logger.info({ url, simulator: options.simulator, store: eventLog.kind }, 'server started');
 
   async function shutdown(): Promise<void> {
     simulator?.stop();
@@ -149,8 +236,11 @@ export async function startServer(input: Readonly<Partial<ServerOptions>> = {}):
     await registry.closeAll('server going away');
     registry.stop();
     fanout.stop();
+    clearInterval(retentionSweep);
+    unwatch();
     http.closeAllConnections();
     await stopped;
+    if (ownLog) await eventLog.close();
     logger.info('server stopped');
   }
 
@@ -161,6 +251,12 @@ export async function startServer(input: Readonly<Partial<ServerOptions>> = {}):
     port,
     adminToken: options.adminToken,
     devToken: options.devToken,
+    store: options.store,
+    dataDir: options.dataDir,
+    eventLog,
+    mintToken: (user, ttlSeconds) => tokens.mint(user, ttlSeconds),
+    publishEvent,
+    resetTopic,
     publishPrice: (symbol, price) => book.publish(symbol, price),
     latestPrice: (symbol) => book.get(symbol),
     connectionCount: () => registry.openCount(),
@@ -168,4 +264,9 @@ export async function startServer(input: Readonly<Partial<ServerOptions>> = {}):
     metricsText: () => metrics.render(),
     close: () => (closing ??= shutdown()),
   };
+}
+
+/** How often old events are swept: a tenth of the age limit, from once a second to once an hour. */
+function sweepInterval(maxAgeMs: number): number {
+  return Math.min(3_600_000, Math.max(1_000, Math.floor(maxAgeMs / 10)));
 }

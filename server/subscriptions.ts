@@ -1,20 +1,30 @@
 /**
- * One connection's topics: answers `subscribe` / `unsubscribe`, sends the snapshot of a `state`
- * topic right after `subscribed`, and keeps the fan-out's index in step. Subscribing twice is
- * idempotent: the second answer repeats `subscribed` and the snapshot.
+ * One connection's topics: answers `subscribe` / `unsubscribe` after checking the topic name, the
+ * ACL and the per-connection limit (each refusal an `error` frame naming the topic, counted), then
+ * routes `stream` topics (`feed:<user>`, `news`) to the stream subscriptions and `state` topics
+ * (`prices:*`) to the price fan-out. For a price topic the snapshot follows `subscribed` at once.
+ * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
+ * stream, the replay since the cursor given).
  */
 import { parseTopic, type ParsedTopic } from '../lib/ids';
-import type { ClientFrame, FrameOf, ServerFrame, StateFrame } from '../lib/protocol';
+import type { ClientFrame, ErrorCode, FrameOf } from '../lib/protocol';
+import { readRefusal } from './auth';
 import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from './fanout';
+import type { Metrics, SubscriptionRefusal } from './metrics';
+import type { Outbound } from './outbound';
 import type { PriceBook } from './price-book';
+import type { StreamTopics } from './stream-topics';
+import { isStreamTopic } from './topics';
 
 export interface SubscriptionsDeps {
+  /** The connection's user, for the ACL. */
+  readonly user: string;
   readonly target: FanoutTarget;
   readonly fanout: PriceFanout;
   readonly book: PriceBook;
-  readonly send: (frame: ServerFrame) => void;
-  /** Sends state frames as `state` or as size-limited `batch` frames. */
-  readonly sendStates: (frames: readonly StateFrame[]) => void;
+  readonly streams: StreamTopics;
+  readonly out: Pick<Outbound, 'send' | 'sendStates'>;
+  readonly metrics: Pick<Metrics, 'subscriptionRefused'>;
   readonly maxTopics: number;
 }
 
@@ -26,67 +36,68 @@ export interface Subscriptions {
   readonly size: number;
 }
 
-/** The fan-out key of a prices topic; `null` for families not served yet. */
-function selectorOf(topic: ParsedTopic): string | null {
-  if (topic.kind === 'prices-all') return ALL_SYMBOLS;
-  if (topic.kind === 'prices' && topic.arg !== undefined) return topic.arg;
-  return null;
-}
+/** The fan-out key of a prices topic. */
+const selectorOf = (topic: ParsedTopic): string => (topic.kind === 'prices-all' ? ALL_SYMBOLS : topic.arg!);
 
 export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
-  const topics = new Set<string>();
+  const { out, streams } = deps;
+  const priceTopics = new Set<string>();
 
-  function unknownTopic(topic: string, why: string): void {
-    deps.send({ t: 'error', code: 'unknown-topic', topic, message: `Unknown topic ${JSON.stringify(topic)}: ${why}` });
+  function refuse(reason: SubscriptionRefusal | null, code: ErrorCode, topic: string, message: string): void {
+    if (reason) deps.metrics.subscriptionRefused(reason);
+    out.send({ t: 'error', code, topic, message });
   }
 
-  function resolve(topic: string): { parsed: ParsedTopic; selector: string } | null {
+  function parse(topic: string, reason: SubscriptionRefusal | null): ParsedTopic | null {
     const parsed = parseTopic(topic);
     if (!parsed) {
-      unknownTopic(topic, 'not a topic name this server knows');
-      return null;
+      refuse(reason, 'unknown-topic', topic, `Unknown topic ${JSON.stringify(topic)}: use feed:<user>, news, prices:<SYMBOL> or prices:*`);
     }
-    const selector = selectorOf(parsed);
-    if (selector === null) {
-      unknownTopic(topic, `${parsed.kind} topics are not served yet; use prices:<SYMBOL> or prices:*`);
-      return null;
+    return parsed;
+  }
+
+  function subscribePrices(topic: string, selector: string): void {
+    priceTopics.add(topic);
+    deps.fanout.subscribe(deps.target, selector);
+    out.send({ t: 'subscribed', topic, mode: 'state' });
+    // The snapshot is the latest value, so anything still pending for these topics is redundant.
+    deps.fanout.discardPending(deps.target, selector);
+    if (selector === ALL_SYMBOLS) {
+      const all = [...deps.book.all()].map(stateFrame);
+      if (all.length > 0) out.sendStates(all);
+      return;
     }
-    return { parsed, selector };
+    const tick = deps.book.get(selector);
+    if (tick) out.send(stateFrame(tick));
   }
 
   return {
-    subscribe({ topic }) {
-      const found = resolve(topic);
-      if (!found) return;
-      if (!topics.has(topic) && topics.size >= deps.maxTopics) {
-        deps.send({ t: 'error', code: 'rate-limited', topic, message: `At most ${deps.maxTopics} topics per connection` });
-        return;
+    subscribe({ topic, since, last }) {
+      const parsed = parse(topic, 'unknown-topic');
+      if (!parsed) return;
+      const refusal = readRefusal(deps.user, parsed);
+      if (refusal !== null) return refuse('forbidden', 'forbidden', topic, refusal);
+      const held = priceTopics.has(topic) || streams.has(topic);
+      if (!held && priceTopics.size + streams.size >= deps.maxTopics) {
+        return refuse('too-many-topics', 'rate-limited', topic, `At most ${deps.maxTopics} topics per connection`);
       }
-      topics.add(topic);
-      deps.fanout.subscribe(deps.target, found.selector);
-      deps.send({ t: 'subscribed', topic, mode: 'state' });
-      // The snapshot is the latest value, so anything still pending for these topics is redundant.
-      deps.fanout.discardPending(deps.target, found.selector);
-      if (found.selector === ALL_SYMBOLS) {
-        const all = [...deps.book.all()].map(stateFrame);
-        if (all.length > 0) deps.sendStates(all);
-        return;
-      }
-      const tick = deps.book.get(found.selector);
-      if (tick) deps.send(stateFrame(tick));
+      if (isStreamTopic(parsed)) return streams.subscribe(parsed.id, since, last ?? 0);
+      subscribePrices(topic, selectorOf(parsed));
     },
     unsubscribe({ topic }) {
-      const found = resolve(topic);
-      if (!found) return;
-      if (topics.delete(topic)) deps.fanout.unsubscribe(deps.target, found.selector);
-      deps.send({ t: 'unsubscribed', topic });
+      const parsed = parse(topic, null);
+      if (!parsed) return;
+      if (isStreamTopic(parsed)) streams.unsubscribe(topic);
+      else if (priceTopics.delete(topic)) deps.fanout.unsubscribe(deps.target, selectorOf(parsed));
+      out.send({ t: 'unsubscribed', topic });
     },
     clear() {
-      topics.clear();
+      priceTopics.clear();
       deps.fanout.remove(deps.target);
+      streams.clear();
     },
     get size() {
-      return topics.size;
+      return priceTopics.size + streams.size;
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CloseCode } from '../../lib/close-codes';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, TEST_DEV_TOKEN, type TestServer } from '../support/server';
 import { connect, connectAndGreet, type TestClient } from '../support/ws-client';
 
 let server: TestServer;
@@ -76,7 +76,8 @@ test('client messages of an unknown kind get a failed ack with the same id', asy
 
 test('a refresh with a refused token closes with 4010; a valid one keeps the connection', async () => {
   const { client } = await connectAndGreet(server.url);
-  client.send({ t: 'refresh', token: 'dev-token' });
+  client.send({ t: 'refresh', token: TEST_DEV_TOKEN });
+  expect(await client.nextOf('refreshed')).toMatchObject({ user: 'dev' });
   await expectAlive(client, 11);
   client.send({ t: 'refresh', token: 'stolen' });
   expect(await client.nextOf('error')).toMatchObject({ code: 'unauthorized' });
@@ -100,5 +101,33 @@ test('a handler that throws closes only its connection with 1011, counted; the s
     await bystander.client.close();
   } finally {
     await fragile.close();
+  }
+});
+
+test('frames sent right behind hello wait for the welcome and are answered in order', async () => {
+  const client = await connect(server.url);
+  client.send({ t: 'hello', v: 1, token: TEST_DEV_TOKEN });
+  const topics = Array.from({ length: 300 }, (_, i) => `prices:S${i}`);
+  for (const topic of topics) client.send({ t: 'subscribe', topic });
+  await client.nextOf('welcome');
+  for (const topic of topics) expect(await client.next()).toEqual({ t: 'subscribed', topic, mode: 'state' });
+  expect(client.received[0]?.t).toBe('welcome');
+  await client.close();
+});
+
+test('a client flooding frames while its token is being checked is closed with 1008, counted', async () => {
+  let release!: () => void;
+  const slow = await startTestServer({
+    verifyToken: () => new Promise((resolve) => (release = () => resolve({ ok: true, user: 'dev' }))),
+  });
+  try {
+    const client = await connect(slow.url);
+    client.send({ t: 'hello', v: 1, token: 'any' });
+    for (let i = 0; i < 1100; i++) client.send({ t: 'ping', at: i });
+    expect(await client.closed).toEqual({ code: 1008, reason: 'too many frames in flight' });
+    release();
+    expect(await slow.metric('switchboard_connections_refused_total', { reason: 'bad-frames' })).toBe(1);
+  } finally {
+    await slow.close();
   }
 });

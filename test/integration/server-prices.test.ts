@@ -95,8 +95,8 @@ describe('with the default flush interval', () => {
   test.each([
     ['an undefined family', 'weather:paris'],
     ['a lower-case symbol', 'prices:aapl'],
-    ['a feed topic (not served yet)', 'feed:dev'],
-    ['news (not served yet)', 'news'],
+    ['a feed with an invalid user name', 'feed:no spaces'],
+    ['a feed without a user', 'feed:'],
   ])('%s gets an unknown-topic error naming the topic', async (_name, topic) => {
     client.send({ t: 'subscribe', topic });
     const error = await client.nextOf('error');

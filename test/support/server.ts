@@ -1,23 +1,60 @@
 /**
  * Real Switchboard servers for tests, two ways: `startTestServer` runs one in this process (port 0,
- * simulator off, silent logger, known admin token) and `spawnServerProcess` runs `server/main.ts`
- * as a child process, the way `npm run server` does, so a test can SIGTERM it, SIGKILL it (a
+ * simulator off, silent logger, memory store, known admin token and token secret) and
+ * `spawnServerProcess` runs `server/main.ts` as a child process, the way `npm run server` does
+ * (SQLite store in a temp `DATA_DIR` kept across restarts), so a test can SIGTERM it, SIGKILL it (a
  * crash) and restart it on the same port. Both expose the admin API and metrics through real HTTP.
+ *
+ * Every test server signs tokens with `TEST_TOKEN_SECRET`, so `TEST_DEV_TOKEN` (a real JWT for user
+ * `dev`) opens a connection to any of them, and `signTestToken` can forge, expire or misaddress one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import pino from 'pino';
+import type { NotificationData } from '../../lib/notifications';
 import type { PriceTick } from '../../lib/prices';
-import { startServer, type RunningServer, type ServerOptions } from '../../server/server';
+import { startServer, type Retention, type RunningServer, type ServerInput } from '../../server/server';
 
 /** The admin token every test server uses unless told otherwise. */
 export const TEST_ADMIN_TOKEN = 'test-admin-token';
-/** The access token test servers accept (user `dev`). */
-export const TEST_DEV_TOKEN = 'dev-token';
+/** The secret every test server signs access tokens with unless told otherwise. */
+export const TEST_TOKEN_SECRET = 'switchboard-test-token-secret-0123456789';
+
+export interface TestTokenClaims {
+  /** The user (`sub`). */
+  readonly sub: string;
+  /** Default `TEST_TOKEN_SECRET`; another one makes a forged token. */
+  readonly secret?: string;
+  /** `iat` in seconds. Default now. */
+  readonly issuedAt?: number;
+  /** `exp` in seconds. Default an hour after `issuedAt`. */
+  readonly expiresAt?: number;
+  /** Default `switchboard`. */
+  readonly issuer?: string;
+  /** Default `switchboard`. */
+  readonly audience?: string;
+}
+
+/** Signs an HS256 access token directly with jose, bypassing the admin API (for expired, forged or odd tokens). */
+export function signTestToken(claims: TestTokenClaims): Promise<string> {
+  const issuedAt = claims.issuedAt ?? Math.floor(Date.now() / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(claims.issuer ?? 'switchboard')
+    .setAudience(claims.audience ?? 'switchboard')
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(claims.expiresAt ?? issuedAt + 3600)
+    .sign(new TextEncoder().encode(claims.secret ?? TEST_TOKEN_SECRET));
+}
+
+/** An access token for user `dev` that every test server accepts, valid for ten years. */
+export const TEST_DEV_TOKEN = await signTestToken({ sub: 'dev', expiresAt: Math.floor(Date.now() / 1000) + 10 * 365 * 24 * 3600 });
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -46,10 +83,28 @@ export interface ServerHttp {
   request(method: string, path: string, options?: RequestOptions): Promise<HttpAnswer>;
   /** `POST /api/prices` with the admin token; resolves with the tick, throws unless 200. */
   publishPrice(symbol: string, price: number): Promise<PriceTick & { topic: string }>;
+  /** `POST /api/tokens`: a fresh access token for `user`; throws unless 200. */
+  mintToken(user: string, ttlSeconds?: number): Promise<string>;
+  /** `POST /api/notifications`: resolves once the event is durable; throws unless 200. */
+  publishNotification(user: string, data: NotificationInput): Promise<Published>;
+  /** `POST /api/news`; throws unless 200. */
+  publishNews(data: NotificationInput): Promise<Published>;
+  /** `POST /api/topics/reset`: the topic's new epoch; throws unless 200. */
+  resetTopic(topic: string): Promise<{ topic: string; epoch: string }>;
   /** Reads `GET /metrics`: the sum of the series of `name` whose labels include `labels` (0 if none). */
   metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>;
   /** Re-reads `/metrics` until `predicate` holds for the value, and resolves with it (bounded by the test timeout). */
   waitForMetric(name: string, predicate: (value: number) => boolean, labels?: Readonly<Record<string, string>>): Promise<number>;
+}
+
+/** What a publisher sends (`level` defaults to `info` on the server). */
+export type NotificationInput = Pick<NotificationData, 'title' | 'body'> & Partial<Pick<NotificationData, 'level' | 'url'>>;
+
+/** Where a published event went. */
+export interface Published {
+  readonly topic: string;
+  readonly epoch: string;
+  readonly seq: number;
 }
 
 /** Parses Prometheus text exposition and sums the matching series. */
@@ -66,6 +121,12 @@ export function readMetric(text: string, name: string, labels: Readonly<Record<s
 }
 
 function createServerHttp(url: string, adminToken: string): ServerHttp {
+  /** An admin POST that must succeed; its JSON answer. */
+  async function post(path: string, body: unknown): Promise<unknown> {
+    const answer = await http.request('POST', path, { body });
+    if (answer.status !== 200) throw new Error(`POST ${path} answered ${answer.status}: ${answer.text}`);
+    return answer.body;
+  }
   const http: ServerHttp = {
     url,
     adminToken,
@@ -85,9 +146,19 @@ function createServerHttp(url: string, adminToken: string): ServerHttp {
       return { status: response.status, headers: response.headers, body: parsed, text };
     },
     async publishPrice(symbol, price) {
-      const answer = await http.request('POST', '/api/prices', { body: { symbol, price } });
-      if (answer.status !== 200) throw new Error(`POST /api/prices answered ${answer.status}: ${answer.text}`);
-      return answer.body as PriceTick & { topic: string };
+      return (await post('/api/prices', { symbol, price })) as PriceTick & { topic: string };
+    },
+    async mintToken(user, ttlSeconds) {
+      return ((await post('/api/tokens', { user, ttlSeconds })) as { token: string }).token;
+    },
+    async publishNotification(user, data) {
+      return (await post('/api/notifications', { user, ...data })) as Published;
+    },
+    async publishNews(data) {
+      return (await post('/api/news', data)) as Published;
+    },
+    async resetTopic(topic) {
+      return (await post('/api/topics/reset', { topic })) as { topic: string; epoch: string };
     },
     async metric(name, labels) {
       const answer = await http.request('GET', '/metrics', { token: null });
@@ -110,24 +181,40 @@ export interface TestServer extends ServerHttp {
   /** WebSocket endpoint, e.g. `ws://127.0.0.1:41234/ws`. */
   readonly wsUrl: string;
   readonly port: number;
+  /** The data directory (a fresh temp one for `store: 'sqlite'` unless given; removed on close if made here). */
+  readonly dataDir: string;
   close(): Promise<void>;
 }
 
 /**
- * Starts an in-process server on 127.0.0.1 port 0 with the simulator off, a silent logger and
- * `TEST_ADMIN_TOKEN`; `options` override any of these (e.g. `{ heartbeatMs: 200 }`).
+ * Starts an in-process server on 127.0.0.1 port 0 with the simulator off, a silent logger, the
+ * memory store, `TEST_ADMIN_TOKEN` and `TEST_TOKEN_SECRET`; `options` override any of these (e.g.
+ * `{ heartbeatMs: 200 }`, `{ store: 'sqlite' }`, `{ retention: { maxEvents: 5 } }`).
  */
-export async function startTestServer(options: Readonly<Partial<ServerOptions>> = {}): Promise<TestServer> {
+export async function startTestServer(options: ServerInput = {}): Promise<TestServer> {
+  const madeDir = options.dataDir === undefined && options.store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'switchboard-data-')) : undefined;
   const server = await startServer({
     port: 0,
     host: '127.0.0.1',
     simulator: 'off',
     adminToken: TEST_ADMIN_TOKEN,
-    devToken: TEST_DEV_TOKEN,
+    tokenSecret: TEST_TOKEN_SECRET,
+    store: 'memory',
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...options,
+    ...(madeDir ? { dataDir: madeDir } : {}),
   });
-  return { ...createServerHttp(server.url, server.adminToken), server, wsUrl: server.wsUrl, port: server.port, close: () => server.close() };
+  return {
+    ...createServerHttp(server.url, server.adminToken),
+    server,
+    wsUrl: server.wsUrl,
+    port: server.port,
+    dataDir: server.dataDir,
+    async close() {
+      await server.close();
+      if (madeDir) rmSync(madeDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface ExitInfo {
@@ -138,7 +225,15 @@ export interface ExitInfo {
 export interface SpawnOptions {
   /** Port to listen on; default a free port found before spawning (kept across restarts). */
   readonly port?: number;
-  /** Extra environment; defaults: `SIMULATOR=off`, `ADMIN_TOKEN=TEST_ADMIN_TOKEN`, a fresh temp `DATA_DIR`, `LOG_LEVEL=warn`. */
+  /** `STORE`. Default `sqlite` (in the temp `DATA_DIR`, which survives `restart()`). */
+  readonly store?: 'memory' | 'sqlite';
+  /** `RETENTION_EVENTS` / `RETENTION_DAYS`; small values provoke `trimmed`. Default the server's. */
+  readonly retention?: Partial<Retention>;
+  /**
+   * Extra environment; defaults: `SIMULATOR=off`, `ADMIN_TOKEN=TEST_ADMIN_TOKEN`,
+   * `TOKEN_SECRET=TEST_TOKEN_SECRET` (pass `''` to have the server make and keep its own), a fresh
+   * temp `DATA_DIR`, `LOG_LEVEL=warn`.
+   */
   readonly env?: Readonly<Record<string, string>>;
 }
 
@@ -151,15 +246,19 @@ export interface ServerProcess extends ServerHttp {
   readonly dataDir: string;
   /** Everything the current child printed (stdout and stderr), for diagnostics. */
   output(): string;
+  /** Resolves with the match once the current child's output matches `pattern` (bounded by the test timeout). */
+  waitForOutput(pattern: RegExp): Promise<RegExpExecArray>;
   /** Settles when the current child exits. */
   exited(): Promise<ExitInfo>;
   /** Sends `signal` (default SIGTERM; SIGKILL for a crash) and resolves when the child has exited. */
   kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
   /** Stops the child if it runs (SIGTERM) and starts a new one on the same port, data dir and env. */
   restart(): Promise<void>;
-  /** SIGKILLs the child if still running; for `afterEach`/`afterAll`. */
+  /** SIGKILLs the child if still running and removes a `DATA_DIR` made here; for `afterEach`/`afterAll`. */
   dispose(): Promise<void>;
 }
+
+const DAY_MS = 24 * 3600 * 1000;
 
 /** A free TCP port on 127.0.0.1, found by binding port 0 and releasing it. */
 export function freePort(): Promise<number> {
@@ -192,7 +291,11 @@ export async function spawnServerProcess(options: SpawnOptions = {}): Promise<Se
     HOST: '127.0.0.1',
     SIMULATOR: 'off',
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
     LOG_LEVEL: 'warn',
+    STORE: options.store ?? 'sqlite',
+    ...(options.retention?.maxEvents === undefined ? {} : { RETENTION_EVENTS: String(options.retention.maxEvents) }),
+    ...(options.retention?.maxAgeMs === undefined ? {} : { RETENTION_DAYS: String(options.retention.maxAgeMs / DAY_MS) }),
     ...options.env,
     DATA_DIR: dataDir,
     PORT: String(port),
@@ -209,6 +312,14 @@ export async function spawnServerProcess(options: SpawnOptions = {}): Promise<Se
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     dataDir,
     output: () => child.output,
+    async waitForOutput(pattern) {
+      for (;;) {
+        const match = pattern.exec(child.output);
+        if (match) return match;
+        if (!running()) throw new Error(`Server process exited without printing ${pattern}:\n${child.output}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     exited: () => child.exited,
     async kill(signal = 'SIGTERM') {
       if (running()) child.process.kill(signal);
@@ -220,6 +331,7 @@ export async function spawnServerProcess(options: SpawnOptions = {}): Promise<Se
     },
     async dispose() {
       await handle.kill('SIGKILL');
+      if (options.env?.DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
   return handle;

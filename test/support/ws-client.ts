@@ -7,7 +7,8 @@
 import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { createCodec } from '../../lib/codec';
-import { PROTOCOL_VERSION, type ClientFrame, type FrameOf, type ServerFrame } from '../../lib/protocol';
+import { PROTOCOL_VERSION, type ClientFrame, type EventFrame, type FrameOf, type ServerFrame, type StreamPosition } from '../../lib/protocol';
+import { TEST_DEV_TOKEN } from './server';
 
 export interface ConnectOptions {
   /** `Origin` header to send; none by default (like a non-browser client). */
@@ -39,7 +40,18 @@ export interface TestClient {
   next(predicate?: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
   /** `next` for one frame type, typed. */
   nextOf<T extends ServerFrameType>(type: T, predicate?: (frame: FrameOf<ServerFrame, T>) => boolean): Promise<FrameOf<ServerFrame, T>>;
-  /** Sends `hello` (default: current version, `dev-token`) and resolves with the `welcome`. */
+  /** Resolves with the first frame received so far or later that matches, without consuming it. */
+  until(predicate: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
+  /** Every stream `event` received so far (batches unpacked), in arrival order; of one topic if given. */
+  events(topic?: string): EventFrame[];
+  /** Resolves once an event of `topic` with `seq` (and `epoch`, if given) has arrived. */
+  untilEvent(topic: string, seq: number, epoch?: string): Promise<EventFrame>;
+  /**
+   * Sends `subscribe` and resolves with the answer for that topic: `subscribed`, or the `error`
+   * naming it (the answer is consumed; the events that follow stay in `received`).
+   */
+  subscribe(topic: string, options?: { readonly since?: StreamPosition; readonly last?: number }): Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
+  /** Sends `hello` (default: current version, `TEST_DEV_TOKEN`) and resolves with the `welcome`. */
   hello(options?: { readonly v?: number; readonly token?: string }): Promise<FrameOf<ServerFrame, 'welcome'>>;
   /** Settles when the socket has closed, with the code and reason the server sent. */
   readonly closed: Promise<CloseInfo>;
@@ -54,6 +66,13 @@ export function wsUrlOf(url: string, path = '/ws'): string {
   parsed.protocol = parsed.protocol === 'https:' ? 'wss:' : 'ws:';
   parsed.pathname = path;
   return parsed.toString();
+}
+
+/** The stream events a frame carries: itself, or a batch's. */
+export function eventsIn(frame: ServerFrame): EventFrame[] {
+  if (frame.t === 'event') return [frame];
+  if (frame.t === 'batch') return frame.frames.filter((f): f is EventFrame => f.t === 'event');
+  return [];
 }
 
 interface Waiter {
@@ -73,13 +92,15 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
   const received: ServerFrame[] = [];
   const unread: ServerFrame[] = [];
   let waiters: Waiter[] = [];
+  let observers: Waiter[] = [];
   let failure: Error | undefined;
 
   const summary = () => received.map((f) => (f.t === 'error' ? `error(${f.code})` : f.t)).join(', ') || 'nothing';
   const failAll = (error: Error) => {
     failure ??= error;
-    for (const waiter of waiters) waiter.reject(failure);
+    for (const waiter of [...waiters, ...observers]) waiter.reject(failure);
     waiters = [];
+    observers = [];
   };
 
   const closed = new Promise<CloseInfo>((resolve) => {
@@ -95,6 +116,11 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     const frame = decoded.frame;
     received.push(frame);
     if (frame.t === 'ping' && options.autoPong !== false) client.send({ t: 'pong', at: frame.at });
+    observers = observers.filter((observer) => {
+      if (!observer.predicate(frame)) return true;
+      observer.resolve(frame);
+      return false;
+    });
     const index = waiters.findIndex((w) => w.predicate(frame));
     if (index < 0) return void unread.push(frame);
     const [waiter] = waiters.splice(index, 1);
@@ -116,7 +142,26 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     nextOf<T extends ServerFrameType>(type: T, predicate: (frame: FrameOf<ServerFrame, T>) => boolean = () => true) {
       return client.next((f) => f.t === type && predicate(f as FrameOf<ServerFrame, T>)) as Promise<FrameOf<ServerFrame, T>>;
     },
-    async hello({ v = PROTOCOL_VERSION, token = 'dev-token' } = {}) {
+    until(predicate) {
+      const seen = received.find(predicate);
+      if (seen) return Promise.resolve(seen);
+      if (failure) return Promise.reject(failure);
+      return new Promise((resolve, reject) => observers.push({ predicate, resolve, reject }));
+    },
+    events(topic) {
+      const all = received.flatMap(eventsIn);
+      return topic === undefined ? all : all.filter((e) => e.topic === topic);
+    },
+    async untilEvent(topic, seq, epoch) {
+      const matches = (e: EventFrame) => e.topic === topic && e.seq === seq && (epoch === undefined || e.epoch === epoch);
+      const frame = await client.until((f) => eventsIn(f).some(matches));
+      return eventsIn(frame).find(matches)!;
+    },
+    subscribe(topic, { since, last } = {}) {
+      client.send({ t: 'subscribe', topic, ...(since ? { since } : {}), ...(last === undefined ? {} : { last }) });
+      return client.next((f) => (f.t === 'subscribed' || f.t === 'error') && f.topic === topic) as Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
+    },
+    async hello({ v = PROTOCOL_VERSION, token = TEST_DEV_TOKEN } = {}) {
       client.send({ t: 'hello', v, token, client: 'test' });
       const frame = await client.next((f) => f.t === 'welcome' || f.t === 'error');
       if (frame.t !== 'welcome') throw new Error(`Expected welcome, got ${JSON.stringify(frame)}`);

@@ -16,6 +16,8 @@ const clientFrames: ClientFrame[] = [
   { t: 'hello', v: PROTOCOL_VERSION, token: 'dev-token' },
   { t: 'subscribe', topic: 'prices:AAPL' },
   { t: 'subscribe', topic: 'feed:dev', since: { epoch: 'e1', seq: 41 } },
+  { t: 'subscribe', topic: 'news', since: { epoch: 'e1', seq: 0 }, last: 50 },
+  { t: 'subscribe', topic: 'news', last: 500 },
   { t: 'unsubscribe', topic: 'prices:*' },
   { t: 'ping', at: 1_763_900_000_000 },
   { t: 'pong', at: 0 },
@@ -27,6 +29,18 @@ const serverFrames: ServerFrame[] = [
   { t: 'welcome', v: PROTOCOL_VERSION, session: 's-1', user: 'dev', heartbeatMs: 15_000, serverTime: 1_763_900_000_000, maxFrameBytes: 65_536 },
   { t: 'subscribed', topic: 'prices:AAPL', mode: 'state' },
   { t: 'subscribed', topic: 'feed:dev', mode: 'stream', recovery: 'recovered', position: { epoch: 'e1', seq: 42 } },
+  { t: 'subscribed', topic: 'feed:dev', mode: 'stream', recovery: 'trimmed', position: { epoch: 'e1', seq: 42 }, from: 40 },
+  { t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'epoch changed', position: { epoch: 'e2', seq: 0 } },
+  { t: 'welcome', v: PROTOCOL_VERSION, session: 's-2', user: 'alice', heartbeatMs: 15_000, serverTime: 1, maxFrameBytes: 65_536, tokenExpiresAt: 1_766_000_000_000 },
+  { t: 'refreshed', user: 'alice', tokenExpiresAt: 1_766_000_000_000 },
+  {
+    t: 'event',
+    topic: 'feed:alice',
+    epoch: 'Zk3xq0aB9cDeFgHi',
+    seq: 12,
+    data: { title: '<script>alert(1)</script>', body: 'text ✓', level: 'high', url: 'https://example.com/' },
+    at: 1_763_900_000_000,
+  },
   { t: 'unsubscribed', topic: 'prices:AAPL' },
   { t: 'unsubscribed', topic: 'feed:dev', reason: 'forbidden' },
   { t: 'state', topic: 'prices:AAPL', value: tick, at: tick.at },
@@ -134,6 +148,24 @@ describe('hostile input', () => {
     const frame = codec.encode({ t: 'refresh', token: 'x'.repeat(2000) });
     expect(codec.decodeClientFrame(frame).ok).toBe(true);
     expect(small.decodeClientFrame(frame)).toMatchObject({ ok: false, code: 'too-large' });
+  });
+
+  test.each<[string, unknown, RegExp]>([
+    ['a negative cursor seq', { t: 'subscribe', topic: 'news', since: { epoch: 'e', seq: -1 } }, /since\.seq/],
+    ['a fractional cursor seq', { t: 'subscribe', topic: 'news', since: { epoch: 'e', seq: 1.5 } }, /since\.seq/],
+    ['an epoch over 64 characters', { t: 'subscribe', topic: 'news', since: { epoch: 'e'.repeat(65), seq: 1 } }, /since\.epoch/],
+    ['a cursor without an epoch', { t: 'subscribe', topic: 'news', since: { seq: 1 } }, /since\.epoch/],
+    ['last over 500', { t: 'subscribe', topic: 'news', last: 501 }, /last/],
+    ['a negative last', { t: 'subscribe', topic: 'news', last: -1 }, /last/],
+    ['a refresh without a token', { t: 'refresh' }, /token/],
+  ])('subscribe and refresh: %s is refused by field', (_name, value, message) => {
+    expect(codec.decodeClientFrame(encode(value))).toMatchObject({ ok: false, code: 'bad-frame', message: expect.stringMatching(message) });
+  });
+
+  test('stream frames from a server are checked: an event needs its epoch and a whole seq', () => {
+    expect(codec.decodeServerFrame(encode({ t: 'event', topic: 'news', seq: 1, data: {}, at: 1 }))).toMatchObject({ ok: false, message: expect.stringMatching(/epoch/) });
+    expect(codec.decodeServerFrame(encode({ t: 'event', topic: 'news', epoch: 'e', seq: 1.5, data: {}, at: 1 }))).toMatchObject({ ok: false, message: expect.stringMatching(/seq/) });
+    expect(codec.decodeServerFrame(encode({ t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'lost' }))).toMatchObject({ ok: false, message: expect.stringMatching(/recovery/) });
   });
 
   test('invalid server frames are refused on the client side too', () => {

@@ -6,7 +6,8 @@ import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/close-codes';
 import type { PriceTick } from '../../lib/prices';
 import { PROTOCOL_VERSION } from '../../lib/protocol';
-import { createDevTokenVerifier, isAdminRequest } from '../../server/auth';
+import { parseTopic } from '../../lib/ids';
+import { createDevTokenVerifier, isAdminRequest, readRefusal, withDevToken, type TokenVerifier } from '../../server/auth';
 import { readEnv } from '../../server/env';
 import { decideHandshake } from '../../server/handshake';
 import { resolveOptions } from '../../server/options';
@@ -15,22 +16,62 @@ import { createPriceBook } from '../../server/price-book';
 import { createSimulator, DEFAULT_START_PRICES, roundPrice } from '../../server/simulator';
 
 describe('decideHandshake', () => {
-  const verify = createDevTokenVerifier('dev-token');
+  const verify: TokenVerifier = async (token) => {
+    if (token === 'good') return { ok: true, user: 'alice', expiresAt: 5_000 };
+    if (token === 'old') return { ok: false, expired: true, reason: 'Access token expired: ask for a new one' };
+    return { ok: false, reason: 'Access token refused' };
+  };
 
-  test('hello with the current version and the dev token is user dev', () => {
-    expect(decideHandshake({ t: 'hello', v: PROTOCOL_VERSION, token: 'dev-token' }, verify)).toEqual({ ok: true, user: 'dev' });
+  test('hello with the current version and a good token is its user, with the expiry', async () => {
+    expect(await decideHandshake({ t: 'hello', v: PROTOCOL_VERSION, token: 'good' }, verify)).toEqual({ ok: true, user: 'alice', expiresAt: 5_000 });
+  });
+
+  test('the dev token verifier (tests only) knows user dev and no expiry', async () => {
+    const dev = createDevTokenVerifier('fixed-dev-token');
+    expect(await decideHandshake({ t: 'hello', v: PROTOCOL_VERSION, token: 'fixed-dev-token' }, dev)).toEqual({ ok: true, user: 'dev' });
   });
 
   test.each([
-    ['another version', { t: 'hello', v: 2, token: 'dev-token' } as const, 'unsupported-version', CloseCode.unsupportedVersion, 'version'],
+    ['another version', { t: 'hello', v: 2, token: 'good' } as const, 'unsupported-version', CloseCode.unsupportedVersion, 'version'],
     ['a wrong token', { t: 'hello', v: PROTOCOL_VERSION, token: 'nope' } as const, 'unauthorized', CloseCode.unauthorized, 'unauthorized'],
+    ['an expired token', { t: 'hello', v: PROTOCOL_VERSION, token: 'old' } as const, 'unauthorized', CloseCode.tokenExpired, 'expired'],
     ['another frame first', { t: 'ping', at: 1 } as const, 'not-ready', CloseCode.badFrame, 'not-ready'],
-  ])('%s is refused', (_name, frame, code, closeCode, metric) => {
-    expect(decideHandshake(frame, verify)).toMatchObject({ ok: false, error: { t: 'error', code }, closeCode, metric });
+  ])('%s is refused', async (_name, frame, code, closeCode, metric) => {
+    expect(await decideHandshake(frame, verify)).toMatchObject({ ok: false, error: { t: 'error', code }, closeCode, metric });
   });
 
-  test('the version is checked before the token, so an old client learns it must upgrade', () => {
-    expect(decideHandshake({ t: 'hello', v: 0, token: 'nope' }, verify)).toMatchObject({ ok: false, metric: 'version' });
+  test('the version is checked before the token, so an old client learns it must upgrade', async () => {
+    expect(await decideHandshake({ t: 'hello', v: 0, token: 'nope' }, verify)).toMatchObject({ ok: false, metric: 'version' });
+  });
+});
+
+describe('withDevToken', () => {
+  const jwt: TokenVerifier = (token) => (token === 'jwt' ? { ok: true, user: 'alice' } : { ok: false, reason: 'no' });
+
+  test('without a dev token only the primary verifier decides', async () => {
+    expect(withDevToken(jwt, undefined)).toBe(jwt);
+  });
+
+  test('with one, the dev token is user dev and everything else goes to the primary', async () => {
+    const both = withDevToken(jwt, 'fixed-dev-token');
+    expect(await both('fixed-dev-token')).toEqual({ ok: true, user: 'dev' });
+    expect(await both('jwt')).toEqual({ ok: true, user: 'alice' });
+    expect(await both('other')).toMatchObject({ ok: false });
+  });
+});
+
+describe('topic ACL', () => {
+  test.each([
+    ['feed:alice', 'alice', true],
+    ['feed:bob', 'alice', false],
+    ['feed:Alice', 'alice', false],
+    ['news', 'alice', true],
+    ['prices:AAPL', 'alice', true],
+    ['prices:*', 'alice', true],
+  ])('%s for %s → %s', (topic, user, allowed) => {
+    const refusal = readRefusal(user, parseTopic(topic)!);
+    expect(refusal === null).toBe(allowed);
+    if (!allowed) expect(refusal).toContain(`feed:${user}`);
   });
 });
 
@@ -171,13 +212,26 @@ describe('simulator', () => {
 });
 
 describe('environment', () => {
-  test('defaults: port 8787 on 127.0.0.1, simulator at 5 ticks/s, a generated admin token, ./data', () => {
+  test('defaults: port 8787 on 127.0.0.1, simulator at 5 ticks/s, a generated admin token, SQLite in ./data, 30-day tokens, 10000 events / 30 days', () => {
     const config = readEnv({});
     expect(config.ok).toBe(true);
     if (!config.ok) return;
-    expect(config.value.options).toMatchObject({ port: 8787, host: '127.0.0.1', simulator: { ticksPerSecond: 5 }, allowedOrigins: [], allowExtensionOrigins: true });
+    expect(config.value.options).toMatchObject({
+      port: 8787,
+      host: '127.0.0.1',
+      simulator: { ticksPerSecond: 5 },
+      allowedOrigins: [],
+      allowExtensionOrigins: true,
+      store: 'sqlite',
+      dataDir: './data',
+      tokenTtlSeconds: 30 * 24 * 3600,
+      retention: { maxEvents: 10_000, maxAgeMs: 30 * 24 * 3600 * 1000 },
+    });
+    expect(config.value.options).not.toHaveProperty('tokenSecret');
+    expect(config.value.options).not.toHaveProperty('devToken');
     expect(config.value.options.adminToken.length).toBeGreaterThanOrEqual(16);
     expect(config.value.generatedAdminToken).toBe(true);
+    expect(config.value.production).toBe(false);
     expect(config.value.dataDir).toBe('./data');
   });
 
@@ -187,7 +241,12 @@ describe('environment', () => {
       HOST: '0.0.0.0',
       DATA_DIR: '/tmp/sb',
       ADMIN_TOKEN: 'admin-token-123',
-      DEV_TOKEN: 'other-dev',
+      DEV_TOKEN: 'no-longer-read',
+      STORE: 'memory',
+      TOKEN_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      TOKEN_TTL_SECONDS: '3600',
+      RETENTION_EVENTS: '500',
+      RETENTION_DAYS: '0.5',
       SIMULATOR: 'off',
       ALLOWED_ORIGINS: 'https://a.example, https://b.example ,',
       NODE_ENV: 'production',
@@ -199,15 +258,21 @@ describe('environment', () => {
           port: 9000,
           host: '0.0.0.0',
           adminToken: 'admin-token-123',
-          devToken: 'other-dev',
+          store: 'memory',
+          dataDir: '/tmp/sb',
+          tokenSecret: 'a-secret-of-at-least-thirty-two-characters',
+          tokenTtlSeconds: 3600,
+          retention: { maxEvents: 500, maxAgeMs: 12 * 3600 * 1000 },
           simulator: 'off',
           allowedOrigins: ['https://a.example', 'https://b.example'],
           allowExtensionOrigins: false,
         },
         dataDir: '/tmp/sb',
         generatedAdminToken: false,
+        production: true,
       },
     });
+    expect(config.ok && config.value.options).not.toHaveProperty('devToken');
   });
 
   test.each([
@@ -215,6 +280,13 @@ describe('environment', () => {
     [{ PORT: '70000' }, /PORT/],
     [{ SIMULATOR_RATE: '0' }, /SIMULATOR_RATE/],
     [{ ADMIN_TOKEN: 'short' }, /ADMIN_TOKEN/],
+    [{ STORE: 'redis' }, /STORE must be sqlite or memory/],
+    [{ TOKEN_SECRET: 'short' }, /TOKEN_SECRET must be at least 32/],
+    [{ TOKEN_TTL_SECONDS: '0' }, /TOKEN_TTL_SECONDS/],
+    [{ TOKEN_TTL_SECONDS: '1.5' }, /TOKEN_TTL_SECONDS/],
+    [{ RETENTION_EVENTS: '-1' }, /RETENTION_EVENTS/],
+    [{ RETENTION_EVENTS: '2.5' }, /RETENTION_EVENTS/],
+    [{ RETENTION_DAYS: 'forever' }, /RETENTION_DAYS/],
   ])('%j is refused with a reason', (env, message) => {
     const config = readEnv(env);
     expect(config.ok).toBe(false);
@@ -229,7 +301,20 @@ describe('options', () => {
     [{ maxFrameBytes: 100 }, /maxFrameBytes/],
     [{ port: -1 }, /port/],
     [{ simulator: { ticksPerSecond: 0 } }, /ticksPerSecond/],
+    [{ tokenSecret: 'too-short' }, /tokenSecret/],
+    [{ tokenTtlSeconds: 0 }, /tokenTtlSeconds/],
+    [{ devToken: '' }, /devToken/],
+    [{ retention: { maxEvents: 0 } }, /maxEvents/],
+    [{ retention: { maxAgeMs: -1 } }, /maxAgeMs/],
+    [{ maxStreamBacklogBytes: 1024 }, /maxStreamBacklogBytes/],
   ])('%j is refused', (input, message) => {
     expect(() => resolveOptions(input)).toThrow(message);
+  });
+
+  test('defaults: SQLite in ./data, no dev token, retention 10000 events and 30 days', () => {
+    const options = resolveOptions({});
+    expect(options).toMatchObject({ store: 'sqlite', dataDir: './data', retention: { maxEvents: 10_000, maxAgeMs: 30 * 24 * 3600 * 1000 } });
+    expect(options.devToken).toBeUndefined();
+    expect(options.verifyToken).toBeUndefined();
   });
 });

@@ -1,0 +1,105 @@
+/**
+ * The admin HTTP API (`Authorization: Bearer ADMIN_TOKEN`, JSON bodies): publish a price, mint an
+ * access token, publish a notification to a user's feed or to `news`, reset a stream topic to a new
+ * epoch. Every input is validated before anything changes; a refusal is a 400 (401 without the
+ * admin token) whose `error` says what is wrong. A publish answers only once the event is durable.
+ */
+import type { ServerResponse } from 'node:http';
+import { isUserName, priceTopic } from '../lib/ids';
+import { parseNotification, type NotificationData } from '../lib/notifications';
+import { isAdminRequest } from './auth';
+import type { Appended, TopicHead } from './event-log/types';
+import { readJsonBody, sendJson, type Handler, type Routes } from './http-body';
+import type { PublishResult } from './price-book';
+import { MAX_TOKEN_TTL_SECONDS, isTokenTtl, type MintedToken } from './tokens';
+import { streamTopic } from './topics';
+
+/** Admin request bodies are a few fields; 16 KiB is generous and bounds what a request can cost. */
+export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
+
+export interface AdminApiDeps {
+  readonly adminToken: string;
+  readonly publishPrice: (symbol: unknown, price: unknown) => PublishResult;
+  /** Appends to a stream topic's log; resolves once durable. */
+  readonly publishEvent: (topic: string, data: NotificationData) => Promise<Appended>;
+  readonly resetTopic: (topic: string) => Promise<TopicHead>;
+  readonly mintToken: (user: string, ttlSeconds?: number) => Promise<MintedToken>;
+}
+
+type Fields = Readonly<Record<string, unknown>>;
+type AdminHandler = (fields: Fields, res: ServerResponse) => void | Promise<void>;
+
+/** Names a rejected value without trusting it (it may be huge, or not JSON-serialisable). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 70));
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return '(missing)';
+  return value === null ? 'null' : `of type ${typeof value}`;
+}
+
+const badUser = (user: unknown) => `Invalid user ${describe(user)}: use 1-64 of A-Z, a-z, 0-9, "_", ".", "@" and "-"`;
+
+export function createAdminRoutes(deps: AdminApiDeps): Routes {
+  /** Admin auth, then a JSON object body, then `handle`. */
+  const admin =
+    (shape: string, handle: AdminHandler): Handler =>
+    async (req, res) => {
+      if (!isAdminRequest(req.headers.authorization, deps.adminToken)) {
+        req.resume();
+        return sendJson(res, 401, { error: 'Missing or wrong admin token: send Authorization: Bearer <ADMIN_TOKEN>' }, {
+          'www-authenticate': 'Bearer realm="switchboard-admin"',
+        });
+      }
+      const body = await readJsonBody(req, MAX_ADMIN_BODY_BYTES);
+      if (!body.ok) return sendJson(res, 400, { error: body.error }, { connection: 'close' });
+      if (body.value === null || typeof body.value !== 'object' || Array.isArray(body.value)) {
+        return sendJson(res, 400, { error: `Body must be a JSON object ${shape}` });
+      }
+      await handle(body.value as Fields, res);
+    };
+
+  async function publish(res: ServerResponse, topic: string, input: unknown): Promise<void> {
+    const parsed = parseNotification(input);
+    if (!parsed.ok) return sendJson(res, 400, { error: `Invalid notification: ${parsed.error}` });
+    const { epoch, seq } = await deps.publishEvent(topic, parsed.value);
+    sendJson(res, 200, { topic, epoch, seq });
+  }
+
+  return {
+    '/api/prices': {
+      POST: admin('{symbol, price}', ({ symbol, price }, res) => {
+        const result = deps.publishPrice(symbol, price);
+        if (!result.ok) return sendJson(res, 400, { error: result.error });
+        sendJson(res, 200, { topic: priceTopic(result.tick.symbol), ...result.tick });
+      }),
+    },
+    '/api/tokens': {
+      POST: admin('{user, ttlSeconds?}', async ({ user, ttlSeconds }, res) => {
+        if (!isUserName(user)) return sendJson(res, 400, { error: badUser(user) });
+        if (ttlSeconds !== undefined && !isTokenTtl(ttlSeconds)) {
+          return sendJson(res, 400, { error: `Invalid ttlSeconds ${describe(ttlSeconds)}: whole seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}` });
+        }
+        sendJson(res, 200, await deps.mintToken(user, ttlSeconds));
+      }),
+    },
+    '/api/notifications': {
+      POST: admin('{user, title, body, level?, url?}', ({ user, ...notification }, res) => {
+        if (!isUserName(user)) return sendJson(res, 400, { error: badUser(user) });
+        return publish(res, `feed:${user}`, notification);
+      }),
+    },
+    '/api/news': {
+      POST: admin('{title, body, level?, url?}', (notification, res) => publish(res, 'news', notification)),
+    },
+    '/api/topics/reset': {
+      POST: admin('{topic}', async ({ topic }, res) => {
+        const id = streamTopic(topic);
+        if (id === null) {
+          return sendJson(res, 400, { error: `Invalid topic ${describe(topic)}: only stream topics (feed:<user>, news) have a log to reset` });
+        }
+        const head = await deps.resetTopic(id);
+        sendJson(res, 200, { topic: id, epoch: head.epoch });
+      }),
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The embedded event log: one SQLite file (Node's built-in `node:sqlite`, no native build). An
+ * append commits before its promise resolves, in WAL mode with `synchronous=FULL`, so the WAL is
+ * fsynced on every commit: an event acknowledged to its publisher survives `kill -9` and power loss
+ * (https://www.sqlite.org/pragma.html#pragma_synchronous). A topic's epoch lives in the file, so a
+ * restart keeps every cursor valid, and a lost or replaced file starts new epochs by itself.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
+import type { NotificationData } from '../../lib/notifications';
+import type { Appended, EventLog, EventLogOptions, StoredEvent, TopicHead } from './types';
+import { resolveRetention } from './types';
+import { createWatchers, randomEpoch } from './watchers';
+
+export interface SqliteEventLogOptions extends EventLogOptions {
+  /** The database file; its directory is created if missing. */
+  readonly path: string;
+}
+
+/** Bumped when the schema changes; a file from a newer server is refused rather than misread. */
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS topics (
+  topic   TEXT PRIMARY KEY,
+  epoch   TEXT NOT NULL,
+  seq     INTEGER NOT NULL,
+  last_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS events (
+  topic TEXT NOT NULL,
+  seq   INTEGER NOT NULL,
+  at    INTEGER NOT NULL,
+  data  TEXT NOT NULL,
+  PRIMARY KEY (topic, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_age ON events (topic, at);
+`;
+
+type Row = Record<string, SQLOutputValue>;
+const num = (row: Row, column: string): number => row[column] as number;
+const str = (row: Row, column: string): string => row[column] as string;
+
+/** Opens (creating if needed) the log in `path`. */
+export async function openSqliteEventLog(options: SqliteEventLogOptions): Promise<EventLog> {
+  const retention = resolveRetention(options.retention);
+  const now = options.now ?? Date.now;
+  const newEpoch = options.newEpoch ?? randomEpoch;
+  const watchers = createWatchers(options.onWatcherError);
+  mkdirSync(dirname(options.path), { recursive: true });
+  const db = new DatabaseSync(options.path);
+  try {
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+    const version = num(db.prepare('PRAGMA user_version').get()!, 'user_version');
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`${options.path} was written by a newer server (schema ${version}, this one knows ${SCHEMA_VERSION})`);
+    }
+    db.exec(SCHEMA);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const q = {
+    topic: db.prepare('SELECT epoch, seq, last_at FROM topics WHERE topic = ?'),
+    createTopic: db.prepare('INSERT INTO topics (topic, epoch, seq, last_at) VALUES (?, ?, 0, 0) ON CONFLICT (topic) DO NOTHING'),
+    firstSeq: db.prepare('SELECT MIN(seq) AS first FROM events WHERE topic = ?'),
+    advance: db.prepare('UPDATE topics SET seq = seq + 1, last_at = ? WHERE topic = ? RETURNING epoch, seq'),
+    insert: db.prepare('INSERT INTO events (topic, seq, at, data) VALUES (?, ?, ?, ?)'),
+    trimCount: db.prepare('DELETE FROM events WHERE topic = ? AND seq <= ?'),
+    // `at` never decreases along a topic's seqs, so this removes a prefix and never leaves a hole.
+    trimAge: db.prepare('DELETE FROM events WHERE topic = ? AND seq <= (SELECT MAX(seq) FROM events WHERE topic = ? AND at < ?)'),
+    readAfter: db.prepare('SELECT seq, at, data FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?'),
+    newest: db.prepare('SELECT seq, at, data FROM events WHERE topic = ? ORDER BY seq DESC LIMIT ?'),
+    clearEvents: db.prepare('DELETE FROM events WHERE topic = ?'),
+    restart: db.prepare(
+      'INSERT INTO topics (topic, epoch, seq, last_at) VALUES (?, ?, 0, 0) ' +
+        'ON CONFLICT (topic) DO UPDATE SET epoch = excluded.epoch, seq = 0, last_at = 0',
+    ),
+    topics: db.prepare('SELECT topic FROM topics'),
+  };
+  let closed = false;
+
+  function open(): void {
+    if (closed) throw new Error('The event log is closed');
+  }
+
+  function transaction<T>(run: () => T): T {
+    // IMMEDIATE takes the write lock up front, so a second process on the file waits (busy_timeout)
+    // instead of failing half-way through.
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = run();
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** The topic's row, created with a new epoch the first time the topic is named. */
+  function topicRow(topic: string): Row {
+    const row = q.topic.get(topic);
+    if (row) return row;
+    q.createTopic.run(topic, newEpoch());
+    return q.topic.get(topic)!;
+  }
+
+  const toEvent = (topic: string, epoch: string, row: Row): StoredEvent => ({
+    topic,
+    epoch,
+    seq: num(row, 'seq'),
+    at: num(row, 'at'),
+    // Written by `append` from validated data; this file is not an input boundary.
+    data: JSON.parse(str(row, 'data')) as NotificationData,
+  });
+
+  const trimAge = (topic: string, cutoff: number): number => Number(q.trimAge.run(topic, topic, cutoff).changes);
+
+  return {
+    kind: 'sqlite',
+    async append(topic, data) {
+      open();
+      const event = transaction((): StoredEvent => {
+        const row = topicRow(topic);
+        const at = Math.floor(Math.max(now(), num(row, 'last_at')));
+        const advanced = q.advance.get(at, topic)!;
+        const seq = num(advanced, 'seq');
+        q.insert.run(topic, seq, at, JSON.stringify(data));
+        if (seq > retention.maxEvents) q.trimCount.run(topic, seq - retention.maxEvents);
+        trimAge(topic, at - retention.maxAgeMs);
+        return { topic, epoch: str(advanced, 'epoch'), seq, at, data };
+      });
+      watchers.emit({ type: 'event', event });
+      const appended: Appended = { topic, epoch: event.epoch, seq: event.seq, at: event.at };
+      return appended;
+    },
+    async head(topic) {
+      open();
+      const row = topicRow(topic);
+      const seq = num(row, 'seq');
+      const first = q.firstSeq.get(topic)?.first;
+      const head: TopicHead = { epoch: str(row, 'epoch'), seq, firstSeq: typeof first === 'number' ? first : seq + 1 };
+      return head;
+    },
+    async readAfter(topic, after, limit) {
+      open();
+      const epoch = str(topicRow(topic), 'epoch');
+      if (after.epoch !== epoch || limit <= 0) return [];
+      return q.readAfter.all(topic, after.seq, limit).map((row) => toEvent(topic, epoch, row));
+    },
+    async newest(topic, count) {
+      open();
+      const epoch = str(topicRow(topic), 'epoch');
+      if (count <= 0) return [];
+      return q.newest.all(topic, count).reverse().map((row) => toEvent(topic, epoch, row));
+    },
+    async reset(topic) {
+      open();
+      const epoch = newEpoch();
+      transaction(() => {
+        q.clearEvents.run(topic);
+        q.restart.run(topic, epoch);
+      });
+      watchers.emit({ type: 'reset', topic, epoch });
+      return { epoch, seq: 0, firstSeq: 1 };
+    },
+    async trim() {
+      open();
+      const cutoff = now() - retention.maxAgeMs;
+      return transaction(() => q.topics.all().reduce((removed, row) => removed + trimAge(str(row, 'topic'), cutoff), 0));
+    },
+    watch: (watcher) => watchers.add(watcher),
+    async close() {
+      if (closed) return;
+      closed = true;
+      watchers.clear();
+      db.close();
+    },
+  };
+}

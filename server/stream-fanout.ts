@@ -1,0 +1,52 @@
+/**
+ * Delivery of stream log changes to the connections subscribed to each topic. Unlike price ticks,
+ * nothing is conflated or delayed here: every appended event reaches each subscriber at once, in
+ * the order the log reported it, and the subscriber decides what to do with it (send, or hold it
+ * while its replay is running). Publishing visits only the topic's own subscribers.
+ */
+import type { LogChange, StoredEvent } from './event-log/types';
+
+/** What the fan-out needs from one connection. */
+export interface StreamTarget {
+  onEvent(event: StoredEvent): void;
+  /** The topic's log was reset to a new epoch. */
+  onReset(topic: string, epoch: string): void;
+}
+
+export interface StreamFanout {
+  add(topic: string, target: StreamTarget): void;
+  remove(topic: string, target: StreamTarget): void;
+  /** Hands one log change to the topic's subscribers; one that throws does not stop the others. */
+  dispatch(change: LogChange): void;
+  /** Subscribers of a topic right now. */
+  count(topic: string): number;
+}
+
+export function createStreamFanout(deps: { onDeliverError: (error: unknown) => void }): StreamFanout {
+  const byTopic = new Map<string, Set<StreamTarget>>();
+  return {
+    add(topic, target) {
+      let set = byTopic.get(topic);
+      if (!set) byTopic.set(topic, (set = new Set()));
+      set.add(target);
+    },
+    remove(topic, target) {
+      const set = byTopic.get(topic);
+      set?.delete(target);
+      if (set?.size === 0) byTopic.delete(topic);
+    },
+    dispatch(change) {
+      const topic = change.type === 'event' ? change.event.topic : change.topic;
+      // A copy: a target may unsubscribe (or resubscribe) while being told.
+      for (const target of [...(byTopic.get(topic) ?? [])]) {
+        try {
+          if (change.type === 'event') target.onEvent(change.event);
+          else target.onReset(change.topic, change.epoch);
+        } catch (error) {
+          deps.onDeliverError(error);
+        }
+      }
+    },
+    count: (topic) => byTopic.get(topic)?.size ?? 0,
+  };
+}

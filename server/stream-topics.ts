@@ -1,0 +1,217 @@
+/**
+ * One connection's `stream` subscriptions: the subscribe flow that joins replay and live with no
+ * gap and no duplicate, and live delivery after it.
+ *
+ * A subscription is registered with the fan-out first and starts out `replaying`: live events that
+ * arrive meanwhile are held, not sent. Then the head is read, the recovery decided
+ * (`planRecovery`), `subscribed` sent, and the replay read from the log in chunks up to that head,
+ * waiting for the socket to drain whenever it is over `maxBufferedBytes`. Last, the held events
+ * with `seq` above the last one sent are flushed and the subscription goes `live`. Every event
+ * appended after the registration is held, and every one before it is at or below the head, so
+ * the two meet exactly.
+ *
+ * If the log moves under a subscription (trimmed during a replay, reset to a new epoch, or an
+ * event arrives that does not follow the last one sent), the subscription starts over from the
+ * last event sent, which announces a new `subscribed` saying what happened: the client is never
+ * left with a silent gap.
+ */
+import { CloseCode } from '../lib/close-codes';
+import type { StreamPosition } from '../lib/protocol';
+import type { EventLog, StoredEvent } from './event-log/types';
+import type { Metrics, RefusalReason } from './metrics';
+import type { Outbound } from './outbound';
+import { planRecovery } from './recovery';
+import type { StreamFanout, StreamTarget } from './stream-fanout';
+
+/** Events read from the log per query during a replay. */
+export const REPLAY_CHUNK_EVENTS = 1000;
+/** Live events held for one subscription while its replay runs; more means the client cannot keep up. */
+export const MAX_HELD_EVENTS = 10_000;
+const MAX_ATTEMPTS = 5;
+
+export interface StreamLimits {
+  /** Over this many buffered bytes a replay waits for the socket to drain. */
+  readonly maxBufferedBytes: number;
+  /** Over this many buffered bytes the connection is closed with 1013 (events are never dropped). */
+  readonly maxStreamBacklogBytes: number;
+  /** A replay waiting longer than this for the socket to drain closes the connection with 1013. */
+  readonly drainTimeoutMs: number;
+}
+
+export interface StreamTopicsDeps {
+  readonly log: EventLog;
+  readonly fanout: StreamFanout;
+  readonly out: Outbound;
+  readonly metrics: Pick<Metrics, 'streamSubscribed' | 'subscriptionRefused' | 'eventsReplayed' | 'eventsDelivered'>;
+  readonly limits: StreamLimits;
+  /** Closes the connection. */
+  readonly drop: (code: number, reason: string, refusal?: RefusalReason) => void;
+  /** A subscribe flow failed unexpectedly (e.g. the store is gone). */
+  readonly onError: (error: unknown) => void;
+}
+
+export interface StreamTopics {
+  /** Starts (or restarts) a subscription; the answer and the events follow asynchronously. */
+  subscribe(topic: string, since: StreamPosition | undefined, last: number): void;
+  /** Stops one; nothing more of the topic is sent after this returns. Returns whether it was held. */
+  unsubscribe(topic: string): boolean;
+  has(topic: string): boolean;
+  /** Stops every subscription (the connection closed). */
+  clear(): void;
+  readonly size: number;
+}
+
+interface Subscription {
+  /** What the client asked for; `since` moves to the last event sent when the flow starts over. */
+  since: StreamPosition | undefined;
+  readonly last: number;
+  phase: 'replaying' | 'live';
+  /** The epoch announced in `subscribed`; undefined until then. */
+  epoch: string | undefined;
+  /** `seq` of the last event sent (or of the announced position when none was). */
+  lastSent: number;
+  /** Live events that arrived while replaying. */
+  held: StoredEvent[];
+}
+
+const slowConsumer = 'client too slow for its stream events';
+
+export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
+  const { log, fanout, out, metrics, limits } = deps;
+  const subs = new Map<string, Subscription>();
+
+  const target: StreamTarget = {
+    onEvent(event) {
+      const sub = subs.get(event.topic);
+      if (sub) deliver(event.topic, sub, event);
+    },
+    onReset(topic) {
+      const sub = subs.get(topic);
+      if (sub) startOver(topic, sub);
+    },
+  };
+
+  function subscribe(topic: string, since: StreamPosition | undefined, last: number): void {
+    const sub: Subscription = { since, last, phase: 'replaying', epoch: undefined, lastSent: 0, held: [] };
+    subs.set(topic, sub);
+    fanout.add(topic, target);
+    run(topic, sub).catch((error: unknown) => {
+      if (subs.get(topic) === sub) deps.onError(error);
+    });
+  }
+
+  /** Replaces the subscription by one that continues from the last event sent (or the original cursor). */
+  function startOver(topic: string, sub: Subscription): void {
+    const since = sub.epoch === undefined ? sub.since : { epoch: sub.epoch, seq: sub.lastSent };
+    subscribe(topic, since, sub.last);
+  }
+
+  function remove(topic: string): void {
+    subs.delete(topic);
+    fanout.remove(topic, target);
+  }
+
+  /** Waits until `written` (the socket has taken the bytes); false after `drainTimeoutMs`. */
+  async function drained(written: Promise<void>): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), limits.drainTimeoutMs)));
+    try {
+      return await Promise.race([written.then(() => true as const), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function run(topic: string, sub: Subscription): Promise<void> {
+    const current = () => subs.get(topic) === sub && out.isOpen();
+    for (let attempt = 1; ; attempt++) {
+      // Each new attempt follows a change of the log under us; a log that keeps changing faster
+      // than one chunk can be read is a fault, not a reason to spin.
+      if (attempt > MAX_ATTEMPTS) throw new Error(`The log of ${topic} kept changing during ${MAX_ATTEMPTS} replay attempts`);
+      const head = await log.head(topic);
+      if (!current()) return;
+      const plan = planRecovery(head, sub.since, sub.last);
+      if (plan.kind === 'invalid') {
+        remove(topic);
+        metrics.subscriptionRefused('invalid-cursor');
+        out.send({ t: 'error', code: 'invalid', topic, message: plan.message });
+        return;
+      }
+      const upTo = (events: readonly StoredEvent[]) => events.filter((e) => e.seq <= head.seq);
+      const position = { epoch: head.epoch, seq: head.seq };
+      let chunk = plan.after < head.seq ? upTo(await log.readAfter(topic, { epoch: head.epoch, seq: plan.after }, REPLAY_CHUNK_EVENTS)) : [];
+      if (!current()) return;
+      // Trimmed or reset between reading the head and the events: decide again on the new head.
+      if (plan.after < head.seq && chunk[0]?.seq !== plan.after + 1) continue;
+
+      sub.epoch = head.epoch;
+      sub.lastSent = plan.after;
+      out.send({ t: 'subscribed', topic, mode: 'stream', recovery: plan.kind, position, ...(chunk[0] ? { from: chunk[0].seq } : {}) });
+      metrics.streamSubscribed(plan.kind);
+
+      let movedOn = false;
+      while (chunk.length > 0) {
+        const written = out.sendEvents(chunk);
+        metrics.eventsReplayed(chunk.length);
+        sub.lastSent = chunk.at(-1)!.seq;
+        if (out.bufferedAmount() > limits.maxBufferedBytes && !(await drained(written))) {
+          if (current()) deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
+          return;
+        }
+        if (!current()) return;
+        if (sub.lastSent >= head.seq) break;
+        chunk = upTo(await log.readAfter(topic, { epoch: head.epoch, seq: sub.lastSent }, REPLAY_CHUNK_EVENTS));
+        if (!current()) return;
+        if (chunk[0]?.seq !== sub.lastSent + 1) {
+          movedOn = true;
+          break;
+        }
+      }
+      if (movedOn) {
+        // The log lost events we had not sent yet: say so with a new `subscribed` from here.
+        sub.since = { epoch: head.epoch, seq: sub.lastSent };
+        sub.epoch = undefined;
+        continue;
+      }
+
+      sub.phase = 'live';
+      const held = sub.held;
+      sub.held = [];
+      for (const event of held) {
+        if (subs.get(topic) !== sub) return;
+        deliver(topic, sub, event);
+      }
+      return;
+    }
+  }
+
+  function deliver(topic: string, sub: Subscription, event: StoredEvent): void {
+    if (sub.phase === 'replaying') {
+      sub.held.push(event);
+      if (sub.held.length > MAX_HELD_EVENTS) deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
+      return;
+    }
+    if (event.epoch === sub.epoch && event.seq <= sub.lastSent) return;
+    if (event.epoch !== sub.epoch || event.seq !== sub.lastSent + 1) return startOver(topic, sub);
+    void out.sendEvents([event]);
+    sub.lastSent = event.seq;
+    metrics.eventsDelivered(1);
+    if (out.bufferedAmount() > limits.maxStreamBacklogBytes) deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
+  }
+
+  return {
+    subscribe,
+    unsubscribe(topic) {
+      if (!subs.has(topic)) return false;
+      remove(topic);
+      return true;
+    },
+    has: (topic) => subs.has(topic),
+    clear() {
+      for (const topic of [...subs.keys()]) remove(topic);
+    },
+    get size() {
+      return subs.size;
+    },
+  };
+}

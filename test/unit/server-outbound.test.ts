@@ -1,0 +1,108 @@
+/**
+ * How stream events go out: one `event` frame alone, several packed into `batch` frames that the
+ * receiving codec accepts and that stay within the frame limit (4096 frames at most), in order, each
+ * event exactly once; an event too big to share a frame goes alone; the promise settles when the
+ * socket has written the last frame.
+ */
+import { describe, expect, test } from 'vitest';
+import { WebSocket } from 'ws';
+import { createCodec } from '../../lib/codec';
+import type { ServerFrame } from '../../lib/protocol';
+import type { StoredEvent } from '../../server/event-log/types';
+import { createOutbound, MAX_BATCH_FRAMES } from '../../server/outbound';
+
+const codec = createCodec();
+
+/** The part of a `ws` socket the outbound uses, recording what was sent. */
+function fakeSocket() {
+  const written: Uint8Array[] = [];
+  const callbacks: Array<() => void> = [];
+  const ws = {
+    readyState: WebSocket.OPEN,
+    bufferedAmount: 0,
+    send(data: Uint8Array, _options: unknown, cb?: () => void) {
+      written.push(data);
+      if (cb) callbacks.push(cb);
+    },
+  };
+  return { ws: ws as unknown as WebSocket, written, callbacks };
+}
+
+const event = (seq: number, body = ''): StoredEvent => ({ topic: 'feed:alice', epoch: 'E1', seq, at: 1_000 + seq, data: { title: `t${seq}`, body, level: 'info' } });
+
+function decodeAll(written: readonly Uint8Array[]): ServerFrame[] {
+  return written.map((bytes) => {
+    const decoded = codec.decodeServerFrame(bytes);
+    if (!decoded.ok) throw new Error(decoded.message);
+    return decoded.frame;
+  });
+}
+
+describe('outbound stream events', () => {
+  test('one event goes out as an event frame', async () => {
+    const socket = fakeSocket();
+    const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes: 64 * 1024 });
+    void out.sendEvents([event(1)]);
+    expect(decodeAll(socket.written)).toEqual([{ t: 'event', topic: 'feed:alice', epoch: 'E1', seq: 1, at: 1_001, data: { title: 't1', body: '', level: 'info' } }]);
+  });
+
+  test.each([
+    ['small frames', 2_000, 200, 4 * 1024],
+    ['the default frame limit', 10_000, 100, 64 * 1024],
+    ['more events than a batch may hold', 9_000, 0, 16 * 1024 * 1024],
+  ])('many events with %s: every frame decodes and fits, in order, each once', (_name, count, bodySize, maxFrameBytes) => {
+    const socket = fakeSocket();
+    const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes });
+    const events = Array.from({ length: count }, (_, i) => event(i + 1, 'b'.repeat(bodySize)));
+    void out.sendEvents(events);
+    const big = createCodec({ maxFrameBytes: 16 * 1024 * 1024, maxArrayLength: MAX_BATCH_FRAMES });
+    const frames = socket.written.map((bytes) => {
+      expect(bytes.byteLength).toBeLessThanOrEqual(maxFrameBytes);
+      const decoded = big.decodeServerFrame(bytes);
+      if (!decoded.ok) throw new Error(decoded.message);
+      return decoded.frame;
+    });
+    expect(frames.length).toBeGreaterThan(1);
+    const seqs = frames.flatMap((f) => (f.t === 'batch' ? f.frames.map((e) => (e.t === 'event' ? e.seq : -1)) : f.t === 'event' ? [f.seq] : []));
+    expect(seqs).toEqual(events.map((e) => e.seq));
+    for (const frame of frames) if (frame.t === 'batch') expect(frame.frames.length).toBeLessThanOrEqual(MAX_BATCH_FRAMES);
+  });
+
+  test('a batch is byte-for-byte what encoding the batch frame gives', () => {
+    const socket = fakeSocket();
+    const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes: 64 * 1024 });
+    const events = [event(1), event(2), event(3)];
+    void out.sendEvents(events);
+    const expected = codec.encode({ t: 'batch', frames: events.map((e) => ({ t: 'event', topic: e.topic, epoch: e.epoch, seq: e.seq, data: e.data, at: e.at })) });
+    expect(Buffer.from(socket.written[0]!)).toEqual(Buffer.from(expected));
+  });
+
+  test('an event bigger than the frame limit still goes out, alone', () => {
+    const socket = fakeSocket();
+    const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes: 1024 });
+    void out.sendEvents([event(1), event(2, 'x'.repeat(3000)), event(3)]);
+    const frames = decodeAll(socket.written.map((b) => b)).map((f) => f.t);
+    expect(frames).toEqual(['event', 'event', 'event']);
+  });
+
+  test('the promise settles once the last frame is written', async () => {
+    const socket = fakeSocket();
+    const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes: 2 * 1024 });
+    let done = false;
+    const written = out.sendEvents(Array.from({ length: 200 }, (_, i) => event(i + 1))).then(() => (done = true));
+    expect(socket.callbacks).toHaveLength(1);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    socket.callbacks[0]!();
+    await written;
+    expect(done).toBe(true);
+  });
+
+  test('nothing is sent on a socket that is not open', async () => {
+    const socket = fakeSocket();
+    (socket.ws as { readyState: number }).readyState = WebSocket.CLOSING;
+    const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes: 2 * 1024 });
+    await out.sendEvents([event(1)]);
+    expect(socket.written).toEqual([]);
+  });
+});

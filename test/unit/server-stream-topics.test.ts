@@ -1,0 +1,204 @@
+/**
+ * The subscribe flow of stream topics with every interleaving made deterministic: a memory log, the
+ * real stream fan-out, and a fake outbound whose socket "drains" only when the test says so. Live
+ * events published while a replay waits are held and follow it with no gap and no duplicate; a log
+ * trimmed or reset under a replay, or a live event that does not follow the last one sent, leads to
+ * a new `subscribed` saying what happened; the backlog limits close the connection with 1013.
+ */
+import { describe, expect, test } from 'vitest';
+import { CloseCode } from '../../lib/close-codes';
+import type { NotificationData } from '../../lib/notifications';
+import type { FrameOf, ServerFrame } from '../../lib/protocol';
+import { createMemoryEventLog } from '../../server/event-log/memory';
+import type { EventLog, EventLogOptions, StoredEvent } from '../../server/event-log/types';
+import type { Outbound } from '../../server/outbound';
+import { createStreamFanout } from '../../server/stream-fanout';
+import { createStreamTopics, MAX_HELD_EVENTS, REPLAY_CHUNK_EVENTS, type StreamTopics } from '../../server/stream-topics';
+
+type Sent = { kind: 'frame'; frame: ServerFrame } | { kind: 'events'; events: StoredEvent[] };
+
+const note = (n: number): NotificationData => ({ title: `n${n}`, body: '', level: 'info' });
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Lets the microtasks and the memory log's promises run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function setup(options: { log?: EventLogOptions; buffered?: number; wire?: boolean } = {}) {
+  const log: EventLog = createMemoryEventLog(options.log);
+  const fanout = createStreamFanout({
+    onDeliverError: (error) => {
+      throw error;
+    },
+  });
+  /** Whether appends reach the fan-out (a test can cut the wire to lose one). */
+  const wire = { on: options.wire ?? true };
+  log.watch((change) => wire.on && fanout.dispatch(change));
+  const sent: Sent[] = [];
+  let buffered = options.buffered ?? 0;
+  const pendingWrites: Array<() => void> = [];
+  const drops: Array<{ code: number; reason: string; refusal?: string }> = [];
+  let open = true;
+  const out: Outbound = {
+    isOpen: () => open,
+    send: (frame) => void sent.push({ kind: 'frame', frame }),
+    sendStates: () => undefined,
+    sendEvents(events) {
+      sent.push({ kind: 'events', events: [...events] });
+      return new Promise((resolve) => pendingWrites.push(resolve));
+    },
+    bufferedAmount: () => buffered,
+  };
+  const streams: StreamTopics = createStreamTopics({
+    log,
+    fanout,
+    out,
+    metrics: { streamSubscribed: () => undefined, subscriptionRefused: () => undefined, eventsReplayed: () => undefined, eventsDelivered: () => undefined },
+    limits: { maxBufferedBytes: 1000, maxStreamBacklogBytes: 100_000, drainTimeoutMs: 60_000 },
+    drop: (code, reason, refusal) => {
+      drops.push({ code, reason, ...(refusal ? { refusal } : {}) });
+      open = false;
+      streams.clear();
+    },
+    onError: (error) => {
+      throw error;
+    },
+  });
+  return {
+    log,
+    streams,
+    sent,
+    drops,
+    wire,
+    setBuffered: (n: number) => void (buffered = n),
+    /** The socket writes everything so far. */
+    drain: () => pendingWrites.splice(0).forEach((resolve) => resolve()),
+    events: (topic: string) => sent.flatMap((s) => (s.kind === 'events' ? s.events.filter((e) => e.topic === topic) : [])),
+    subscribed: (topic: string) =>
+      sent.flatMap((s) => (s.kind === 'frame' && s.frame.t === 'subscribed' && s.frame.topic === topic ? [s.frame] : [])) as FrameOf<ServerFrame, 'subscribed'>[],
+    frames: () => sent.flatMap((s) => (s.kind === 'frame' ? [s.frame] : [])),
+  };
+}
+
+async function fill(log: EventLog, topic: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await log.append(topic, note(i));
+}
+
+describe('stream subscriptions', () => {
+  test('events appended while the replay waits for the socket are held and follow it: no gap, no duplicate', async () => {
+    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
+    await fill(t.log, 'news', 2_500);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await settle();
+    expect(t.subscribed('news')).toEqual([{ t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'recovered', position: { epoch, seq: 2_500 }, from: 1 }]);
+    expect(t.events('news').map((e) => e.seq)).toEqual(range(1, REPLAY_CHUNK_EVENTS));
+    // The replay now waits for the socket; live events arrive meanwhile.
+    await fill(t.log, 'news', 10);
+    expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS);
+    for (let i = 0; i < 3; i++) {
+      t.drain();
+      await settle();
+    }
+    expect(t.events('news').map((e) => e.seq)).toEqual(range(1, 2_510));
+    await fill(t.log, 'news', 2);
+    expect(t.events('news').map((e) => e.seq)).toEqual(range(1, 2_512));
+  });
+
+  test('a log trimmed past the replay position while it waits leads to a new subscribed: trimmed', async () => {
+    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 2_500 } } });
+    await fill(t.log, 'news', 2_500);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 3);
+    await settle();
+    expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS);
+    await fill(t.log, 'news', 1_600); // the log now holds 1601..4100; 1001..1600 are gone
+    t.drain();
+    await settle();
+    const announced = t.subscribed('news');
+    expect(announced.map((s) => s.recovery)).toEqual(['recovered', 'trimmed']);
+    expect(announced[1]).toMatchObject({ position: { epoch, seq: 4_100 }, from: 4_098 });
+    t.drain();
+    await settle();
+    expect(t.events('news').map((e) => e.seq)).toEqual([...range(1, 1_000), 4_098, 4_099, 4_100]);
+  });
+
+  test('a reset during the replay restarts it as epoch changed; the old epoch stops at once', async () => {
+    const t = setup({ buffered: 5_000 });
+    await fill(t.log, 'news', 1_500);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 10);
+    await settle();
+    const { epoch: next } = await t.log.reset('news');
+    await t.log.append('news', note(1));
+    t.drain();
+    await settle();
+    expect(t.subscribed('news').map((s) => [s.recovery, s.position])).toEqual([
+      ['recovered', { epoch, seq: 1_500 }],
+      ['epoch changed', { epoch: next, seq: 0 }],
+    ]);
+    expect(t.events('news').map((e) => `${e.epoch === epoch ? 'old' : 'new'}:${e.seq}`)).toEqual([...range(1, 1_000).map((n) => `old:${n}`), 'new:1']);
+  });
+
+  test('a live event that skips one starts over from the last sent: the missing one is replayed', async () => {
+    const t = setup();
+    await fill(t.log, 'news', 3);
+    t.streams.subscribe('news', undefined, 0);
+    await settle();
+    t.wire.on = false;
+    await t.log.append('news', note(4)); // never reaches the fan-out
+    t.wire.on = true;
+    await t.log.append('news', note(5));
+    await settle();
+    expect(t.subscribed('news').map((s) => s.recovery)).toEqual(['fresh', 'recovered']);
+    expect(t.subscribed('news')[1]).toMatchObject({ position: { seq: 5 }, from: 4 });
+    expect(t.events('news').map((e) => e.seq)).toEqual([4, 5]);
+  });
+
+  test('a future cursor is refused with invalid and leaves nothing subscribed', async () => {
+    const t = setup();
+    await fill(t.log, 'news', 2);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 3 }, 0);
+    await settle();
+    expect(t.frames()).toEqual([{ t: 'error', code: 'invalid', topic: 'news', message: expect.stringMatching(/ahead/) }]);
+    expect(t.streams.has('news')).toBe(false);
+    await t.log.append('news', note(3));
+    expect(t.events('news')).toEqual([]);
+  });
+
+  test('unsubscribing mid-replay sends nothing more of the topic', async () => {
+    const t = setup({ buffered: 5_000 });
+    await fill(t.log, 'news', 2_000);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await settle();
+    expect(t.streams.unsubscribe('news')).toBe(true);
+    await t.log.append('news', note(0));
+    t.drain();
+    await settle();
+    expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS);
+    expect(t.streams.size).toBe(0);
+  });
+
+  test('more than MAX_HELD_EVENTS live events during one replay close the connection with 1013', async () => {
+    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
+    await fill(t.log, 'news', 1_500);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await settle();
+    await fill(t.log, 'news', MAX_HELD_EVENTS + 1);
+    expect(t.drops).toEqual([{ code: CloseCode.tryAgainLater, reason: 'client too slow for its stream events', refusal: 'slow-consumer' }]);
+  });
+
+  test('a live backlog over maxStreamBacklogBytes closes the connection with 1013 instead of dropping events', async () => {
+    const t = setup();
+    t.streams.subscribe('news', undefined, 0);
+    await settle();
+    await t.log.append('news', note(1));
+    expect(t.drops).toEqual([]);
+    t.setBuffered(200_000);
+    await t.log.append('news', note(2));
+    expect(t.events('news').map((e) => e.seq)).toEqual([1, 2]);
+    expect(t.drops).toMatchObject([{ code: CloseCode.tryAgainLater, refusal: 'slow-consumer' }]);
+  });
+});
