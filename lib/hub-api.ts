@@ -6,6 +6,7 @@
  */
 import type { Settings } from './settings';
 import type { Result } from './errors';
+import type { FeedEntry } from './notifications';
 
 /**
  * The hub's connection state as views see it. `retryAt` is a wall-clock time in ms
@@ -39,7 +40,23 @@ export interface TopicErrorUpdate {
   readonly message: string;
 }
 
-export type TopicUpdate = StateUpdate | TopicErrorUpdate;
+/**
+ * The feed changed: `changed` holds new entries and entries whose `read` flag changed (match by
+ * `id`); `unread` is the new total. Every listening view gets these, whatever it subscribed to.
+ */
+export interface FeedUpdate {
+  readonly kind: 'feed';
+  readonly changed: readonly FeedEntry[];
+  readonly unread: number;
+}
+
+export type TopicUpdate = StateUpdate | TopicErrorUpdate | FeedUpdate;
+
+/** The newest feed entries, newest first, and the unread count over the whole feed. */
+export interface FeedPage {
+  readonly entries: readonly FeedEntry[];
+  readonly unread: number;
+}
 
 /**
  * Callbacks a view hands to the hub (as a Comlink proxy). The hub waits for `updates` to resolve
@@ -59,6 +76,11 @@ export interface HubApi {
   /** Removes topics from this view's subscriptions. */
   unsubscribe(topics: readonly string[]): Promise<void>;
   status(): Promise<HubStatus>;
+  /** The newest `limit` (default 50, at most 500) feed entries and the unread count. */
+  feed(limit?: number): Promise<FeedPage>;
+  /** Marks notifications read; every open view hears of it at once. Unknown ids are ignored. */
+  markRead(ids: readonly string[]): Promise<void>;
+  markAllRead(): Promise<void>;
   getSettings(): Promise<Settings>;
   /** Validates, stores and applies settings at once (the hub reconnects to the new server). */
   saveSettings(settings: Settings): Promise<Result<Settings>>;

@@ -108,6 +108,11 @@ const Subscribed = v.object({
   mode: v.picklist(['stream', 'state'] as const),
   recovery: v.optional(v.picklist(['fresh', 'recovered', 'trimmed', 'epoch changed'] as const)),
   position: v.optional(StreamPositionSchema),
+  /**
+   * `seq` of the first event that follows (replayed or newest-`last`); absent when none follow.
+   * With the client's cursor it tells exactly how many events a `trimmed` log lost.
+   */
+  from: v.optional(seq),
 });
 const Unsubscribed = v.object({ t: v.literal('unsubscribed'), topic, reason: v.optional(text(200)) });
 export const StateFrameSchema = v.object({ t: v.literal('state'), topic, value: v.unknown(), at: time });

@@ -3,17 +3,21 @@
  * flight, new items wait, and a waiting `state` update is replaced by a newer one for the same
  * topic (latest wins, in the order topics first appeared). A slow view therefore always gets the
  * latest values and never a backlog, and the memory one view can pin is bounded by its topics.
+ * Feed updates are never dropped: a waiting one absorbs the next (`mergeFeedUpdates`).
  * A delivery that rejects (a view that went away) is logged and the next batch goes anyway: one
  * dead view must not wedge the hub.
  */
-import type { TopicUpdate } from '../lib/hub-api';
+import type { FeedUpdate, TopicUpdate } from '../lib/hub-api';
+import type { FeedEntry } from '../lib/notifications';
 
 export interface SinkOptions<T> {
   /**
-   * Items with the same key replace each other while they wait; `undefined` means never replace.
-   * Default: `state` updates by topic, anything else queued in order.
+   * Items with the same key are combined by `merge` while they wait; `undefined` means never.
+   * Default: `state` updates by topic, feed updates together, anything else queued in order.
    */
   readonly key: (item: T) => string | undefined;
+  /** Combines a waiting item with a newer one of the same key. Default: feed updates merge, anything else the newer wins. */
+  readonly merge: (waiting: T, next: T) => T;
   /** `false` queues every item, the baseline the benchmark compares against. Default `true`. */
   readonly conflate: boolean;
   /** Called when a delivery throws or rejects. Default: ignore. */
@@ -30,10 +34,33 @@ export interface Sink<T> {
   close(): void;
 }
 
-/** The default conflation key: `state` updates by topic. */
-export function stateTopicKey(item: unknown): string | undefined {
+/**
+ * The default conflation key: `state` updates by topic, all feed updates under one key (`feed` is
+ * never a state topic name: those all contain a colon).
+ */
+export function updateKey(item: unknown): string | undefined {
   const update = item as TopicUpdate;
-  return update.kind === 'state' ? update.topic : undefined;
+  if (update.kind === 'state') return update.topic;
+  return update.kind === 'feed' ? 'feed' : undefined;
+}
+
+/**
+ * One feed update saying what two consecutive ones said: the changed entries of both, each id
+ * once with its latest version (in the place it first appeared), and the newer unread count.
+ */
+export function mergeFeedUpdates(older: FeedUpdate, newer: FeedUpdate): FeedUpdate {
+  const byId = new Map<string, FeedEntry>();
+  for (const entry of older.changed) byId.set(entry.id, entry);
+  for (const entry of newer.changed) byId.set(entry.id, entry);
+  return { kind: 'feed', changed: [...byId.values()], unread: newer.unread };
+}
+
+/** The default merge: feed updates combine, anything else the newer replaces the waiting one. */
+export function mergeUpdates<T>(waiting: T, next: T): T {
+  const a = waiting as TopicUpdate;
+  const b = next as TopicUpdate;
+  if (a.kind === 'feed' && b.kind === 'feed') return mergeFeedUpdates(a, b) as T;
+  return next;
 }
 
 /**
@@ -44,7 +71,8 @@ export function createConflatingSink<T = TopicUpdate>(
   deliver: (batch: readonly T[]) => Promise<void> | void,
   options: Readonly<Partial<SinkOptions<T>>> = {},
 ): Sink<T> {
-  const key = options.key ?? stateTopicKey;
+  const key = options.key ?? updateKey;
+  const merge = options.merge ?? mergeUpdates;
   const conflate = options.conflate ?? true;
   const onError = options.onError ?? (() => {});
   const schedule = options.schedule ?? queueMicrotask;
@@ -82,7 +110,8 @@ export function createConflatingSink<T = TopicUpdate>(
     push(item) {
       if (closed) return;
       const k = conflate ? key(item) : undefined;
-      waiting.set(k ?? unkeyed++, item);
+      const earlier = k === undefined ? undefined : waiting.get(k);
+      waiting.set(k ?? unkeyed++, earlier === undefined ? item : merge(earlier, item));
       if (busy) return;
       busy = true;
       schedule(flush);

@@ -142,7 +142,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
     const target = settings ? toWebSocketUrl(settings.serverUrl) : null;
     if (!settings || !target) return transition({ s: 'idle', reason: 'not configured' });
     if (!target.ok) return transition({ s: 'idle', reason: target.error.message });
-    if (!settings.token) return transition({ s: 'idle', reason: 'no access token' });
+    if (!settings.token) return transition({ s: 'idle', reason: 'no access token: set one in Options' });
     const token = settings.token;
 
     const scope = createScope(clock);

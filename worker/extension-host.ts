@@ -1,6 +1,7 @@
 /**
  * The extension's background host (Chrome MV3 service worker, Firefox MV2 background page). It
- * gives the hub core its ports (WebSocket, timers, network, settings in `storage.local`) and serves
+ * gives the hub core its ports (WebSocket, timers, network, settings in `storage.local`, the
+ * extension's IndexedDB, the toolbar badge) and serves
  * one `HubSession` per view port. Chrome may stop the service worker at any time; everything the
  * hub needs is re-created here on the next start, which comes from a view reconnecting or from the
  * wake alarm.
@@ -13,7 +14,7 @@ import { createPipeRegistry } from '../lib/pipe-registry';
 import { createPortEndpoint, type RuntimePortLike } from '../lib/port-endpoint';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../lib/settings';
 import { openHub, type Hub, type HubSession } from './hub';
-import { systemClock, type HubPorts, type Logger, type NetworkMonitor, type SettingsStore, type SocketLike } from './ports';
+import { systemClock, type Badge, type HubPorts, type Logger, type NetworkMonitor, type SettingsStore, type SocketLike } from './ports';
 
 /** The `storage.local` key that holds the user's `Settings`. */
 export const SETTINGS_KEY = 'settings';
@@ -32,16 +33,30 @@ const settingsStore: SettingsStore = {
   },
 };
 
+/**
+ * How often the host re-reads `navigator.onLine`. Chrome changes it in an extension service worker
+ * but fires no `online`/`offline` event there (seen in Chromium 156, with the network emulated
+ * offline through DevTools on the worker or on a page of the extension); without polling the hub
+ * would stay `offline` after the network came back. Timers do not keep the worker alive.
+ */
+const ONLINE_POLL_MS = 1000;
+
 const network: NetworkMonitor = {
   isOnline: () => navigator.onLine,
   onChange(callback) {
-    const online = (): void => callback(true);
-    const offline = (): void => callback(false);
-    globalThis.addEventListener('online', online);
-    globalThis.addEventListener('offline', offline);
+    let online = navigator.onLine;
+    const check = (): void => {
+      if (navigator.onLine === online) return;
+      online = navigator.onLine;
+      callback(online);
+    };
+    globalThis.addEventListener('online', check);
+    globalThis.addEventListener('offline', check);
+    const timer = setInterval(check, ONLINE_POLL_MS);
     return () => {
-      globalThis.removeEventListener('online', online);
-      globalThis.removeEventListener('offline', offline);
+      clearInterval(timer);
+      globalThis.removeEventListener('online', check);
+      globalThis.removeEventListener('offline', check);
     };
   },
 };
@@ -53,12 +68,45 @@ const log: Logger = {
 
 const openSocket = (url: string): SocketLike => new WebSocket(url);
 
+/** Badge text above this count reads `99+`: the toolbar has room for about four characters. */
+const BADGE_MAX = 99;
+const BADGE_COLOUR = '#1a73e8';
+
+/** `''` (no badge) for 0, the count up to 99, then `99+`. */
+export function badgeText(unread: number): string {
+  if (!(unread > 0)) return '';
+  return unread > BADGE_MAX ? `${BADGE_MAX}+` : String(Math.floor(unread));
+}
+
+/**
+ * The unread count on the toolbar button: `browser.action` in Chrome MV3, `browser.browserAction`
+ * in the Firefox MV2 build (which has no `action`). Badge calls need no permission.
+ */
+function createToolbarBadge(): Badge | undefined {
+  const action = browser.action ?? browser.browserAction;
+  if (!action) return undefined;
+  let coloured = false;
+  return {
+    setUnread(count) {
+      if (!coloured) {
+        coloured = true;
+        void action.setBadgeBackgroundColor({ color: BADGE_COLOUR }).catch(() => {});
+      }
+      void action.setBadgeText({ text: badgeText(count) }).catch((error: unknown) => {
+        log.warn('could not set the badge', { error: toErrorData(error) });
+      });
+    },
+  };
+}
+
 const hubPorts: HubPorts = {
   openSocket,
   clock: systemClock,
   random: Math.random,
   network,
   settings: settingsStore,
+  indexedDB: globalThis.indexedDB,
+  badge: createToolbarBadge(),
   log,
 };
 
@@ -69,6 +117,9 @@ function rpcSurface(session: HubSession): HubApi {
     subscribe: (topics) => session.subscribe(topics),
     unsubscribe: (topics) => session.unsubscribe(topics),
     status: () => session.status(),
+    feed: (limit) => session.feed(limit),
+    markRead: (ids) => session.markRead(ids),
+    markAllRead: () => session.markAllRead(),
     getSettings: () => session.getSettings(),
     saveSettings: (settings) => session.saveSettings(settings),
   };

@@ -1,14 +1,20 @@
 /**
- * The hub's composition root: the only module that wires connection, registry and sessions
- * together. Hosts call `openHub(ports)` and then `openSession()` once per connected view.
+ * The hub's composition root: the only module that wires connection, registry, streams, the
+ * database, the feed and sessions together. Hosts call `openHub(ports)` and then `openSession()`
+ * once per connected view.
  */
 import type { HubApi, HubStatus } from '../lib/hub-api';
-import { assertNever, type ServerFrame } from '../lib/protocol';
+import { assertNever, type ClientFrame, type ServerFrame } from '../lib/protocol';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../lib/settings';
 import { createConnection, toHubStatus } from './connection';
+import { openHubDb } from './db';
+import { createFeed } from './feed';
+import { createFeedStore } from './feed-store';
 import type { HubPorts, Logger, SettingsStore } from './ports';
 import { createRegistry } from './registry';
 import { createSession } from './session';
+import { createStreams } from './streams';
+import { modeOf } from './topic-modes';
 
 export interface HubOptions {
   /** First backoff ceiling in ms. Default 500. */
@@ -21,6 +27,8 @@ export interface HubOptions {
   handshakeTimeoutMs: number;
   /** Conflate `state` updates per view (latest value per topic); `false` queues every update. Default `true`. */
   conflate: boolean;
+  /** Newest events a stream subscription asks for when it cannot replay from a cursor. Default 50. */
+  resyncEvents: number;
 }
 
 export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
@@ -29,6 +37,7 @@ export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
   maxPingIntervalMs: 20_000,
   handshakeTimeoutMs: 10_000,
   conflate: true,
+  resyncEvents: 50,
 };
 
 /** One view's connection to the hub; `close()` releases everything the view subscribed to. */
@@ -41,7 +50,12 @@ export interface Hub {
   status(): HubStatus;
   /** Applies new settings at once (reconnects if the server or token changed). */
   configure(settings: Settings): void;
-  /** Closes the socket, cancels every timer and ends every session. */
+  /** Resolves once every received stream event is stored (or dropped) and announced. */
+  idle(): Promise<void>;
+  /**
+   * Closes the socket, cancels every timer, ends every session and closes the database (writes in
+   * flight still commit; events not yet written are fetched again on the next start).
+   */
   close(): void;
 }
 
@@ -68,17 +82,35 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   const sessions = new Set<HubSession>();
   let closed = false;
 
-  const registry = createRegistry({ send: (frame) => connection.send(frame), log });
+  const send = (frame: ClientFrame): boolean => connection.send(frame);
+  const registry = createRegistry({ send, log });
+  const db = openHubDb({ factory: ports.indexedDB, log });
+  const store = createFeedStore(db);
+  const feed = createFeed({ store, log, ...(ports.badge ? { badge: ports.badge } : {}) });
+  const streams = createStreams({
+    store,
+    send,
+    clock: ports.clock,
+    random: ports.random,
+    log,
+    onChange: (change) => feed.publish(change),
+    options: { last: opts.resyncEvents },
+  });
 
   const route = (frame: ServerFrame): void => {
     switch (frame.t) {
       case 'state':
+        return registry.receive(frame);
       case 'event':
+        return streams.receive(frame);
       case 'batch':
+        // Each takes its own frames: `state` values for the registry, events for the streams.
+        registry.receive(frame);
+        return streams.receive(frame);
       case 'subscribed':
       case 'unsubscribed':
       case 'error':
-        return registry.receive(frame);
+        return modeOf(frame.topic) === 'stream' ? streams.receive(frame) : registry.receive(frame);
       case 'ack':
         // Client messages and their outbox arrive in a later change; nothing is sent yet.
         return log.warn('ignored an ack: nothing was sent', { id: frame.id });
@@ -105,8 +137,12 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       maxPingIntervalMs: opts.maxPingIntervalMs,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
     },
-    onTransition: ({ to }) => {
-      if (to.s === 'open') registry.resubscribeAll();
+    onTransition: ({ from, to }) => {
+      if (from.s === 'open') streams.closed();
+      if (to.s === 'open') {
+        registry.resubscribeAll();
+        streams.open(to.user);
+      }
       const status = toHubStatus(to);
       for (const listener of statusListeners) listener(status);
     },
@@ -118,6 +154,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       if (closed) throw new Error('The hub is closed');
       const session = createSession({
         registry,
+        feed,
         store: ports.settings,
         log,
         conflate: opts.conflate,
@@ -139,14 +176,21 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       settings = next;
       connection.configure(next);
     },
+    idle: () => streams.idle(),
     close() {
       if (closed) return;
       closed = true;
       for (const session of [...sessions]) session.close();
       connection.close();
+      streams.close();
+      db.close();
     },
   };
 
+  // The badge shows what is stored from the start (a browser restart), before anything arrives.
+  // Not awaited: a database that is slow to open (an upgrade blocked by another context) must
+  // not keep the hub from connecting; the stream work simply waits for it.
+  void feed.refreshBadge();
   connection.configure(settings);
   return hub;
 }

@@ -50,6 +50,11 @@ export interface Logger {
   warn(message: string, data?: Record<string, unknown>): void;
 }
 
+/** The toolbar badge (extension) or nothing (SharedWorker: the page title can show it instead). */
+export interface Badge {
+  setUnread(count: number): void;
+}
+
 export interface HubPorts {
   readonly openSocket: SocketFactory;
   readonly clock: Clock;
@@ -57,6 +62,9 @@ export interface HubPorts {
   readonly random: () => number;
   readonly network: NetworkMonitor;
   readonly settings: SettingsStore;
+  /** Where the hub keeps cursors and the feed: the host's `indexedDB`, or fake-indexeddb in tests. */
+  readonly indexedDB: IDBFactory;
+  readonly badge?: Badge;
   readonly log?: Logger;
 }
 

@@ -8,16 +8,21 @@
  * A `prices:*` subscription makes the server send `state` frames for the concrete `prices:SYM`
  * topics; those reach every member holding `prices:*` or that concrete topic.
  *
- * Each topic entry records its mode; `stream` topics (cursors, replay) slot in beside `state` ones.
+ * Only `state` topics live here. `stream` topics (`feed:<user>`, `news`) are the hub's own
+ * (worker/streams.ts): a view holding one changes nothing, as every view receives the feed anyway.
  */
 import type { StateUpdate, TopicUpdate } from '../lib/hub-api';
-import { parseTopic, type ParsedTopic, type TopicId, type TopicKind } from '../lib/ids';
+import { parseTopic, type ParsedTopic, type TopicId } from '../lib/ids';
 import { parsePriceTick } from '../lib/prices';
-import type { ClientFrame, EventFrame, FrameOf, ServerFrame, StateFrame, TopicMode } from '../lib/protocol';
+import type { ClientFrame, FrameOf, ServerFrame, StateFrame, TopicMode } from '../lib/protocol';
 import type { Logger } from './ports';
+import { TOPIC_MODES } from './topic-modes';
 
-/** The server frames the registry handles; the composition root routes them here. */
-export type RegistryFrame = FrameOf<ServerFrame, 'state' | 'event' | 'batch' | 'subscribed' | 'unsubscribed' | 'error'>;
+/**
+ * The server frames the registry handles; the composition root routes them here (for a `batch`,
+ * the registry takes its `state` frames and leaves the events to the streams).
+ */
+export type RegistryFrame = FrameOf<ServerFrame, 'state' | 'batch' | 'subscribed' | 'unsubscribed' | 'error'>;
 
 export interface RegistryDeps {
   /** Sends a frame if the connection is open; returns `false` otherwise (the topic is sent on open). */
@@ -59,13 +64,6 @@ interface Entry {
 
 const WILDCARD = 'prices:*' as TopicId;
 
-const modes: Readonly<Record<TopicKind, TopicMode>> = {
-  prices: 'state',
-  'prices-all': 'state',
-  feed: 'stream',
-  news: 'stream',
-};
-
 /** A `state` value checked against its topic, or `null` with why it is not acceptable. */
 function checkStateValue(topic: ParsedTopic, value: unknown): { ok: true; value: unknown } | { ok: false; why: string } {
   if (topic.kind !== 'prices') return { ok: false, why: `${topic.kind} topics carry no state values` };
@@ -102,17 +100,18 @@ export function createRegistry(deps: RegistryDeps): Registry {
         member.deliver(update);
       } catch (error) {
         // One view's failure must not keep the update from the others.
-        log.warn('delivery to a view failed', { topic: update.topic, error: String(error) });
+        log.warn('delivery to a view failed', { kind: update.kind, error: String(error) });
       }
     }
   }
 
   function hold(member: Member, topic: ParsedTopic): void {
-    if (member.topics.has(topic.id)) return;
+    const mode = TOPIC_MODES[topic.kind];
+    if (mode === 'stream' || member.topics.has(topic.id)) return;
     member.topics.add(topic.id);
     let entry = entries.get(topic.id);
     if (!entry) {
-      entry = { topic, mode: modes[topic.kind], members: new Set() };
+      entry = { topic, mode, members: new Set() };
       entries.set(topic.id, entry);
       deps.send(subscribeFrame(entry));
     }
@@ -146,22 +145,12 @@ export function createRegistry(deps: RegistryDeps): Registry {
     deliverTo(members, update);
   }
 
-  function onEvent(frame: EventFrame): void {
-    // Stream topics (cursors, replay, the feed store) arrive in a later change.
-    log.info('ignored a stream event: stream topics are not handled yet', { topic: frame.topic, seq: frame.seq });
-  }
-
   function receive(frame: RegistryFrame): void {
     switch (frame.t) {
       case 'state':
         return onState(frame);
-      case 'event':
-        return onEvent(frame);
       case 'batch':
-        for (const inner of frame.frames) {
-          if (inner.t === 'state') onState(inner);
-          else onEvent(inner);
-        }
+        for (const inner of frame.frames) if (inner.t === 'state') onState(inner);
         return;
       case 'subscribed': {
         const entry = entries.get(frame.topic as TopicId);

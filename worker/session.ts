@@ -2,7 +2,8 @@
  * One view's `HubApi`. The listener is a Comlink proxy in production: every call returns a promise
  * that rejects once the view is gone, so deliveries go through conflating sinks that catch, log and
  * carry on. Status pushes are latest-only too: a slow view sees the current state, not the history.
- * `close()` releases exactly this view's subscriptions.
+ * Feed updates reach every session whatever it subscribed to, merged (never dropped) while the view
+ * is busy. `close()` releases exactly this view's subscriptions.
  */
 import type { Result } from '../lib/errors';
 import { err, ok, toErrorData } from '../lib/errors';
@@ -10,12 +11,14 @@ import type { HubListener, HubStatus, TopicUpdate } from '../lib/hub-api';
 import { parseTopic, type ParsedTopic, type TopicId } from '../lib/ids';
 import { parseSettings, type Settings } from '../lib/settings';
 import { createConflatingSink } from './conflation';
+import type { Feed } from './feed';
 import type { HubSession } from './hub';
 import type { Logger, SettingsStore } from './ports';
 import type { Registry } from './registry';
 
 export interface SessionDeps {
   readonly registry: Registry;
+  readonly feed: Feed;
   readonly store: SettingsStore;
   readonly log: Logger;
   /** Conflate `state` updates per topic (`false` queues them all). */
@@ -61,6 +64,7 @@ export function createSession(deps: SessionDeps): HubSession {
     { key: () => 'status', onError: reportFailure('a status') },
   );
   const unwatchStatus = deps.watchStatus((status) => statuses.push(status));
+  const unwatchFeed = deps.feed.watch((update) => updates.push(update));
 
   return {
     async listen(next) {
@@ -81,6 +85,9 @@ export function createSession(deps: SessionDeps): HubSession {
     async status() {
       return deps.status();
     },
+    feed: (limit) => deps.feed.page(limit),
+    markRead: (ids) => deps.feed.markRead(ids),
+    markAllRead: () => deps.feed.markAllRead(),
     async getSettings() {
       return deps.settings();
     },
@@ -101,6 +108,7 @@ export function createSession(deps: SessionDeps): HubSession {
       if (closed) return;
       closed = true;
       unwatchStatus();
+      unwatchFeed();
       membership.leave();
       updates.close();
       statuses.close();

@@ -1,9 +1,13 @@
 /**
  * Scriptable fakes for the hub's ports: a socket the test drives frame by frame (frames encoded
  * with the real codec, so the hub's decoding path is exercised), a socket factory that remembers
- * every socket it made, a network monitor the test switches, an in-memory settings store and a
- * logger that records. Timers come from the globals, so `vi.useFakeTimers` controls them.
+ * every socket it made, a network monitor the test switches, an in-memory settings store, a
+ * logger and a badge that record, and a fresh fake-indexeddb `IDBFactory` per set of ports. Timers
+ * come from the globals, so `vi.useFakeTimers` controls them.
  */
+// idb recognises IDB objects by the global classes; fake-indexeddb/auto installs them in Node.
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
 import { vi } from 'vitest';
 import { createCodec } from '../../lib/codec';
 import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/protocol';
@@ -18,6 +22,7 @@ import {
 } from '../../worker/connection';
 import {
   systemClock,
+  type Badge,
   type HubPorts,
   type Logger,
   type NetworkMonitor,
@@ -161,12 +166,15 @@ export function createFakeNetwork(online = true): FakeNetwork {
   };
 }
 
+/** Settings that connect: the default server URL with a token (the default token is empty). */
+export const TEST_SETTINGS: Readonly<Settings> = { serverUrl: DEFAULT_SETTINGS.serverUrl, token: 'test-token' };
+
 export interface MemorySettingsStore extends SettingsStore {
   /** Every settings value saved, oldest first. */
   readonly saved: Settings[];
 }
 
-export function createMemorySettingsStore(initial: Settings = DEFAULT_SETTINGS): MemorySettingsStore {
+export function createMemorySettingsStore(initial: Settings = TEST_SETTINGS): MemorySettingsStore {
   let current = initial;
   const saved: Settings[] = [];
   return {
@@ -200,20 +208,45 @@ export function createRecordingLogger(): RecordingLogger {
   };
 }
 
+export interface RecordingBadge extends Badge {
+  /** Every count set, oldest first. */
+  readonly counts: number[];
+  /** The count shown now (`undefined` before the first). */
+  current(): number | undefined;
+}
+
+export function createRecordingBadge(): RecordingBadge {
+  const counts: number[] = [];
+  return {
+    counts,
+    setUnread: (count) => {
+      counts.push(count);
+    },
+    current: () => counts.at(-1),
+  };
+}
+
 export interface FakePorts extends HubPorts {
   readonly sockets: FakeSockets;
   readonly network: FakeNetwork;
   readonly settings: MemorySettingsStore;
+  readonly badge: RecordingBadge;
   readonly log: RecordingLogger;
 }
 
+export interface FakePortsOptions {
+  readonly settings?: Settings;
+  readonly random?: () => number;
+  readonly online?: boolean;
+  /** Default a fresh fake-indexeddb factory; pass one to reopen a hub on the same database. */
+  readonly indexedDB?: IDBFactory;
+}
+
 /**
- * Ports for a hub under test: fake sockets, network and storage, timers from the (faked) globals,
- * and `random` fixed at 0.5 unless given.
+ * Ports for a hub under test: fake sockets, network and storage, a fresh IndexedDB, timers from the
+ * (faked) globals, and `random` fixed at 0.5 unless given.
  */
-export function createFakePorts(
-  options: { settings?: Settings; random?: () => number; online?: boolean } = {},
-): FakePorts {
+export function createFakePorts(options: FakePortsOptions = {}): FakePorts {
   const sockets = createFakeSockets();
   return {
     sockets,
@@ -222,6 +255,8 @@ export function createFakePorts(
     random: options.random ?? (() => 0.5),
     network: createFakeNetwork(options.online ?? true),
     settings: createMemorySettingsStore(options.settings),
+    indexedDB: options.indexedDB ?? new IDBFactory(),
+    badge: createRecordingBadge(),
     log: createRecordingLogger(),
   };
 }
@@ -268,6 +303,20 @@ export function startConnection(
     onTransition: (change) => transitions.push(change),
     onFrame: (frame) => frames.push(frame),
   });
-  connection.configure(options.settings ?? DEFAULT_SETTINGS);
+  connection.configure(options.settings ?? TEST_SETTINGS);
   return { ...ports, connection, transitions, frames, states: () => transitions.map((change) => change.to.s) };
+}
+
+/**
+ * Lets real `setImmediate` turns pass (fake-indexeddb runs on them; fake timers leave them alone)
+ * until `probe` returns something other than `undefined`/`false`, and returns it. Fails naming
+ * `what` after `maxTurns`: waiting for an event, never for an amount of time.
+ */
+export async function waitUntil<T>(what: string, probe: () => T | undefined | false, maxTurns = 5000): Promise<T> {
+  for (let turn = 0; turn < maxTurns; turn++) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`Gave up waiting for ${what}`);
 }

@@ -28,7 +28,16 @@ async function flushMicrotasks(): Promise<void> {
 }
 
 const values = (batch: readonly TopicUpdate[] | undefined) =>
-  batch?.map((update) => `${update.topic}=${update.kind === 'state' ? String(update.value) : update.message}`);
+  batch?.map((update) => {
+    switch (update.kind) {
+      case 'state':
+        return `${update.topic}=${String(update.value)}`;
+      case 'error':
+        return `${update.topic}=${update.message}`;
+      case 'feed':
+        return `feed=${update.changed.map((entry) => `${entry.id}:${entry.read ? 'read' : 'unread'}`).join(',')};unread=${update.unread}`;
+    }
+  });
 
 describe('conflation on', () => {
   test('a slow view gets the latest value per topic, in order of first appearance, never a backlog', async () => {
@@ -159,5 +168,46 @@ describe('failing views', () => {
     sink.push(state('c', 3));
     await view.settle();
     expect(values(view.batches[1])).toEqual(['c=3']);
+  });
+});
+
+describe('feed updates', () => {
+  const note = (seq: number, read = false) => ({
+    kind: 'notification' as const,
+    id: `news/e1/${seq}`,
+    topic: 'news',
+    epoch: 'e1',
+    seq,
+    at: seq,
+    title: `#${seq}`,
+    body: '',
+    level: 'info' as const,
+    read,
+  });
+  const feed = (unread: number, ...changed: ReturnType<typeof note>[]): TopicUpdate => ({ kind: 'feed', changed, unread });
+
+  test('waiting feed updates merge: every entry once, its latest version, the newest unread count', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    sink.push(state('prices:AAPL', 1));
+    await flushMicrotasks();
+    sink.push(feed(1, note(1)));
+    sink.push(state('prices:AAPL', 2));
+    sink.push(feed(2, note(2)));
+    sink.push(feed(1, note(1, true)));
+    expect(sink.pending).toBe(2);
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['feed=news/e1/1:read,news/e1/2:unread;unread=1', 'prices:AAPL=2']);
+  });
+
+  test('with conflation off every feed update is queued as it came', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver, { conflate: false });
+    sink.push(state('a', 1));
+    await flushMicrotasks();
+    sink.push(feed(1, note(1)));
+    sink.push(feed(0, note(1, true)));
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['feed=news/e1/1:unread;unread=1', 'feed=news/e1/1:read;unread=0']);
   });
 });

@@ -2,10 +2,9 @@ import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/close-codes';
 import { PROTOCOL_VERSION } from '../../lib/protocol';
-import { DEFAULT_SETTINGS } from '../../lib/settings';
 import { createConnection, type ConnectionState } from '../../worker/connection';
 import { PING_GRACE_MS } from '../../worker/heartbeat';
-import { createFakePorts, startConnection, useHubFakeTimers, type ConnectionHarness } from '../support/fake-socket';
+import { createFakePorts, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness } from '../support/fake-socket';
 
 beforeEach(() => {
   useHubFakeTimers();
@@ -16,7 +15,7 @@ afterEach(() => {
 
 interface Row {
   readonly name: string;
-  readonly settings?: typeof DEFAULT_SETTINGS;
+  readonly settings?: typeof TEST_SETTINGS;
   readonly online?: boolean;
   readonly script: (h: ConnectionHarness) => void;
   /** Every state entered, in order. */
@@ -139,7 +138,7 @@ const rows: Row[] = [
     name: 'a changed token reconnects at once with attempt 0',
     script: (h) => {
       h.sockets.last().accept();
-      h.connection.configure({ ...DEFAULT_SETTINGS, token: 'other-token' });
+      h.connection.configure({ ...TEST_SETTINGS, token: 'other-token' });
     },
     states: ['connecting', 'open', 'connecting'],
     final: { s: 'connecting', attempt: 0 },
@@ -149,7 +148,7 @@ const rows: Row[] = [
     name: 'a changed server URL reconnects at once, even while waiting',
     script: (h) => {
       h.sockets.last().serverClose(CloseCode.abnormal);
-      h.connection.configure({ ...DEFAULT_SETTINGS, serverUrl: 'https://example.test' });
+      h.connection.configure({ ...TEST_SETTINGS, serverUrl: 'https://example.test' });
     },
     states: ['connecting', 'waiting', 'connecting'],
     final: { s: 'connecting', attempt: 0 },
@@ -159,7 +158,7 @@ const rows: Row[] = [
     name: 'the same settings again change nothing while open',
     script: (h) => {
       h.sockets.last().accept();
-      h.connection.configure({ ...DEFAULT_SETTINGS });
+      h.connection.configure({ ...TEST_SETTINGS });
     },
     states: ['connecting', 'open'],
     final: { s: 'open' },
@@ -169,7 +168,7 @@ const rows: Row[] = [
     name: 'saving settings again after a refused token tries again',
     script: (h) => {
       h.sockets.last().open().serverClose(CloseCode.unauthorized);
-      h.connection.configure({ ...DEFAULT_SETTINGS });
+      h.connection.configure({ ...TEST_SETTINGS });
     },
     states: ['connecting', 'closed', 'connecting'],
     final: { s: 'connecting', attempt: 0 },
@@ -177,15 +176,15 @@ const rows: Row[] = [
   },
   {
     name: 'no token → idle with the reason',
-    settings: { ...DEFAULT_SETTINGS, token: '' },
+    settings: { ...TEST_SETTINGS, token: '' },
     script: () => {},
     states: ['idle'],
-    final: { s: 'idle', reason: 'no access token' },
+    final: { s: 'idle', reason: 'no access token: set one in Options' },
     sockets: 0,
   },
   {
     name: 'an invalid URL → idle with the reason',
-    settings: { ...DEFAULT_SETTINGS, serverUrl: 'ftp://example.test' },
+    settings: { ...TEST_SETTINGS, serverUrl: 'ftp://example.test' },
     script: () => {},
     states: ['idle'],
     final: { s: 'idle', reason: 'Server URL must start with http://, https://, ws:// or wss://' },
@@ -346,7 +345,7 @@ describe('bad input from the server', () => {
       onTransition: ({ to }) => states.push(to.s),
       onFrame: () => {},
     });
-    expect(() => connection.configure(DEFAULT_SETTINGS)).not.toThrow();
+    expect(() => connection.configure(TEST_SETTINGS)).not.toThrow();
     expect(connection.state).toMatchObject({ s: 'waiting', attempt: 1, reason: 'cannot open ws://127.0.0.1:8787/ws: bad URL' });
     vi.advanceTimersByTime(500);
     expect(states).toEqual(['connecting', 'waiting', 'connecting', 'waiting']);
@@ -372,7 +371,7 @@ describe('send and close', () => {
     expect(vi.getTimerCount()).toBe(0);
     h.network.set(false);
     h.network.set(true);
-    h.connection.configure({ ...DEFAULT_SETTINGS, token: 'new' });
+    h.connection.configure({ ...TEST_SETTINGS, token: 'new' });
     expect(h.connection.state.s).toBe('closed');
     expect(h.sockets.all).toHaveLength(1);
   });

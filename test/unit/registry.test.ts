@@ -13,6 +13,9 @@ function topics(...names: string[]): ParsedTopic[] {
   });
 }
 
+/** The topic of a state or error update (the registry delivers no others). */
+const topicOf = (update: TopicUpdate): string | undefined => ('topic' in update ? update.topic : undefined);
+
 function tick(symbol: string, price: number, at = 1) {
   return { symbol, price, prev: price, at };
 }
@@ -95,7 +98,7 @@ describe('reference counting', () => {
     const a = view();
     const b = view();
     a.membership.subscribe(topics('prices:AAPL', 'prices:*'));
-    b.membership.subscribe(topics('prices:AAPL', 'news'));
+    b.membership.subscribe(topics('prices:AAPL', 'prices:MSFT'));
     a.membership.subscribe(topics('prices:GOOG'));
     a.membership.unsubscribe([topicId('prices:GOOG')]);
     expect(sent).toEqual([]);
@@ -104,7 +107,7 @@ describe('reference counting', () => {
     expect(sent).toEqual([
       { t: 'subscribe', topic: 'prices:AAPL' },
       { t: 'subscribe', topic: 'prices:*' },
-      { t: 'subscribe', topic: 'news' },
+      { t: 'subscribe', topic: 'prices:MSFT' },
     ]);
   });
 
@@ -200,9 +203,9 @@ describe('the prices:* wildcard', () => {
     both.membership.subscribe(topics('prices:*', 'prices:AAPL'));
     price('AAPL', 10);
     price('MSFT', 20);
-    expect(all.got.map((update) => update.topic)).toEqual(['prices:AAPL', 'prices:MSFT']);
-    expect(apple.got.map((update) => update.topic)).toEqual(['prices:AAPL']);
-    expect(both.got.map((update) => update.topic)).toEqual(['prices:AAPL', 'prices:MSFT']);
+    expect(all.got.map(topicOf)).toEqual(['prices:AAPL', 'prices:MSFT']);
+    expect(apple.got.map(topicOf)).toEqual(['prices:AAPL']);
+    expect(both.got.map(topicOf)).toEqual(['prices:AAPL', 'prices:MSFT']);
   });
 
   test('a new wildcard subscriber gets every cached price at once', () => {
@@ -227,7 +230,7 @@ describe('the prices:* wildcard', () => {
     all.membership.leave();
     const late = view();
     late.membership.subscribe(topics('prices:AAPL', 'prices:MSFT'));
-    expect(late.got.map((update) => update.topic)).toEqual(['prices:AAPL']);
+    expect(late.got.map(topicOf)).toEqual(['prices:AAPL']);
   });
 });
 
@@ -284,13 +287,30 @@ describe('topic errors', () => {
     expect(log.warnings()).toMatchObject([{ message: 'server refused a topic', data: { topic: 'prices:ZZZZ' } }]);
   });
 
-  test('subscribed, unsubscribed and stream events do not crash or deliver', () => {
+  test('subscribed, unsubscribed and events inside a batch do not crash or deliver', () => {
     const { registry, view } = setup();
     const a = view();
-    a.membership.subscribe(topics('news'));
-    registry.receive({ t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'fresh' });
-    registry.receive({ t: 'event', topic: 'news', epoch: 'e1', seq: 1, data: { headline: 'x' }, at: 1 });
-    registry.receive({ t: 'unsubscribed', topic: 'news', reason: 'forbidden' });
+    a.membership.subscribe(topics('prices:AAPL'));
+    registry.receive({ t: 'subscribed', topic: 'prices:AAPL', mode: 'state' });
+    registry.receive({ t: 'batch', frames: [{ t: 'event', topic: 'news', epoch: 'e1', seq: 1, data: { title: 'x', body: '' }, at: 1 }] });
+    registry.receive({ t: 'unsubscribed', topic: 'prices:AAPL', reason: 'forbidden' });
     expect(a.got).toEqual([]);
+  });
+});
+
+describe('stream topics are the hub’s own', () => {
+  test('holding feed or news sends nothing and lists no server subscription', () => {
+    const { registry, sent, view } = setup();
+    const a = view();
+    a.membership.subscribe(topics('news', 'feed:dev', 'prices:AAPL'));
+    a.membership.unsubscribe([topicId('news')]);
+    registry.resubscribeAll();
+    expect(sent).toEqual([
+      { t: 'subscribe', topic: 'prices:AAPL' },
+      { t: 'subscribe', topic: 'prices:AAPL' },
+    ]);
+    expect(registry.topics()).toEqual(['prices:AAPL']);
+    a.membership.leave();
+    expect(sent.at(-1)).toEqual({ t: 'unsubscribe', topic: 'prices:AAPL' });
   });
 });

@@ -1,0 +1,117 @@
+/**
+ * The hub database's schema and connection lifecycle on fake-indexeddb: upgrades, `blocking`
+ * (another context upgrades), `terminated` (the browser drops the connection) and close.
+ */
+import 'fake-indexeddb/auto';
+import { forceCloseDatabase, IDBFactory } from 'fake-indexeddb';
+import { unwrap } from 'idb';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { DB_NAME, DB_VERSION, openHubDb, writeTransaction, type HubDb } from '../../worker/db';
+import { createRecordingLogger, useHubFakeTimers } from '../support/fake-socket';
+
+const handles: HubDb[] = [];
+// The hub's fake timers leave setImmediate real, which fake-indexeddb runs on.
+beforeEach(() => {
+  useHubFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+  for (const handle of handles.splice(0)) handle.close();
+});
+
+function setup(factory = new IDBFactory()) {
+  const log = createRecordingLogger();
+  const db = openHubDb({ factory, log });
+  handles.push(db);
+  return { factory, log, db };
+}
+
+/** Opens the database raw from "another context" at `version`. */
+function openRaw(factory: IDBFactory, version: number): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const request = factory.open(DB_NAME, version);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+describe('schema', () => {
+  test('the first open creates the cursor and feed stores with their indexes', async () => {
+    const { db } = setup();
+    const conn = await db.get();
+    expect(conn.version).toBe(DB_VERSION);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed']);
+    const tx = conn.transaction('feed');
+    expect([...tx.store.indexNames]).toEqual(['by-time', 'unread']);
+    await tx.done;
+  });
+
+  test('the same connection is reused', async () => {
+    const { db } = setup();
+    expect(await db.get()).toBe(await db.get());
+  });
+});
+
+describe('lifecycle', () => {
+  test('terminated: after the browser drops the connection the next use reopens, data intact', async () => {
+    const { db, log } = setup();
+    const first = await db.get();
+    await writeTransaction(first, ['cursors'], async (tx) => {
+      await tx.objectStore('cursors').put({ topic: 'news', epoch: 'e1', seq: 4 });
+    });
+    // fake-indexeddb's typings ask for the class where the function takes the connection.
+    forceCloseDatabase(unwrap(first) as unknown as typeof IDBDatabase);
+    expect(log.warnings().map((entry) => entry.data?.why)).toEqual(['the browser closed the database']);
+    const second = await db.get();
+    expect(second).not.toBe(first);
+    expect(await second.get('cursors', 'news')).toEqual({ topic: 'news', epoch: 'e1', seq: 4 });
+  });
+
+  test('blocking: another context upgrading makes the hub close its connection, so the upgrade is not stuck', async () => {
+    const { db, factory, log } = setup();
+    await db.get();
+    const newer = await openRaw(factory, DB_VERSION + 1);
+    expect(newer.version).toBe(DB_VERSION + 1);
+    expect(log.warnings().map((entry) => entry.data?.why)).toEqual(['another context is upgrading the database']);
+    newer.close();
+    // This code does not know the newer version: reopening fails instead of corrupting it.
+    await expect(db.get()).rejects.toMatchObject({ name: 'VersionError' });
+  });
+
+  test('a failed open is retried by the next use', async () => {
+    const factory = new IDBFactory();
+    const newer = await openRaw(factory, DB_VERSION + 5);
+    const { db } = setup(factory);
+    await expect(db.get()).rejects.toMatchObject({ name: 'VersionError' });
+    newer.close();
+    await new Promise<void>((resolve, reject) => {
+      const request = factory.deleteDatabase(DB_NAME);
+      request.onsuccess = () => resolve();
+      request.onerror = () => reject(request.error);
+    });
+    expect((await db.get()).version).toBe(DB_VERSION);
+  });
+
+  test('close: later uses reject; a new handle on the same factory sees the data', async () => {
+    const { db, factory } = setup();
+    await writeTransaction(await db.get(), ['cursors'], async (tx) => {
+      await tx.objectStore('cursors').put({ topic: 'news', epoch: 'e1', seq: 1 });
+    });
+    db.close();
+    await expect(db.get()).rejects.toThrow('The hub database is closed');
+    const again = setup(factory).db;
+    expect(await (await again.get()).get('cursors', 'news')).toMatchObject({ seq: 1 });
+  });
+
+  test('writeTransaction aborts on a throw in its own code: nothing requested before it is kept', async () => {
+    const { db } = setup();
+    const conn = await db.get();
+    await expect(
+      writeTransaction(conn, ['cursors'], async (tx) => {
+        await tx.objectStore('cursors').put({ topic: 'news', epoch: 'e1', seq: 1 });
+        throw new Error('bug');
+      }),
+    ).rejects.toThrow('bug');
+    expect(await conn.get('cursors', 'news')).toBeUndefined();
+  });
+});
