@@ -53,7 +53,19 @@ export function SettingsForm({ initial, onSave }: SettingsFormProps) {
         <label for="server-url">Server URL</label>
         <input id="server-url" name="serverUrl" type="url" value={serverUrl} onInput={edit(setServerUrl)} spellcheck={false} />
         <label for="access-token">Access token</label>
-        <input id="access-token" name="token" type="password" value={token} onInput={edit(setToken)} autocomplete="off" />
+        <input
+          id="access-token"
+          name="token"
+          type="password"
+          value={token}
+          onInput={edit(setToken)}
+          autocomplete="off"
+          placeholder="Paste your access token"
+          aria-describedby="access-token-hint"
+        />
+        <p id="access-token-hint" class="field-hint">
+          Your server's admin mints one for you (<code>POST /api/tokens</code>). Without it the extension stays offline.
+        </p>
         <button type="submit">Save</button>
       </fieldset>
       {phase.s === 'failed' && (

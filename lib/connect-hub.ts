@@ -8,7 +8,7 @@
  */
 import * as Comlink from 'comlink';
 import { HubDisconnectedError, type Result } from './errors';
-import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from './hub-api';
+import { HUB_PORT_NAME, type FeedPage, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from './hub-api';
 import { parseTopic } from './ids';
 import type { Settings } from './settings';
 import { connectingPipes, createPortEndpoint, type PortEndpoint, type RuntimePortLike } from './port-endpoint';
@@ -23,6 +23,12 @@ export interface ConnectHubOptions {
   readonly onStatus?: (status: HubStatus) => void;
   /** Updates of subscribed topics, in batches. */
   readonly onUpdates?: (batch: readonly TopicUpdate[]) => void;
+  /**
+   * Called each time the hub is reached: on the first connection and after every reconnect, once
+   * the listener is registered. Updates sent while the view was cut off are not replayed, so this
+   * is where a view reloads what it shows (e.g. `api.feed()`).
+   */
+  readonly onReady?: () => void;
   /** Delay before the first reconnect, in ms; doubles per failed attempt. Default 100. */
   readonly retryDelayMs?: number;
   /** Longest delay between reconnects, in ms. Default 5 000. */
@@ -116,6 +122,7 @@ export function connectHub(options: ConnectHubOptions): HubConnection {
         if (subscribed.size > 0) link.remote.subscribe([...subscribed]).catch(() => {});
         for (const waiter of [...waiters]) waiter.resolve(link);
         waiters.clear();
+        options.onReady?.();
       },
       () => {
         // A timeout leaves the port open: drop it, which reconnects. A disconnect already did.
@@ -171,6 +178,9 @@ export function connectHub(options: ConnectHubOptions): HubConnection {
     subscribe: (topics) => subscribe(topics),
     unsubscribe: (topics) => unsubscribe(topics),
     status: () => call<HubStatus>((remote) => remote.status()),
+    feed: (limit) => call<FeedPage>((remote) => remote.feed(limit)),
+    markRead: (ids) => call<void>((remote) => remote.markRead([...ids])),
+    markAllRead: () => call<void>((remote) => remote.markAllRead()),
     getSettings: () => call((remote) => remote.getSettings()),
     saveSettings: (settings) => call<Result<Settings>>((remote) => remote.saveSettings(settings)),
   };

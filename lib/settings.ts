@@ -7,13 +7,16 @@ import { err, ok, type Result } from './errors';
 export interface Settings {
   /** Base URL of the Switchboard server. Default `http://127.0.0.1:8787`. */
   readonly serverUrl: string;
-  /** Access token sent in the handshake. Default `dev-token` (the server's development token). */
+  /**
+   * Access token sent in the handshake, minted by the server's admin (`POST /api/tokens`). Default
+   * `''`: with no token the hub stays idle and views ask the user to set one in Options.
+   */
   readonly token: string;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
   serverUrl: 'http://127.0.0.1:8787',
-  token: 'dev-token',
+  token: '',
 };
 
 /**

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
 import { OptionsPage } from '../support/pages/options';
 import { PopupPage } from '../support/pages/popup';
-import { spawnServerProcess, TEST_DEV_TOKEN, type ServerProcess } from '../support/server';
+import { spawnServerProcess, type ServerProcess } from '../support/server';
 
 const TABS = 10;
 const CONNECTIONS = 'switchboard_ws_connections';
@@ -33,9 +33,9 @@ afterAll(async () => {
 });
 
 describe('prices in ten popup tabs over one connection', () => {
-  test('the options page points the hub at the test server', async () => {
+  test('the options page points the hub at the test server with a minted token', async () => {
     const options = await OptionsPage.open(browser);
-    await options.save({ serverUrl: server.url, token: TEST_DEV_TOKEN });
+    await options.save({ serverUrl: server.url, token: await server.mintToken('dev') });
     await options.waitForStatus('Connected');
     await options.page.close();
     expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);

@@ -129,6 +129,14 @@ describe('SettingsForm', () => {
     expect(field('Server URL').closest('fieldset')?.disabled).toBe(false);
   });
 
+  test('starts with no access token and says where to get one', async () => {
+    await show(<SettingsForm initial={DEFAULT_SETTINGS} onSave={async (s) => ok(s)} />);
+    const token = field('Access token');
+    expect(token.value).toBe('');
+    const hint = root.querySelector(`#${token.getAttribute('aria-describedby')}`);
+    expect(hint?.textContent).toContain('POST /api/tokens');
+  });
+
   test('saves what was typed and confirms', async () => {
     const onSave = vi.fn(async (s: Settings): Promise<Result<Settings>> => ok(s));
     await show(<SettingsForm initial={DEFAULT_SETTINGS} onSave={onSave} />);

@@ -52,6 +52,12 @@ function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
           if (life.holdStatus) await life.holdStatus;
           return OPEN;
         },
+        feed: async () => {
+          session.calls.push('feed');
+          return { entries: [], unread: 0 };
+        },
+        markRead: async (ids) => void session.calls.push(`markRead ${ids.join(',')}`),
+        markAllRead: async () => void session.calls.push('markAllRead'),
         getSettings: async () => DEFAULT_SETTINGS,
         saveSettings: async (settings) => ok(settings),
       };
@@ -67,15 +73,17 @@ function setUp(options: { retryDelayMs?: number } = {}) {
   const runtime = createFakeRuntime('json', startFakeHub(lives));
   const statuses: HubStatus[] = [];
   const updates: TopicUpdate[] = [];
+  const ready = { count: 0 };
   const hub = connectHub({
     connect: (name) => runtime.connect(name),
     onStatus: (status) => statuses.push(status),
     onUpdates: (batch) => updates.push(...batch),
+    onReady: () => (ready.count += 1),
     retryDelayMs: options.retryDelayMs ?? 10,
   });
   connections.push(hub);
   const session = (life = lives.length - 1, index = 0): FakeSession | undefined => lives[life]?.sessions[index];
-  return { lives, runtime, statuses, updates, hub, session };
+  return { lives, runtime, statuses, updates, hub, session, ready };
 }
 
 const connections: HubConnection[] = [];
@@ -104,6 +112,19 @@ describe('connectHub', () => {
     expect(statuses).toEqual([OPEN, { s: 'connecting', attempt: 1 }, OPEN]);
     await session(1)?.listener?.updates([update('news', 'again')]);
     expect(updates).toEqual([update('news', 'again')]);
+  });
+
+  test('onReady fires on the first connection and after every reconnect, so a view can reload its feed', async () => {
+    const { hub, runtime, session, ready } = setUp();
+    await hub.api.status();
+    expect(ready.count).toBe(1);
+    await expect(hub.api.feed(50)).resolves.toEqual({ entries: [], unread: 0 });
+    await hub.api.markRead(['feed:dev/e1/1']);
+    await hub.api.markAllRead();
+    expect(session(0)?.calls).toEqual(['listen', 'status', 'feed', 'markRead feed:dev/e1/1', 'markAllRead']);
+    runtime.stopWorker();
+    await vi.waitFor(() => expect(ready.count).toBe(2));
+    expect(session(1)?.calls).toEqual(['listen']);
   });
 
   test('forgets unsubscribed topics and ones the hub refused', async () => {

@@ -1,6 +1,17 @@
-/** The toolbar popup, opened in a tab and read the way a person reads it: status line and price list. */
+/**
+ * The toolbar popup, opened in a tab and read the way a person reads it: status line, the list
+ * labelled `Notifications` and the list labelled `Prices`.
+ */
 import type { Page } from 'playwright-core';
 import type { ExtensionBrowser } from '../chromium';
+
+/** A row of the `Notifications` list as shown. */
+export interface FeedRow {
+  readonly kind: 'notification' | 'gap';
+  /** The title of a notification; the notice of a gap. */
+  readonly text: string;
+  readonly unread: boolean;
+}
 
 export class PopupPage {
   private constructor(readonly page: Page) {}
@@ -44,5 +55,65 @@ export class PopupPage {
       .filter({ has: this.page.getByText(symbol, { exact: true }) })
       .filter({ has: this.page.getByText(price, { exact: true }) })
       .waitFor();
+  }
+
+  /** The rows of the list labelled `Notifications`, top (newest) first. */
+  async feed(): Promise<FeedRow[]> {
+    return this.page.getByRole('list', { name: 'Notifications' }).evaluate((list) =>
+      [...list.children].map((item) => {
+        const gap = item.classList.contains('gap');
+        const text = item.querySelector(gap ? '.gap-text' : '.title')?.textContent ?? '';
+        return { kind: gap ? ('gap' as const) : ('notification' as const), text, unread: item.getAttribute('data-unread') === 'true' };
+      }),
+    );
+  }
+
+  /** The titles of the notifications shown, newest first (gap notices left out). */
+  async titles(): Promise<string[]> {
+    return (await this.feed()).filter((row) => row.kind === 'notification').map((row) => row.text);
+  }
+
+  /**
+   * Waits until the notifications shown are exactly `titles`, newest first, each once; rejects
+   * after `timeoutMs` (default 30 000) with what the list showed instead.
+   */
+  async waitForTitles(titles: readonly string[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let shown = await this.titles();
+    while (JSON.stringify(shown) !== JSON.stringify(titles)) {
+      if (Date.now() > deadline) {
+        throw new Error(`the Notifications list shows ${JSON.stringify(shown)}, expected ${JSON.stringify(titles)}`);
+      }
+      await this.page.waitForTimeout(50);
+      shown = await this.titles();
+    }
+  }
+
+  /** Titles of the rows marked unread, newest first. */
+  async unreadTitles(): Promise<string[]> {
+    return (await this.feed()).filter((row) => row.unread).map((row) => row.text);
+  }
+
+  /** Presses `Mark read` on the notification titled `title`. */
+  async markRead(title: string): Promise<void> {
+    await this.notification(title).getByRole('button', { name: 'Mark read' }).click();
+  }
+
+  /** Presses `Mark all read`. */
+  async markAllRead(): Promise<void> {
+    await this.page.getByRole('button', { name: 'Mark all read' }).click();
+  }
+
+  /** Waits until the notification titled `title` is shown as read (unread: `false`) or unread. */
+  async waitForUnread(title: string, unread: boolean): Promise<void> {
+    await this.notification(title).and(this.page.locator(`[data-unread="${unread}"]`)).waitFor();
+  }
+
+  /** The row of the notification titled `title`. */
+  notification(title: string) {
+    return this.page
+      .getByRole('list', { name: 'Notifications' })
+      .getByRole('listitem')
+      .filter({ has: this.page.locator('.title').getByText(title, { exact: true }) });
   }
 }

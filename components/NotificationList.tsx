@@ -1,0 +1,118 @@
+/**
+ * The notification feed: newest first, unread rows marked, each with `Mark read`, and `Mark all
+ * read` for the lot. Titles and bodies come from whoever published them, so they are rendered as
+ * text only (JSX text children, never `dangerouslySetInnerHTML`), and a `url` becomes a link only
+ * when `isWebUrl` accepts it; a `javascript:` or `data:` URL shows no link at all. Gap markers say
+ * what the hub could not recover.
+ */
+import type { FeedEntry, GapEntry, NotificationEntry, NotificationLevel } from '../lib/notifications';
+import { isWebUrl } from '../lib/notifications';
+
+export interface NotificationListProps {
+  /** Newest first, as the feed book keeps them. */
+  readonly entries: readonly FeedEntry[];
+  /** Unread notifications in the whole feed (not only those shown). */
+  readonly unread: number;
+  readonly onMarkRead: (id: string) => void;
+  readonly onMarkAllRead: () => void;
+  /** Wall clock in ms, to leave the date out of today's times. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+const LEVEL_LABELS: Readonly<Record<NotificationLevel, string>> = { info: 'Info', warning: 'Warning', high: 'High' };
+
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dateAndTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** `14:05` for today, `Mar 3, 14:05` otherwise (in the user's locale). */
+export function formatTime(at: number, now: number): string {
+  const day = (ms: number): string => new Date(ms).toDateString();
+  return (day(at) === day(now) ? timeOnly : dateAndTime).format(at);
+}
+
+/** What a gap marker says, e.g. `3 notifications could not be recovered`. */
+export function describeGap(gap: Pick<GapEntry, 'missed' | 'topic'>): string {
+  const where = gap.topic === 'news' ? ' from News' : '';
+  if (gap.missed === null) return `Some notifications${where} may be missing: the server's history was reset`;
+  return `${gap.missed} notification${gap.missed === 1 ? '' : 's'}${where} could not be recovered`;
+}
+
+function When({ at, now }: { readonly at: number; readonly now: number }) {
+  return (
+    <time class="time" dateTime={new Date(at).toISOString()}>
+      {formatTime(at, now)}
+    </time>
+  );
+}
+
+interface RowProps<E> {
+  readonly entry: E;
+  readonly now: number;
+}
+
+function NotificationRow({ entry, now, onMarkRead }: RowProps<NotificationEntry> & { readonly onMarkRead: (id: string) => void }) {
+  const unread = !entry.read;
+  return (
+    <li class={`notification level-${entry.level} ${unread ? 'unread' : 'read'}`} data-id={entry.id} data-unread={String(unread)}>
+      <div class="head">
+        {unread && (
+          <span class="unread-mark" title="Unread">
+            <span class="sr-only">Unread: </span>
+          </span>
+        )}
+        <span class={`level level-${entry.level}`}>{LEVEL_LABELS[entry.level]}</span>
+        {entry.topic === 'news' && <span class="source">News</span>}
+        <When at={entry.at} now={now} />
+        {unread && (
+          <button type="button" class="mark-read" onClick={() => onMarkRead(entry.id)}>
+            Mark read
+          </button>
+        )}
+      </div>
+      <p class="title">
+        {isWebUrl(entry.url) ? (
+          <a href={entry.url} target="_blank" rel="noopener noreferrer">
+            {entry.title}
+          </a>
+        ) : (
+          entry.title
+        )}
+      </p>
+      {entry.body !== '' && <p class="body">{entry.body}</p>}
+    </li>
+  );
+}
+
+function GapRow({ entry, now }: RowProps<GapEntry>) {
+  return (
+    <li class="gap" data-id={entry.id} data-gap={entry.reason}>
+      <p class="gap-text">{describeGap(entry)}</p>
+      <When at={entry.at} now={now} />
+    </li>
+  );
+}
+
+export function NotificationList({ entries, unread, onMarkRead, onMarkAllRead, now = Date.now }: NotificationListProps) {
+  const at = now();
+  return (
+    <section class="feed">
+      <div class="feed-head">
+        <h2 id="notifications-heading">Notifications</h2>
+        {unread > 0 && <span class="unread-count">{unread} unread</span>}
+        <button type="button" class="mark-all" onClick={onMarkAllRead} disabled={unread === 0}>
+          Mark all read
+        </button>
+      </div>
+      <ul aria-label="Notifications" class="feed-list">
+        {entries.map((entry) =>
+          entry.kind === 'gap' ? (
+            <GapRow key={entry.id} entry={entry} now={at} />
+          ) : (
+            <NotificationRow key={entry.id} entry={entry} now={at} onMarkRead={onMarkRead} />
+          ),
+        )}
+      </ul>
+      {entries.length === 0 && <p class="empty">No notifications yet.</p>}
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * A TCP proxy on 127.0.0.1 port 0 in front of a server, which a test can unplug: `unplug()` cuts
+ * every connection through it and refuses new ones (the client sees the socket die, as when a
+ * cable is pulled or a server drops it), `plug()` lets them through again. Tests use it to hold a
+ * client away from a server for exactly as long as they need, with no race against its backoff.
+ */
+import { createServer, connect, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  /** `http://127.0.0.1:<port>`: use it where the server's URL would go. */
+  readonly url: string;
+  readonly port: number;
+  /** Connections currently piped through. */
+  connections(): number;
+  /** Cuts every piped connection and refuses new ones until `plug()`. */
+  unplug(): void;
+  plug(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { readonly host?: string; readonly port: number }): Promise<TcpProxy> {
+  const pairs = new Set<readonly [Socket, Socket]>();
+  let plugged = true;
+
+  const server = createServer((client) => {
+    if (!plugged) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host ?? '127.0.0.1');
+    const pair = [client, upstream] as const;
+    pairs.add(pair);
+    const end = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((listening, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => listening());
+  });
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('the proxy has no address');
+
+  const cutAll = (): void => {
+    for (const [client, upstream] of [...pairs]) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+  };
+
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    connections: () => pairs.size,
+    unplug() {
+      plugged = false;
+      cutAll();
+    },
+    plug() {
+      plugged = true;
+    },
+    close() {
+      cutAll();
+      return new Promise((closed) => server.close(() => closed()));
+    },
+  };
+}
