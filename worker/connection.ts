@@ -13,6 +13,7 @@ import { createCodec, type Codec, type RawFrame } from '../lib/codec';
 import type { HubStatus } from '../lib/hub-api';
 import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '../lib/protocol';
 import { toWebSocketUrl, type Settings } from '../lib/settings';
+import { tokenSubject } from '../lib/token-subject';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import { heartbeatTiming, startHeartbeat, type Heartbeat } from './heartbeat';
 import type { Clock, Logger, NetworkMonitor, SocketFactory, SocketLike } from './ports';
@@ -167,14 +168,8 @@ export function createConnection(deps: ConnectionDeps): Connection {
 
     const cancelHandshake = scope.after(options.handshakeTimeoutMs, () => drop('handshake timeout', 'retry'));
 
-    const sendNow = (frame: ClientFrame): void => {
-      try {
-        socket.send(codec.encode(frame));
-      } catch (error) {
-        // The close event that follows a failed send is what moves the state on.
-        log.warn('send failed', { frame: frame.t, error: errorText(error) });
-      }
-    };
+    // A failed send is only logged: the close event that follows is what moves the state on.
+    const sendNow = (frame: ClientFrame): void => void sendOn(socket, frame);
 
     const onWelcome = (frame: Extract<ServerFrame, { t: 'welcome' }>): void => {
       if (state.s !== 'connecting') return log.warn('ignored a second welcome', { session: frame.session });
@@ -231,6 +226,16 @@ export function createConnection(deps: ConnectionDeps): Connection {
     };
   }
 
+  function sendOn(socket: SocketLike, frame: ClientFrame): boolean {
+    try {
+      socket.send(codec.encode(frame));
+      return true;
+    } catch (error) {
+      log.warn('send failed', { frame: frame.t, error: errorText(error) });
+      return false;
+    }
+  }
+
   const unwatchNetwork = deps.network.onChange((online) => {
     if (!online && (state.s === 'connecting' || state.s === 'open' || state.s === 'waiting')) drop('offline', 'offline');
     else if (online && state.s === 'offline') connect(0);
@@ -242,12 +247,21 @@ export function createConnection(deps: ConnectionDeps): Connection {
     },
     configure(next) {
       const changed = settings === null || next.serverUrl !== settings.serverUrl || next.token !== settings.token;
+      const sameServer = settings !== null && next.serverUrl === settings.serverUrl;
       settings = next;
       switch (state.s) {
         case 'offline':
           return; // Applied when the network comes back.
-        case 'connecting':
         case 'open':
+          // A new token for the same user replaces the old one without dropping the socket, so
+          // no subscription or replay is redone; the server closes with 4010 if it refuses it.
+          if (changed && sameServer && next.token && tokenSubject(next.token) === state.user && live?.socket) {
+            log.info('refreshing the access token over the open socket', { user: state.user });
+            return void sendOn(live.socket, { t: 'refresh', token: next.token });
+          }
+          if (changed) drop('settings changed', 'now');
+          return;
+        case 'connecting':
         case 'waiting':
           if (changed) drop('settings changed', 'now');
           return;
@@ -259,13 +273,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
     },
     send(frame) {
       if (state.s !== 'open' || !live?.socket) return false;
-      try {
-        live.socket.send(codec.encode(frame));
-        return true;
-      } catch (error) {
-        log.warn('send failed', { frame: frame.t, error: errorText(error) });
-        return false;
-      }
+      return sendOn(live.socket, frame);
     },
     close() {
       if (ended) return;

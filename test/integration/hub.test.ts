@@ -149,6 +149,21 @@ describe('hub against the real server', () => {
     expect(hub.status().s).toBe('open');
   });
 
+  test('a new token for the same user is refreshed over the open socket: same session, no reconnect', async () => {
+    const server = await serve();
+    const hub = await startHub(server);
+    const session = hub.openSession();
+    const before = await until('open', () => {
+      const current = hub.status();
+      return current.s === 'open' && current;
+    });
+    const token = await server.mintToken('dev', 3600);
+    expect((await session.saveSettings({ serverUrl: server.url, token })).ok).toBe(true);
+    await server.waitForMetric('switchboard_frames_received_total', (n) => n === 1, { type: 'refresh' });
+    expect(hub.status()).toEqual(before);
+    expect(await server.metric('switchboard_ws_connections')).toBe(1);
+  });
+
   test('a refused token closes with the server’s reason; a corrected token reconnects', async () => {
     const server = await serve();
     const hub = await startHub(server);

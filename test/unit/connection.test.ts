@@ -9,6 +9,12 @@ import { createFakePorts, startConnection, TEST_SETTINGS, useHubFakeTimers, type
 beforeEach(() => {
   useHubFakeTimers();
 });
+
+/** An unsigned JWT naming `sub`: the hub only reads the subject, the server verifies. */
+function jwtFor(sub: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: 4_102_444_800 })}.c2ln`;
+}
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -360,6 +366,24 @@ describe('send and close', () => {
     h.sockets.last().accept();
     expect(h.connection.send({ t: 'unsubscribe', topic: 'news' })).toBe(true);
     expect(h.sockets.last().sentOf('unsubscribe')).toEqual([{ t: 'unsubscribe', topic: 'news' }]);
+  });
+
+  test('a new token for the same user is sent as refresh over the open socket, no reconnect', () => {
+    const h = startConnection();
+    const socket = h.sockets.last().accept({ user: 'alice' });
+    h.connection.configure({ ...TEST_SETTINGS, token: jwtFor('alice') });
+    expect(socket.sentOf('refresh')).toEqual([{ t: 'refresh', token: jwtFor('alice') }]);
+    expect(h.connection.state).toMatchObject({ s: 'open', user: 'alice' });
+    expect(h.sockets.all).toHaveLength(1);
+  });
+
+  test('a token for another user reconnects instead of refreshing', () => {
+    const h = startConnection();
+    const socket = h.sockets.last().accept({ user: 'alice' });
+    h.connection.configure({ ...TEST_SETTINGS, token: jwtFor('bob') });
+    expect(socket.sentOf('refresh')).toEqual([]);
+    expect(h.connection.state).toEqual({ s: 'connecting', attempt: 0 });
+    expect(h.sockets.all).toHaveLength(2);
   });
 
   test('close() closes the socket, cancels every timer and ignores the network from then on', () => {
