@@ -1,0 +1,42 @@
+/**
+ * Renders README's popup screenshot (docs/popup.png) from the real built extension: starts a
+ * server with the simulator, points the extension at it through the options page, publishes a few
+ * notifications and captures the popup at its real width. `npm run screenshot` after a build.
+ */
+import { mkdirSync } from 'node:fs';
+import { launchChromiumWithExtension } from '../test/support/chromium';
+import { spawnServerProcess } from '../test/support/server';
+
+const out = process.argv[2] ?? 'docs/popup.png';
+const server = await spawnServerProcess({ env: { SIMULATOR: 'on', SIMULATOR_RATE: '20' } });
+const browser = await launchChromiumWithExtension();
+try {
+  const token = await server.mintToken('dev');
+  const options = await browser.openExtensionPage('options.html');
+  await options.getByLabel('Server URL').fill(server.url);
+  await options.getByLabel('Access token').fill(token);
+  await options.getByRole('button', { name: 'Save' }).click();
+  await options.close();
+
+  const notifications = [
+    { title: 'Deploy finished', body: 'api-gateway 2.14.0 is live in all regions.', level: 'info' as const },
+    { title: 'Disk almost full', body: 'db-3 is at 91% — consider pruning old snapshots.', level: 'warning' as const },
+    { title: 'NVDA above 140', body: 'Your alert fired at 140.12.', level: 'high' as const },
+  ];
+  for (const n of notifications) await server.publishNotification('dev', n);
+
+  const popup = await browser.context.newPage();
+  await popup.setViewportSize({ width: 380, height: 640 });
+  await popup.goto(browser.url('popup.html'));
+  await popup.getByText('Connected').first().waitFor();
+  await popup.getByRole('list', { name: 'Prices' }).getByRole('listitem').nth(5).waitFor();
+  await popup.getByRole('list', { name: 'Notifications' }).getByRole('listitem').nth(2).waitFor();
+  // Let a few ticks arrive so the up/down marks show.
+  await popup.waitForFunction(() => document.querySelectorAll('[aria-label="Prices"] .up, [aria-label="Prices"] .down').length >= 3);
+  mkdirSync('docs', { recursive: true });
+  await popup.screenshot({ path: out, fullPage: true });
+  console.log(`wrote ${out}`);
+} finally {
+  await browser.close();
+  await server.dispose();
+}
