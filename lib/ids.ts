@@ -6,7 +6,7 @@
 declare const brand: unique symbol;
 type Brand<T, B extends string> = T & { readonly [brand]: B };
 
-/** A validated topic name such as `prices:AAPL`, `prices:*`, `feed:alice` or `news`. */
+/** A validated topic name such as `prices:AAPL`, `prices:*`, `feed:alice`, `alerts:alice` or `news`. */
 export type TopicId = Brand<string, 'TopicId'>;
 /** A client-made idempotency id for a client message (UUID v4 text). */
 export type MessageId = Brand<string, 'MessageId'>;
@@ -16,12 +16,12 @@ export const SYMBOL_PATTERN = /^[A-Z0-9][A-Z0-9.-]{0,11}$/;
 const USER_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 /** The topic families the protocol knows, with the mode each one has. */
-export type TopicKind = 'prices' | 'prices-all' | 'feed' | 'news';
+export type TopicKind = 'prices' | 'prices-all' | 'feed' | 'news' | 'alerts';
 
 export interface ParsedTopic {
   readonly id: TopicId;
   readonly kind: TopicKind;
-  /** The symbol for `prices`, the user for `feed`. */
+  /** The symbol for `prices`, the user for `feed` and `alerts`. */
   readonly arg?: string;
 }
 
@@ -36,6 +36,7 @@ export function parseTopic(input: unknown): ParsedTopic | null {
   const arg = input.slice(colon + 1);
   if (family === 'prices' && SYMBOL_PATTERN.test(arg)) return { id: input as TopicId, kind: 'prices', arg };
   if (family === 'feed' && USER_PATTERN.test(arg)) return { id: input as TopicId, kind: 'feed', arg };
+  if (family === 'alerts' && USER_PATTERN.test(arg)) return { id: input as TopicId, kind: 'alerts', arg };
   return null;
 }
 

@@ -4,6 +4,7 @@
  * kept only when it is http(s).
  */
 import * as v from 'valibot';
+import { AlertRuleSchema, type FiredAlert } from './alerts';
 
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_BODY_LENGTH = 4000;
@@ -26,6 +27,15 @@ export const NotificationSchema = v.object({
   body: v.pipe(v.string(), v.maxLength(MAX_BODY_LENGTH)),
   level: v.optional(v.picklist(['info', 'warning', 'high'] as const), 'info'),
   url: v.optional(v.pipe(v.string(), v.check((url: string) => isWebUrl(url), 'url must be an absolute http(s) URL'))),
+  /** Present on the events the alert engine publishes when a rule fires. */
+  alert: v.optional(
+    v.object({
+      alertId: v.pipe(v.string(), v.maxLength(64)),
+      rule: AlertRuleSchema,
+      price: v.pipe(v.number(), v.finite()),
+      firedAt: v.pipe(v.number(), v.finite()),
+    }),
+  ),
 });
 /** What a publisher sends and what a stream event's `data` holds. */
 export type NotificationData = v.InferOutput<typeof NotificationSchema>;
@@ -52,6 +62,8 @@ export interface NotificationEntry {
   readonly body: string;
   readonly level: NotificationLevel;
   readonly url?: string;
+  /** Set when this notification is a fired price alert. */
+  readonly alert?: FiredAlert;
   readonly read: boolean;
 }
 

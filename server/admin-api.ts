@@ -1,10 +1,11 @@
 /**
  * The admin HTTP API (`Authorization: Bearer ADMIN_TOKEN`, JSON bodies): publish a price, mint an
  * access token, publish a notification to a user's feed or to `news`, reset a stream topic to a new
- * epoch. Every input is validated before anything changes; a refusal is a 400 (401 without the
+ * epoch, list a user's price alerts as the server holds them. Every input is validated before anything changes; a refusal is a 400 (401 without the
  * admin token) whose `error` says what is wrong. A publish answers only once the event is durable.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerAlert } from '../lib/alerts';
 import { isUserName, priceTopic } from '../lib/ids';
 import { parseNotification, type NotificationData } from '../lib/notifications';
 import { isAdminRequest } from './auth';
@@ -24,6 +25,8 @@ export interface AdminApiDeps {
   readonly publishEvent: (topic: string, data: NotificationData) => Promise<Appended>;
   readonly resetTopic: (topic: string) => Promise<TopicHead>;
   readonly mintToken: (user: string, ttlSeconds?: number) => Promise<MintedToken>;
+  /** A user's alerts, newest first. */
+  readonly listAlerts: (user: string) => readonly ServerAlert[];
 }
 
 type Fields = Readonly<Record<string, unknown>>;
@@ -40,16 +43,30 @@ function describe(value: unknown): string {
 const badUser = (user: unknown) => `Invalid user ${describe(user)}: use 1-64 of A-Z, a-z, 0-9, "_", ".", "@" and "-"`;
 
 export function createAdminRoutes(deps: AdminApiDeps): Routes {
+  /** Answers 401 unless the request carries the admin token. */
+  function authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    if (isAdminRequest(req.headers.authorization, deps.adminToken)) return true;
+    req.resume();
+    sendJson(res, 401, { error: 'Missing or wrong admin token: send Authorization: Bearer <ADMIN_TOKEN>' }, {
+      'www-authenticate': 'Bearer realm="switchboard-admin"',
+    });
+    return false;
+  }
+
+  /** Admin auth, then the query string's parameters, then `handle` (for GETs, which have no body). */
+  const adminQuery =
+    (handle: (query: URLSearchParams, res: ServerResponse) => void): Handler =>
+    (req, res) => {
+      if (!authorized(req, res)) return;
+      req.resume();
+      handle(new URL(req.url ?? '/', 'http://localhost').searchParams, res);
+    };
+
   /** Admin auth, then a JSON object body, then `handle`. */
   const admin =
     (shape: string, handle: AdminHandler): Handler =>
     async (req, res) => {
-      if (!isAdminRequest(req.headers.authorization, deps.adminToken)) {
-        req.resume();
-        return sendJson(res, 401, { error: 'Missing or wrong admin token: send Authorization: Bearer <ADMIN_TOKEN>' }, {
-          'www-authenticate': 'Bearer realm="switchboard-admin"',
-        });
-      }
+      if (!authorized(req, res)) return;
       const body = await readJsonBody(req, MAX_ADMIN_BODY_BYTES);
       if (!body.ok) return sendJson(res, 400, { error: body.error }, { connection: 'close' });
       if (body.value === null || typeof body.value !== 'object' || Array.isArray(body.value)) {
@@ -90,6 +107,13 @@ export function createAdminRoutes(deps: AdminApiDeps): Routes {
     },
     '/api/news': {
       POST: admin('{title, body, level?, url?}', (notification, res) => publish(res, 'news', notification)),
+    },
+    '/api/alerts': {
+      GET: adminQuery((query, res) => {
+        const user = query.get('user') ?? undefined;
+        if (!isUserName(user)) return sendJson(res, 400, { error: `${badUser(user)} (GET /api/alerts?user=<user>)` });
+        sendJson(res, 200, { user, alerts: deps.listAlerts(user) });
+      }),
     },
     '/api/topics/reset': {
       POST: admin('{topic}', async ({ topic }, res) => {

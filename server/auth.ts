@@ -47,6 +47,8 @@ export function readRefusal(user: string, topic: ParsedTopic): string | null {
   switch (topic.kind) {
     case 'feed':
       return topic.arg === user ? null : `${topic.id} is another user's feed: subscribe to feed:${user}`;
+    case 'alerts':
+      return topic.arg === user ? null : `${topic.id} holds another user's alerts: subscribe to alerts:${user}`;
     case 'news':
     case 'prices':
     case 'prices-all':

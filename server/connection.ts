@@ -1,9 +1,10 @@
 /**
  * One WebSocket connection from upgrade to close: the handshake, frame dispatch, heartbeat
  * liveness, token expiry and refresh, and the single way out (`drop`). Frames are handled in
- * arrival order, also across a handler that waits (checking a token): frames behind it queue, so a
- * `subscribe` sent right behind `hello` is answered after the welcome. Every handler runs guarded,
- * so a bug closes this one connection with 1011 and never takes the server down.
+ * arrival order, also across a handler that waits (checking a token, applying a client message):
+ * frames behind it queue, so a `subscribe` sent right behind `hello` is answered after the
+ * welcome. Every handler runs guarded, so a bug closes this one connection with 1011 and never
+ * takes the server down.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -11,7 +12,9 @@ import { WebSocket, type RawData } from 'ws';
 import { CloseCode } from '../lib/close-codes';
 import type { Codec } from '../lib/codec';
 import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/protocol';
+import type { AlertsTopic } from './alerts/topic';
 import type { TokenVerifier } from './auth';
+import type { ClientMessages } from './client-messages';
 import type { EventLog } from './event-log/types';
 import type { FanoutTarget, PriceFanout } from './fanout';
 import { decideHandshake } from './handshake';
@@ -44,6 +47,8 @@ export interface ConnectionContext {
   readonly fanout: PriceFanout;
   readonly log: EventLog;
   readonly streamFanout: StreamFanout;
+  readonly alertsTopic: Pick<AlertsTopic, 'subscribe' | 'unsubscribe'>;
+  readonly clientMessages: ClientMessages;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -235,7 +240,17 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
       user: outcome.user,
       expiresAt: undefined,
       expiryTimer: undefined,
-      subscriptions: createSubscriptions({ user: outcome.user, target, fanout, book, streams, out, metrics, maxTopics: options.maxTopicsPerConnection }),
+      subscriptions: createSubscriptions({
+        user: outcome.user,
+        target,
+        fanout,
+        book,
+        streams,
+        alerts: ctx.alertsTopic,
+        out,
+        metrics,
+        maxTopics: options.maxTopicsPerConnection,
+      }),
     };
     state = open;
     armExpiry(open, outcome.expiresAt);
@@ -281,7 +296,8 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
       case 'hello':
         return rejectFrame('protocol', 'invalid', 'Already greeted: hello is only valid as the first frame');
       case 'send':
-        return out.send({ t: 'ack', id: frame.id, ok: false, error: { code: 'invalid', message: clip(`Unknown message kind: ${frame.kind}`, 500) } });
+        // Frames behind a message wait for its ack, so acks go out in the order messages came.
+        return ctx.clientMessages.handle(open.user, frame).then((ack) => out.send(ack));
       case 'refresh':
         return onRefresh(open, frame.token);
       default:
@@ -289,7 +305,7 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
     }
   }
 
-  /** Returns a promise only when the frame's handler has work left (a token check). */
+  /** Returns a promise only when the frame's handler has work left (a token check, a client message). */
   function onMessage(data: RawData, isBinary: boolean): void | Promise<void> {
     if (state.s === 'closing' || state.s === 'closed') return;
     // ws hands text frames over as bytes; the codec refuses them by their string type.

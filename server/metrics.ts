@@ -43,6 +43,15 @@ export type SubscriptionRefusal = 'forbidden' | 'invalid-cursor' | 'unknown-topi
 const SUBSCRIPTION_REFUSALS: readonly SubscriptionRefusal[] = ['forbidden', 'invalid-cursor', 'unknown-topic', 'too-many-topics'];
 const RECOVERIES: readonly Recovery[] = ['fresh', 'recovered', 'trimmed', 'epoch changed'];
 
+/**
+ * How a client message went: applied now, a repeated id answered with its recorded ack
+ * (`duplicate`), refused as `invalid`, or `failed` on our side (the client retries).
+ */
+export type ClientMessageOutcome = 'applied' | 'duplicate' | 'refused' | 'failed';
+const CLIENT_MESSAGE_OUTCOMES: readonly ClientMessageOutcome[] = ['applied', 'duplicate', 'refused', 'failed'];
+/** Message kinds counted by name; any other is counted as `other`, so clients cannot grow the label set. */
+const CLIENT_MESSAGE_KINDS: readonly string[] = ['alert.create', 'alert.update', 'alert.pause', 'alert.delete'];
+
 /** Why an incoming frame was rejected: a codec failure code, or a protocol misuse. */
 export type RejectionCode = 'bad-frame' | 'unknown-frame' | 'too-large' | 'invalid' | 'protocol';
 
@@ -62,6 +71,12 @@ export interface Metrics {
   /** Events sent live, as they were appended. */
   eventsDelivered(count: number): void;
   priceTick(): void;
+  /** A client message was answered; `kind` outside the known kinds is counted as `other`. */
+  clientMessage(kind: string, outcome: ClientMessageOutcome): void;
+  alertsFired(count: number): void;
+  alertsExpired(count: number): void;
+  /** The alert engine evaluated one tick, looking at `examined` rules. */
+  alertTickEvaluated(examined: number): void;
   handlerError(): void;
   /** The Prometheus text exposition. */
   render(): Promise<string>;
@@ -72,7 +87,7 @@ export interface Metrics {
  * `openConnections` is read at scrape time, so the gauge cannot drift from the truth whatever path
  * a socket took to close.
  */
-export function createMetrics(deps: { openConnections: () => number }): Metrics {
+export function createMetrics(deps: { openConnections: () => number; heldAlerts?: () => number }): Metrics {
   const registry = new Registry();
   new Gauge({
     name: 'switchboard_ws_connections',
@@ -135,6 +150,35 @@ export function createMetrics(deps: { openConnections: () => number }): Metrics 
     registers: [registry],
   });
   const ticks = new Counter({ name: 'switchboard_price_ticks_total', help: 'Price ticks published', registers: [registry] });
+  const clientMessages = new Counter({
+    name: 'switchboard_client_messages_total',
+    help: 'Client messages answered, by kind and outcome (applied, duplicate id answered from the record, refused as invalid, failed)',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  const fired = new Counter({ name: 'switchboard_alerts_fired_total', help: 'Price alerts fired', registers: [registry] });
+  const expired = new Counter({ name: 'switchboard_alerts_expired_total', help: 'Price alerts that expired', registers: [registry] });
+  const evaluatedTicks = new Counter({
+    name: 'switchboard_alert_ticks_evaluated_total',
+    help: 'Price ticks evaluated by the alert engine',
+    registers: [registry],
+  });
+  const examinedRules = new Counter({
+    name: 'switchboard_alert_rules_examined_total',
+    help: 'Alert rules the engine looked at while evaluating ticks (the per-symbol index looks only at rules a tick can fire)',
+    registers: [registry],
+  });
+  const heldAlerts = deps.heldAlerts;
+  if (heldAlerts) {
+    new Gauge({
+      name: 'switchboard_alerts_held',
+      help: 'Price alerts the server holds (every status)',
+      registers: [registry],
+      collect() {
+        this.set(heldAlerts());
+      },
+    });
+  }
   const errors = new Counter({
     name: 'switchboard_handler_errors_total',
     help: 'Unexpected errors in connection or request handlers (each closed its connection with 1011 or answered 500)',
@@ -149,6 +193,9 @@ export function createMetrics(deps: { openConnections: () => number }): Metrics 
   for (const reason of SUBSCRIPTION_REFUSALS) subscriptionsRefused.labels(reason).inc(0);
   for (const recovery of RECOVERIES) streamSubscriptions.labels(recovery).inc(0);
   for (const kind of ['feed', 'news']) appended.labels(kind).inc(0);
+  for (const kind of [...CLIENT_MESSAGE_KINDS, 'other']) {
+    for (const outcome of CLIENT_MESSAGE_OUTCOMES) clientMessages.labels(kind, outcome).inc(0);
+  }
 
   return {
     registry,
@@ -162,6 +209,13 @@ export function createMetrics(deps: { openConnections: () => number }): Metrics 
     eventsReplayed: (count) => replayed.inc(count),
     eventsDelivered: (count) => delivered.inc(count),
     priceTick: () => ticks.inc(),
+    clientMessage: (kind, outcome) => clientMessages.labels(CLIENT_MESSAGE_KINDS.includes(kind) ? kind : 'other', outcome).inc(),
+    alertsFired: (count) => fired.inc(count),
+    alertsExpired: (count) => expired.inc(count),
+    alertTickEvaluated: (examined) => {
+      evaluatedTicks.inc();
+      examinedRules.inc(examined);
+    },
     handlerError: () => errors.inc(),
     render: () => registry.metrics(),
     contentType: registry.contentType,

@@ -71,6 +71,10 @@ export interface ServerOptions {
   readonly maxBadFrames: number;
   /** Topics one connection may hold at once. Default 1000. */
   readonly maxTopicsPerConnection: number;
+  /** How often alert expiries are swept (without waiting for a tick) and symbols' last prices saved. Default 1000. */
+  readonly alertSweepMs: number;
+  /** How long applied client message ids and their acks are kept to answer repeats. Default 7 days. */
+  readonly clientMessageRetentionMs: number;
   /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
   readonly shutdownGraceMs: number;
   /** Structured logger. Default: pino at `LOG_LEVEL` (or `info`) on stdout. */
@@ -85,6 +89,8 @@ const limits = {
   flushMs: [1, 10_000],
   drainTimeoutMs: [10, 600_000],
   maxFrameBytes: [1024, 16 * 1024 * 1024],
+  alertSweepMs: [10, 3_600_000],
+  clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
 } as const;
 
 /** What `startServer` takes: any option, retention limits one at a time. */
@@ -117,6 +123,8 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     drainTimeoutMs: input.drainTimeoutMs ?? 30_000,
     maxBadFrames: input.maxBadFrames ?? 10,
     maxTopicsPerConnection: input.maxTopicsPerConnection ?? 1000,
+    alertSweepMs: input.alertSweepMs ?? 1000,
+    clientMessageRetentionMs: input.clientMessageRetentionMs ?? 7 * 24 * 3600 * 1000,
     shutdownGraceMs: input.shutdownGraceMs ?? 2000,
     logger: input.logger ?? pino({ name: 'switchboard', level: env.LOG_LEVEL ?? 'info' }),
     now: input.now ?? Date.now,

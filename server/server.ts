@@ -1,19 +1,26 @@
 /**
  * The server's composition root: one `node:http` server carrying the admin/metrics routes and the
- * `/ws` WebSocket endpoint, wired to the event log, token service, stream and price fan-outs,
- * simulator and metrics. Nothing else constructs these parts; each receives what it needs here.
+ * `/ws` WebSocket endpoint, wired to the event log, token service, stream and price fan-outs, alert
+ * engine, store and service, client messages, simulator and metrics. Nothing else constructs these
+ * parts; each receives what it needs here.
  */
 import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import type { ServerAlert } from '../lib/alerts';
 import { createCodec } from '../lib/codec';
 import { parseTopic, type TopicId } from '../lib/ids';
 import type { NotificationData } from '../lib/notifications';
 import type { PriceTick } from '../lib/prices';
 import { createAdminRoutes } from './admin-api';
+import { createAlertEngine } from './alerts/engine';
+import { openAlertStore } from './alerts/open-store';
+import { openAlertService, type AlertService } from './alerts/service';
+import { createAlertsTopic } from './alerts/topic';
 import { withDevToken } from './auth';
 import { createConnection, type ConnectionContext } from './connection';
+import { createClientMessages } from './client-messages';
 import { createConnectionRegistry } from './connections';
 import { openEventLog, type StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
@@ -66,6 +73,8 @@ export interface RunningServer {
   publishPrice(symbol: string, price: number): PublishResult;
   /** The latest tick of a symbol, if it has one. */
   latestPrice(symbol: string): PriceTick | undefined;
+  /** A user's price alerts as the server holds them, newest first (what `GET /api/alerts` lists). */
+  listAlerts(user: string): readonly ServerAlert[];
   /** WebSocket connections open right now (what the `switchboard_ws_connections` gauge reports). */
   connectionCount(): number;
   /** Sends pending batched ticks now instead of at the next flush. */
@@ -82,7 +91,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const { logger } = options;
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
   const registry = createConnectionRegistry({ heartbeatMs: options.heartbeatMs });
-  const metrics = createMetrics({ openConnections: () => registry.openCount() });
+  const engine = createAlertEngine();
+  const metrics = createMetrics({ openConnections: () => registry.openCount(), heldAlerts: () => engine.size });
 
   const ownLog = options.eventLog === undefined;
   // Tokens outlive a restart exactly when the log does: a durable store keeps its secret next to it.
@@ -130,6 +140,41 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     logger.warn({ topic: id }, 'topic reset to a new epoch');
     return eventLog.reset(id);
   }
+  const alertsTopic = createAlertsTopic({
+    snapshot: (user) => ({ alerts: engine.list(user) }),
+    now: options.now,
+    onDeliverError: (error) => {
+      metrics.handlerError();
+      logger.error({ err: error }, 'alerts delivery failed');
+    },
+  });
+  // The longest topic name the protocol allows, so the check holds for every user.
+  const longestAlertsTopic = `alerts:${'x'.repeat(73)}`;
+  let alerts: AlertService;
+  try {
+    alerts = await openAlertService({
+      // Alerts outlive a restart exactly when the log does (an injected log is the caller's business).
+      store: await openAlertStore({ store: ownLog ? options.store : 'memory', dataDir: options.dataDir }),
+      engine,
+      topic: alertsTopic,
+      publishEvent,
+      metrics,
+      fits: (state) => codec.encode({ t: 'state', topic: longestAlertsTopic, value: state, at: options.now() }).byteLength <= options.maxFrameBytes,
+      now: options.now,
+      onError: (error, what) => {
+        metrics.handlerError();
+        logger.error({ err: error }, `alerts: ${what} failed`);
+      },
+      sweepMs: options.alertSweepMs,
+      appliedRetentionMs: options.clientMessageRetentionMs,
+    });
+  } catch (error) {
+    clearInterval(retentionSweep);
+    unwatch();
+    if (ownLog) await eventLog.close();
+    throw error;
+  }
+  const clientMessages = createClientMessages({ alerts, metrics, logger });
   const fanout = createPriceFanout({
     flushMs: options.flushMs,
     maxBufferedBytes: options.maxBufferedBytes,
@@ -143,10 +188,23 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     onTick: (tick) => {
       metrics.priceTick();
       fanout.publish(tick);
+      alerts.onTick(tick);
     },
   });
   const origins = createOriginPolicy(options);
-  const context: ConnectionContext = { codec, options, verifyToken, book, fanout, log: eventLog, streamFanout, metrics, logger };
+  const context: ConnectionContext = {
+    codec,
+    options,
+    verifyToken,
+    book,
+    fanout,
+    log: eventLog,
+    streamFanout,
+    alertsTopic,
+    clientMessages,
+    metrics,
+    logger,
+  };
 
   const simulator: Simulator | undefined =
     options.simulator === 'off'
@@ -166,6 +224,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     publishEvent,
     resetTopic,
     mintToken: (user, ttlSeconds) => tokens.mint(user, ttlSeconds),
+    listAlerts: (user) => alerts.list(user),
   });
   const http = createServer(createHttpHandler({ adminRoutes, metrics, logger }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
@@ -217,6 +276,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     // Not listening (e.g. the port is taken): release what was opened, then report.
     clearInterval(retentionSweep);
     registry.stop();
+    await alerts.close();
     unwatch();
     if (ownLog) await eventLog.close();
     throw error;
@@ -240,6 +300,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     unwatch();
     http.closeAllConnections();
     await stopped;
+    // Before the log: fired alerts still being appended to feeds must land first.
+    await alerts.close();
     if (ownLog) await eventLog.close();
     logger.info('server stopped');
   }
@@ -259,6 +321,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     resetTopic,
     publishPrice: (symbol, price) => book.publish(symbol, price),
     latestPrice: (symbol) => book.get(symbol),
+    listAlerts: (user) => alerts.list(user),
     connectionCount: () => registry.openCount(),
     flush: () => fanout.flush(),
     metricsText: () => metrics.render(),

@@ -1,13 +1,15 @@
 /**
  * One connection's topics: answers `subscribe` / `unsubscribe` after checking the topic name, the
  * ACL and the per-connection limit (each refusal an `error` frame naming the topic, counted), then
- * routes `stream` topics (`feed:<user>`, `news`) to the stream subscriptions and `state` topics
- * (`prices:*`) to the price fan-out. For a price topic the snapshot follows `subscribed` at once.
+ * routes `stream` topics (`feed:<user>`, `news`) to the stream subscriptions, price `state` topics
+ * (`prices:*`) to the price fan-out and `alerts:<user>` to the alerts topic. For a state topic the
+ * snapshot follows `subscribed` at once.
  * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
  * stream, the replay since the cursor given).
  */
 import { parseTopic, type ParsedTopic } from '../lib/ids';
 import type { ClientFrame, ErrorCode, FrameOf } from '../lib/protocol';
+import type { AlertsTarget, AlertsTopic } from './alerts/topic';
 import { readRefusal } from './auth';
 import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from './fanout';
 import type { Metrics, SubscriptionRefusal } from './metrics';
@@ -23,6 +25,7 @@ export interface SubscriptionsDeps {
   readonly fanout: PriceFanout;
   readonly book: PriceBook;
   readonly streams: StreamTopics;
+  readonly alerts: Pick<AlertsTopic, 'subscribe' | 'unsubscribe'>;
   readonly out: Pick<Outbound, 'send' | 'sendStates'>;
   readonly metrics: Pick<Metrics, 'subscriptionRefused'>;
   readonly maxTopics: number;
@@ -42,6 +45,10 @@ const selectorOf = (topic: ParsedTopic): string => (topic.kind === 'prices-all' 
 export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
   const { out, streams } = deps;
   const priceTopics = new Set<string>();
+  /** `alerts:<user>` topics held (the ACL allows only the connection's own). */
+  const alertTopics = new Map<string, string>();
+  const alertsTarget: AlertsTarget = { send: (frame) => out.send(frame) };
+  const held = () => priceTopics.size + alertTopics.size + streams.size;
 
   function refuse(reason: SubscriptionRefusal | null, code: ErrorCode, topic: string, message: string): void {
     if (reason) deps.metrics.subscriptionRefused(reason);
@@ -51,7 +58,7 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
   function parse(topic: string, reason: SubscriptionRefusal | null): ParsedTopic | null {
     const parsed = parseTopic(topic);
     if (!parsed) {
-      refuse(reason, 'unknown-topic', topic, `Unknown topic ${JSON.stringify(topic)}: use feed:<user>, news, prices:<SYMBOL> or prices:*`);
+      refuse(reason, 'unknown-topic', topic, `Unknown topic ${JSON.stringify(topic)}: use feed:<user>, alerts:<user>, news, prices:<SYMBOL> or prices:*`);
     }
     return parsed;
   }
@@ -77,27 +84,36 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
       if (!parsed) return;
       const refusal = readRefusal(deps.user, parsed);
       if (refusal !== null) return refuse('forbidden', 'forbidden', topic, refusal);
-      const held = priceTopics.has(topic) || streams.has(topic);
-      if (!held && priceTopics.size + streams.size >= deps.maxTopics) {
+      const holding = priceTopics.has(topic) || alertTopics.has(topic) || streams.has(topic);
+      if (!holding && held() >= deps.maxTopics) {
         return refuse('too-many-topics', 'rate-limited', topic, `At most ${deps.maxTopics} topics per connection`);
       }
       if (isStreamTopic(parsed)) return streams.subscribe(parsed.id, since, last ?? 0);
+      if (parsed.kind === 'alerts') {
+        alertTopics.set(topic, parsed.arg!);
+        out.send({ t: 'subscribed', topic, mode: 'state' });
+        return deps.alerts.subscribe(parsed.arg!, alertsTarget);
+      }
       subscribePrices(topic, selectorOf(parsed));
     },
     unsubscribe({ topic }) {
       const parsed = parse(topic, null);
       if (!parsed) return;
       if (isStreamTopic(parsed)) streams.unsubscribe(topic);
-      else if (priceTopics.delete(topic)) deps.fanout.unsubscribe(deps.target, selectorOf(parsed));
+      else if (parsed.kind === 'alerts') {
+        if (alertTopics.delete(topic)) deps.alerts.unsubscribe(parsed.arg!, alertsTarget);
+      } else if (priceTopics.delete(topic)) deps.fanout.unsubscribe(deps.target, selectorOf(parsed));
       out.send({ t: 'unsubscribed', topic });
     },
     clear() {
+      for (const user of alertTopics.values()) deps.alerts.unsubscribe(user, alertsTarget);
+      alertTopics.clear();
       priceTopics.clear();
       deps.fanout.remove(deps.target);
       streams.clear();
     },
     get size() {
-      return priceTopics.size + streams.size;
+      return held();
     },
   };
 }

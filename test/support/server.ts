@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import pino from 'pino';
+import type { ServerAlert } from '../../lib/alerts';
 import type { NotificationData } from '../../lib/notifications';
 import type { PriceTick } from '../../lib/prices';
 import { startServer, type Retention, type RunningServer, type ServerInput } from '../../server/server';
@@ -91,6 +92,8 @@ export interface ServerHttp {
   publishNews(data: NotificationInput): Promise<Published>;
   /** `POST /api/topics/reset`: the topic's new epoch; throws unless 200. */
   resetTopic(topic: string): Promise<{ topic: string; epoch: string }>;
+  /** `GET /api/alerts?user=U`: the user's alerts as the server holds them, newest first; throws unless 200. */
+  alerts(user: string): Promise<ServerAlert[]>;
   /** Reads `GET /metrics`: the sum of the series of `name` whose labels include `labels` (0 if none). */
   metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>;
   /** Re-reads `/metrics` until `predicate` holds for the value, and resolves with it (bounded by the test timeout). */
@@ -159,6 +162,12 @@ function createServerHttp(url: string, adminToken: string): ServerHttp {
     },
     async resetTopic(topic) {
       return (await post('/api/topics/reset', { topic })) as { topic: string; epoch: string };
+    },
+    async alerts(user) {
+      const path = `/api/alerts?user=${encodeURIComponent(user)}`;
+      const answer = await http.request('GET', path);
+      if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}: ${answer.text}`);
+      return (answer.body as { alerts: ServerAlert[] }).alerts;
     },
     async metric(name, labels) {
       const answer = await http.request('GET', '/metrics', { token: null });

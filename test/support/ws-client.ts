@@ -7,6 +7,7 @@
 import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { createCodec } from '../../lib/codec';
+import { newMessageId } from '../../lib/ids';
 import { PROTOCOL_VERSION, type ClientFrame, type EventFrame, type FrameOf, type ServerFrame, type StreamPosition } from '../../lib/protocol';
 import { TEST_DEV_TOKEN } from './server';
 
@@ -51,6 +52,11 @@ export interface TestClient {
    * naming it (the answer is consumed; the events that follow stay in `received`).
    */
   subscribe(topic: string, options?: { readonly since?: StreamPosition; readonly last?: number }): Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
+  /**
+   * Sends a client message `send {id, kind, body}` (`id` default a fresh UUID) and resolves with the
+   * `ack` for that id (consumed).
+   */
+  message(kind: string, body: unknown, id?: string): Promise<FrameOf<ServerFrame, 'ack'>>;
   /** Sends `hello` (default: current version, `TEST_DEV_TOKEN`) and resolves with the `welcome`. */
   hello(options?: { readonly v?: number; readonly token?: string }): Promise<FrameOf<ServerFrame, 'welcome'>>;
   /** Settles when the socket has closed, with the code and reason the server sent. */
@@ -160,6 +166,10 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     subscribe(topic, { since, last } = {}) {
       client.send({ t: 'subscribe', topic, ...(since ? { since } : {}), ...(last === undefined ? {} : { last }) });
       return client.next((f) => (f.t === 'subscribed' || f.t === 'error') && f.topic === topic) as Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
+    },
+    message(kind, body, id = newMessageId()) {
+      client.send({ t: 'send', id, kind, body });
+      return client.nextOf('ack', (f) => f.id === id);
     },
     async hello({ v = PROTOCOL_VERSION, token = TEST_DEV_TOKEN } = {}) {
       client.send({ t: 'hello', v, token, client: 'test' });

@@ -1,0 +1,189 @@
+/**
+ * The alert service: where client messages, ticks and the clock meet the engine and the store.
+ *
+ * - A client message is applied at most once: its id is looked up, the decision made
+ *   (`messages.ts`), the id, ack and effect committed in one store transaction, and only then the
+ *   engine changed and `alerts:<user>` republished. A repeated id gets the recorded ack and
+ *   changes nothing. Messages and store writes run one at a time, in order, so a lookup and its
+ *   commit are never interleaved with another write.
+ * - Every tick is evaluated synchronously, so the engine never fires a rule twice however fast
+ *   ticks come; what fired is then appended to `feed:<user>` and its new state saved, in that
+ *   order. A crash between the two can at worst fire an alert once more after the restart; the
+ *   other order could lose the notification.
+ * - A periodic sweep expires what is due without waiting for a tick, saves symbols' last prices,
+ *   and forgets applied message ids past their retention.
+ *
+ * Restarts: alerts, their status, firing history and the moment each rule started watching are in
+ * the store. The last price of every symbol is saved by the sweep (and on close), not on every
+ * tick, which would cost an fsync per tick: after a crash a `crossing` rule may compare its next
+ * tick with a price up to one sweep old, and `percent-move` windows start over from the last
+ * saved price.
+ */
+import type { AlertMessageKind, AlertsState, ServerAlert } from '../../lib/alerts';
+import type { MessageId } from '../../lib/ids';
+import type { NotificationData } from '../../lib/notifications';
+import type { PriceTick } from '../../lib/prices';
+import { newestFirst } from './conditions';
+import { firedNotification } from './feed-event';
+import { decideMessage, refuse } from './messages';
+import type { AckOutcome, AlertStore, SymbolPrice } from './store-types';
+import type { AlertsTopic } from './topic';
+import type { AlertEngine, EngineOutcome } from './types';
+
+/** How a client message went: applied now, answered from the record, or refused as invalid. */
+export type MessageOutcome = 'applied' | 'duplicate' | 'refused';
+
+/** How often applied message ids past their retention are trimmed. */
+const TRIM_EVERY_MS = 3_600_000;
+
+export interface AlertServiceDeps {
+  readonly store: AlertStore;
+  readonly engine: AlertEngine;
+  readonly topic: Pick<AlertsTopic, 'publish'>;
+  /** Appends to a stream topic; resolves once durable. */
+  readonly publishEvent: (topic: string, data: NotificationData) => Promise<unknown>;
+  readonly metrics: {
+    alertsFired(count: number): void;
+    alertsExpired(count: number): void;
+    /** One tick evaluated, looking at `examined` rules. */
+    alertTickEvaluated(examined: number): void;
+  };
+  /** True when a user's alerts still fit one `state` frame. */
+  readonly fits: (state: AlertsState) => boolean;
+  readonly now: () => number;
+  /** Something failed outside any request (a feed append, a store write); the service carries on. */
+  readonly onError: (error: unknown, what: string) => void;
+  /** Interval of the sweep. */
+  readonly sweepMs: number;
+  /** How long applied message ids and their acks are kept. */
+  readonly appliedRetentionMs: number;
+}
+
+export interface AlertService {
+  /** Applies one alert message (at most once per user and id); never rejects for a bad message, only for a store failure. */
+  handle(user: string, messageId: MessageId, kind: AlertMessageKind, body: unknown): Promise<{ readonly ack: AckOutcome; readonly outcome: MessageOutcome }>;
+  /** Evaluates a tick that went through the price book. */
+  onTick(tick: PriceTick): void;
+  /** Expires what is due, saves prices, trims old message ids when due; resolves once written. The timer calls it. */
+  sweep(): Promise<void>;
+  /** A user's alerts as the server holds them, newest first. */
+  list(user: string): ServerAlert[];
+  /** Resolves once everything so far (feed events of fired alerts, saved states) is written. */
+  settled(): Promise<void>;
+  /** Stops the sweep, writes what is pending and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Loads the store into the engine, expires what came due while stopped, and starts the sweep. */
+export async function openAlertService(deps: AlertServiceDeps): Promise<AlertService> {
+  const { store, engine, topic, metrics } = deps;
+  const loaded = await store.load().catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  // Prices first: a rule that started before a restored price has seen it (see HeldAlert.since).
+  for (const { symbol, price, at } of loaded.prices) engine.seed(symbol, price, at);
+  for (const held of loaded.alerts) engine.put(held);
+
+  let chain: Promise<unknown> = Promise.resolve();
+  /** Runs `work` after everything queued before it; a failure does not stop what follows. */
+  function enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = chain.then(work);
+    chain = result.catch(() => undefined);
+    return result;
+  }
+
+  const dirtyPrices = new Set<string>();
+  let lastTrim = -Infinity;
+  let closing: Promise<void> | undefined;
+
+  async function persist(outcome: EngineOutcome): Promise<void> {
+    for (const firing of outcome.fired) {
+      try {
+        await deps.publishEvent(`feed:${firing.user}`, firedNotification(firing));
+      } catch (error) {
+        deps.onError(error, 'appending a fired alert to the feed');
+      }
+    }
+    // The state as it is now: a message applied meanwhile may already have moved the alert on.
+    const ids = new Set([...outcome.fired.map((f) => f.alert.id), ...outcome.expired.map((h) => h.alert.id)]);
+    const current = [...ids].flatMap((id) => engine.get(id)?.alert ?? []);
+    await store.saveStates(current);
+  }
+
+  /** Tells subscribers, counts, and queues the writes of what a tick or sweep changed. */
+  function settle(outcome: EngineOutcome): void {
+    if (outcome.fired.length === 0 && outcome.expired.length === 0) return;
+    metrics.alertsFired(outcome.fired.length);
+    metrics.alertsExpired(outcome.expired.length);
+    const users = new Set([...outcome.fired.map((f) => f.user), ...outcome.expired.map((h) => h.user)]);
+    for (const user of users) topic.publish(user);
+    enqueue(() => persist(outcome)).catch((error: unknown) => deps.onError(error, 'saving fired or expired alerts'));
+  }
+
+  function sweep(): Promise<void> {
+    const now = deps.now();
+    settle(engine.sweep(now));
+    const prices = [...dirtyPrices].flatMap((symbol): SymbolPrice[] => {
+      const last = engine.lastPrice(symbol);
+      return last ? [{ symbol, ...last }] : [];
+    });
+    dirtyPrices.clear();
+    const trim = now - lastTrim >= TRIM_EVERY_MS;
+    if (trim) lastTrim = now;
+    return enqueue(async () => {
+      await store.savePrices(prices);
+      if (trim) await store.trimApplied(now - deps.appliedRetentionMs);
+    });
+  }
+
+  // Expire what came due while the server was stopped before anyone can see it as active.
+  await sweep().catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const sweepTimer = setInterval(() => {
+    sweep().catch((error: unknown) => deps.onError(error, 'alert sweep'));
+  }, deps.sweepMs);
+  sweepTimer.unref();
+
+  return {
+    handle(user, messageId, kind, body) {
+      return enqueue(async () => {
+        const recorded = await store.findAck(user, messageId);
+        if (recorded) return { ack: recorded, outcome: 'duplicate' as const };
+        const now = deps.now();
+        let decision = decideMessage(kind, body, { user, now, engine });
+        const { effect } = decision;
+        if (effect?.type === 'put') {
+          const after = [...engine.list(user).filter((a) => a.id !== effect.held.alert.id), effect.held.alert].sort(newestFirst);
+          if (!deps.fits({ alerts: after })) decision = refuse('Too many alerts to send in one update: delete some, or shorten their notes');
+        }
+        await store.apply({ user, messageId, at: now, ack: decision.ack, ...(decision.effect ? { effect: decision.effect } : {}) });
+        if (decision.effect?.type === 'put') engine.put(decision.effect.held);
+        if (decision.effect?.type === 'delete') engine.remove(decision.effect.alertId);
+        if (decision.effect) topic.publish(user);
+        return { ack: decision.ack, outcome: decision.ack.ok ? ('applied' as const) : ('refused' as const) };
+      });
+    },
+    onTick(tick) {
+      if (closing) return;
+      const outcome = engine.tick(tick.symbol, tick.price, tick.at);
+      dirtyPrices.add(tick.symbol);
+      metrics.alertTickEvaluated(outcome.examined);
+      settle(outcome);
+    },
+    sweep,
+    list: (user) => engine.list(user),
+    settled: () => enqueue(async () => undefined),
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweepTimer);
+        await sweep().catch((error: unknown) => deps.onError(error, 'final alert sweep'));
+        await chain;
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

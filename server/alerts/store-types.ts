@@ -1,0 +1,57 @@
+/**
+ * The one interface every alert store implements (memory for tests, SQLite by default): the
+ * alerts themselves, the client message ids already applied with the ack each got, and the last
+ * price of every symbol. Applying a message records its id and its effect in one transaction, so
+ * after a crash either both happened or neither did: a message is applied at most once, and a
+ * repeated id is answered from the record without applying anything. Every method is async so a
+ * networked store fits the same shape.
+ */
+import type { ServerAlert } from '../../lib/alerts';
+import type { ErrorCode } from '../../lib/protocol';
+import type { HeldAlert } from './types';
+
+/** An `ack` frame without its `t` and `id`: what is stored per message id and sent again for a repeat. */
+export type AckOutcome =
+  | { readonly ok: true; readonly result?: unknown }
+  | { readonly ok: false; readonly error: { readonly code: ErrorCode; readonly message: string } };
+
+/** What applying a message changes. */
+export type AlertEffect = { readonly type: 'put'; readonly held: HeldAlert } | { readonly type: 'delete'; readonly alertId: string };
+
+/** One applied client message: recorded with its ack, its effect applied, atomically. */
+export interface AppliedMessage {
+  readonly user: string;
+  readonly messageId: string;
+  /** When it was applied (ms); records older than the retention are trimmed. */
+  readonly at: number;
+  readonly ack: AckOutcome;
+  /** None for a refusal or a message that changed nothing. */
+  readonly effect?: AlertEffect;
+}
+
+export interface SymbolPrice {
+  readonly symbol: string;
+  readonly price: number;
+  readonly at: number;
+}
+
+export interface AlertStore {
+  /** `'memory'` or `'sqlite'`, for logs. */
+  readonly kind: string;
+  /** Every alert and every symbol's last saved price, to rebuild the engine at start. */
+  load(): Promise<{ readonly alerts: HeldAlert[]; readonly prices: SymbolPrice[] }>;
+  /** The ack a message id of this user already got, if it was applied. */
+  findAck(user: string, messageId: string): Promise<AckOutcome | undefined>;
+  /** Records the message and applies its effect in one transaction; throws (changing nothing) if the id is already recorded. */
+  apply(message: AppliedMessage): Promise<void>;
+  /**
+   * Writes what firing and expiry change (status, `firedAt`, `firedPrice`, `fireCount`) of alerts
+   * that still exist; a deleted one stays deleted.
+   */
+  saveStates(alerts: readonly ServerAlert[]): Promise<void>;
+  savePrices(prices: readonly SymbolPrice[]): Promise<void>;
+  /** Forgets applied message ids recorded before `before`; resolves with how many. */
+  trimApplied(before: number): Promise<number>;
+  /** Releases the store. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+/**
+ * Client messages (`send {id, kind, body}`): routes each kind to the part that owns it and turns
+ * the outcome into the `ack` for the same id. A message that can never succeed gets `ok: false`
+ * with code `invalid` and a reason (the hub marks it failed and moves on); a failure of ours gets
+ * `internal` (the hub retries the same id later, and the dedupe makes that safe). The socket is
+ * never closed over a message. Counted by kind and outcome.
+ */
+import type { Logger } from 'pino';
+import { parseMessageId } from '../lib/ids';
+import type { ClientFrame, FrameOf, ServerFrame } from '../lib/protocol';
+import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
+import type { AlertService } from './alerts/service';
+import type { ClientMessageOutcome, Metrics } from './metrics';
+
+type Ack = FrameOf<ServerFrame, 'ack'>;
+
+export interface ClientMessages {
+  /** The ack for one `send`; never rejects. */
+  handle(user: string, frame: FrameOf<ClientFrame, 'send'>): Promise<Ack>;
+}
+
+export interface ClientMessagesDeps {
+  readonly alerts: Pick<AlertService, 'handle'>;
+  readonly metrics: Pick<Metrics, 'clientMessage' | 'handlerError'>;
+  readonly logger: Logger;
+}
+
+const clip = (text: string) => (text.length > 500 ? `${text.slice(0, 499)}…` : text);
+
+export function createClientMessages(deps: ClientMessagesDeps): ClientMessages {
+  function refused(id: string, kind: string, message: string): Ack {
+    deps.metrics.clientMessage(kind, 'refused');
+    return { t: 'ack', id, ok: false, error: { code: 'invalid', message: clip(message) } };
+  }
+
+  return {
+    async handle(user, { id, kind, body }) {
+      if (!isAlertMessageKind(kind)) {
+        return refused(id, 'other', `Unknown message kind ${JSON.stringify(kind.slice(0, 64))}: use ${ALERT_MESSAGE_KINDS.join(', ')}`);
+      }
+      const messageId = parseMessageId(id);
+      if (messageId === null) return refused(id, kind, 'Message id must be a UUID: it is the idempotency id the server deduplicates on');
+      try {
+        const { ack, outcome } = await deps.alerts.handle(user, messageId, kind, body);
+        deps.metrics.clientMessage(kind, outcome);
+        return ack.ok ? { t: 'ack', id, ...ack } : { t: 'ack', id, ok: false, error: { code: ack.error.code, message: clip(ack.error.message) } };
+      } catch (error) {
+        deps.metrics.clientMessage(kind, 'failed');
+        deps.metrics.handlerError();
+        deps.logger.error({ err: error, user, kind }, 'client message failed');
+        return { t: 'ack', id, ok: false, error: { code: 'internal', message: 'The server could not apply this message: send it again later' } };
+      }
+    },
+  };
+}

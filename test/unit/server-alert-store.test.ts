@@ -1,0 +1,171 @@
+/**
+ * The alert stores (memory and SQLite, one contract) and the alert service over a memory store
+ * with an injected clock: a message's id and effect commit together or not at all, firing state
+ * never resurrects a deleted alert, applied ids are forgotten after their retention, and what
+ * fired reaches the feed before its state is saved.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import type { ServerAlert } from '../../lib/alerts';
+import { newMessageId, type MessageId } from '../../lib/ids';
+import type { NotificationData } from '../../lib/notifications';
+import { createAlertEngine } from '../../server/alerts/engine';
+import { openAlertService, type AlertServiceDeps } from '../../server/alerts/service';
+import { createMemoryAlertStore } from '../../server/alerts/store-memory';
+import { openSqliteAlertStore } from '../../server/alerts/store-sqlite';
+import type { AlertStore, SymbolPrice } from '../../server/alerts/store-types';
+import type { HeldAlert } from '../../server/alerts/types';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-alert-store-'));
+  dirs.push(dir);
+  return join(dir, 'alerts.sqlite');
+}
+
+const held = (id: string, user = 'alice'): HeldAlert => ({
+  user,
+  since: 10,
+  alert: { id, rule: { symbol: 'AAPL', condition: 'above', price: 210, repeat: 'once' }, status: 'active', createdAt: 10, fireCount: 0 },
+});
+const ok = { ok: true, result: { n: 1 } } as const;
+
+describe.each([
+  ['memory', async () => ({ store: createMemoryAlertStore(), reopen: undefined })],
+  [
+    'sqlite',
+    async () => {
+      const path = tempPath();
+      return { store: await openSqliteAlertStore({ path }), reopen: () => openSqliteAlertStore({ path }) };
+    },
+  ],
+] as const)('%s alert store', (_kind, open) => {
+  let store: AlertStore;
+  afterEach(() => store.close());
+
+  test('apply records the ack and the effect together; load returns them', async () => {
+    const opened = await open();
+    store = opened.store;
+    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok, effect: { type: 'put', held: held('a1') } });
+    expect(await store.findAck('alice', 'm1')).toEqual(ok);
+    expect(await store.findAck('bob', 'm1')).toBeUndefined();
+    expect((await store.load()).alerts).toEqual([held('a1')]);
+    if (opened.reopen) {
+      await store.close();
+      store = await opened.reopen();
+      expect((await store.load()).alerts).toEqual([held('a1')]);
+      expect(await store.findAck('alice', 'm1')).toEqual(ok);
+    }
+  });
+
+  test('a message id recorded before is refused and its new effect not applied', async () => {
+    store = (await open()).store;
+    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok });
+    await expect(store.apply({ user: 'alice', messageId: 'm1', at: 101, ack: ok, effect: { type: 'put', held: held('a2') } })).rejects.toThrow();
+    expect((await store.load()).alerts).toEqual([]);
+  });
+
+  test('saveStates writes firing state of existing alerts and never resurrects a deleted one', async () => {
+    store = (await open()).store;
+    await store.apply({ user: 'alice', messageId: 'm1', at: 1, ack: ok, effect: { type: 'put', held: held('a1') } });
+    await store.apply({ user: 'alice', messageId: 'm2', at: 2, ack: ok, effect: { type: 'put', held: held('a2') } });
+    await store.apply({ user: 'alice', messageId: 'm3', at: 3, ack: ok, effect: { type: 'delete', alertId: 'a2' } });
+    const fired: ServerAlert = { ...held('a1').alert, status: 'fired', firedAt: 50, firedPrice: 211.5, fireCount: 1 };
+    await store.saveStates([fired, { ...held('a2').alert, status: 'fired', fireCount: 1 }]);
+    expect((await store.load()).alerts).toEqual([{ ...held('a1'), alert: fired }]);
+  });
+
+  test('prices are upserted; trimApplied forgets ids older than the cut', async () => {
+    store = (await open()).store;
+    await store.savePrices([{ symbol: 'AAPL', price: 1, at: 1 }]);
+    await store.savePrices([{ symbol: 'AAPL', price: 2, at: 2 }, { symbol: 'KO', price: 3, at: 3 }]);
+    expect((await store.load()).prices.sort((a, b) => a.at - b.at)).toEqual([{ symbol: 'AAPL', price: 2, at: 2 }, { symbol: 'KO', price: 3, at: 3 }]);
+    await store.apply({ user: 'alice', messageId: 'old', at: 100, ack: ok });
+    await store.apply({ user: 'alice', messageId: 'new', at: 200, ack: ok });
+    expect(await store.trimApplied(150)).toBe(1);
+    expect(await store.findAck('alice', 'old')).toBeUndefined();
+    expect(await store.findAck('alice', 'new')).toEqual(ok);
+  });
+});
+
+describe('alert service', () => {
+  const DAY = 24 * 3600 * 1000;
+
+  async function service(overrides: Partial<AlertServiceDeps> = {}) {
+    let now = 1_000_000;
+    const appended: Array<[string, NotificationData]> = [];
+    const store = createMemoryAlertStore();
+    const engine = createAlertEngine();
+    engine.seed('AAPL', 200, now - 1);
+    const svc = await openAlertService({
+      store,
+      engine,
+      topic: { publish: () => {} },
+      publishEvent: async (topic, data) => void appended.push([topic, data]),
+      metrics: { alertsFired: () => {}, alertsExpired: () => {}, alertTickEvaluated: () => {} },
+      fits: () => true,
+      now: () => now,
+      onError: (error) => {
+        throw error;
+      },
+      sweepMs: 3_600_000,
+      appliedRetentionMs: 7 * DAY,
+      ...overrides,
+    });
+    return { svc, store, engine, appended, advance: (ms: number) => (now += ms), now: () => now };
+  }
+
+  test('an applied id is answered from the record for its retention, and forgotten after it', async () => {
+    const { svc, advance } = await service();
+    const id = newMessageId() as MessageId;
+    const body = { alertId: newMessageId(), rule: { symbol: 'AAPL', condition: 'above', price: 210 } };
+    expect((await svc.handle('alice', id, 'alert.create', body)).outcome).toBe('applied');
+    advance(7 * DAY - 1);
+    await svc.sweep();
+    expect((await svc.handle('alice', id, 'alert.create', body)).outcome).toBe('duplicate');
+    // Trimmed by the hourly trim after the retention ran out.
+    advance(3_600_000);
+    await svc.sweep();
+    // Forgotten: the id is a new message now, refused because its alert exists.
+    expect(await svc.handle('alice', id, 'alert.create', body)).toMatchObject({ outcome: 'refused', ack: { ok: false } });
+    await svc.close();
+  });
+
+  test('a fired alert is appended to its user’s feed, then its state saved', async () => {
+    const { svc, store, appended, now } = await service();
+    const alertId = newMessageId();
+    await svc.handle('alice', newMessageId() as MessageId, 'alert.create', { alertId, rule: { symbol: 'AAPL', condition: 'above', price: 210 } });
+    svc.onTick({ symbol: 'AAPL', price: 211, prev: 200, at: now() });
+    expect(svc.list('alice')).toMatchObject([{ status: 'fired' }]);
+    await svc.settled();
+    expect(appended).toEqual([['feed:alice', expect.objectContaining({ title: 'AAPL above 210', level: 'high', alert: expect.objectContaining({ alertId, price: 211 }) })]]);
+    expect((await store.load()).alerts).toMatchObject([{ alert: { id: alertId, status: 'fired', firedPrice: 211 } }]);
+    await svc.close();
+  });
+
+  test('a create that would not fit one alerts:<user> value is refused and stores nothing', async () => {
+    const { svc, store } = await service({ fits: (state) => state.alerts.length <= 1 });
+    const create = () => svc.handle('alice', newMessageId() as MessageId, 'alert.create', { alertId: newMessageId(), rule: { symbol: 'AAPL', condition: 'above', price: 210 } });
+    expect((await create()).outcome).toBe('applied');
+    expect(await create()).toMatchObject({ outcome: 'refused', ack: { ok: false, error: { code: 'invalid' } } });
+    expect((await store.load()).alerts).toHaveLength(1);
+    await svc.close();
+  });
+
+  test('close saves the last price of every symbol that ticked, then closes the store', async () => {
+    const saved: SymbolPrice[] = [];
+    const memory = createMemoryAlertStore();
+    const { svc } = await service({ store: { ...memory, savePrices: async (prices) => void saved.push(...prices) } });
+    svc.onTick({ symbol: 'KO', price: 61, prev: 60, at: 5 });
+    svc.onTick({ symbol: 'KO', price: 62, prev: 61, at: 6 });
+    await svc.close();
+    expect(saved).toEqual([{ symbol: 'KO', price: 62, at: 6 }]);
+    await expect(memory.load()).rejects.toThrow('closed');
+  });
+});
