@@ -6,7 +6,8 @@
  */
 import type { Settings } from './settings';
 import type { Result } from './errors';
-import type { FeedEntry } from './notifications';
+import type { FeedEntry, NotificationLevel } from './notifications';
+import type { AlertRule } from './alerts';
 
 /**
  * The hub's connection state as views see it. `retryAt` is a wall-clock time in ms
@@ -50,7 +51,45 @@ export interface FeedUpdate {
   readonly unread: number;
 }
 
-export type TopicUpdate = StateUpdate | TopicErrorUpdate | FeedUpdate;
+/**
+ * An alert as the user sees it: the server's view merged with what the outbox still holds.
+ * `pending sync`: queued, not yet acknowledged; `failed`: the server refused it (`reason` says why)
+ * and it no longer blocks the queue.
+ */
+export type AlertItemState = 'pending sync' | 'active' | 'paused' | 'fired' | 'expired' | 'failed';
+
+export interface AlertItem {
+  readonly id: string;
+  readonly rule: AlertRule;
+  readonly state: AlertItemState;
+  readonly reason?: string;
+  readonly firedAt?: number;
+  readonly firedPrice?: number;
+}
+
+/** The whole alert list changed (it is small: sent whole, newest first). */
+export interface AlertsUpdate {
+  readonly kind: 'alerts';
+  readonly alerts: readonly AlertItem[];
+}
+
+export type TopicUpdate = StateUpdate | TopicErrorUpdate | FeedUpdate | AlertsUpdate;
+
+/**
+ * What an alert overlay shows. The page's content script only ever learns the `id`; the overlay's
+ * own extension-origin frame fetches the text with `overlay(id)`, so page scripts never see it.
+ * `summary` stands for several alerts that fired while the user was away.
+ */
+export interface OverlayItem {
+  readonly id: string;
+  readonly kind: 'alert' | 'notification' | 'summary';
+  readonly title: string;
+  readonly body: string;
+  readonly level: NotificationLevel;
+  readonly at: number;
+  /** Feed entry ids this overlay stands for (one, or several for a summary). */
+  readonly entryIds: readonly string[];
+}
 
 /** The newest feed entries, newest first, and the unread count over the whole feed. */
 export interface FeedPage {
@@ -81,6 +120,18 @@ export interface HubApi {
   /** Marks notifications read; every open view hears of it at once. Unknown ids are ignored. */
   markRead(ids: readonly string[]): Promise<void>;
   markAllRead(): Promise<void>;
+  /** Every alert, newest first. */
+  alerts(): Promise<readonly AlertItem[]>;
+  /** Validates the rule (the same checks as the server) and queues its creation in the outbox. */
+  createAlert(rule: unknown): Promise<Result<{ readonly id: string }>>;
+  /** Queues a pause or resume. */
+  pauseAlert(id: string, paused: boolean): Promise<Result<null>>;
+  /** Queues a deletion; a failed (refused) alert is simply removed. */
+  deleteAlert(id: string): Promise<Result<null>>;
+  /** The overlay's text, or `null` once it was dismissed (or never existed). */
+  overlay(id: string): Promise<OverlayItem | null>;
+  /** Dismisses (or snoozes for `snoozeMinutes`) an overlay everywhere it is shown. */
+  dismissOverlay(id: string, snoozeMinutes?: number): Promise<void>;
   getSettings(): Promise<Settings>;
   /** Validates, stores and applies settings at once (the hub reconnects to the new server). */
   saveSettings(settings: Settings): Promise<Result<Settings>>;

@@ -12,6 +12,39 @@ export interface Settings {
    * `''`: with no token the hub stays idle and views ask the user to set one in Options.
    */
   readonly token: string;
+  /**
+   * Show a system notification for an alert when no normal web tab is in front (an overlay needs
+   * one). Default `true`.
+   */
+  readonly systemNotifications?: boolean;
+  /**
+   * Local times between which no overlay or system notification is shown (the feed and badge
+   * still update). `start` after `end` spans midnight. Default none.
+   */
+  readonly quietHours?: QuietHours | null;
+}
+
+/** `HH:MM` in 24-hour local time. */
+export interface QuietHours {
+  readonly start: string;
+  readonly end: string;
+}
+
+const TIME_PATTERN = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** Minutes since local midnight of an `HH:MM` text. */
+function minutesOf(time: string): number {
+  return Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
+}
+
+/** True when local time `date` falls inside the quiet hours (start inclusive, end exclusive). */
+export function inQuietHours(quiet: QuietHours | null | undefined, date: Date): boolean {
+  if (!quiet) return false;
+  const now = date.getHours() * 60 + date.getMinutes();
+  const start = minutesOf(quiet.start);
+  const end = minutesOf(quiet.end);
+  if (start === end) return false;
+  return start < end ? now >= start && now < end : now >= start || now < end;
 }
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
@@ -50,5 +83,22 @@ export function parseSettings(input: unknown): Result<Settings> {
   const ws = toWebSocketUrl(serverUrl);
   if (!ws.ok) return ws;
   if (token.length > 4096) return err('InvalidSettings', 'Access token is too long');
-  return ok({ serverUrl: serverUrl.trim(), token: token.trim() });
+  const { systemNotifications, quietHours } = input as Record<string, unknown>;
+  if (systemNotifications !== undefined && typeof systemNotifications !== 'boolean') {
+    return err('InvalidSettings', 'System notifications must be on or off');
+  }
+  let quiet: QuietHours | null = null;
+  if (quietHours !== undefined && quietHours !== null) {
+    const { start, end } = quietHours as Record<string, unknown>;
+    if (typeof start !== 'string' || typeof end !== 'string' || !TIME_PATTERN.test(start) || !TIME_PATTERN.test(end)) {
+      return err('InvalidSettings', 'Quiet hours must be two times like 22:00 and 07:00');
+    }
+    quiet = { start, end };
+  }
+  return ok({
+    serverUrl: serverUrl.trim(),
+    token: token.trim(),
+    systemNotifications: systemNotifications ?? true,
+    quietHours: quiet,
+  });
 }

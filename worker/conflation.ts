@@ -3,7 +3,8 @@
  * flight, new items wait, and a waiting `state` update is replaced by a newer one for the same
  * topic (latest wins, in the order topics first appeared). A slow view therefore always gets the
  * latest values and never a backlog, and the memory one view can pin is bounded by its topics.
- * Feed updates are never dropped: a waiting one absorbs the next (`mergeFeedUpdates`).
+ * Feed updates are never dropped: a waiting one absorbs the next (`mergeFeedUpdates`). An alert
+ * list is sent whole, so only the newest waiting one matters.
  * A delivery that rejects (a view that went away) is logged and the next batch goes anyway: one
  * dead view must not wedge the hub.
  */
@@ -13,7 +14,7 @@ import type { FeedEntry } from '../lib/notifications';
 export interface SinkOptions<T> {
   /**
    * Items with the same key are combined by `merge` while they wait; `undefined` means never.
-   * Default: `state` updates by topic, feed updates together, anything else queued in order.
+   * Default: `state` updates by topic, feed updates together, alert lists together, anything else queued in order.
    */
   readonly key: (item: T) => string | undefined;
   /** Combines a waiting item with a newer one of the same key. Default: feed updates merge, anything else the newer wins. */
@@ -35,13 +36,20 @@ export interface Sink<T> {
 }
 
 /**
- * The default conflation key: `state` updates by topic, all feed updates under one key (`feed` is
- * never a state topic name: those all contain a colon).
+ * The default conflation key: `state` updates by topic, all feed updates under one key, all alert
+ * lists under another (`feed` and `alerts` are never state topic names: those all contain a colon).
  */
 export function updateKey(item: unknown): string | undefined {
   const update = item as TopicUpdate;
-  if (update.kind === 'state') return update.topic;
-  return update.kind === 'feed' ? 'feed' : undefined;
+  switch (update.kind) {
+    case 'state':
+      return update.topic;
+    case 'feed':
+    case 'alerts':
+      return update.kind;
+    case 'error':
+      return undefined;
+  }
 }
 
 /**
@@ -55,7 +63,7 @@ export function mergeFeedUpdates(older: FeedUpdate, newer: FeedUpdate): FeedUpda
   return { kind: 'feed', changed: [...byId.values()], unread: newer.unread };
 }
 
-/** The default merge: feed updates combine, anything else the newer replaces the waiting one. */
+/** The default merge: feed updates combine, anything else (a state value, an alert list) the newer replaces the waiting one. */
 export function mergeUpdates<T>(waiting: T, next: T): T {
   const a = waiting as TopicUpdate;
   const b = next as TopicUpdate;

@@ -71,7 +71,7 @@ export function gapId(topic: string, epoch: string, next: number): string {
 export function toNotification(event: EventFrame): NotificationEntry | null {
   const parsed = parseNotification(event.data);
   if (!parsed.ok) return null;
-  const { title, body, level, url } = parsed.value;
+  const { title, body, level, url, alert } = parsed.value;
   return {
     kind: 'notification',
     id: notificationId(event.topic, event.epoch, event.seq),
@@ -83,6 +83,7 @@ export function toNotification(event: EventFrame): NotificationEntry | null {
     body,
     level,
     ...(url === undefined ? {} : { url }),
+    ...(alert === undefined ? {} : { alert }),
     read: false,
   };
 }

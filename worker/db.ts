@@ -10,6 +10,8 @@
  * hosts load `fake-indexeddb/auto` first.
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { AlertMessage } from '../lib/alerts';
+import type { OverlayItem } from '../lib/hub-api';
 import type { FeedEntry } from '../lib/notifications';
 import type { Logger } from './ports';
 
@@ -36,6 +38,36 @@ export interface StoredEntry {
   readonly entry: FeedEntry;
 }
 
+/**
+ * Every client message kind the outbox carries (`send {id, kind, body}`); a later kind joins this
+ * union and the outbox sends it unchanged.
+ */
+export type ClientMessage = AlertMessage;
+
+/**
+ * A client message in the outbox. `id` is its idempotency id (sent unchanged on every try); `seq`
+ * is the local order it is sent in. `queued` ones wait to be sent (or for their ack); `failed` ones
+ * were refused as `invalid` (or grew too old) and stay, with `reason`, for the user to see.
+ */
+export type OutboxEntry = ClientMessage & {
+  readonly id: string;
+  readonly seq: number;
+  /** The user it was written for (the token's subject); `null` when unknown: sent as whoever is connected. */
+  readonly user: string | null;
+  readonly createdAt: number;
+  /** Tries that ended without an answer or with a transient refusal; drives the retry delay. */
+  readonly attempts: number;
+  readonly state: 'queued' | 'failed';
+  readonly reason?: string;
+};
+
+/** The latest value of a `state` topic the hub keeps across restarts (its own `alerts:<user>`). */
+export interface StoredSnapshot {
+  readonly topic: string;
+  readonly value: unknown;
+  readonly at: number;
+}
+
 export interface HubSchema extends DBSchema {
   cursors: { key: string; value: StoredCursor };
   feed: {
@@ -43,6 +75,10 @@ export interface HubSchema extends DBSchema {
     value: StoredEntry;
     indexes: { 'by-time': [number, number]; unread: number };
   };
+  outbox: { key: string; value: OutboxEntry; indexes: { 'by-seq': number } };
+  /** Overlays shown and not yet dismissed, so `overlay(id)` and a dismiss work after a restart. */
+  overlays: { key: string; value: OverlayItem };
+  snapshots: { key: string; value: StoredSnapshot };
 }
 
 type Db = IDBPDatabase<HubSchema>;
@@ -50,8 +86,7 @@ type UpgradeTransaction = IDBPTransaction<HubSchema, StoreNames<HubSchema>[], 'v
 
 /**
  * One function per schema version, run in order from the stored version up: version n is
- * `migrations.length` after migration n is added. Never edit a shipped migration; append one (the
- * outbox store comes next).
+ * `migrations.length` after migration n is added. Never edit a shipped migration; append one.
  */
 const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
   // 1: cursors and the feed.
@@ -60,6 +95,13 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
     const feed = db.createObjectStore('feed', { keyPath: 'id' });
     feed.createIndex('by-time', ['at', 'order']);
     feed.createIndex('unread', 'unread');
+  },
+  // 2: the outbox of client messages, active overlays and the hub's own state snapshots.
+  (db) => {
+    const outbox = db.createObjectStore('outbox', { keyPath: 'id' });
+    outbox.createIndex('by-seq', 'seq', { unique: true });
+    db.createObjectStore('overlays', { keyPath: 'id' });
+    db.createObjectStore('snapshots', { keyPath: 'topic' });
   },
 ];
 

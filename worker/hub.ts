@@ -1,18 +1,27 @@
 /**
  * The hub's composition root: the only module that wires connection, registry, streams, the
- * database, the feed and sessions together. Hosts call `openHub(ports)` and then `openSession()`
- * once per connected view.
+ * database, the feed, the outbox, alerts, overlays and sessions together. Hosts call
+ * `openHub(ports)` and then `openSession()` once per connected view.
  */
+import type { AlertsState } from '../lib/alerts';
 import type { HubApi, HubStatus } from '../lib/hub-api';
+import { parseTopic, type TopicId } from '../lib/ids';
 import { assertNever, type ClientFrame, type ServerFrame } from '../lib/protocol';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../lib/settings';
+import { tokenSubject } from '../lib/token-subject';
+import { alertsTopic, createAlerts } from './alerts';
 import { createConnection, toHubStatus } from './connection';
 import { openHubDb } from './db';
 import { createFeed } from './feed';
 import { createFeedStore } from './feed-store';
+import { createOutbox, type OutboxOptions } from './outbox';
+import { createOutboxStore } from './outbox-store';
+import { createOverlayStore } from './overlay-store';
+import { createOverlays } from './overlays';
 import type { HubPorts, Logger, SettingsStore } from './ports';
 import { createRegistry } from './registry';
 import { createSession } from './session';
+import { createSnapshotStore } from './snapshot-store';
 import { createStreams } from './streams';
 import { modeOf } from './topic-modes';
 
@@ -29,6 +38,8 @@ export interface HubOptions {
   conflate: boolean;
   /** Newest events a stream subscription asks for when it cannot replay from a cursor. Default 50. */
   resyncEvents: number;
+  /** Outbox timing: ack timeout, retry backoff, maximum age. Defaults in `DEFAULT_OUTBOX_OPTIONS`. */
+  outbox: Partial<OutboxOptions>;
 }
 
 export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
@@ -38,6 +49,7 @@ export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
   handshakeTimeoutMs: 10_000,
   conflate: true,
   resyncEvents: 50,
+  outbox: {},
 };
 
 /** One view's connection to the hub; `close()` releases everything the view subscribed to. */
@@ -50,7 +62,10 @@ export interface Hub {
   status(): HubStatus;
   /** Applies new settings at once (reconnects if the server or token changed). */
   configure(settings: Settings): void;
-  /** Resolves once every received stream event is stored (or dropped) and announced. */
+  /**
+   * Resolves once every received stream event is stored (or dropped) and announced, and every
+   * outbox and overlay write so far committed.
+   */
   idle(): Promise<void>;
   /**
    * Closes the socket, cancels every timer, ends every session and closes the database (writes in
@@ -87,15 +102,49 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   const db = openHubDb({ factory: ports.indexedDB, log });
   const store = createFeedStore(db);
   const feed = createFeed({ store, log, ...(ports.badge ? { badge: ports.badge } : {}) });
+  const overlays = createOverlays({
+    store: createOverlayStore(db),
+    feed,
+    clock: ports.clock,
+    log,
+    settings: () => settings,
+    ...(ports.notifier ? { notifier: ports.notifier } : {}),
+  });
   const streams = createStreams({
     store,
     send,
     clock: ports.clock,
     random: ports.random,
     log,
-    onChange: (change) => feed.publish(change),
+    onChange: (change, origin) => {
+      feed.publish(change);
+      overlays.stored(change.changed, origin);
+    },
     options: { last: opts.resyncEvents },
   });
+  const outbox = createOutbox({ store: createOutboxStore(db), send, clock: ports.clock, random: ports.random, log, options: opts.outbox });
+
+  /** The user of the last open connection with the current token, for while the hub is not open. */
+  let lastUser: string | null = null;
+  const alerts = createAlerts({
+    outbox,
+    snapshots: createSnapshotStore(db),
+    clock: ports.clock,
+    log,
+    user: () => {
+      const state = connection.state;
+      if (state.s === 'open') return state.user;
+      return tokenSubject(settings.token) ?? lastUser;
+    },
+  });
+  // The hub's own hold on `alerts:<user>`, taken on every open (the user is known from `welcome`).
+  const own = registry.join((update) => {
+    if (update.kind !== 'state') return; // A refused subscription is logged by the registry.
+    const topic = parseTopic(update.topic);
+    // The registry delivers only values that passed `parseAlertsState` (its `checkStateValue`).
+    if (topic?.kind === 'alerts' && topic.arg !== undefined) alerts.receive(topic.arg, update.value as AlertsState, update.at);
+  });
+  let heldAlerts: TopicId | null = null;
 
   const route = (frame: ServerFrame): void => {
     switch (frame.t) {
@@ -112,8 +161,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       case 'error':
         return modeOf(frame.topic) === 'stream' ? streams.receive(frame) : registry.receive(frame);
       case 'ack':
-        // Client messages and their outbox arrive in a later change; nothing is sent yet.
-        return log.warn('ignored an ack: nothing was sent', { id: frame.id });
+        return outbox.receive(frame);
       case 'refreshed':
         // Token refresh over the open socket arrives with auth; nothing sends `refresh` yet.
         return log.info('token refreshed', { user: frame.user });
@@ -138,10 +186,24 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
     },
     onTransition: ({ from, to }) => {
-      if (from.s === 'open') streams.closed();
+      if (from.s === 'open') {
+        streams.closed();
+        outbox.closed();
+        // Released while closed (nothing is sent), so the next open subscribes it exactly once.
+        if (heldAlerts) own.unsubscribe([heldAlerts]);
+        heldAlerts = null;
+      }
       if (to.s === 'open') {
+        lastUser = to.user;
         registry.resubscribeAll();
         streams.open(to.user);
+        const topic = parseTopic(alertsTopic(to.user));
+        if (topic) {
+          own.subscribe([topic]);
+          heldAlerts = topic.id;
+        }
+        outbox.opened(to.user);
+        alerts.refresh();
       }
       const status = toHubStatus(to);
       for (const listener of statusListeners) listener(status);
@@ -155,6 +217,8 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       const session = createSession({
         registry,
         feed,
+        alerts,
+        overlays,
         store: ports.settings,
         log,
         conflate: opts.conflate,
@@ -173,16 +237,26 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
     status: () => toHubStatus(connection.state),
     configure(next) {
       if (closed) return;
+      if (next.token !== settings.token) lastUser = null;
       settings = next;
       connection.configure(next);
+      alerts.refresh();
     },
-    idle: () => streams.idle(),
+    async idle() {
+      await streams.idle();
+      await outbox.idle();
+      await overlays.idle();
+    },
     close() {
       if (closed) return;
       closed = true;
       for (const session of [...sessions]) session.close();
       connection.close();
       streams.close();
+      outbox.close();
+      alerts.close();
+      overlays.close();
+      own.leave();
       db.close();
     },
   };
@@ -192,5 +266,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   // not keep the hub from connecting; the stream work simply waits for it.
   void feed.refreshBadge();
   connection.configure(settings);
+  // The stored alert list of the token's user, shown until the server's arrives.
+  alerts.refresh();
   return hub;
 }

@@ -3,6 +3,7 @@
  * timers directly, so the same code runs in a Chrome service worker, a Firefox background page, a
  * SharedWorker and Node tests.
  */
+import type { OverlayItem } from '../lib/hub-api';
 import type { Settings } from '../lib/settings';
 
 /**
@@ -55,6 +56,16 @@ export interface Badge {
   setUnread(count: number): void;
 }
 
+/**
+ * Where alerts are shown. The host picks the focused tab of the focused window and shows an
+ * overlay there, or a system notification when no normal web tab is in front.
+ */
+export interface Notifier {
+  show(item: OverlayItem, options: { readonly systemNotifications: boolean }): void;
+  /** Removes the overlay (and system notification) with this id everywhere. */
+  hide(id: string): void;
+}
+
 export interface HubPorts {
   readonly openSocket: SocketFactory;
   readonly clock: Clock;
@@ -65,6 +76,7 @@ export interface HubPorts {
   /** Where the hub keeps cursors and the feed: the host's `indexedDB`, or fake-indexeddb in tests. */
   readonly indexedDB: IDBFactory;
   readonly badge?: Badge;
+  readonly notifier?: Notifier;
   readonly log?: Logger;
 }
 

@@ -15,6 +15,7 @@ import type { StateUpdate, TopicUpdate } from '../lib/hub-api';
 import { parseTopic, type ParsedTopic, type TopicId } from '../lib/ids';
 import { parsePriceTick } from '../lib/prices';
 import type { ClientFrame, FrameOf, ServerFrame, StateFrame, TopicMode } from '../lib/protocol';
+import { parseAlertsState } from './alert-list';
 import type { Logger } from './ports';
 import { TOPIC_MODES } from './topic-modes';
 
@@ -66,6 +67,10 @@ const WILDCARD = 'prices:*' as TopicId;
 
 /** A `state` value checked against its topic, or `null` with why it is not acceptable. */
 function checkStateValue(topic: ParsedTopic, value: unknown): { ok: true; value: unknown } | { ok: false; why: string } {
+  if (topic.kind === 'alerts') {
+    const alerts = parseAlertsState(value);
+    return alerts.ok ? alerts : { ok: false, why: `not a valid alert list: ${alerts.error}` };
+  }
   if (topic.kind !== 'prices') return { ok: false, why: `${topic.kind} topics carry no state values` };
   const tick = parsePriceTick(value);
   if (!tick) return { ok: false, why: 'not a valid price tick' };

@@ -3,22 +3,27 @@
  * that rejects once the view is gone, so deliveries go through conflating sinks that catch, log and
  * carry on. Status pushes are latest-only too: a slow view sees the current state, not the history.
  * Feed updates reach every session whatever it subscribed to, merged (never dropped) while the view
- * is busy. `close()` releases exactly this view's subscriptions.
+ * is busy, and so do alert lists (the newest whole list wins). `close()` releases exactly this view's
+ * subscriptions.
  */
 import type { Result } from '../lib/errors';
 import { err, ok, toErrorData } from '../lib/errors';
 import type { HubListener, HubStatus, TopicUpdate } from '../lib/hub-api';
 import { parseTopic, type ParsedTopic, type TopicId } from '../lib/ids';
 import { parseSettings, type Settings } from '../lib/settings';
+import type { Alerts } from './alerts';
 import { createConflatingSink } from './conflation';
 import type { Feed } from './feed';
 import type { HubSession } from './hub';
+import type { Overlays } from './overlays';
 import type { Logger, SettingsStore } from './ports';
 import type { Registry } from './registry';
 
 export interface SessionDeps {
   readonly registry: Registry;
   readonly feed: Feed;
+  readonly alerts: Alerts;
+  readonly overlays: Overlays;
   readonly store: SettingsStore;
   readonly log: Logger;
   /** Conflate `state` updates per topic (`false` queues them all). */
@@ -65,6 +70,7 @@ export function createSession(deps: SessionDeps): HubSession {
   );
   const unwatchStatus = deps.watchStatus((status) => statuses.push(status));
   const unwatchFeed = deps.feed.watch((update) => updates.push(update));
+  const unwatchAlerts = deps.alerts.watch((update) => updates.push(update));
 
   return {
     async listen(next) {
@@ -88,6 +94,12 @@ export function createSession(deps: SessionDeps): HubSession {
     feed: (limit) => deps.feed.page(limit),
     markRead: (ids) => deps.feed.markRead(ids),
     markAllRead: () => deps.feed.markAllRead(),
+    alerts: () => deps.alerts.list(),
+    createAlert: (rule) => deps.alerts.create(rule),
+    pauseAlert: (id, paused) => deps.alerts.pause(id, paused),
+    deleteAlert: (id) => deps.alerts.remove(id),
+    overlay: (id) => deps.overlays.get(id),
+    dismissOverlay: (id, snoozeMinutes) => deps.overlays.dismiss(id, snoozeMinutes),
     async getSettings() {
       return deps.settings();
     },
@@ -109,6 +121,7 @@ export function createSession(deps: SessionDeps): HubSession {
       closed = true;
       unwatchStatus();
       unwatchFeed();
+      unwatchAlerts();
       membership.leave();
       updates.close();
       statuses.close();

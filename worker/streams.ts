@@ -48,9 +48,24 @@ export interface StreamsDeps {
   readonly clock: Clock;
   readonly random: () => number;
   readonly log: Logger;
-  /** A committed change to the feed (possibly empty). */
-  onChange(change: FeedChange): void;
+  /** A committed change to the feed (possibly empty), and how its events reached the hub. */
+  onChange(change: FeedChange, origin: StoredOrigin): void;
   readonly options?: Readonly<Partial<StreamsOptions>>;
+}
+
+/**
+ * Which of a change's events are live and which replay what the server already held when the hub
+ * subscribed (the log's head then): after a disconnect or a restart, those are what the user
+ * missed while away.
+ */
+export interface StoredOrigin {
+  readonly topic: string;
+  /** Events of this epoch with `seq` at or below `until` were replayed; `null`: every event is live. */
+  readonly replay: { readonly epoch: string; readonly until: number } | null;
+  /** The hub had no cursor for the topic (a first start): what was replayed is history, not missed. */
+  readonly history: boolean;
+  /** The replay is complete with this change (or there was none). */
+  readonly replayDone: boolean;
 }
 
 export interface Streams {
@@ -92,6 +107,10 @@ interface TopicStream {
   start: StreamStart | null;
   /** Consecutive storage failures, for the retry delay. */
   failures: number;
+  /** Whether a cursor was stored when the current subscription was asked for. */
+  hadCursor: boolean;
+  /** The head of the log when the current subscription started, until the replay reached it. */
+  replay: { readonly epoch: string; readonly until: number } | null;
   /** The queue's run in progress. */
   running: Promise<void> | null;
 }
@@ -116,7 +135,7 @@ export function createStreams(deps: StreamsDeps): Streams {
     let stream = streams.get(topic);
     if (!stream) {
       if (work.k !== 'subscribe') return log.warn('ignored a frame for a stream the hub did not subscribe', { topic, frame: work.k });
-      stream = { topic, queue: [], phase: { p: 'idle' }, start: null, failures: 0, running: null };
+      stream = { topic, queue: [], phase: { p: 'idle' }, start: null, failures: 0, hadCursor: false, replay: null, running: null };
       streams.set(topic, stream);
     }
     stream.queue.push(work);
@@ -167,6 +186,8 @@ export function createStreams(deps: StreamsDeps): Streams {
     // Read after every earlier write of this topic committed: the queue guarantees it.
     const since = withoutCursor ? null : await store.cursor(stream.topic);
     if (current?.generation !== forGeneration) return;
+    // Without a cursor because the server refused it: there was one.
+    stream.hadCursor = withoutCursor || since !== null;
     const sent = deps.send({ t: 'subscribe', topic: stream.topic, last: options.last, ...(since ? { since } : {}) });
     stream.phase = sent ? { p: 'subscribing', generation: forGeneration, cursorRefused: withoutCursor } : { p: 'idle' };
   }
@@ -186,6 +207,7 @@ export function createStreams(deps: StreamsDeps): Streams {
     log.info('stream subscribed', { topic: stream.topic, recovery: frame.recovery, position, from: frame.from });
     stream.phase = { p: 'live', generation: phase.generation };
     stream.start = { epoch: position.epoch, next: frame.from ?? position.seq + 1, cursorRefused };
+    stream.replay = { epoch: position.epoch, until: position.seq };
     // Nothing follows: apply the start (cursor, gap marker) now.
     if (frame.from === undefined) await storeEvents(stream, []);
   }
@@ -201,7 +223,11 @@ export function createStreams(deps: StreamsDeps): Streams {
     const result = await store.append(stream.topic, start, events, clock.now());
     stream.failures = 0;
     report(stream.topic, result);
-    deps.onChange(result);
+    const replay = stream.replay;
+    const cursor = result.cursor;
+    const replayDone = !replay || !cursor || cursor.epoch !== replay.epoch || cursor.seq >= replay.until;
+    if (replayDone) stream.replay = null;
+    deps.onChange(result, { topic: stream.topic, replay, history: !stream.hadCursor, replayDone });
     if (result.otherEpoch > 0 && isCurrent(stream.phase)) {
       // The server reset the log under a live subscription: ask again since the cursor, and the
       // answer (`epoch changed`) resynchronises.

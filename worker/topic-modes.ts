@@ -11,6 +11,7 @@ export const TOPIC_MODES: Readonly<Record<TopicKind, TopicMode>> = {
   'prices-all': 'state',
   feed: 'stream',
   news: 'stream',
+  alerts: 'state',
 };
 
 /** The mode of a topic name, or `null` for a name the protocol does not define. */

@@ -2,7 +2,7 @@
  * Scriptable fakes for the hub's ports: a socket the test drives frame by frame (frames encoded
  * with the real codec, so the hub's decoding path is exercised), a socket factory that remembers
  * every socket it made, a network monitor the test switches, an in-memory settings store, a
- * logger and a badge that record, and a fresh fake-indexeddb `IDBFactory` per set of ports. Timers
+ * logger, a badge and a notifier that record, and a fresh fake-indexeddb `IDBFactory` per set of ports. Timers
  * come from the globals, so `vi.useFakeTimers` controls them.
  */
 // idb recognises IDB objects by the global classes; fake-indexeddb/auto installs them in Node.
@@ -20,12 +20,14 @@ import {
   type ConnectionState,
   type Transition,
 } from '../../worker/connection';
+import type { OverlayItem } from '../../lib/hub-api';
 import {
   systemClock,
   type Badge,
   type HubPorts,
   type Logger,
   type NetworkMonitor,
+  type Notifier,
   type SettingsStore,
   type SocketFactory,
   type SocketLike,
@@ -226,11 +228,34 @@ export function createRecordingBadge(): RecordingBadge {
   };
 }
 
+export interface RecordingNotifier extends Notifier {
+  /** Every `show` call, oldest first. */
+  readonly shown: Array<{ readonly item: OverlayItem; readonly systemNotifications: boolean }>;
+  /** Every id passed to `hide`, oldest first. */
+  readonly hidden: string[];
+}
+
+export function createRecordingNotifier(): RecordingNotifier {
+  const shown: RecordingNotifier['shown'] = [];
+  const hidden: string[] = [];
+  return {
+    shown,
+    hidden,
+    show: (item, options) => {
+      shown.push({ item, systemNotifications: options.systemNotifications });
+    },
+    hide: (id) => {
+      hidden.push(id);
+    },
+  };
+}
+
 export interface FakePorts extends HubPorts {
   readonly sockets: FakeSockets;
   readonly network: FakeNetwork;
   readonly settings: MemorySettingsStore;
   readonly badge: RecordingBadge;
+  readonly notifier: RecordingNotifier;
   readonly log: RecordingLogger;
 }
 
@@ -257,6 +282,7 @@ export function createFakePorts(options: FakePortsOptions = {}): FakePorts {
     settings: createMemorySettingsStore(options.settings),
     indexedDB: options.indexedDB ?? new IDBFactory(),
     badge: createRecordingBadge(),
+    notifier: createRecordingNotifier(),
     log: createRecordingLogger(),
   };
 }

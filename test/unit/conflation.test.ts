@@ -36,6 +36,8 @@ const values = (batch: readonly TopicUpdate[] | undefined) =>
         return `${update.topic}=${update.message}`;
       case 'feed':
         return `feed=${update.changed.map((entry) => `${entry.id}:${entry.read ? 'read' : 'unread'}`).join(',')};unread=${update.unread}`;
+      case 'alerts':
+        return `alerts=${update.alerts.map((alert) => `${alert.id}:${alert.state}`).join(',')}`;
     }
   });
 
@@ -94,6 +96,19 @@ describe('conflation on', () => {
     sink.push(state('a', 3));
     await flushMicrotasks();
     expect(got).toEqual([['a=1'], ['a=3']]);
+  });
+
+  test('alert lists are sent whole: only the newest one waiting goes', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    const list = (state: 'pending sync' | 'active') => ({ kind: 'alerts' as const, alerts: [{ id: 'a', rule: { symbol: 'AAPL', condition: 'above' as const, price: 1, repeat: 'once' as const }, state }] });
+    sink.push(state('prices:AAPL', 1));
+    await flushMicrotasks();
+    sink.push(list('pending sync'));
+    sink.push(state('prices:AAPL', 2));
+    sink.push(list('active'));
+    await view.settle();
+    expect(values(view.batches[1])).toEqual(['alerts=a:active', 'prices:AAPL=2']);
   });
 });
 

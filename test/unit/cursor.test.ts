@@ -58,6 +58,14 @@ describe('entries', () => {
     });
   });
 
+  test('a fired alert keeps what fired it', () => {
+    const alert = { alertId: 'a1', rule: { symbol: 'AAPL', condition: 'above' as const, price: 200, repeat: 'once' as const }, price: 200.5, firedAt: 9 };
+    const entry = toNotification({ t: 'event', topic: 'feed:ann', epoch: 'e1', seq: 5, at: 10, data: { title: 'AAPL above 200', body: 'AAPL hit 200.5', level: 'high', alert } });
+    expect(entry).toMatchObject({ level: 'high', alert });
+    const bad = toNotification({ t: 'event', topic: 'feed:ann', epoch: 'e1', seq: 6, at: 10, data: { title: 't', body: 'b', alert: { ...alert, price: 'high' } } });
+    expect(bad).toBeNull();
+  });
+
   test.each([
     ['no title', { body: 'x' }],
     ['a javascript: url', { title: 't', body: 'b', url: 'javascript:alert(1)' }],

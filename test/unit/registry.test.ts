@@ -274,6 +274,22 @@ describe('bad values from the server', () => {
   });
 });
 
+describe('alert lists', () => {
+  const alert = { id: 'a1', rule: { symbol: 'AAPL', condition: 'above', price: 5, repeat: 'once' }, status: 'active', createdAt: 1, fireCount: 0 };
+
+  test('a valid alerts:<user> value is cached and delivered; an invalid one is logged and dropped', () => {
+    const { registry, view, log } = setup();
+    const a = view();
+    a.membership.subscribe(topics('alerts:ann'));
+    registry.receive({ t: 'state', topic: 'alerts:ann', value: { alerts: [alert] }, at: 3 });
+    registry.receive({ t: 'state', topic: 'alerts:ann', value: { alerts: [{ ...alert, status: 'gone' }] }, at: 4 });
+    registry.receive({ t: 'state', topic: 'alerts:ann', value: { alerts: [{ ...alert, rule: { symbol: 'AAPL', condition: 'above', price: -1 } }] }, at: 5 });
+    expect(a.got).toEqual([{ kind: 'state', topic: 'alerts:ann', value: { alerts: [alert] }, at: 3 }]);
+    expect(log.warnings().map((entry) => entry.message)).toEqual(['ignored an invalid state value', 'ignored an invalid state value']);
+    expect(a.membership.cached()).toEqual(a.got);
+  });
+});
+
 describe('topic errors', () => {
   test('an error about a topic is logged and surfaced to its holders only', () => {
     const { registry, view, log } = setup();

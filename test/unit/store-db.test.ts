@@ -40,10 +40,40 @@ describe('schema', () => {
     const { db } = setup();
     const conn = await db.get();
     expect(conn.version).toBe(DB_VERSION);
-    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed']);
-    const tx = conn.transaction('feed');
-    expect([...tx.store.indexNames]).toEqual(['by-time', 'unread']);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'outbox', 'overlays', 'snapshots']);
+    const tx = conn.transaction(['feed', 'outbox']);
+    expect([...tx.objectStore('feed').indexNames]).toEqual(['by-time', 'unread']);
+    expect([...tx.objectStore('outbox').indexNames]).toEqual(['by-seq']);
     await tx.done;
+  });
+
+  test('a version 1 database (cursors and feed only) upgrades to the outbox stores and keeps its data', async () => {
+    const factory = new IDBFactory();
+    await new Promise<void>((resolve, reject) => {
+      const request = factory.open(DB_NAME, 1);
+      // Migration 1 as it shipped, done by hand: this is what browsers of the last release hold.
+      request.onupgradeneeded = () => {
+        request.result.createObjectStore('cursors', { keyPath: 'topic' });
+        const feed = request.result.createObjectStore('feed', { keyPath: 'id' });
+        feed.createIndex('by-time', ['at', 'order']);
+        feed.createIndex('unread', 'unread');
+      };
+      request.onsuccess = () => {
+        const tx = request.result.transaction('cursors', 'readwrite');
+        tx.objectStore('cursors').put({ topic: 'news', epoch: 'e1', seq: 7 });
+        tx.oncomplete = () => {
+          request.result.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const { db } = setup(factory);
+    const conn = await db.get();
+    expect(conn.version).toBe(DB_VERSION);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'outbox', 'overlays', 'snapshots']);
+    expect(await conn.get('cursors', 'news')).toEqual({ topic: 'news', epoch: 'e1', seq: 7 });
   });
 
   test('the same connection is reused', async () => {

@@ -1,0 +1,32 @@
+/**
+ * Overlays shown and not yet dismissed, in IndexedDB: after a service-worker restart the overlay's
+ * frame can still fetch its text, and a dismiss still marks its entries read.
+ */
+import type { OverlayItem } from '../lib/hub-api';
+import { writeTransaction, type HubDb } from './db';
+
+export interface OverlayStore {
+  all(): Promise<OverlayItem[]>;
+  /** Resolves once committed. */
+  put(item: OverlayItem): Promise<void>;
+  /** Resolves once committed; unknown ids are ignored. */
+  remove(ids: readonly string[]): Promise<void>;
+}
+
+export function createOverlayStore(db: HubDb): OverlayStore {
+  return {
+    async all() {
+      return (await db.get()).getAll('overlays');
+    },
+    async put(item) {
+      await writeTransaction(await db.get(), ['overlays'], async (tx) => {
+        await tx.store.put(item);
+      });
+    },
+    async remove(ids) {
+      await writeTransaction(await db.get(), ['overlays'], async (tx) => {
+        await Promise.all(ids.map((id) => tx.store.delete(id)));
+      });
+    },
+  };
+}
