@@ -7,7 +7,17 @@ export default defineConfig({
   manifest: ({ browser }) => ({
     name: 'Switchboard',
     description: 'Live notifications and price alerts over one connection for every tab.',
-    permissions: ['storage', 'alarms'],
+    permissions: ['storage', 'alarms', 'notifications'],
+    // Only the overlay page may be framed by web pages (its scripts and styles are loaded by the
+    // page itself, from the extension's origin). Chrome's dynamic URL changes every session, so
+    // pages cannot probe for the extension by its fixed id; Firefox's ids are per install anyway.
+    web_accessible_resources: [
+      {
+        resources: ['overlay.html'],
+        matches: ['http://*/*', 'https://*/*'],
+        ...(browser === 'firefox' ? {} : { use_dynamic_url: true }),
+      },
+    ],
     ...(browser === 'firefox'
       ? { browser_specific_settings: { gecko: { id: 'switchboard@switchboard.dev', strict_min_version: '115.0' } } }
       : {}),

@@ -4,11 +4,23 @@
  * the port drops (Chrome stopped the worker, the extension reloaded) it connects again after a
  * short backoff, which also wakes the worker, then registers the listener and the remembered
  * subscriptions anew. Pending calls reject with `HubDisconnectedError` when their port drops;
- * because every `HubApi` call is idempotent, `api` retries such a call once on the next connection.
+ * `api` retries such a call once on the next connection when doing it twice does no harm — every
+ * call except `createAlert` and `deleteAlert`. Those may have been queued by the hub before the
+ * port dropped, so a retry could create a second alert or queue a delete the server would refuse;
+ * they reject instead and the view lets the user look at the list and decide.
  */
 import * as Comlink from 'comlink';
 import { HubDisconnectedError, type Result } from './errors';
-import { HUB_PORT_NAME, type FeedPage, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from './hub-api';
+import {
+  HUB_PORT_NAME,
+  type AlertItem,
+  type FeedPage,
+  type HubApi,
+  type HubListener,
+  type HubStatus,
+  type OverlayItem,
+  type TopicUpdate,
+} from './hub-api';
 import { parseTopic } from './ids';
 import type { Settings } from './settings';
 import { connectingPipes, createPortEndpoint, type PortEndpoint, type RuntimePortLike } from './port-endpoint';
@@ -160,7 +172,8 @@ export function connectHub(options: ConnectHubOptions): HubConnection {
     });
   }
 
-  async function call<T>(run: (remote: Comlink.Remote<HubApi>) => Promise<T>): Promise<T> {
+  /** Runs `run` on the ready link; after a disconnect, once more on the next link if `retry`. */
+  async function call<T>(run: (remote: Comlink.Remote<HubApi>) => Promise<T>, retry = true): Promise<T> {
     for (let tries = 0; ; tries += 1) {
       const link = await ready();
       try {
@@ -169,7 +182,7 @@ export function connectHub(options: ConnectHubOptions): HubConnection {
         if (!isDisconnect(error)) throw error;
         if (linkOf(state) === link) link.endpoint.close();
         const message = error instanceof Error ? error.message : String(error);
-        if (tries >= 1) throw new HubDisconnectedError(message);
+        if (tries >= 1 || !retry) throw new HubDisconnectedError(message);
       }
     }
   }
@@ -181,6 +194,12 @@ export function connectHub(options: ConnectHubOptions): HubConnection {
     feed: (limit) => call<FeedPage>((remote) => remote.feed(limit)),
     markRead: (ids) => call<void>((remote) => remote.markRead([...ids])),
     markAllRead: () => call<void>((remote) => remote.markAllRead()),
+    alerts: () => call<readonly AlertItem[]>((remote) => remote.alerts()),
+    createAlert: (rule) => call<Result<{ readonly id: string }>>((remote) => remote.createAlert(rule), false),
+    pauseAlert: (id, paused) => call<Result<null>>((remote) => remote.pauseAlert(id, paused)),
+    deleteAlert: (id) => call<Result<null>>((remote) => remote.deleteAlert(id), false),
+    overlay: (id) => call<OverlayItem | null>((remote) => remote.overlay(id)),
+    dismissOverlay: (id, snoozeMinutes) => call<void>((remote) => remote.dismissOverlay(id, snoozeMinutes)),
     getSettings: () => call((remote) => remote.getSettings()),
     saveSettings: (settings) => call<Result<Settings>>((remote) => remote.saveSettings(settings)),
   };

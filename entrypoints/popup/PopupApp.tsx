@@ -1,16 +1,21 @@
 /**
- * Wiring only: the hub connection feeds the status line, the notification feed and the price list.
- * The feed is loaded on every (re)connection to the hub and kept current by its `FeedUpdate`s.
+ * Wiring only: the hub connection feeds the status line, the notification feed, the price list
+ * and the alerts (list and form). The feed and the alerts are loaded on every (re)connection to the
+ * hub and kept current by its updates.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
+import { latestAlerts } from '@/components/alert-book';
+import { AlertForm } from '@/components/AlertForm';
+import { AlertList } from '@/components/AlertList';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
 import { NotificationList } from '@/components/NotificationList';
 import { PriceList } from '@/components/PriceList';
 import { applyPriceUpdates, type PriceBook } from '@/components/price-book';
 import { StatusLine } from '@/components/StatusLine';
 import { connectHub, type HubConnection } from '@/lib/connect-hub';
-import type { FeedPage, HubStatus } from '@/lib/hub-api';
+import type { Result } from '@/lib/errors';
+import type { AlertItem, FeedPage, HubStatus } from '@/lib/hub-api';
 
 const warn = (what: string) => (error: unknown) => console.warn(`could not ${what}`, error);
 
@@ -18,6 +23,10 @@ export function PopupApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);
   const [prices, setPrices] = useState<PriceBook>(new Map());
   const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
+  const [alerts, setAlerts] = useState<readonly AlertItem[]>([]);
+  const [alertError, setAlertError] = useState<string | null>(null);
+  /** Counts alert updates, so a snapshot older than an update that overtook it is dropped. */
+  const alertVersion = useRef(0);
 
   const hub = useMemo<HubConnection>(() => {
     const connection = connectHub({
@@ -26,9 +35,18 @@ export function PopupApp() {
       onUpdates: (batch) => {
         setPrices((book) => applyPriceUpdates(book, batch));
         setFeed((page) => applyFeedUpdates(page, batch));
+        const latest = latestAlerts(batch);
+        if (latest) {
+          alertVersion.current += 1;
+          setAlerts(latest);
+        }
       },
       onReady: () => {
         connection.api.feed(FEED_PAGE_SIZE).then((snapshot) => setFeed((page) => applyFeedSnapshot(page, snapshot)), warn('load the feed'));
+        const asked = alertVersion.current;
+        connection.api.alerts().then((list) => {
+          if (alertVersion.current === asked) setAlerts(list);
+        }, warn('load the alerts'));
       },
     });
     return connection;
@@ -39,13 +57,25 @@ export function PopupApp() {
     return () => hub.close();
   }, [hub]);
 
+  const currentPrices = useMemo(() => new Map([...prices.values()].map((tick) => [tick.symbol, tick.price])), [prices]);
   const idle = status?.s === 'idle';
+  /** Shows why a pause, resume or delete was refused (the hub checks the id before queueing). */
+  const queue = (what: string, queued: Promise<Result<null>>): void =>
+    void queued.then(
+      (result) => setAlertError(result.ok ? null : `Could not ${what}: ${result.error.message}`),
+      (error: unknown) => setAlertError(`Could not ${what}: ${error instanceof Error ? error.message : String(error)}`),
+    );
   const openOptions = () => void browser.runtime.openOptionsPage().catch(warn('open the options'));
 
   return (
     <main class="popup">
       <header class="popup-head">
         <h1>Switchboard</h1>
+        <nav class="jump" aria-label="Sections">
+          <a href="#notifications-heading">Notifications</a>
+          <a href="#prices-heading">Prices</a>
+          <a href="#alerts-heading">Alerts</a>
+        </nav>
         {!idle && (
           <button type="button" class="link-button" onClick={openOptions}>
             Options
@@ -68,6 +98,20 @@ export function PopupApp() {
         onMarkAllRead={() => void hub.api.markAllRead().catch(warn('mark all read'))}
       />
       <PriceList prices={[...prices.values()]} />
+      <section class="alerts" aria-labelledby="alerts-heading">
+        <h2 id="alerts-heading">Alerts</h2>
+        {alertError && (
+          <p class="error" role="alert">
+            {alertError}
+          </p>
+        )}
+        <AlertList
+          alerts={alerts}
+          onPause={(id, paused) => queue(paused ? 'pause the alert' : 'resume the alert', hub.api.pauseAlert(id, paused))}
+          onDelete={(id) => queue('delete the alert', hub.api.deleteAlert(id))}
+        />
+        <AlertForm prices={currentPrices} onCreate={(rule) => hub.api.createAlert(rule)} />
+      </section>
     </main>
   );
 }

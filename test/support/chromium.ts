@@ -2,8 +2,8 @@
  * Debian Chromium with the built extension (`.output/chrome-mv3`), launched through playwright-core
  * on a fresh profile (or a given one, to relaunch the browser on the same profile), as
  * BROWSER-TESTING.md describes. Gives the extension id, its service worker, a way to stop that
- * worker the way Chrome does when it is idle, the toolbar badge, and network emulation on the
- * worker itself.
+ * worker the way Chrome does when it is idle, the toolbar badge, the system notifications shown,
+ * and network emulation on the worker itself.
  *
  * Playwright cannot open a CDP session on a worker (`newCDPSession` takes a page or frame), and a
  * persistent context has no browser-level session, so the browser also listens for DevTools on an
@@ -40,6 +40,8 @@ export interface ExtensionBrowser {
   badgeText(): Promise<string>;
   /** Re-reads the badge until it shows `text`; rejects after `timeoutMs` (default 30 000) saying what it showed. */
   waitForBadge(text: string, timeoutMs?: number): Promise<void>;
+  /** Ids of the extension's system notifications now shown (`chrome.notifications.getAll`, read in the service worker). */
+  systemNotifications(): Promise<string[]>;
   /** A new tab at `url(path)`, loaded. */
   openExtensionPage(path: string): Promise<Page>;
   close(): Promise<void>;
@@ -130,6 +132,11 @@ export async function launchChromiumWithExtension(options: Readonly<Partial<Laun
         shown = await badgeText();
       }
     },
+    async systemNotifications() {
+      const worker = await serviceWorker();
+      const shown = await worker.evaluate(() => (globalThis as unknown as ChromeGlobal).chrome.notifications.getAll());
+      return Object.keys(shown);
+    },
     async openExtensionPage(path) {
       const page = await context.newPage();
       await page.goto(url(path));
@@ -144,7 +151,10 @@ export async function launchChromiumWithExtension(options: Readonly<Partial<Laun
 }
 
 interface ChromeGlobal {
-  readonly chrome: { readonly action: { getBadgeText(details: object): Promise<string> } };
+  readonly chrome: {
+    readonly action: { getBadgeText(details: object): Promise<string> };
+    readonly notifications: { getAll(): Promise<Record<string, boolean>> };
+  };
 }
 
 interface TargetInfo {

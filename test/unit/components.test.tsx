@@ -146,8 +146,50 @@ describe('SettingsForm', () => {
     await act(async () => {
       button?.click();
     });
-    expect(onSave).toHaveBeenCalledWith(settings);
+    expect(onSave).toHaveBeenCalledWith({ ...settings, systemNotifications: true, quietHours: null });
     await vi.waitFor(() => expect(root.textContent).toContain('Saved'));
+  });
+
+  const submit = () =>
+    act(async () => {
+      root.querySelector('form')?.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
+    });
+
+  test('shows the stored system notifications and quiet hours, and saves every field', async () => {
+    const stored: Settings = { ...settings, systemNotifications: false, quietHours: { start: '22:00', end: '07:00' } };
+    const onSave = vi.fn(async (s: Settings): Promise<Result<Settings>> => ok(s));
+    await show(<SettingsForm initial={stored} onSave={onSave} />);
+    const checkbox = field('System notifications');
+    expect(checkbox.type).toBe('checkbox');
+    expect(checkbox.checked).toBe(false);
+    expect(field('Quiet hours from').type).toBe('time');
+    expect(field('Quiet hours from').value).toBe('22:00');
+    expect(field('Quiet hours to').value).toBe('07:00');
+    await act(() => {
+      checkbox.click();
+    });
+    await type(field('Quiet hours to'), '06:30');
+    await submit();
+    expect(onSave).toHaveBeenLastCalledWith({ ...settings, systemNotifications: true, quietHours: { start: '22:00', end: '06:30' } });
+    await vi.waitFor(() => expect(root.textContent).toContain('Saved'));
+  });
+
+  test('quiet hours are optional: both cleared saves none', async () => {
+    const onSave = vi.fn(async (s: Settings): Promise<Result<Settings>> => ok(s));
+    await show(<SettingsForm initial={{ ...settings, quietHours: { start: '22:00', end: '07:00' } }} onSave={onSave} />);
+    await type(field('Quiet hours from'), '');
+    await type(field('Quiet hours to'), '');
+    await submit();
+    expect(onSave).toHaveBeenLastCalledWith({ ...settings, systemNotifications: true, quietHours: null });
+  });
+
+  test('refuses half a quiet-hours range without saving', async () => {
+    const onSave = vi.fn(async (s: Settings): Promise<Result<Settings>> => ok(s));
+    await show(<SettingsForm initial={settings} onSave={onSave} />);
+    await type(field('Quiet hours from'), '22:00');
+    await submit();
+    expect(onSave).not.toHaveBeenCalled();
+    expect(root.querySelector('[role="alert"]')?.textContent).toBe('Set both quiet hours times, or neither');
   });
 
   test('shows the validation error', async () => {

@@ -1,8 +1,8 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { connectHub, reconnectDelay, type HubConnection } from '../../lib/connect-hub';
-import { ok } from '../../lib/errors';
-import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from '../../lib/hub-api';
+import { err, ok } from '../../lib/errors';
+import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type OverlayItem, type TopicUpdate } from '../../lib/hub-api';
 import { createPipeRegistry } from '../../lib/pipe-registry';
 import { createPortEndpoint } from '../../lib/port-endpoint';
 import { DEFAULT_SETTINGS } from '../../lib/settings';
@@ -21,11 +21,21 @@ interface WorkerLife {
   readonly sessions: FakeSession[];
   /** When set, `status()` waits for this before answering. */
   holdStatus: Promise<void> | null;
+  /** When set, the alert calls and `dismissOverlay` record themselves and then wait for this. */
+  holdWrites: Promise<void> | null;
 }
+
+const RULE = { symbol: 'AAPL', condition: 'above', price: 200, repeat: 'once' } as const;
+const OVERLAY: OverlayItem = { id: 'feed:dev/e1/4', kind: 'alert', title: 'AAPL above 200', body: 'AAPL hit 200.5', level: 'high', at: 5, entryIds: ['feed:dev/e1/4'] };
 
 function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
   return (runtime) => {
-    const life: WorkerLife = { sessions: [], holdStatus: null };
+    const life: WorkerLife = { sessions: [], holdStatus: null, holdWrites: null };
+    /** Records the call, then waits while writes are held. */
+    const write = async (session: FakeSession, call: string): Promise<void> => {
+      session.calls.push(call);
+      if (life.holdWrites) await life.holdWrites;
+    };
     lives.push(life);
     const registry = createPipeRegistry();
     runtime.onConnect((port) => {
@@ -58,6 +68,29 @@ function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
         },
         markRead: async (ids) => void session.calls.push(`markRead ${ids.join(',')}`),
         markAllRead: async () => void session.calls.push('markAllRead'),
+        alerts: async () => {
+          session.calls.push('alerts');
+          return [{ id: 'a1', rule: RULE, state: 'pending sync' }];
+        },
+        createAlert: async (rule) => {
+          await write(session, `createAlert ${JSON.stringify(rule)}`);
+          return ok({ id: 'a1' });
+        },
+        pauseAlert: async (id, paused) => {
+          await write(session, `pauseAlert ${id} ${paused}`);
+          return ok(null);
+        },
+        deleteAlert: async (id) => {
+          await write(session, `deleteAlert ${id}`);
+          return id === 'gone' ? err('InvalidInput', 'no such alert') : ok(null);
+        },
+        overlay: async (id) => {
+          session.calls.push(`overlay ${id}`);
+          return id === OVERLAY.id ? OVERLAY : null;
+        },
+        dismissOverlay: async (id, snoozeMinutes) => {
+          await write(session, `dismissOverlay ${id} ${snoozeMinutes ?? '-'}`);
+        },
         getSettings: async () => DEFAULT_SETTINGS,
         saveSettings: async (settings) => ok(settings),
       };
@@ -177,6 +210,61 @@ describe('connectHub', () => {
     expect(hubPorts()).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(hubPorts()).toBe(2);
+  });
+});
+
+describe('connectHub: alerts and overlays', () => {
+  test('passes the alert and overlay calls through, results and refusals as data', async () => {
+    const { hub, session } = setUp();
+    await expect(hub.api.alerts()).resolves.toEqual([{ id: 'a1', rule: RULE, state: 'pending sync' }]);
+    await expect(hub.api.createAlert(RULE)).resolves.toEqual(ok({ id: 'a1' }));
+    await expect(hub.api.pauseAlert('a1', true)).resolves.toEqual(ok(null));
+    await expect(hub.api.deleteAlert('gone')).resolves.toEqual(err('InvalidInput', 'no such alert'));
+    await expect(hub.api.overlay(OVERLAY.id)).resolves.toEqual(OVERLAY);
+    await expect(hub.api.overlay('feed:dev/e1/9')).resolves.toBeNull();
+    await hub.api.dismissOverlay(OVERLAY.id, 10);
+    await hub.api.dismissOverlay(OVERLAY.id);
+    expect(session()?.calls).toEqual([
+      'listen',
+      'alerts',
+      `createAlert ${JSON.stringify(RULE)}`,
+      'pauseAlert a1 true',
+      'deleteAlert gone',
+      `overlay ${OVERLAY.id}`,
+      'overlay feed:dev/e1/9',
+      `dismissOverlay ${OVERLAY.id} 10`,
+      `dismissOverlay ${OVERLAY.id} -`,
+    ]);
+  });
+
+  test.each([
+    ['createAlert', (hub: HubConnection) => hub.api.createAlert(RULE)],
+    ['deleteAlert', (hub: HubConnection) => hub.api.deleteAlert('a1')],
+  ])('%s cut off by a restart rejects instead of queueing twice', async (name, run) => {
+    const { hub, runtime, lives, session } = setUp();
+    await hub.api.status();
+    lives[0]!.holdWrites = new Promise(() => {});
+    const call = run(hub);
+    await vi.waitFor(() => expect(session(0)?.calls.some((c) => c.startsWith(name))).toBe(true));
+    runtime.stopWorker();
+    await expect(call).rejects.toMatchObject({ name: 'HubDisconnectedError' });
+    await vi.waitFor(() => expect(session(1)?.calls).toEqual(['listen']));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(session(1)?.calls).toEqual(['listen']);
+  });
+
+  test.each([
+    ['pauseAlert', (hub: HubConnection) => hub.api.pauseAlert('a1', false), 'pauseAlert a1 false'],
+    ['dismissOverlay', (hub: HubConnection) => hub.api.dismissOverlay('o1', 10), 'dismissOverlay o1 10'],
+  ])('%s cut off by a restart is done again on the next connection (harmless twice)', async (_name, run, call) => {
+    const { hub, runtime, lives, session } = setUp();
+    await hub.api.status();
+    lives[0]!.holdWrites = new Promise(() => {});
+    const pending = run(hub);
+    await vi.waitFor(() => expect(session(0)?.calls).toContain(call));
+    runtime.stopWorker();
+    await pending;
+    expect(session(1)?.calls).toEqual(['listen', call]);
   });
 });
 

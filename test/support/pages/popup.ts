@@ -1,9 +1,33 @@
 /**
  * The toolbar popup, opened in a tab and read the way a person reads it: status line, the list
- * labelled `Notifications` and the list labelled `Prices`.
+ * labelled `Notifications`, the list labelled `Prices`, the list labelled `Alerts` and the alert
+ * form, filled in by its labels.
  */
 import type { Page } from 'playwright-core';
 import type { ExtensionBrowser } from '../chromium';
+
+/** An alert as a person types it into the form; unset fields are left as they are. */
+export interface AlertInput {
+  readonly symbol: string;
+  /** The option's visible text: `above`, `below`, `crossing`, `percent move`. */
+  readonly condition: 'above' | 'below' | 'crossing' | 'percent move';
+  readonly price?: string;
+  readonly percent?: string;
+  readonly windowMinutes?: string;
+  readonly repeat?: 'once' | 'recurring';
+  readonly cooldownMinutes?: string;
+  readonly note?: string;
+}
+
+/** A row of the `Alerts` list as shown. */
+export interface AlertRow {
+  /** The rule in words, e.g. `AAPL above 250`. */
+  readonly rule: string;
+  /** As shown, e.g. `Pending sync`, `Active`, `Failed`. */
+  readonly state: string;
+  /** A failed alert's reason, else `''`. */
+  readonly reason: string;
+}
 
 /** A row of the `Notifications` list as shown. */
 export interface FeedRow {
@@ -107,6 +131,55 @@ export class PopupPage {
   /** Waits until the notification titled `title` is shown as read (unread: `false`) or unread. */
   async waitForUnread(title: string, unread: boolean): Promise<void> {
     await this.notification(title).and(this.page.locator(`[data-unread="${unread}"]`)).waitFor();
+  }
+
+  /**
+   * Fills the alert form by its labels and presses `Create alert`; resolves once the form says the
+   * alert was queued, or rejects with the error the form shows.
+   */
+  async createAlert(alert: AlertInput): Promise<void> {
+    const page = this.page;
+    await page.getByLabel('Symbol').fill(alert.symbol);
+    await page.getByLabel('Condition').selectOption({ label: alert.condition });
+    if (alert.price !== undefined) await page.getByLabel('Price', { exact: true }).fill(alert.price);
+    if (alert.percent !== undefined) await page.getByLabel('Percent', { exact: true }).fill(alert.percent);
+    if (alert.windowMinutes !== undefined) await page.getByLabel('Window (minutes)').fill(alert.windowMinutes);
+    if (alert.repeat !== undefined) await page.getByLabel('Repeat').selectOption({ label: alert.repeat });
+    if (alert.cooldownMinutes !== undefined) await page.getByLabel('Cooldown (minutes)').fill(alert.cooldownMinutes);
+    if (alert.note !== undefined) await page.getByLabel('Note').fill(alert.note);
+    await page.getByRole('button', { name: 'Create alert' }).click();
+    const form = page.getByRole('form', { name: 'New alert' });
+    const queued = form.getByText(`Queued: ${alert.symbol}`, { exact: true });
+    const refused = form.getByRole('alert');
+    await queued.or(refused).first().waitFor();
+    if (await refused.isVisible()) throw new Error(`the alert form refused it: ${await refused.textContent()}`);
+  }
+
+  /** The rows of the list labelled `Alerts`, newest first. */
+  async alerts(): Promise<AlertRow[]> {
+    return this.page.getByRole('list', { name: 'Alerts' }).evaluate((list) =>
+      [...list.children].map((item) => ({
+        rule: item.querySelector('.rule')?.textContent ?? '',
+        state: item.querySelector('.state')?.textContent ?? '',
+        reason: item.querySelector('.reason')?.textContent ?? '',
+      })),
+    );
+  }
+
+  /**
+   * Waits until the `Alerts` list shows exactly these rules in these states (in any order);
+   * rejects after `timeoutMs` (default 30 000) with what it showed instead.
+   */
+  async waitForAlerts(expected: readonly { readonly rule: string; readonly state: string }[], timeoutMs = 30_000): Promise<AlertRow[]> {
+    const key = (rows: readonly { rule: string; state: string }[]) => JSON.stringify(rows.map((r) => `${r.rule} | ${r.state}`).sort());
+    const deadline = Date.now() + timeoutMs;
+    let shown = await this.alerts();
+    while (key(shown) !== key(expected)) {
+      if (Date.now() > deadline) throw new Error(`the Alerts list shows ${JSON.stringify(shown)}, expected ${JSON.stringify(expected)}`);
+      await this.page.waitForTimeout(50);
+      shown = await this.alerts();
+    }
+    return shown;
   }
 
   /** The row of the notification titled `title`. */

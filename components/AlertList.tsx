@@ -1,0 +1,83 @@
+/**
+ * The user's alerts, newest first, each with its rule in words (`describeRule`), its state — a
+ * create still in the outbox reads `Pending sync`, a refused one `Failed` with the server's reason —
+ * and Pause / Resume and Delete. The note is the user's own text and rendered as text only.
+ */
+import { describeRule } from '../lib/alerts';
+import type { AlertItem, AlertItemState } from '../lib/hub-api';
+import { formatTime } from './NotificationList';
+import { formatPrice } from './PriceList';
+
+export interface AlertListProps {
+  readonly alerts: readonly AlertItem[];
+  readonly onPause: (id: string, paused: boolean) => void;
+  readonly onDelete: (id: string) => void;
+  /** Wall clock in ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+export const STATE_LABELS: Readonly<Record<AlertItemState, string>> = {
+  'pending sync': 'Pending sync',
+  active: 'Active',
+  paused: 'Paused',
+  fired: 'Fired',
+  expired: 'Expired',
+  failed: 'Failed',
+};
+
+const stateClass = (state: AlertItemState): string => `state-${state.replace(' ', '-')}`;
+
+/** `once`, `every 30 min at most`, and the expiry if any, e.g. `once · until Mar 3, 14:05`. */
+export function describeSchedule(item: AlertItem, now: number): string {
+  const { rule } = item;
+  const parts = [rule.repeat === 'recurring' ? `recurring, ${rule.cooldownMinutes} min cooldown` : 'once'];
+  if (rule.expiresAt !== undefined) parts.push(`until ${formatTime(rule.expiresAt, now)}`);
+  return parts.join(' · ');
+}
+
+function AlertRow({ item, now, onPause, onDelete }: { readonly item: AlertItem; readonly now: number } & Omit<AlertListProps, 'alerts' | 'now'>) {
+  const label = STATE_LABELS[item.state];
+  return (
+    <li class={`alert ${stateClass(item.state)}`} data-id={item.id} data-state={item.state}>
+      <div class="alert-head">
+        <span class="rule">{describeRule(item.rule)}</span>
+        <span class="state">{label}</span>
+      </div>
+      {item.state === 'failed' && item.reason !== undefined && <p class="reason">{item.reason}</p>}
+      {item.firedAt !== undefined && (
+        <p class="fired">{`Fired${item.firedPrice === undefined ? '' : ` at ${formatPrice(item.firedPrice)}`} · ${formatTime(item.firedAt, now)}`}</p>
+      )}
+      <p class="schedule">{describeSchedule(item, now)}</p>
+      {item.rule.note !== undefined && item.rule.note !== '' && <p class="note">{item.rule.note}</p>}
+      <div class="alert-actions">
+        {item.state === 'active' && (
+          <button type="button" onClick={() => onPause(item.id, true)}>
+            Pause
+          </button>
+        )}
+        {item.state === 'paused' && (
+          <button type="button" onClick={() => onPause(item.id, false)}>
+            Resume
+          </button>
+        )}
+        <button type="button" class="delete" onClick={() => onDelete(item.id)}>
+          Delete
+        </button>
+      </div>
+    </li>
+  );
+}
+
+export function AlertList({ alerts, onPause, onDelete, now = Date.now }: AlertListProps) {
+  const at = now();
+  return (
+    <>
+      <ul aria-label="Alerts" class="alert-list">
+        {alerts.map((item) => (
+          <AlertRow key={item.id} item={item} now={at} onPause={onPause} onDelete={onDelete} />
+        ))}
+      </ul>
+      {alerts.length === 0 && <p class="empty">No alerts yet.</p>}
+    </>
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * An alert overlay's content, shown inside the extension-origin frame a tab's content script
+ * mounts: `role="alert"` with the title and body as text (they come from whoever published the
+ * notification, so never as markup), and Dismiss / Snooze. Dismissing or snoozing it here dismisses
+ * it in every tab; the host then removes the frame.
+ */
+import type { OverlayItem } from '../lib/hub-api';
+import { formatTime } from './NotificationList';
+
+/** How long `Snooze` hides an overlay. */
+export const SNOOZE_MINUTES = 10;
+
+export interface AlertOverlayProps {
+  readonly item: OverlayItem;
+  readonly onDismiss: () => void;
+  readonly onSnooze: (minutes: number) => void;
+  /** Set while a dismiss is on its way, which disables the buttons. */
+  readonly busy?: boolean;
+  /** Wall clock in ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+const KIND_LABELS: Readonly<Record<OverlayItem['kind'], string>> = {
+  alert: 'Price alert',
+  notification: 'Notification',
+  summary: 'While you were away',
+};
+
+export function AlertOverlay({ item, onDismiss, onSnooze, busy = false, now = Date.now }: AlertOverlayProps) {
+  return (
+    <div role="alert" class={`overlay level-${item.level} kind-${item.kind}`} aria-labelledby="overlay-title">
+      <div class="overlay-head">
+        <span class="overlay-kind">{KIND_LABELS[item.kind]}</span>
+        <time class="time" dateTime={new Date(item.at).toISOString()}>
+          {formatTime(item.at, now())}
+        </time>
+      </div>
+      <p id="overlay-title" class="overlay-title">
+        {item.title}
+      </p>
+      {item.body !== '' && <p class="overlay-body">{item.body}</p>}
+      <div class="overlay-actions">
+        <button type="button" class="dismiss" onClick={onDismiss} disabled={busy}>
+          Dismiss
+        </button>
+        <button type="button" class="snooze" onClick={() => onSnooze(SNOOZE_MINUTES)} disabled={busy}>
+          Snooze {SNOOZE_MINUTES} min
+        </button>
+      </div>
+    </div>
+  );
+}

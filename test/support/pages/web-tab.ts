@@ -1,0 +1,146 @@
+/**
+ * An ordinary web page in a tab, seen two ways: as the person looking at it (the alert overlay the
+ * extension shows there, read and pressed inside its frame) and as the page's own scripts, which
+ * run in the main world and must learn nothing of the overlay.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Frame, Page } from 'playwright-core';
+import type { ExtensionBrowser } from '../chromium';
+
+/** What the page's own script could find out about the overlay. */
+export interface PageView {
+  /** `document.body.innerText`. */
+  readonly text: string;
+  /** `<iframe>` elements its DOM queries find. */
+  readonly iframes: number;
+  /** For each `window[i]`: its text if readable, else the error's name. */
+  readonly frames: readonly string[];
+  /** Whether an element other than the page's own is in `<body>`, and if it has a readable shadow root. */
+  readonly foreignElements: number;
+  readonly openShadowRoots: number;
+}
+
+export class WebTab {
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: ExtensionBrowser, url: string): Promise<WebTab> {
+    const page = await browser.context.newPage();
+    await page.goto(url);
+    // The overlay content script runs at `document_idle`.
+    await page.waitForLoadState('load');
+    return new WebTab(page);
+  }
+
+  /** Makes this the active tab of the focused window, as a person clicking on it would. */
+  async bringToFront(): Promise<void> {
+    await this.page.bringToFront();
+  }
+
+  /** The frames of the extension's overlay page in this tab. */
+  overlayFrames(): Frame[] {
+    return this.page.frames().filter((frame) => {
+      const url = URL.parse(frame.url());
+      return url?.protocol === 'chrome-extension:' && url.pathname === '/overlay.html';
+    });
+  }
+
+  /** Waits for an overlay frame whose `role="alert"` contains `title`, and returns it. */
+  async waitForOverlay(title: string, timeoutMs = 30_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const frame of this.overlayFrames()) {
+        const text = await frame
+          .getByRole('alert')
+          .textContent({ timeout: 200 })
+          .catch(() => null);
+        if (text?.includes(title)) return frame;
+      }
+      if (Date.now() > deadline) throw new Error(`no overlay with ${JSON.stringify(title)} in ${this.page.url()}`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
+  /** Waits until this tab shows no overlay frame. */
+  async waitForNoOverlay(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.overlayFrames().length > 0) {
+      if (Date.now() > deadline) throw new Error(`${this.page.url()} still shows ${this.overlayFrames().length} overlay(s)`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
+  /** Everything the page's own script (main world) can see of what the extension added. */
+  async pageView(): Promise<PageView> {
+    return this.page.evaluate(() => {
+      const frames: string[] = [];
+      for (let i = 0; i < window.length; i += 1) {
+        try {
+          frames.push(window[i]!.document.body.innerText);
+        } catch (error) {
+          frames.push(error instanceof Error ? error.name : String(error));
+        }
+      }
+      const foreign = [...document.body.querySelectorAll('*')].filter((element) => !element.hasAttribute('data-page'));
+      return {
+        text: document.body.innerText,
+        iframes: document.querySelectorAll('iframe').length,
+        frames,
+        foreignElements: foreign.length,
+        openShadowRoots: foreign.filter((element) => element.shadowRoot !== null).length,
+      };
+    });
+  }
+
+  /**
+   * Hands the overlay's `<iframe>` element to the page's own script (which could not find it by
+   * itself: it sits in a closed shadow root) and reports what that script can read through it:
+   * `contentDocument` (null for a cross-origin frame) and `contentWindow.document` (throws).
+   */
+  async pageReadsFrame(frame: Frame): Promise<{ readonly contentDocument: string | null; readonly windowDocument: string }> {
+    const element = await frame.frameElement();
+    return this.page.evaluate((iframe) => {
+      const frameElement = iframe as HTMLIFrameElement;
+      let windowDocument: string;
+      try {
+        windowDocument = frameElement.contentWindow?.document.body.innerText ?? 'no window';
+      } catch (error) {
+        windowDocument = error instanceof Error ? error.name : String(error);
+      }
+      return { contentDocument: frameElement.contentDocument?.body.innerText ?? null, windowDocument };
+    }, element);
+  }
+
+  /** The page's script clicks whatever is at the overlay's place (top-right), as a clickjacker would. */
+  async pageClicksTopRight(): Promise<string> {
+    return this.page.evaluate(() => {
+      const target = document.elementFromPoint(window.innerWidth - 100, 60);
+      (target as HTMLElement | null)?.click();
+      return target?.tagName.toLowerCase() ?? 'nothing';
+    });
+  }
+}
+
+/**
+ * A tiny HTTP server on 127.0.0.1 serving one ordinary page at every path: a heading and a
+ * paragraph, all marked `data-page` so a test can tell the extension's additions apart.
+ */
+export async function startWebPages(): Promise<{ readonly url: (path: string) => string; close(): Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    response.setHeader('content-type', 'text/html; charset=utf-8');
+    response.end(
+      `<!doctype html><html lang="en"><head><title>Page ${request.url}</title></head>` +
+        `<body><h1 data-page>Ordinary page ${request.url}</h1><p data-page>Nothing to see here.</p></body></html>`,
+    );
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));
+  const address = server.address();
+  if (typeof address !== 'object' || !address) throw new Error('the page server has no address');
+  return {
+    url: (path) => `http://127.0.0.1:${address.port}${path}`,
+    close: () =>
+      new Promise<void>((closed) => {
+        server.closeAllConnections();
+        server.close(() => closed());
+      }),
+  };
+}
