@@ -2,7 +2,9 @@
  * Runs every benchmark and prints one table each, Switchboard beside its peer in the same run.
  * `npm run bench`. Numbers depend on the machine; compare columns within one run.
  */
+import { alertEngineRows } from './alert-engine';
 import { fanoutRows } from './fanout';
+import { outboxRows } from './outbox';
 import { recoveryRows } from './recovery';
 import { printTable } from './table';
 import { wireSizeRows } from './wire-size';
@@ -11,3 +13,5 @@ console.log(`Switchboard benchmarks — node ${process.version}, ${new Date().to
 printTable('Bytes per price tick: msgpack (Switchboard) vs JSON', wireSizeRows());
 printTable('Hub decode + fan-out of 50,000 price ticks to 10 views: conflation on vs off', await fanoutRows());
 printTable('Recovery of 10,000 events missed while disconnected: Switchboard vs Socket.IO 4 CSR', await recoveryRows());
+printTable('Alert engine: ticks per second with 100,000 active rules across 100 symbols: per-symbol index vs scanning every rule', alertEngineRows());
+printTable('Outbox: 1,000 client messages queued offline, one user (100 alert.create, the per-user limit, + 900 alert.pause/resume), time from reconnect until all acked; hub core + server in one Node process', await outboxRows());
