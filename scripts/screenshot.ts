@@ -1,10 +1,11 @@
 /**
  * Renders README's popup screenshot (docs/popup.png) from the real built extension: starts a
  * server with the simulator, points the extension at it through the options page, publishes a few
- * notifications and captures the popup at its real width. `npm run screenshot` after a build.
+ * notifications, creates two alerts through the form and captures the popup at its real width. `npm run screenshot` after a build.
  */
 import { mkdirSync } from 'node:fs';
 import { launchChromiumWithExtension } from '../test/support/chromium';
+import { PopupPage } from '../test/support/pages/popup';
 import { spawnServerProcess } from '../test/support/server';
 
 const out = process.argv[2] ?? 'docs/popup.png';
@@ -25,9 +26,13 @@ try {
   ];
   for (const n of notifications) await server.publishNotification('dev', n);
 
-  const popup = await browser.context.newPage();
+  const view = await PopupPage.open(browser);
+  const popup = view.page;
   await popup.setViewportSize({ width: 380, height: 640 });
-  await popup.goto(browser.url('popup.html'));
+  // Far from the simulator's prices, so they stay active while the shot is taken.
+  await view.createAlert({ symbol: 'AAPL', condition: 'above', price: '400' });
+  await view.createAlert({ symbol: 'BTC-USD', condition: 'below', price: '30000', repeat: 'recurring', cooldownMinutes: '60' });
+  await popup.getByRole('list', { name: 'Alerts' }).getByText('Active').nth(1).waitFor();
   await popup.getByText('Connected').first().waitFor();
   await popup.getByRole('list', { name: 'Prices' }).getByRole('listitem').nth(5).waitFor();
   await popup.getByRole('list', { name: 'Notifications' }).getByRole('listitem').nth(2).waitFor();
