@@ -68,6 +68,9 @@ export interface StoredSnapshot {
   readonly at: number;
 }
 
+/** An overlay as stored: active, or snoozed until `snoozedUntil` (wall-clock ms). */
+export type StoredOverlay = OverlayItem & { readonly snoozedUntil?: number };
+
 export interface HubSchema extends DBSchema {
   cursors: { key: string; value: StoredCursor };
   feed: {
@@ -76,8 +79,11 @@ export interface HubSchema extends DBSchema {
     indexes: { 'by-time': [number, number]; unread: number };
   };
   outbox: { key: string; value: OutboxEntry; indexes: { 'by-seq': number } };
-  /** Overlays shown and not yet dismissed, so `overlay(id)` and a dismiss work after a restart. */
-  overlays: { key: string; value: OverlayItem };
+  /**
+   * Overlays shown and not yet dismissed, so `overlay(id)` and a dismiss work after a restart; a
+   * snoozed one carries the time it comes back, so a restart does not forget it.
+   */
+  overlays: { key: string; value: StoredOverlay };
   snapshots: { key: string; value: StoredSnapshot };
 }
 

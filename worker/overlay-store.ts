@@ -1,14 +1,14 @@
 /**
- * Overlays shown and not yet dismissed, in IndexedDB: after a service-worker restart the overlay's
- * frame can still fetch its text, and a dismiss still marks its entries read.
+ * Overlays shown and not yet dismissed, and snoozed ones with the time they come back, in
+ * IndexedDB: after a service-worker restart the overlay's frame can still fetch its text, a
+ * dismiss still marks its entries read, and a snooze still ends.
  */
-import type { OverlayItem } from '../lib/hub-api';
-import { writeTransaction, type HubDb } from './db';
+import { writeTransaction, type HubDb, type StoredOverlay } from './db';
 
 export interface OverlayStore {
-  all(): Promise<OverlayItem[]>;
+  all(): Promise<StoredOverlay[]>;
   /** Resolves once committed. */
-  put(item: OverlayItem): Promise<void>;
+  put(item: StoredOverlay): Promise<void>;
   /** Resolves once committed; unknown ids are ignored. */
   remove(ids: readonly string[]): Promise<void>;
 }

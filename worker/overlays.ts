@@ -8,14 +8,16 @@
  *
  * Active items stay (in memory and IndexedDB) until dismissed, so the overlay's frame can fetch the
  * text with `overlay(id)`. A dismiss hides it everywhere and marks its entries read; a snooze hides
- * it and shows it again later. Snooze timers live in memory: a worker restart forgets them, and
- * the item simply stays dismissed (its entries stay unread).
+ * it and shows it again later. A snoozed item is stored with the time it comes back, so a worker
+ * restart (Chrome stops idle service workers; the wake alarm starts them again) re-arms it, or
+ * shows it at once when that time has passed meanwhile.
  */
 import type { OverlayItem } from '../lib/hub-api';
 import type { FeedEntry, NotificationEntry } from '../lib/notifications';
 import { inQuietHours, type Settings } from '../lib/settings';
 import type { Feed } from './feed';
 import { callsForOverlay, overlaysFor } from './overlay-items';
+import type { StoredOverlay } from './db';
 import type { OverlayStore } from './overlay-store';
 import type { Clock, Logger, Notifier, TimerHandle } from './ports';
 import type { StoredOrigin } from './streams';
@@ -58,7 +60,8 @@ function checkSnooze(minutes: unknown): number | null {
 export function createOverlays(deps: OverlaysDeps): Overlays {
   const { store, clock, log } = deps;
   const active = new Map<string, OverlayItem>();
-  const snoozed = new Map<string, TimerHandle>();
+  /** Snoozed items and the timers that bring them back. */
+  const snoozed = new Map<string, { readonly item: OverlayItem; readonly timer: TimerHandle }>();
   /** Per topic, entries recovered by a replay still under way. */
   const recovering = new Map<string, NotificationEntry[]>();
   let closed = false;
@@ -71,8 +74,13 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
 
   const loaded: Promise<void> = store.all().then(
     (items) => {
-      // Items shown before a restart; any shown since are newer and win.
-      for (const item of items) if (!active.has(item.id)) active.set(item.id, item);
+      for (const stored of items) {
+        const { snoozedUntil, ...item } = stored;
+        // Items shown or snoozed since the start are newer and win.
+        if (active.has(item.id) || snoozed.has(item.id)) continue;
+        if (snoozedUntil === undefined) active.set(item.id, item);
+        else snoozeFor(item, Math.max(0, snoozedUntil - clock.now()));
+      }
     },
     (error: unknown) => log.warn('could not read the active overlays', { error: String(error) }),
   );
@@ -109,6 +117,26 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
     return item;
   }
 
+  /** Keeps `item` hidden for `ms`, stored with its return time, then shows it again. */
+  function snoozeFor(item: OverlayItem, ms: number): void {
+    const timer = clock.setTimeout(() => {
+      snoozed.delete(item.id);
+      // Removed first: in quiet hours `show` stores nothing, and the snooze is over either way.
+      serial(() => store.remove([item.id]), 'end a snooze');
+      show(item);
+    }, ms);
+    snoozed.set(item.id, { item, timer });
+  }
+
+  /** Cancels a snooze; returns the snoozed item, if there was one. */
+  function unsnooze(id: string): OverlayItem | undefined {
+    const entry = snoozed.get(id);
+    if (!entry) return undefined;
+    clock.clearTimeout(entry.timer);
+    snoozed.delete(id);
+    return entry.item;
+  }
+
   function isReplayed(entry: NotificationEntry, replay: StoredOrigin['replay']): boolean {
     return replay !== null && entry.epoch === replay.epoch && entry.seq <= replay.until;
   }
@@ -136,18 +164,14 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
       if (typeof id !== 'string') throw new TypeError('Expected an overlay id');
       const snooze = checkSnooze(snoozeMinutes);
       await loaded;
-      const timer = snoozed.get(id);
-      if (timer !== undefined) clock.clearTimeout(timer);
-      snoozed.delete(id);
+      const wasSnoozed = unsnooze(id);
       // Hidden even when unknown here: an overlay still on screen from before a restart goes too.
-      const item = forget(id);
+      const item = forget(id) ?? wasSnoozed;
       if (!item) return;
       if (snooze !== null) {
-        const handle = clock.setTimeout(() => {
-          snoozed.delete(id);
-          show(item);
-        }, snooze * 60_000);
-        snoozed.set(id, handle);
+        const record: StoredOverlay = { ...item, snoozedUntil: clock.now() + snooze * 60_000 };
+        serial(() => store.put(record), 'store a snooze');
+        snoozeFor(item, snooze * 60_000);
         return;
       }
       await deps.feed.markRead(item.entryIds);
@@ -163,7 +187,8 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
 
     close() {
       closed = true;
-      for (const handle of snoozed.values()) clock.clearTimeout(handle);
+      // Stored snoozes stay: the next start re-arms them.
+      for (const { timer } of snoozed.values()) clock.clearTimeout(timer);
       snoozed.clear();
     },
   };

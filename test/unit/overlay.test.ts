@@ -218,6 +218,49 @@ describe('dismiss and snooze', () => {
     expect(ports.badge.current()).toBe(1);
   });
 
+  test('a snooze survives a restart: re-armed for the time left, shown once', async () => {
+    const first = await showOne();
+    await first.session.dismissOverlay(first.item.id, 5);
+    await first.hub.idle();
+    vi.advanceTimersByTime(2 * 60_000);
+    first.hub.close();
+    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB }));
+    await second.hub.idle();
+    expect(await second.session.overlay(first.item.id)).toBeNull();
+    vi.advanceTimersByTime(3 * 60_000 - 1);
+    expect(second.ports.notifier.shown).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(second.ports.notifier.shown.map((call) => call.item)).toEqual([first.item]);
+    expect(await second.session.overlay(first.item.id)).toEqual(first.item);
+  });
+
+  test('a snooze that ended while the worker was stopped shows at the next start', async () => {
+    const first = await showOne();
+    await first.session.dismissOverlay(first.item.id, 5);
+    await first.hub.idle();
+    first.hub.close();
+    vi.advanceTimersByTime(60 * 60_000);
+    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB }));
+    await second.hub.idle();
+    vi.advanceTimersByTime(0);
+    expect(second.ports.notifier.shown.map((call) => call.item)).toEqual([first.item]);
+  });
+
+  test('dismissing a snoozed overlay ends the snooze for good and marks it read', async () => {
+    const { session, item, ports, shown, hub } = await showOne();
+    await session.dismissOverlay(item.id, 5);
+    await session.dismissOverlay(item.id);
+    await hub.idle();
+    expect(ports.badge.current()).toBe(0);
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(shown()).toHaveLength(1);
+    hub.close();
+    const again = await start(createFakePorts({ indexedDB: ports.indexedDB }));
+    await again.hub.idle();
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(again.ports.notifier.shown).toHaveLength(0);
+  });
+
   test('bad arguments are refused', async () => {
     const { session, item } = await showOne();
     await expect(session.dismissOverlay(item.id, -1)).rejects.toThrow(TypeError);
