@@ -63,6 +63,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Resu
     .filter((origin) => origin.length > 0);
   const production = env.NODE_ENV === 'production';
   const dataDir = env.DATA_DIR?.trim() || './data';
+  const dashboardDir = env.DASHBOARD_DIR?.trim();
   return ok({
     options: {
       port,
@@ -75,6 +76,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Resu
       tokenTtlSeconds,
       allowedOrigins,
       allowExtensionOrigins: !production,
+      ...(dashboardDir ? { dashboardDir } : {}),
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
     },
     dataDir,

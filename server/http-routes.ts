@@ -1,30 +1,29 @@
 /**
- * The plain-HTTP side of the server: the router, Prometheus metrics, health check and the
- * placeholder page at `/`, plus the admin API routes it is handed. Every answer is JSON except
- * `/metrics` and `/`; unknown routes get 404 and known routes with the wrong method 405, both with
- * a readable `error`; a handler that fails gets 500 and is counted.
+ * The plain-HTTP side of the server: the router, Prometheus metrics, health check, plus the admin
+ * API routes and the dashboard it is handed. The API paths (`/api/...`, `/metrics`, `/healthz`,
+ * `/ws`) come first and answer JSON (except `/metrics`): unknown ones get 404 and known ones with
+ * the wrong method 405, both with a readable `error`. Every other path is the dashboard's. A
+ * handler that fails gets 500 and is counted.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Dashboard } from './dashboard';
 import { sendJson, type Handler, type Routes } from './http-body';
 import type { Metrics } from './metrics';
 
 export interface HttpRoutesDeps {
   /** The admin API (see `admin-api.ts`). */
   readonly adminRoutes: Routes;
+  /** Serves every path that is not an API path (see `dashboard.ts`). */
+  readonly dashboard: Pick<Dashboard, 'handle'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
 
-const PLACEHOLDER_PAGE = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Switchboard server</title></head>
-<body>
-<h1>Switchboard server</h1>
-<p>The WebSocket endpoint is <code>/ws</code>; metrics are at <a href="/metrics">/metrics</a>. The dashboard comes later.</p>
-</body>
-</html>
-`;
+/** Paths the API owns even when no route matches (a JSON 404 there, never a dashboard file). */
+function isApiPath(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
 
 export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const getMetrics: Handler = async (_req, res) => {
@@ -33,18 +32,8 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
     res.end(text);
   };
 
-  const getPage: Handler = (_req, res) => {
-    res.writeHead(200, {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "default-src 'none'",
-      'x-content-type-options': 'nosniff',
-    });
-    res.end(PLACEHOLDER_PAGE);
-  };
-
   const routes: Routes = {
     ...deps.adminRoutes,
-    '/': { GET: getPage },
     '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
     '/metrics': { GET: getMetrics },
     '/ws': { GET: (_req, res) => sendJson(res, 426, { error: 'This endpoint speaks WebSocket only' }, { upgrade: 'websocket' }) },
@@ -62,6 +51,7 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
       else res.destroy();
     };
     try {
+      if (!methods && !isApiPath(path)) return void deps.dashboard.handle(req, res).catch(fail);
       if (!methods) return sendJson(res, 404, { error: `Not found: ${method} ${path.slice(0, 200)}` });
       if (!handler) {
         const allow = Object.keys(methods).join(', ');

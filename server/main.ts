@@ -1,8 +1,8 @@
 /**
- * The server process: environment in, `Switchboard server listening on <url>` out once ready (and,
- * outside production, an access token for user `dev` to paste into the extension's Options, so a
- * new user is connected within a minute), and a graceful exit on SIGTERM / SIGINT (every socket
- * closed with 1001, simulator stopped, event log closed, exit 0).
+ * The server process: environment in, `Switchboard server listening on <url>` out once ready, then
+ * the dashboard's URL (and, outside production, an access token for user `dev` to paste into the
+ * extension's Options, so a new user is connected within a minute), and a graceful exit on
+ * SIGTERM / SIGINT (every socket closed with 1001, simulator stopped, event log closed, exit 0).
  * Run with `node --import tsx server/main.ts` (`npm run server`).
  */
 import { mkdirSync } from 'node:fs';
@@ -23,6 +23,11 @@ async function main(): Promise<void> {
   // Minted before announcing, so the token line follows the listening line at once.
   const devAccess = production ? undefined : await server.mintToken('dev');
   console.log(`Switchboard server listening on ${server.url}`);
+  console.log(
+    server.dashboardBuilt()
+      ? `Dashboard: ${server.dashboardUrl}`
+      : `Dashboard: ${server.dashboardUrl} (not built yet: run \`npm run build:dashboard\`; it is served from ${server.dashboardDir})`,
+  );
   if (devAccess) console.log(`Access token for user "dev" (paste into the extension's Options): ${devAccess.token}`);
   console.log(
     generatedAdminToken

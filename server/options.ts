@@ -3,6 +3,7 @@
  * checked. Everything below `startServer` receives the resolved, frozen `ServerOptions`.
  */
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_LIMITS } from '../lib/codec';
 import type { TokenVerifier } from './auth';
@@ -51,6 +52,12 @@ export interface ServerOptions {
   readonly allowedOrigins: readonly string[];
   /** Accept any `chrome-extension://` / `moz-extension://` origin. Default: `NODE_ENV !== 'production'`. */
   readonly allowExtensionOrigins: boolean;
+  /**
+   * The built web dashboard served at `/` (`npm run build:dashboard` writes it). Default
+   * `<repository>/.output/dashboard`, found from this file rather than the working directory
+   * (`DASHBOARD_DIR`).
+   */
+  readonly dashboardDir: string;
   /** Price simulator, or `'off'`. Default `{ ticksPerSecond: 5 }`. */
   readonly simulator: SimulatorOptions | 'off';
   /** Interval of the server's application pings; silence for twice this closes with 4008. Default 15000. */
@@ -93,6 +100,9 @@ const limits = {
   clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
 } as const;
 
+/** `<repository>/.output/dashboard`, wherever the server is started from. */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../.output/dashboard', import.meta.url));
+
 /** What `startServer` takes: any option, retention limits one at a time. */
 export type ServerInput = Readonly<Partial<Omit<ServerOptions, 'retention'>>> & { readonly retention?: Partial<Retention> };
 
@@ -113,6 +123,7 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     ...(input.verifyToken ? { verifyToken: input.verifyToken } : {}),
     allowedOrigins: input.allowedOrigins ?? [],
     allowExtensionOrigins: input.allowExtensionOrigins ?? env.NODE_ENV !== 'production',
+    dashboardDir: input.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
     simulator: input.simulator ?? { ticksPerSecond: 5 },
     heartbeatMs: input.heartbeatMs ?? 15_000,
     handshakeTimeoutMs: input.handshakeTimeoutMs ?? 10_000,

@@ -1,8 +1,8 @@
 /**
- * The server's composition root: one `node:http` server carrying the admin/metrics routes and the
- * `/ws` WebSocket endpoint, wired to the event log, token service, stream and price fan-outs, alert
- * engine, store and service, client messages, simulator and metrics. Nothing else constructs these
- * parts; each receives what it needs here.
+ * The server's composition root: one `node:http` server carrying the admin/metrics routes, the
+ * static web dashboard at `/` and the `/ws` WebSocket endpoint, wired to the event log, token
+ * service, stream and price fan-outs, alert engine, store and service, client messages, simulator
+ * and metrics. Nothing else constructs these parts; each receives what it needs here.
  */
 import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +22,7 @@ import { withDevToken } from './auth';
 import { createConnection, type ConnectionContext } from './connection';
 import { createClientMessages } from './client-messages';
 import { createConnectionRegistry } from './connections';
+import { createDashboard, NOT_BUILT_MESSAGE } from './dashboard';
 import { openEventLog, type StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
 import { createPriceFanout } from './fanout';
@@ -49,6 +50,12 @@ export const WS_PATH = '/ws';
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8787`. */
   readonly url: string;
+  /** The web dashboard, e.g. `http://127.0.0.1:8787/`. */
+  readonly dashboardUrl: string;
+  /** The directory the dashboard is served from, absolute. */
+  readonly dashboardDir: string;
+  /** Whether that directory holds a built dashboard (`index.html`) right now. */
+  dashboardBuilt(): boolean;
   /** WebSocket endpoint, e.g. `ws://127.0.0.1:8787/ws`. */
   readonly wsUrl: string;
   readonly host: string;
@@ -226,7 +233,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     mintToken: (user, ttlSeconds) => tokens.mint(user, ttlSeconds),
     listAlerts: (user) => alerts.list(user),
   });
-  const http = createServer(createHttpHandler({ adminRoutes, metrics, logger }));
+  const dashboard = createDashboard({ dir: options.dashboardDir, logger });
+  const http = createServer(createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   let closing: Promise<void> | undefined;
 
@@ -248,7 +256,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== WS_PATH) return refuse(socket, 404, `No WebSocket endpoint at ${path}: use ${WS_PATH}`, 'path');
-    const origin = origins.check(req.headers.origin);
+    const origin = origins.check(req.headers.origin, req.headers.host);
     if (!origin.ok) return refuse(socket, 403, origin.reason, 'origin');
     if (closing) return refuse(socket, 503, 'Server is shutting down');
     wss.handleUpgrade(req, socket, head, (ws) => registry.add(createConnection(ws, context)));
@@ -288,6 +296,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostInUrl}:${port}`;
   logger.info({ url, simulator: options.simulator, store: eventLog.kind }, 'server started');
+  if (!dashboard.built()) logger.warn({ dir: dashboard.dir }, NOT_BUILT_MESSAGE);
 
   async function shutdown(): Promise<void> {
     simulator?.stop();
@@ -308,6 +317,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
 
   return {
     url,
+    dashboardUrl: `${url}/`,
+    dashboardDir: dashboard.dir,
+    dashboardBuilt: () => dashboard.built(),
     wsUrl: `ws://${hostInUrl}:${port}${WS_PATH}`,
     host: options.host,
     port,

@@ -1,6 +1,6 @@
 /**
- * The plain-HTTP routes: admin price API (auth and validation), metrics, health, the placeholder
- * page, and readable 404 / 405 answers.
+ * The plain-HTTP routes: admin price API (auth and validation), metrics, health, and readable
+ * 404 / 405 answers. The dashboard at `/` has its own file, dashboard-static.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server';
@@ -63,13 +63,6 @@ describe('other routes', () => {
     for (const name of ['frames_received_total', 'frames_rejected_total', 'connections_refused_total', 'price_ticks_total', 'frames_sent_total']) {
       expect(answer.text).toContain(`# TYPE switchboard_${name} counter`);
     }
-  });
-
-  test('GET / serves the placeholder page', async () => {
-    const answer = await server.request('GET', '/', { token: null });
-    expect(answer.status).toBe(200);
-    expect(answer.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(answer.text).toContain('Switchboard server');
   });
 
   test('GET /healthz answers 200', async () => {
