@@ -1,6 +1,21 @@
 import { defineConfig } from 'wxt';
 import preact from '@preact/preset-vite';
 
+/**
+ * The Firefox add-on id (fixed, so storage and the extension's IndexedDB survive reinstalls) and
+ * Firefox's built-in data consent: Switchboard sends nothing to its authors, only to the server the
+ * user configures, so it declares `none` (https://mzl.la/firefox-builtin-data-consent). That key
+ * exists since Firefox 140 (the 140 ESR) and Firefox for Android 142, hence the minimum versions.
+ */
+const FIREFOX_SETTINGS = {
+  gecko: {
+    id: 'switchboard@switchboard.dev',
+    strict_min_version: '140.0',
+    data_collection_permissions: { required: ['none'] },
+  },
+  gecko_android: { strict_min_version: '142.0' },
+};
+
 // Permissions are the fewest the features need; README explains each one.
 export default defineConfig({
   vite: () => ({ plugins: [preact()] }),
@@ -18,8 +33,6 @@ export default defineConfig({
         ...(browser === 'firefox' ? {} : { use_dynamic_url: true }),
       },
     ],
-    ...(browser === 'firefox'
-      ? { browser_specific_settings: { gecko: { id: 'switchboard@switchboard.dev', strict_min_version: '115.0' } } }
-      : {}),
+    ...(browser === 'firefox' ? { browser_specific_settings: FIREFOX_SETTINGS } : {}),
   }),
 });

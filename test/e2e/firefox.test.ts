@@ -1,0 +1,155 @@
+/**
+ * The Firefox build (MV2, persistent background page) in Debian's Firefox ESR, driven over
+ * WebDriver BiDi with puppeteer-core, against a real server process on the SQLite store: three
+ * popup tabs share one WebSocket and show live prices; notifications published while the server
+ * was down show up exactly once, in order, after it restarts; and a price crossing an alert made in
+ * the popup shows one overlay, in the focused web tab only. The steps run in order and build on
+ * each other.
+ *
+ * The extension reaches the server through a TCP proxy (`startTcpProxy`), so the restart step can
+ * keep it away from the restarted server until it has published, instead of racing its backoff.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchFirefoxWithExtension, type FirefoxExtension } from '../support/firefox';
+import { FirefoxOptionsPage } from '../support/pages/firefox-options';
+import { FirefoxPopupPage } from '../support/pages/firefox-popup';
+import { FirefoxWebTab } from '../support/pages/firefox-web-tab';
+import { startWebPages } from '../support/pages/web-tab';
+import { spawnServerProcess, type ServerProcess } from '../support/server';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+const USER = 'ann';
+const POPUPS = 3;
+const CONNECTIONS = 'switchboard_ws_connections';
+const POLL = { timeout: 30_000, interval: 50 } as const;
+/** How long the tabs are watched for an overlay that should not come (a second show, or the wrong tab). */
+const QUIET_MS = 1000;
+
+let server: ServerProcess;
+let proxy: TcpProxy;
+let pages: Awaited<ReturnType<typeof startWebPages>>;
+let firefox: FirefoxExtension;
+const popups: FirefoxPopupPage[] = [];
+/** Notification titles in the order they were published. */
+const published: string[] = [];
+
+async function publishPriceAndSee(symbol: string, price: number): Promise<void> {
+  await server.publishPrice(symbol, price);
+  await Promise.all(popups.map((popup) => popup.waitForPrice(symbol, price.toFixed(2))));
+}
+
+async function publishNotifications(...titles: string[]): Promise<void> {
+  for (const title of titles) {
+    const { seq } = await server.publishNotification(USER, { title, body: `Body of ${title}` });
+    expect(seq).toBe(published.length + 1);
+    published.push(title);
+  }
+}
+
+/** Every popup shows every notification exactly once, newest first, and no gap notice. */
+async function expectFeedEverywhere(): Promise<void> {
+  const newestFirst = [...published].reverse();
+  for (const popup of popups) {
+    await expect.poll(() => popup.titles(), POLL).toEqual(newestFirst);
+    expect((await popup.feed()).filter((row) => row.kind === 'gap')).toEqual([]);
+  }
+}
+
+/** Fails as soon as the number of overlays in each tab differs from `expected` (in tab order) during `ms`. */
+async function expectOverlaysStay(tabs: readonly FirefoxWebTab[], expected: readonly number[], ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  do {
+    expect(await Promise.all(tabs.map(async (tab) => (await tab.overlayFrames()).length))).toEqual(expected);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } while (Date.now() < until);
+}
+
+beforeAll(async () => {
+  server = await spawnServerProcess();
+  proxy = await startTcpProxy({ port: server.port });
+  pages = await startWebPages();
+  firefox = await launchFirefoxWithExtension();
+});
+
+afterAll(async () => {
+  await firefox?.close();
+  await pages?.close();
+  await proxy?.close();
+  await server?.dispose();
+});
+
+describe('Switchboard in Firefox ESR (MV2)', () => {
+  test('with no token the add-on stays offline; the options page connects it', async () => {
+    const options = await FirefoxOptionsPage.open(firefox);
+    await options.waitForStatus('no access token');
+    expect(await server.metric(CONNECTIONS)).toBe(0);
+    await options.save({ serverUrl: proxy.url, token: await server.mintToken(USER) });
+    await options.waitForStatus('Connected');
+    await options.page.close();
+    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+  });
+
+  test('three popup tabs show live prices over exactly one WebSocket', async () => {
+    for (let i = 0; i < POPUPS; i += 1) popups.push(await FirefoxPopupPage.open(firefox));
+    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+    await publishPriceAndSee('AAPL', 101.25);
+    await publishPriceAndSee('MSFT', 402.5);
+    await publishPriceAndSee('AAPL', 99.75);
+    const rows = await popups[0]!.prices();
+    expect(rows.AAPL).toContain('99.75');
+    expect(rows.AAPL).toContain('▼');
+    expect(rows.MSFT).toContain('402.50');
+    expect(await server.metric(CONNECTIONS)).toBe(1);
+  });
+
+  test('notifications published while the server is down appear once each, in order, after it restarts', async () => {
+    await publishNotifications('Before the restart');
+    await expectFeedEverywhere();
+
+    await server.kill('SIGKILL');
+    const away = await popups[0]!.waitForStatusNot('Connected');
+    expect(away).toMatch(/Reconnecting|Connecting/);
+    // Keep the extension away from the restarted server until everything is published.
+    proxy.unplug();
+    await server.restart();
+    await publishNotifications('While down: first', 'While down: second', 'While down: third');
+    expect(await server.metric(CONNECTIONS)).toBe(0);
+    expect((await popups[0]!.titles()).filter((title) => title.startsWith('While down'))).toEqual([]);
+
+    proxy.plug();
+    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+    await expectFeedEverywhere();
+    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+    // A live one after the replay: had anything been replayed twice, it would be in the list too.
+    await publishNotifications('After the restart');
+    await expectFeedEverywhere();
+  });
+
+  test('an alert created in the popup shows one overlay, in the focused web tab only', async () => {
+    // The killed server may not have saved its last prices yet; it refuses alerts on symbols it has not seen.
+    await publishPriceAndSee('AAPL', 200);
+    const popup = popups[0]!;
+    await popup.page.bringToFront();
+    await popup.createAlert({ symbol: 'AAPL', condition: 'above', price: '250' });
+    await expect.poll(() => popup.alerts(), POLL).toEqual(['AAPL above 250 | Active']);
+    const held = await server.alerts(USER);
+    expect(held.map(({ rule }) => `${rule.symbol} ${rule.condition} ${rule.price}`)).toEqual(['AAPL above 250']);
+
+    const tabs = [await FirefoxWebTab.open(firefox, pages.url('/news')), await FirefoxWebTab.open(firefox, pages.url('/mail'))];
+    const focused = tabs[1]!;
+    await focused.bringToFront();
+
+    await server.publishPrice('AAPL', 251.5);
+    const frame = await focused.waitForOverlay('AAPL above 250');
+    published.push('AAPL above 250');
+    await expectFeedEverywhere();
+    await expect.poll(() => popup.alerts(), POLL).toEqual(['AAPL above 250 | Fired']);
+    expect(await focused.overlayTexts()).toEqual([expect.stringContaining('AAPL above 250')]);
+    await expectOverlaysStay(tabs, [0, 1], QUIET_MS);
+
+    await focused.dismiss(frame);
+    await focused.waitForNoOverlay();
+    await expect.poll(async () => (await popup.feed()).find((row) => row.text === 'AAPL above 250')?.unread, POLL).toBe(false);
+    await expectOverlaysStay(tabs, [0, 0], QUIET_MS);
+  });
+});

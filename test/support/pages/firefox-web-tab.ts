@@ -1,0 +1,77 @@
+/**
+ * An ordinary web page in a Firefox tab (puppeteer-core), seen as the person looking at it: the
+ * alert overlays the extension shows there. The overlay is a `moz-extension://…/overlay.html`
+ * frame inside a closed shadow root, which no DOM query from the page reaches; WebDriver BiDi
+ * lists it as a child browsing context of the tab all the same, so it is among the page's frames.
+ * Puppeteer sees no navigation events for moz-extension:// documents, though (as with `load` in
+ * `openExtensionPage`): such a frame's `url()` stays `about:blank`, so each frame is asked where it
+ * is from inside.
+ */
+import type { Frame, Page } from 'puppeteer-core';
+import type { FirefoxExtension } from '../firefox';
+import { clickButton } from './puppeteer-form';
+
+export class FirefoxWebTab {
+  private constructor(
+    readonly page: Page,
+    private readonly firefox: FirefoxExtension,
+  ) {}
+
+  /** A new tab at `url`, loaded (the overlay content script runs at `document_idle`). */
+  static async open(firefox: FirefoxExtension, url: string): Promise<FirefoxWebTab> {
+    const page = await firefox.browser.newPage();
+    await page.goto(url, { waitUntil: 'load' });
+    return new FirefoxWebTab(page, firefox);
+  }
+
+  /**
+   * Makes this the selected tab, as a person clicking on it would. The tests' tabs share one
+   * window, so this is the tab `tabs.query({ active: true, lastFocusedWindow: true })` finds.
+   */
+  async bringToFront(): Promise<void> {
+    await this.page.bringToFront();
+  }
+
+  /** The frames of the extension's overlay page in this tab (one still loading may be left out). */
+  async overlayFrames(): Promise<Frame[]> {
+    const prefix = this.firefox.url('overlay.html');
+    const children = this.page.frames().filter((frame) => frame !== this.page.mainFrame());
+    const hrefs = await Promise.all(children.map((frame) => frame.evaluate(() => location.href).catch(() => '')));
+    return children.filter((_, i) => hrefs[i]!.startsWith(prefix));
+  }
+
+  /** The `role="alert"` texts of the overlays shown in this tab, in DOM order of their frames. */
+  async overlayTexts(): Promise<string[]> {
+    const texts = await Promise.all(
+      (await this.overlayFrames()).map((frame) => frame.evaluate(() => document.querySelector('[role="alert"]')?.textContent ?? null).catch(() => null)),
+    );
+    return texts.filter((text): text is string => text !== null);
+  }
+
+  /** Waits for an overlay whose `role="alert"` contains `title`, and returns its frame. */
+  async waitForOverlay(title: string, timeoutMs = 30_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const frame of await this.overlayFrames()) {
+        const text = await frame.evaluate(() => document.querySelector('[role="alert"]')?.textContent ?? '').catch(() => '');
+        if (text.includes(title)) return frame;
+      }
+      if (Date.now() > deadline) throw new Error(`no overlay with ${JSON.stringify(title)} in ${this.page.url()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Presses `Dismiss` in the overlay shown in `frame`. */
+  async dismiss(frame: Frame): Promise<void> {
+    await clickButton(frame, 'Dismiss');
+  }
+
+  /** Waits until this tab shows no overlay frame. */
+  async waitForNoOverlay(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.overlayFrames()).length > 0) {
+      if (Date.now() > deadline) throw new Error(`${this.page.url()} still shows an overlay`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
