@@ -144,7 +144,11 @@ describe('price alerts: offline outbox, one overlay in the focused tab', () => {
   test('dismissing it removes it everywhere and the feed shows it read', async () => {
     const focused = tabs[1]!;
     const frame = await focused.waitForOverlay('AAPL above 250');
-    await frame.getByRole('button', { name: 'Dismiss' }).click();
+    // A real click at the button's place in the page, not `locator.click()`: the click removes the
+    // very frame it lands in, and Playwright then sometimes waits on that frame until it times out.
+    const box = await frame.getByRole('button', { name: 'Dismiss' }).boundingBox();
+    if (!box) throw new Error('the Dismiss button has no box');
+    await focused.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     for (const tab of tabs) await tab.waitForNoOverlay();
     await popup.waitForUnread('AAPL above 250', false);
     await popup.page.waitForTimeout(300);
