@@ -17,7 +17,8 @@
  * the store. The last price of every symbol is saved by the sweep (and on close), not on every
  * tick, which would cost an fsync per tick: after a crash a `crossing` rule may compare its next
  * tick with a price up to one sweep old, and `percent-move` windows start over from the last
- * saved price.
+ * saved price. A symbol's FIRST price is saved at once (one write per symbol, ever), so a crash
+ * never makes the server forget a symbol and refuse alerts on it as unknown.
  */
 import type { AlertMessageKind, AlertsState, ServerAlert } from '../../lib/alerts';
 import type { MessageId } from '../../lib/ids';
@@ -94,6 +95,8 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   }
 
   const dirtyPrices = new Set<string>();
+  /** Symbols with a saved price; a tick of any other is saved at once. */
+  const savedSymbols = new Set(loaded.prices.map((p) => p.symbol));
   let lastTrim = -Infinity;
   let closing: Promise<void> | undefined;
 
@@ -169,7 +172,12 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     onTick(tick) {
       if (closing) return;
       const outcome = engine.tick(tick.symbol, tick.price, tick.at);
-      dirtyPrices.add(tick.symbol);
+      if (savedSymbols.has(tick.symbol)) dirtyPrices.add(tick.symbol);
+      else {
+        savedSymbols.add(tick.symbol);
+        const first: SymbolPrice = { symbol: tick.symbol, price: tick.price, at: tick.at };
+        enqueue(() => store.savePrices([first])).catch((error: unknown) => deps.onError(error, 'saving a new symbol'));
+      }
       metrics.alertTickEvaluated(outcome.examined);
       settle(outcome);
     },

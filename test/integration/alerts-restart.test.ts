@@ -106,3 +106,21 @@ test('a server process killed with SIGKILL right after an ack keeps the alert, a
   expect(await again.message('alert.create', body, messageId)).toEqual(ack);
   expect(await server.alerts('dev')).toHaveLength(1);
 });
+
+test('a symbol first seen just before SIGKILL is still known after the restart', async () => {
+  const server = await spawnServerProcess();
+  processes.push(server);
+  await server.publishPrice('NVDA', 120);
+  await server.publishPrice('AAPL', 200);
+  const client = await greet(server.url);
+  // Acked after the first prices' writes: the store runs writes in order.
+  const first = { alertId: newMessageId(), rule: { symbol: 'NVDA', condition: 'above', price: 150 } };
+  expect(await client.message('alert.create', first, newMessageId())).toMatchObject({ ok: true });
+  await server.kill('SIGKILL');
+  await server.restart();
+
+  const again = await greet(server.url);
+  const body = { alertId: newMessageId(), rule: { symbol: 'AAPL', condition: 'below', price: 150 } };
+  expect(await again.message('alert.create', body, newMessageId())).toMatchObject({ ok: true });
+  expect((await server.alerts('dev')).map((alert) => alert.id).sort()).toEqual([first.alertId, body.alertId].sort());
+});
