@@ -9,12 +9,13 @@
 import * as Comlink from 'comlink';
 import { browser } from 'wxt/browser';
 import { toErrorData } from '../lib/errors';
-import { HUB_PORT_NAME, type HubApi } from '../lib/hub-api';
+import { HUB_PORT_NAME } from '../lib/hub-api';
 import { isOverlayShown, parseOverlayMessage, type HideOverlayMessage, type ShowOverlayMessage } from '../lib/overlay-messages';
 import { createPipeRegistry } from '../lib/pipe-registry';
 import { createPortEndpoint, type RuntimePortLike } from '../lib/port-endpoint';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../lib/settings';
-import { openHub, type Hub, type HubSession } from './hub';
+import { openHub, type Hub } from './hub';
+import { rpcSurface } from './rpc-surface';
 import {
   systemClock,
   type Badge,
@@ -213,27 +214,6 @@ function createHubPorts(): HubPorts {
     badge: createToolbarBadge(),
     notifier,
     log,
-  };
-}
-
-/** Only the `HubApi` methods of a session go over RPC, not `close` or anything else on the object. */
-function rpcSurface(session: HubSession): HubApi {
-  return {
-    listen: (listener) => session.listen(listener),
-    subscribe: (topics) => session.subscribe(topics),
-    unsubscribe: (topics) => session.unsubscribe(topics),
-    status: () => session.status(),
-    feed: (limit) => session.feed(limit),
-    markRead: (ids) => session.markRead(ids),
-    markAllRead: () => session.markAllRead(),
-    alerts: () => session.alerts(),
-    createAlert: (rule) => session.createAlert(rule),
-    pauseAlert: (id, paused) => session.pauseAlert(id, paused),
-    deleteAlert: (id) => session.deleteAlert(id),
-    overlay: (id) => session.overlay(id),
-    dismissOverlay: (id, snoozeMinutes) => session.dismissOverlay(id, snoozeMinutes),
-    getSettings: () => session.getSettings(),
-    saveSettings: (settings) => session.saveSettings(settings),
   };
 }
 
