@@ -1,7 +1,9 @@
 /**
- * Renders README's popup screenshot (docs/popup.png) from the real built extension: starts a
- * server with the simulator, points the extension at it through the options page, publishes a few
- * notifications, creates two alerts through the form and captures the popup at its real width. `npm run screenshot` after a build.
+ * Renders README's screenshots from the real builds: starts a server with the simulator, points the
+ * extension at it through the options page, publishes a few notifications, creates two alerts
+ * through the popup's form and captures the popup at its real width (docs/popup.png); then signs in
+ * to the web dashboard the same server serves, as the same user, and captures it on a wide viewport
+ * (docs/dashboard.png). `npm run screenshot` after `npm run build && npm run build:dashboard`.
  */
 import { mkdirSync } from 'node:fs';
 import { launchChromiumWithExtension } from '../test/support/chromium';
@@ -9,6 +11,7 @@ import { PopupPage } from '../test/support/pages/popup';
 import { spawnServerProcess } from '../test/support/server';
 
 const out = process.argv[2] ?? 'docs/popup.png';
+const dashboardOut = process.argv[3] ?? 'docs/dashboard.png';
 const server = await spawnServerProcess({ env: { SIMULATOR: 'on', SIMULATOR_RATE: '20' } });
 const browser = await launchChromiumWithExtension();
 try {
@@ -41,6 +44,18 @@ try {
   mkdirSync('docs', { recursive: true });
   await popup.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
+
+  const dashboard = await browser.context.newPage();
+  await dashboard.setViewportSize({ width: 1200, height: 800 });
+  await dashboard.goto(`${server.url}/`);
+  await dashboard.getByLabel('Access token').fill(token);
+  await dashboard.getByRole('button', { name: 'Sign in' }).click();
+  await dashboard.getByRole('status').filter({ hasText: 'Connected' }).waitFor();
+  await dashboard.getByRole('list', { name: 'Alerts' }).getByText('Active').nth(1).waitFor();
+  await dashboard.getByRole('list', { name: 'Notifications' }).getByRole('listitem').nth(2).waitFor();
+  await dashboard.waitForFunction(() => document.querySelectorAll('[aria-label="Prices"] .up, [aria-label="Prices"] .down').length >= 3);
+  await dashboard.screenshot({ path: dashboardOut });
+  console.log(`wrote ${dashboardOut}`);
 } finally {
   await browser.close();
   await server.dispose();

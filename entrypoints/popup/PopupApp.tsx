@@ -6,15 +6,13 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { latestAlerts } from '@/components/alert-book';
-import { AlertForm } from '@/components/AlertForm';
-import { AlertList } from '@/components/AlertList';
+import { AlertsSection } from '@/components/AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
 import { NotificationList } from '@/components/NotificationList';
 import { PriceList } from '@/components/PriceList';
 import { applyPriceUpdates, type PriceBook } from '@/components/price-book';
 import { StatusLine } from '@/components/StatusLine';
 import { connectHub, type HubConnection } from '@/lib/connect-hub';
-import type { Result } from '@/lib/errors';
 import type { AlertItem, FeedPage, HubStatus } from '@/lib/hub-api';
 
 const warn = (what: string) => (error: unknown) => console.warn(`could not ${what}`, error);
@@ -24,7 +22,6 @@ export function PopupApp() {
   const [prices, setPrices] = useState<PriceBook>(new Map());
   const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
   const [alerts, setAlerts] = useState<readonly AlertItem[]>([]);
-  const [alertError, setAlertError] = useState<string | null>(null);
   /** Counts alert updates, so a snapshot older than an update that overtook it is dropped. */
   const alertVersion = useRef(0);
 
@@ -59,12 +56,6 @@ export function PopupApp() {
 
   const currentPrices = useMemo(() => new Map([...prices.values()].map((tick) => [tick.symbol, tick.price])), [prices]);
   const idle = status?.s === 'idle';
-  /** Shows why a pause, resume or delete was refused (the hub checks the id before queueing). */
-  const queue = (what: string, queued: Promise<Result<null>>): void =>
-    void queued.then(
-      (result) => setAlertError(result.ok ? null : `Could not ${what}: ${result.error.message}`),
-      (error: unknown) => setAlertError(`Could not ${what}: ${error instanceof Error ? error.message : String(error)}`),
-    );
   const openOptions = () => void browser.runtime.openOptionsPage().catch(warn('open the options'));
 
   return (
@@ -98,20 +89,13 @@ export function PopupApp() {
         onMarkAllRead={() => void hub.api.markAllRead().catch(warn('mark all read'))}
       />
       <PriceList prices={[...prices.values()]} />
-      <section class="alerts" aria-labelledby="alerts-heading">
-        <h2 id="alerts-heading">Alerts</h2>
-        {alertError && (
-          <p class="error" role="alert">
-            {alertError}
-          </p>
-        )}
-        <AlertList
-          alerts={alerts}
-          onPause={(id, paused) => queue(paused ? 'pause the alert' : 'resume the alert', hub.api.pauseAlert(id, paused))}
-          onDelete={(id) => queue('delete the alert', hub.api.deleteAlert(id))}
-        />
-        <AlertForm prices={currentPrices} onCreate={(rule) => hub.api.createAlert(rule)} />
-      </section>
+      <AlertsSection
+        alerts={alerts}
+        prices={currentPrices}
+        pauseAlert={(id, paused) => hub.api.pauseAlert(id, paused)}
+        deleteAlert={(id) => hub.api.deleteAlert(id)}
+        createAlert={(rule) => hub.api.createAlert(rule)}
+      />
     </main>
   );
 }

@@ -7,6 +7,7 @@ import { EMPTY_ALERT_FORM, readAlertForm, type AlertFormFields } from '../../com
 import { AlertForm } from '../../components/AlertForm';
 import { AlertList } from '../../components/AlertList';
 import { AlertOverlay, SNOOZE_MINUTES } from '../../components/AlertOverlay';
+import { AlertsSection } from '../../components/AlertsSection';
 import type { AlertRule } from '../../lib/alerts';
 import { err, ok, type Result } from '../../lib/errors';
 import type { AlertItem, OverlayItem } from '../../lib/hub-api';
@@ -267,6 +268,29 @@ describe('AlertList', () => {
     await show(<AlertList alerts={[]} onPause={() => {}} onDelete={() => {}} />);
     expect(root.querySelector('ul[aria-label="Alerts"]')).not.toBeNull();
     expect(root.textContent).toContain('No alerts yet.');
+  });
+});
+
+describe('AlertsSection', () => {
+  test('a refused pause or delete says why; the next accepted one clears it', async () => {
+    const pauseAlert = vi.fn(async (): Promise<Result<null>> => err('NotFound', 'no alert a2'));
+    const deleteAlert = vi.fn(async (): Promise<Result<null>> => ok(null));
+    await show(
+      <AlertsSection
+        alerts={[item('a2', 'active')]}
+        prices={new Map([['AAPL', 190]])}
+        pauseAlert={pauseAlert}
+        deleteAlert={deleteAlert}
+        createAlert={async () => ok({ id: 'x' })}
+      />,
+    );
+    const button = (text: string) => [...root.querySelectorAll('button')].find((b) => b.textContent === text)!;
+    await act(async () => button('Pause').click());
+    await vi.waitFor(() => expect(root.querySelector('.error[role="alert"]')?.textContent).toBe('Could not pause the alert: no alert a2'));
+    expect(pauseAlert).toHaveBeenCalledWith('a2', true);
+    await act(async () => button('Delete').click());
+    await vi.waitFor(() => expect(root.querySelector('.error[role="alert"]')).toBeNull());
+    expect(deleteAlert).toHaveBeenCalledWith('a2');
   });
 });
 

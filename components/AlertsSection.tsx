@@ -1,0 +1,49 @@
+/**
+ * The alerts block both hosts show (popup and dashboard): the list, a line saying why a pause,
+ * resume or delete was refused, and the form. The hub checks an alert id before queueing, so a
+ * refusal comes back at once and is shown here; a create reports through the form itself.
+ */
+import { useState } from 'preact/hooks';
+import type { AlertRule } from '../lib/alerts';
+import type { Result } from '../lib/errors';
+import type { AlertItem } from '../lib/hub-api';
+import { AlertForm } from './AlertForm';
+import { AlertList } from './AlertList';
+
+export interface AlertsSectionProps {
+  readonly alerts: readonly AlertItem[];
+  /** Current price per symbol, for the form's sanity checks. */
+  readonly prices: ReadonlyMap<string, number>;
+  readonly pauseAlert: (id: string, paused: boolean) => Promise<Result<null>>;
+  readonly deleteAlert: (id: string) => Promise<Result<null>>;
+  readonly createAlert: (rule: AlertRule) => Promise<Result<{ readonly id: string }>>;
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+export function AlertsSection({ alerts, prices, pauseAlert, deleteAlert, createAlert }: AlertsSectionProps) {
+  const [error, setError] = useState<string | null>(null);
+
+  const queue = (what: string, queued: Promise<Result<null>>): void =>
+    void queued.then(
+      (result) => setError(result.ok ? null : `Could not ${what}: ${result.error.message}`),
+      (failure: unknown) => setError(`Could not ${what}: ${messageOf(failure)}`),
+    );
+
+  return (
+    <section class="alerts" aria-labelledby="alerts-heading">
+      <h2 id="alerts-heading">Alerts</h2>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <AlertList
+        alerts={alerts}
+        onPause={(id, paused) => queue(paused ? 'pause the alert' : 'resume the alert', pauseAlert(id, paused))}
+        onDelete={(id) => queue('delete the alert', deleteAlert(id))}
+      />
+      <AlertForm prices={prices} onCreate={createAlert} />
+    </section>
+  );
+}

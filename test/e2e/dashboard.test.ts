@@ -1,0 +1,223 @@
+/**
+ * The web dashboard the server serves at `/`, in Chromium and in Firefox, against a real server
+ * process on the SQLite store. Its tabs share one hub in a SharedWorker, hence one WebSocket: five
+ * tabs show live prices over one connection, closing the tab that started the worker leaves the
+ * others working, a fired alert shows as a banner in the focused tab only, and notifications
+ * published while the server was down show up exactly once, in order, in every tab after it
+ * restarts. The token is signed in through the form, kept across a reload, out of reach of other
+ * origins, and forgotten on `Sign out`. Where there is no `SharedWorker`, each tab runs its own hub
+ * in a dedicated Worker. The steps run in order and build on each other.
+ *
+ * The browser reaches the server through a TCP proxy (`startTcpProxy`), so the restart step can
+ * keep the hub away from the restarted server until it has published, instead of racing its
+ * backoff. The dashboard's origin is then the proxy's, which the server accepts as its own (the
+ * Origin matches the Host it was dialled with).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchBrowser, type BrowserKind, type LaunchedBrowser } from '../support/puppeteer';
+import { DashboardPage } from '../support/pages/dashboard';
+import { startWebPages } from '../support/pages/web-tab';
+import { spawnServerProcess, type ServerProcess } from '../support/server';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+
+const USER = 'ann';
+const TABS = 5;
+const CONNECTIONS = 'switchboard_ws_connections';
+const WAIT_MS = 30_000;
+const POLL = { timeout: WAIT_MS, interval: 50 } as const;
+
+describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (kind) => {
+  let server: ServerProcess;
+  let proxy: TcpProxy;
+  let launched: LaunchedBrowser;
+  let token: string;
+  const tabs: DashboardPage[] = [];
+  /** Notification titles in the order they were published, and those read since. */
+  const published: string[] = [];
+  const read = new Set<string>();
+
+  /** Re-reads the gauge until it is `expected`, then once more to see that it stays there. */
+  async function expectConnections(expected: number): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    let value = await server.metric(CONNECTIONS);
+    while (value !== expected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      value = await server.metric(CONNECTIONS);
+    }
+    expect(value).toBe(expected);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await server.metric(CONNECTIONS)).toBe(expected);
+  }
+
+  async function publishPriceAndSee(symbol: string, price: number): Promise<void> {
+    await server.publishPrice(symbol, price);
+    await Promise.all(tabs.map((tab) => tab.waitForPrice(symbol, price.toFixed(2))));
+  }
+
+  async function publish(...titles: string[]): Promise<void> {
+    for (const title of titles) {
+      const { seq } = await server.publishNotification(USER, { title, body: `Body of ${title}` });
+      expect(seq).toBe(published.length + 1);
+      published.push(title);
+    }
+  }
+
+  /**
+   * Every open tab shows every notification exactly once, newest first, no gap notice, and the
+   * unread count in its title.
+   */
+  async function expectFeedEverywhere(): Promise<void> {
+    const newestFirst = [...published].reverse();
+    const unread = published.filter((title) => !read.has(title)).length;
+    await Promise.all(tabs.map((tab) => tab.waitForTitles(newestFirst)));
+    await Promise.all(tabs.map((tab) => tab.waitForTitle(unread > 0 ? `(${unread}) Switchboard` : 'Switchboard')));
+    for (const tab of tabs) expect(await tab.gaps()).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    server = await spawnServerProcess();
+    proxy = await startTcpProxy({ port: server.port });
+    token = await server.mintToken(USER);
+    launched = await launchBrowser(kind);
+  });
+
+  afterAll(async () => {
+    await launched?.close();
+    await proxy?.close();
+    await server?.dispose();
+  });
+
+  test('a garbage token: the form says the server refused it, and nothing breaks', async () => {
+    const tab = await DashboardPage.open(launched.browser, `${proxy.url}/`);
+    tabs.push(tab);
+    expect(await tab.waitForSignInForm()).toBe('');
+    await tab.signIn('not-a-token');
+    const error = await tab.waitForSignInError('Access token refused');
+    expect(error).toMatch(/^Could not sign in\. Access token refused/);
+    expect(await tab.status()).toContain('Disconnected');
+    // The form is usable again, and no socket stayed open with the bad token.
+    expect(await tab.waitForSignInForm()).toContain('Access token refused');
+    await expectConnections(0);
+  });
+
+  test('signing in with a minted token connects', async () => {
+    const tab = tabs[0]!;
+    await tab.signIn(token);
+    await tab.waitForStatus('Connected');
+    expect(await tab.showsSignIn()).toBe(false);
+    await expectConnections(1);
+  });
+
+  test(`${TABS} tabs show live prices over one WebSocket`, async () => {
+    for (let i = 1; i < TABS; i += 1) tabs.push(await DashboardPage.open(launched.browser, `${proxy.url}/`));
+    await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
+    await publishPriceAndSee('AAPL', 101.25);
+    await publishPriceAndSee('MSFT', 402.5);
+    await expectConnections(1);
+    // Each tab holds its lock, and the hub waits on each one to learn when the tab goes.
+    await tabs[1]!.waitForTabLocks({ held: TABS, pending: TABS });
+  });
+
+  test('closing the tab that started the worker leaves the others working', async () => {
+    await tabs.shift()!.close();
+    // The hub was granted the closed tab's lock, which is when it released that tab's session.
+    await tabs[0]!.waitForTabLocks({ held: TABS - 1, pending: TABS - 1 });
+    await publishPriceAndSee('AAPL', 103.75);
+    await publish('After the first tab closed');
+    await expectFeedEverywhere();
+    await expectConnections(1);
+  });
+
+  test('a fired alert shows as one banner, in the tab the user looks at only', async () => {
+    const looking = tabs[2]!;
+    await looking.createAlert({ symbol: 'AAPL', condition: 'above', price: '110' });
+    await expect.poll(() => looking.alerts(), POLL).toEqual(['AAPL above 110 | Active']);
+    await looking.bringToFront();
+    await server.publishPrice('AAPL', 111);
+    const title = await looking.waitForBanner('AAPL');
+    // The fired alert is a feed entry too: every tab lists it once.
+    published.push(title);
+    await expectFeedEverywhere();
+    for (const tab of tabs) if (tab !== looking) expect(await tab.banners()).toEqual([]);
+    expect(await looking.banners()).toEqual([title]);
+
+    // Dismissing it marks its notification read, in every tab.
+    await looking.dismissBanner(title);
+    read.add(title);
+    await looking.waitForNoBanner();
+    await expectFeedEverywhere();
+    await expect.poll(() => looking.alerts(), POLL).toEqual(['AAPL above 110 | Fired']);
+  });
+
+  test('notifications published while the server was down show up once, in order, in every tab', async () => {
+    await server.kill('SIGKILL');
+    await Promise.all(tabs.map((tab) => tab.waitForStatusNot('Connected')));
+    // Keep the hub away from the restarted server until everything is published.
+    proxy.unplug();
+    await server.restart();
+    await publish('While down: first', 'While down: second', 'While down: third');
+    expect(await server.metric(CONNECTIONS)).toBe(0);
+    for (const tab of tabs) expect((await tab.titles()).filter((title) => title.startsWith('While down'))).toEqual([]);
+    proxy.plug();
+    await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
+    await expectFeedEverywhere();
+    await expectConnections(1);
+  });
+
+  test('a reload keeps the sign-in, and a page of another origin cannot read the token', async () => {
+    const tab = tabs[0]!;
+    await tab.reload();
+    await tab.waitForStatus('Connected');
+    expect(await tab.showsSignIn()).toBe(false);
+    await tab.waitForTitles([...published].reverse());
+
+    const pages = await startWebPages();
+    const foreign = await launched.browser.newPage();
+    try {
+      await foreign.goto(pages.url('/elsewhere'));
+      // IndexedDB is per origin: the dashboard's databases do not exist for this page.
+      const seen = await foreign.evaluate(async () => {
+        const names = (await indexedDB.databases()).map((db) => db.name ?? '');
+        const opened = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open('switchboard-dashboard');
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        const stores = [...opened.objectStoreNames];
+        opened.close();
+        return { names, stores };
+      });
+      expect(seen.names.filter((name) => name.startsWith('switchboard'))).toEqual([]);
+      expect(seen.stores).toEqual([]);
+      expect(JSON.stringify(seen)).not.toContain(token);
+    } finally {
+      await foreign.close();
+      await pages.close();
+    }
+    await expectConnections(1);
+  });
+
+  test('signing out forgets the token in every tab', async () => {
+    await tabs[0]!.signOut();
+    await Promise.all(tabs.map((tab) => tab.waitForSignInForm()));
+    await expectConnections(0);
+    await tabs[1]!.reload();
+    expect(await tabs[1]!.waitForSignInForm()).toBe('');
+  });
+
+  test('without SharedWorker each tab runs its own hub: one socket per tab, nothing lost or doubled', async () => {
+    for (const tab of tabs.splice(0)) await tab.close();
+    await expectConnections(0);
+    const first = await DashboardPage.open(launched.browser, `${proxy.url}/`, { withoutSharedWorker: true });
+    tabs.push(first);
+    await first.signIn(token);
+    await first.waitForStatus('Connected');
+    // A tab opened later reads the stored token at its start.
+    tabs.push(await DashboardPage.open(launched.browser, `${proxy.url}/`, { withoutSharedWorker: true }));
+    await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
+    await expectConnections(2);
+    await publishPriceAndSee('AAPL', 105.5);
+    await publish('Dedicated workers: one');
+    await expectFeedEverywhere();
+  });
+});
