@@ -4,6 +4,7 @@
  * notification, so never as markup), and Dismiss / Snooze. Dismissing or snoozing it here dismisses
  * it in every tab; the host then removes the frame.
  */
+import { useId } from 'preact/hooks';
 import type { OverlayItem } from '../lib/hub-api';
 import { formatTime } from './NotificationList';
 
@@ -27,15 +28,17 @@ const KIND_LABELS: Readonly<Record<OverlayItem['kind'], string>> = {
 };
 
 export function AlertOverlay({ item, onDismiss, onSnooze, busy = false, now = Date.now }: AlertOverlayProps) {
+  // Unique per instance: the dashboard shows several banners in one document.
+  const titleId = useId();
   return (
-    <div role="alert" class={`overlay level-${item.level} kind-${item.kind}`} aria-labelledby="overlay-title">
+    <div role="alert" class={`overlay level-${item.level} kind-${item.kind}`} aria-labelledby={titleId}>
       <div class="overlay-head">
         <span class="overlay-kind">{KIND_LABELS[item.kind]}</span>
         <time class="time" dateTime={new Date(item.at).toISOString()}>
           {formatTime(item.at, now())}
         </time>
       </div>
-      <p id="overlay-title" class="overlay-title">
+      <p id={titleId} class="overlay-title">
         {item.title}
       </p>
       {item.body !== '' && <p class="overlay-body">{item.body}</p>}

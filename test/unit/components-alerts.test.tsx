@@ -320,6 +320,21 @@ describe('AlertOverlay', () => {
     entryIds: ['feed:ann/e1/7'],
   };
 
+  test('two overlays in one document are each labelled by their own title', async () => {
+    const second = { ...overlay, id: 'alert:two', title: 'MSFT below 300' };
+    await show(
+      <div>
+        <AlertOverlay item={overlay} onDismiss={() => {}} onSnooze={() => {}} now={() => NOW} />
+        <AlertOverlay item={second} onDismiss={() => {}} onSnooze={() => {}} now={() => NOW} />
+      </div>,
+    );
+    const labels = [...root.querySelectorAll('[role="alert"]')].map((alert) => {
+      const id = alert.getAttribute('aria-labelledby') ?? '';
+      return root.querySelector(`[id="${id}"]`)?.textContent;
+    });
+    expect(labels).toEqual(['AAPL above 200', 'MSFT below 300']);
+  });
+
   test('is a role=alert with the title and body as text, and Dismiss / Snooze', async () => {
     const onDismiss = vi.fn();
     const onSnooze = vi.fn();
