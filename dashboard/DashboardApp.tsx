@@ -10,6 +10,7 @@ import { latestAlerts } from '@/components/alert-book';
 import { AlertsSection } from '@/components/AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
 import { NotificationList } from '@/components/NotificationList';
+import { watchOpenUser } from '@/components/open-user';
 import { PriceList } from '@/components/PriceList';
 import { applyPriceUpdates, type PriceBook } from '@/components/price-book';
 import { SignInForm } from '@/components/SignInForm';
@@ -61,10 +62,16 @@ export function DashboardApp() {
       }, warn('load the alerts'));
     };
     const sync = hubIsShared ? null : createFeedSync(reload);
+    const userChange = watchOpenUser(() => {
+      setFeed(EMPTY_FEED);
+      setAlerts([]);
+      setBanners([]);
+    });
     const connection = connectSharedHub({
       openPort: openHubPort,
       ...(typeof navigator.locks === 'object' ? { locks: navigator.locks } : {}),
       onStatus: (next) => {
+        userChange(next);
         const wasOpen = statusRef.current?.s === 'open';
         statusRef.current = next;
         setStatus(next);

@@ -28,7 +28,9 @@ export interface HubClientOptions {
   /**
    * Called each time the hub is reached: on the first connection and after every reconnect, once
    * the listener is registered. Updates sent while the view was cut off are not replayed, so this
-   * is where a view reloads what it shows (e.g. `api.feed()`).
+   * is where a view reloads what it shows (e.g. `api.feed()`). Also called when the hub opens
+   * for another user than before (another token was saved): what the view shows is the last
+   * user's.
    */
   readonly onReady?: () => void;
   /** Delay before the first reconnect, in ms; doubles per failed attempt. Default 100. */
@@ -92,6 +94,16 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
   const subscribed = new Set<string>();
   const waiters = new Set<Waiter>();
   let state: State = { s: 'closed' };
+  /** The user of the last `open` status seen. */
+  let openUser: string | undefined;
+
+  /** Notes the user of an `open` status; true when it differs from an earlier one. */
+  function userChanged(status: HubStatus): boolean {
+    if (status.s !== 'open') return false;
+    const changed = openUser !== undefined && openUser !== status.user;
+    openUser = status.user;
+    return changed;
+  }
 
   const linkOf = (s: State): Link | null => (s.s === 'connecting' || s.s === 'ready' ? s.link : null);
 
@@ -115,6 +127,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
         if (linkOf(state) !== link) return;
         link.heardStatus = true;
         options.onStatus?.(status);
+        if (userChanged(status) && state.s === 'ready') options.onReady?.();
       },
       updates(batch) {
         if (linkOf(state) === link) options.onUpdates?.(batch);
@@ -123,7 +136,10 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
     link.remote.listen(Comlink.proxy(listener)).then(
       (status) => {
         if (linkOf(state) !== link) return;
-        if (!link.heardStatus) options.onStatus?.(status);
+        if (!link.heardStatus) {
+          options.onStatus?.(status);
+          userChanged(status);
+        }
         state = { s: 'ready', link };
         // Sent before any waiting call, on the same port, so the order holds.
         if (subscribed.size > 0) link.remote.subscribe([...subscribed]).catch(() => {});

@@ -40,6 +40,15 @@ export function parseTopic(input: unknown): ParsedTopic | null {
   return null;
 }
 
+/**
+ * Whose entries a stream topic holds: the user of `feed:<user>`, `''` for topics everyone reads
+ * (`news`). The hub shows a user only their own entries and everyone's.
+ */
+export function topicOwner(topic: string): string {
+  const parsed = parseTopic(topic);
+  return parsed?.kind === 'feed' ? (parsed.arg ?? '') : '';
+}
+
 /** Returns the topic id or throws: for views and tests that name topics in code. */
 export function topicId(input: string): TopicId {
   const parsed = parseTopic(input);

@@ -13,6 +13,7 @@ import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type Stor
 import type { AlertMessage } from '../lib/alerts';
 import type { OverlayItem } from '../lib/hub-api';
 import type { FeedEntry } from '../lib/notifications';
+import { topicOwner } from '../lib/ids';
 import type { Logger } from './ports';
 
 export const DB_NAME = 'switchboard-hub';
@@ -32,6 +33,8 @@ export interface StoredCursor {
  */
 export interface StoredEntry {
   readonly id: string;
+  /** `topicOwner` of the entry's topic: its user, or `''` for everyone's (`news`). */
+  readonly owner: string;
   readonly at: number;
   readonly order: number;
   readonly unread?: 1;
@@ -76,7 +79,7 @@ export interface HubSchema extends DBSchema {
   feed: {
     key: string;
     value: StoredEntry;
-    indexes: { 'by-time': [number, number]; unread: number };
+    indexes: { 'by-owner-time': [string, number, number]; 'owner-unread': [string, number] };
   };
   outbox: { key: string; value: OutboxEntry; indexes: { 'by-seq': number } };
   /**
@@ -88,6 +91,8 @@ export interface HubSchema extends DBSchema {
 }
 
 type Db = IDBPDatabase<HubSchema>;
+/** A store seen without the schema's index names, for indexes that older migrations made. */
+type LegacyStore = { createIndex(name: string, keyPath: string | string[]): unknown; deleteIndex(name: string): void };
 type UpgradeTransaction = IDBPTransaction<HubSchema, StoreNames<HubSchema>[], 'versionchange'>;
 
 /**
@@ -98,7 +103,8 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
   // 1: cursors and the feed.
   (db) => {
     db.createObjectStore('cursors', { keyPath: 'topic' });
-    const feed = db.createObjectStore('feed', { keyPath: 'id' });
+    // Raw store: these two indexes are replaced by migration 3 and no longer in the schema type.
+    const feed = db.createObjectStore('feed', { keyPath: 'id' }) as unknown as LegacyStore;
     feed.createIndex('by-time', ['at', 'order']);
     feed.createIndex('unread', 'unread');
   },
@@ -108,6 +114,22 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
     outbox.createIndex('by-seq', 'seq', { unique: true });
     db.createObjectStore('overlays', { keyPath: 'id' });
     db.createObjectStore('snapshots', { keyPath: 'topic' });
+  },
+  // 3: entries know whose they are, so after another user signs in the feed, its unread count and
+  // "mark all read" cover only that user's entries and everyone's (`news`), never the last user's.
+  (_db, tx) => {
+    const feed = tx.objectStore('feed');
+    const legacy = feed as unknown as LegacyStore;
+    legacy.deleteIndex('by-time');
+    legacy.deleteIndex('unread');
+    feed.createIndex('by-owner-time', ['owner', 'at', 'order']);
+    feed.createIndex('owner-unread', ['owner', 'unread']);
+    // A failed write aborts the upgrade, and opening the database then fails with the reason.
+    void (async () => {
+      for (let cursor = await feed.openCursor(); cursor; cursor = await cursor.continue()) {
+        cursor.update({ ...cursor.value, owner: topicOwner(cursor.value.entry.topic) }).catch(() => {});
+      }
+    })().catch(() => {});
   },
 ];
 

@@ -4,12 +4,19 @@
  * neither did, and a replayed event is recognised by the cursor (and by its stable id) and never
  * stored twice. It also keeps the `read` flags and the unread count (counted in the same
  * transaction as each change, so the count that goes out always matches what is stored).
+ *
+ * Entries are kept per owner (`topicOwner`): pages, unread counts and "mark read" cover only the
+ * viewer's own entries and everyone's (`news`), so after another user signs in on the same browser
+ * the last user's notifications are neither shown nor counted (they stay stored for when they
+ * come back).
  */
 import type { FeedPage } from '../lib/hub-api';
 import type { FeedEntry } from '../lib/notifications';
 import type { EventFrame, StreamPosition } from '../lib/protocol';
+import { topicOwner } from '../lib/ids';
 import { admit, startCursor, toGap, toNotification, type StreamStart } from './cursor';
-import { writeTransaction, type HubDb, type StoredEntry } from './db';
+import type { IDBPObjectStore } from 'idb';
+import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from './db';
 
 /** What a committed change did to the feed: new or re-flagged entries and the unread total. */
 export interface FeedChange {
@@ -32,6 +39,9 @@ export interface AppendResult extends FeedChange {
   readonly jumps: number;
 }
 
+/** The user whose feed is shown (`null`: nobody signed in, only everyone's entries). */
+export type Viewer = () => string | null;
+
 export interface FeedStore {
   cursor(topic: string): Promise<StreamPosition | null>;
   /**
@@ -40,10 +50,10 @@ export interface FeedStore {
    * `now` dates a gap marker no event follows.
    */
   append(topic: string, start: StreamStart | null, events: readonly EventFrame[], now: number): Promise<AppendResult>;
-  /** The newest `limit` entries, newest first, and the unread count. */
+  /** The viewer's newest `limit` entries, newest first, and their unread count. */
   page(limit: number): Promise<FeedPage>;
   unread(): Promise<number>;
-  /** Marks these notifications read; `changed` holds those that were unread. Unknown ids are ignored. */
+  /** Marks these notifications read; `changed` holds those that were unread. Unknown ids, and other users' entries, are ignored. */
   markRead(ids: readonly string[]): Promise<FeedChange>;
   markAllRead(): Promise<FeedChange>;
 }
@@ -59,7 +69,26 @@ function issued<T>(request: Promise<T>): Promise<T> {
 
 function toStored(entry: FeedEntry, order: number): StoredEntry {
   const unread = entry.kind === 'notification' && !entry.read;
-  return { id: entry.id, at: entry.at, order, ...(unread ? { unread: 1 } : {}), entry };
+  return { id: entry.id, owner: topicOwner(entry.topic), at: entry.at, order, ...(unread ? { unread: 1 } : {}), entry };
+}
+
+/** Whose entries `viewer` sees: everyone's (`''`) and their own. */
+function ownersOf(viewer: string | null): string[] {
+  return viewer ? ['', viewer] : [''];
+}
+
+type FeedIndexSource = Pick<IDBPObjectStore<HubSchema, ['feed'], 'feed', IDBTransactionMode>, 'index'>;
+
+/** The viewer's unread count, in the caller's transaction. */
+async function countUnread(feed: FeedIndexSource, viewer: string | null): Promise<number> {
+  const counts = await Promise.all(ownersOf(viewer).map((owner) => feed.index('owner-unread').count(IDBKeyRange.only([owner, 1]))));
+  return counts.reduce((sum, n) => sum + n, 0);
+}
+
+/** The viewer's unread entries, in the caller's transaction. */
+async function unreadEntries(feed: FeedIndexSource, viewer: string | null): Promise<StoredEntry[]> {
+  const lists = await Promise.all(ownersOf(viewer).map((owner) => feed.index('owner-unread').getAll(IDBKeyRange.only([owner, 1]))));
+  return lists.flat();
 }
 
 function readVersion(stored: StoredEntry): StoredEntry {
@@ -67,7 +96,7 @@ function readVersion(stored: StoredEntry): StoredEntry {
   return toStored(entry.kind === 'notification' ? { ...entry, read: true } : entry, stored.order);
 }
 
-export function createFeedStore(db: HubDb): FeedStore {
+export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
   /** Writes the read version of each unread entry; returns the entries that changed. */
   async function markStored(
     stored: readonly (StoredEntry | undefined)[],
@@ -130,43 +159,63 @@ export function createFeedStore(db: HubDb): FeedStore {
         const fresh = entries.filter((_, i) => present[i] === undefined);
         const writes: Promise<unknown>[] = fresh.map((entry) => issued(feed.put(entry)));
         if (cursor && (cursor.epoch !== old?.epoch || cursor.seq !== old.seq)) writes.push(issued(cursors.put({ topic, ...cursor })));
-        const unread = issued(feed.index('unread').count());
+        const unread = issued(countUnread(feed, viewer()));
         await Promise.all(writes);
         return { changed: fresh.map((entry) => entry.entry), unread: await unread, cursor, ...counts };
       });
     },
 
     async page(limit) {
+      const who = viewer();
       const tx = (await db.get()).transaction('feed', 'readonly');
-      const entries: FeedEntry[] = [];
-      let cursor = limit > 0 ? await tx.store.index('by-time').openCursor(null, 'prev') : null;
-      while (cursor && entries.length < limit) {
-        entries.push(cursor.value.entry);
-        cursor = entries.length < limit ? await cursor.continue() : null;
-      }
-      const unread = await tx.store.index('unread').count();
+      // The newest `limit` of each owner, merged: at most 2 × limit entries read.
+      const newest = await Promise.all(
+        ownersOf(who).map(async (owner) => {
+          const found: StoredEntry[] = [];
+          const range = IDBKeyRange.bound([owner, -Infinity, -Infinity], [owner, Infinity, Infinity]);
+          let cursor = limit > 0 ? await tx.store.index('by-owner-time').openCursor(range, 'prev') : null;
+          while (cursor && found.length < limit) {
+            found.push(cursor.value);
+            cursor = found.length < limit ? await cursor.continue() : null;
+          }
+          return found;
+        }),
+      );
+      const unread = await countUnread(tx.store, who);
       await tx.done;
+      const entries = newest
+        .flat()
+        .sort((a, b) => b.at - a.at || b.order - a.order)
+        .slice(0, limit)
+        .map((stored) => stored.entry);
       return { entries, unread };
     },
 
     async unread() {
-      return (await db.get()).countFromIndex('feed', 'unread');
+      const tx = (await db.get()).transaction('feed', 'readonly');
+      const unread = await countUnread(tx.store, viewer());
+      await tx.done;
+      return unread;
     },
 
     async markRead(ids) {
       return writeTransaction(await db.get(), ['feed'], async (tx) => {
         const feed = tx.objectStore('feed');
+        const who = viewer();
+        const owners = new Set(ownersOf(who));
         const stored = await Promise.all([...new Set(ids)].map((id) => feed.get(id)));
-        const changed = await markStored(stored, (entry) => feed.put(entry));
-        return { changed, unread: await feed.index('unread').count() };
+        const visible = stored.filter((entry) => entry !== undefined && owners.has(entry.owner));
+        const changed = await markStored(visible, (entry) => feed.put(entry));
+        return { changed, unread: await countUnread(feed, who) };
       });
     },
 
     async markAllRead() {
       return writeTransaction(await db.get(), ['feed'], async (tx) => {
         const feed = tx.objectStore('feed');
-        const changed = await markStored(await feed.index('unread').getAll(), (entry) => feed.put(entry));
-        return { changed, unread: await feed.index('unread').count() };
+        const who = viewer();
+        const changed = await markStored(await unreadEntries(feed, who), (entry) => feed.put(entry));
+        return { changed, unread: await countUnread(feed, who) };
       });
     },
   };

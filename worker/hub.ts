@@ -100,7 +100,23 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   const send = (frame: ClientFrame): boolean => connection.send(frame);
   const registry = createRegistry({ send, log });
   const db = openHubDb({ factory: ports.indexedDB, log });
-  const store = createFeedStore(db);
+  /** The user of the last open connection with the current token, for while the hub is not open. */
+  let lastUser: string | null = null;
+  /** Whose feed and alerts the hub shows: the open connection's user, else the token's subject. */
+  const currentUser = (): string | null => {
+    const state = connection.state;
+    if (state.s === 'open') return state.user;
+    return tokenSubject(settings.token) ?? lastUser;
+  };
+  /** The user the badge and views last showed; a change means another user's feed. */
+  let shownUser: string | null | undefined;
+  const userMayHaveChanged = (): void => {
+    const now = currentUser();
+    if (now === shownUser) return;
+    shownUser = now;
+    void feed.refreshBadge();
+  };
+  const store = createFeedStore(db, currentUser);
   const feed = createFeed({ store, log, ...(ports.badge ? { badge: ports.badge } : {}) });
   const overlays = createOverlays({
     store: createOverlayStore(db),
@@ -124,18 +140,12 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   });
   const outbox = createOutbox({ store: createOutboxStore(db), send, clock: ports.clock, random: ports.random, log, options: opts.outbox });
 
-  /** The user of the last open connection with the current token, for while the hub is not open. */
-  let lastUser: string | null = null;
   const alerts = createAlerts({
     outbox,
     snapshots: createSnapshotStore(db),
     clock: ports.clock,
     log,
-    user: () => {
-      const state = connection.state;
-      if (state.s === 'open') return state.user;
-      return tokenSubject(settings.token) ?? lastUser;
-    },
+    user: currentUser,
   });
   // The hub's own hold on `alerts:<user>`, taken on every open (the user is known from `welcome`).
   const own = registry.join((update) => {
@@ -204,6 +214,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
         }
         outbox.opened(to.user);
         alerts.refresh();
+        userMayHaveChanged();
       }
       const status = toHubStatus(to);
       for (const listener of statusListeners) listener(status);
@@ -241,6 +252,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
       settings = next;
       connection.configure(next);
       alerts.refresh();
+      userMayHaveChanged();
     },
     async idle() {
       await streams.idle();
@@ -264,8 +276,8 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   // The badge shows what is stored from the start (a browser restart), before anything arrives.
   // Not awaited: a database that is slow to open (an upgrade blocked by another context) must
   // not keep the hub from connecting; the stream work simply waits for it.
-  void feed.refreshBadge();
   connection.configure(settings);
+  userMayHaveChanged();
   // The stored alert list of the token's user, shown until the server's arrives.
   alerts.refresh();
   return hub;

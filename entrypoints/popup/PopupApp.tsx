@@ -9,6 +9,7 @@ import { latestAlerts } from '@/components/alert-book';
 import { AlertsSection } from '@/components/AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
 import { NotificationList } from '@/components/NotificationList';
+import { watchOpenUser } from '@/components/open-user';
 import { PriceList } from '@/components/PriceList';
 import { applyPriceUpdates, type PriceBook } from '@/components/price-book';
 import { StatusLine } from '@/components/StatusLine';
@@ -26,9 +27,16 @@ export function PopupApp() {
   const alertVersion = useRef(0);
 
   const hub = useMemo<HubConnection>(() => {
+    const userChange = watchOpenUser(() => {
+      setFeed(EMPTY_FEED);
+      setAlerts([]);
+    });
     const connection = connectHub({
       connect: (name) => browser.runtime.connect({ name }),
-      onStatus: setStatus,
+      onStatus: (next) => {
+        userChange(next);
+        setStatus(next);
+      },
       onUpdates: (batch) => {
         setPrices((book) => applyPriceUpdates(book, batch));
         setFeed((page) => applyFeedUpdates(page, batch));

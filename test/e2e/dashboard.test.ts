@@ -205,6 +205,20 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     expect(await tabs[1]!.waitForSignInForm()).toBe('');
   });
 
+  test("another user signing in on the same browser sees none of the last user's notifications or alerts", async () => {
+    await tabs[0]!.signIn(await server.mintToken('eve'));
+    await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
+    for (const tab of tabs) {
+      expect(await tab.titles()).toEqual([]);
+      expect(await tab.alerts()).toEqual([]);
+    }
+    await server.publishNotification('eve', { title: 'For Eve only', body: 'Hello Eve' });
+    await Promise.all(tabs.map((tab) => tab.waitForTitles(['For Eve only'])));
+    await tabs[0]!.signOut();
+    await Promise.all(tabs.map((tab) => tab.waitForSignInForm()));
+    await expectConnections(0);
+  });
+
   test('without SharedWorker each tab runs its own hub: one socket per tab, nothing lost or doubled', async () => {
     for (const tab of tabs.splice(0)) await tab.close();
     await expectConnections(0);

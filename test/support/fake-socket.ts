@@ -169,6 +169,12 @@ export function createFakeNetwork(online = true): FakeNetwork {
 }
 
 /** Settings that connect: the default server URL with a token (the default token is empty). */
+/** An unsigned JWT naming `sub`: the hub only reads the subject, the server verifies. */
+export function jwtFor(sub: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: 4_102_444_800 })}.c2ln`;
+}
+
 export const TEST_SETTINGS: Readonly<Settings> = { serverUrl: DEFAULT_SETTINGS.serverUrl, token: 'test-token' };
 
 export interface MemorySettingsStore extends SettingsStore {

@@ -160,6 +160,20 @@ describe('connectHub', () => {
     expect(session(1)?.calls).toEqual(['listen']);
   });
 
+  test('onReady fires again when the hub opens for another user, not for the same user reconnecting', async () => {
+    const { hub, session, ready, statuses } = setUp();
+    await hub.api.status();
+    expect(ready.count).toBe(1);
+    const listener = session()?.listener;
+    await listener?.status({ s: 'connecting', attempt: 1 });
+    await listener?.status(OPEN);
+    expect(ready.count).toBe(1);
+    const bob = { ...OPEN, user: 'bob' };
+    await listener?.status(bob);
+    expect(statuses.at(-1)).toEqual(bob);
+    expect(ready.count).toBe(2);
+  });
+
   test('forgets unsubscribed topics and ones the hub refused', async () => {
     const { hub, runtime, session } = setUp();
     await hub.subscribe(['prices:AAPL', 'prices:MSFT']);

@@ -4,17 +4,12 @@ import { CloseCode } from '../../lib/close-codes';
 import { PROTOCOL_VERSION } from '../../lib/protocol';
 import { createConnection, type ConnectionState } from '../../worker/connection';
 import { PING_GRACE_MS } from '../../worker/heartbeat';
-import { createFakePorts, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness } from '../support/fake-socket';
+import { createFakePorts, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness, jwtFor } from '../support/fake-socket';
 
 beforeEach(() => {
   useHubFakeTimers();
 });
 
-/** An unsigned JWT naming `sub`: the hub only reads the subject, the server verifies. */
-function jwtFor(sub: string): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: 4_102_444_800 })}.c2ln`;
-}
 afterEach(() => {
   vi.useRealTimers();
 });

@@ -9,7 +9,7 @@ import type { FeedUpdate, HubListener, HubStatus, TopicUpdate } from '../../lib/
 import type { FeedEntry } from '../../lib/notifications';
 import type { EventFrame, FrameOf, ServerFrame } from '../../lib/protocol';
 import { openHub, type Hub } from '../../worker/hub';
-import { createFakePorts, useHubFakeTimers, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import { createFakePorts, jwtFor, TEST_SETTINGS, useHubFakeTimers, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
 
 beforeEach(() => {
   useHubFakeTimers();
@@ -129,7 +129,9 @@ describe('subscribing', () => {
     await first.hub.idle();
     first.hub.close();
 
-    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB }));
+    // Before it connects, the hub knows whose feed to show from the token's subject.
+    const settings = { ...TEST_SETTINGS, token: jwtFor('ann') };
+    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB, settings }));
     await waitUntil('the badge', () => second.ports.badge.counts.length > 0);
     expect(second.ports.badge.counts).toEqual([3]);
     const page = await second.hub.openSession().feed();
@@ -139,16 +141,30 @@ describe('subscribing', () => {
     expect(frames).toContainEqual({ t: 'subscribe', topic: 'feed:ann', since: { epoch: 'f1', seq: 3 }, last: 50 });
   });
 
-  test('another user: their feed topic is subscribed, the old one no longer, old entries stay stored', async () => {
-    const { hub, socket } = await start();
+  test("another user: their feed topic is subscribed, the old one no longer; the last user's entries stay stored but are not shown", async () => {
+    const { hub, socket, ports } = await start();
     await connect(hub, socket());
-    await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1)]);
+    await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), ev('news', 'n1', 1)]);
+    await hub.idle();
     const session = hub.openSession();
-    await session.saveSettings({ serverUrl: 'http://127.0.0.1:8787', token: 'bob-token' });
+    expect(ids((await session.feed()).entries)).toEqual(['news/n1/1', 'feed:ann/f1/1']);
+    await session.saveSettings({ serverUrl: 'http://127.0.0.1:8787', token: jwtFor('bob') });
     const frames = await connect(hub, socket(), 'bob');
     expect(frames.map((frame) => frame.topic).sort()).toEqual(['feed:bob', 'news']);
     expect(frames).toContainEqual({ t: 'subscribe', topic: 'feed:bob', last: 50 });
-    expect(ids((await session.feed()).entries)).toEqual(['feed:ann/f1/1']);
+    // Bob sees everyone's news, not Ann's feed, and counts only what he can see.
+    expect(await session.feed()).toMatchObject({ unread: 1 });
+    expect(ids((await session.feed()).entries)).toEqual(['news/n1/1']);
+    await waitUntil('the badge', () => ports.badge.current() === 1);
+    // "Mark all read" as Bob leaves Ann's entry unread for when she is back.
+    await session.markAllRead();
+    await session.saveSettings({ serverUrl: 'http://127.0.0.1:8787', token: jwtFor('ann') });
+    const back = await hub.openSession().feed();
+    expect(back.entries.map((entry) => [entry.id, entry.kind === 'notification' && entry.read])).toEqual([
+      ['news/n1/1', true],
+      ['feed:ann/f1/1', false],
+    ]);
+    expect(back.unread).toBe(1);
   });
 });
 

@@ -26,7 +26,7 @@ afterEach(() => {
 function setup() {
   const db = openHubDb({ factory: new IDBFactory(), log: createRecordingLogger() });
   dbs.push(db);
-  return { db, store: createFeedStore(db) };
+  return { db, store: createFeedStore(db, () => 'ann') };
 }
 
 function event(topic: string, epoch: string, seq: number, data: unknown = { title: `${topic} #${seq}`, body: '' }): EventFrame {

@@ -42,7 +42,7 @@ describe('schema', () => {
     expect(conn.version).toBe(DB_VERSION);
     expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'outbox', 'overlays', 'snapshots']);
     const tx = conn.transaction(['feed', 'outbox']);
-    expect([...tx.objectStore('feed').indexNames]).toEqual(['by-time', 'unread']);
+    expect([...tx.objectStore('feed').indexNames]).toEqual(['by-owner-time', 'owner-unread']);
     expect([...tx.objectStore('outbox').indexNames]).toEqual(['by-seq']);
     await tx.done;
   });
@@ -74,6 +74,49 @@ describe('schema', () => {
     expect(conn.version).toBe(DB_VERSION);
     expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'outbox', 'overlays', 'snapshots']);
     expect(await conn.get('cursors', 'news')).toEqual({ topic: 'news', epoch: 'e1', seq: 7 });
+  });
+
+  test("a version 2 database upgrades: each stored feed entry learns its owner, read flags and all", async () => {
+    const factory = new IDBFactory();
+    const entry = (topic: string, seq: number, unread: boolean) => ({
+      id: `${topic}/e1/${seq}`,
+      at: seq,
+      order: seq,
+      ...(unread ? { unread: 1 } : {}),
+      entry: { kind: 'notification', id: `${topic}/e1/${seq}`, topic, epoch: 'e1', seq, at: seq, title: `#${seq}`, body: '', level: 'info', read: !unread },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const request = factory.open(DB_NAME, 2);
+      // Migrations 1 and 2 as they shipped, done by hand.
+      request.onupgradeneeded = () => {
+        const raw = request.result;
+        raw.createObjectStore('cursors', { keyPath: 'topic' });
+        const feed = raw.createObjectStore('feed', { keyPath: 'id' });
+        feed.createIndex('by-time', ['at', 'order']);
+        feed.createIndex('unread', 'unread');
+        raw.createObjectStore('outbox', { keyPath: 'id' }).createIndex('by-seq', 'seq', { unique: true });
+        raw.createObjectStore('overlays', { keyPath: 'id' });
+        raw.createObjectStore('snapshots', { keyPath: 'topic' });
+      };
+      request.onsuccess = () => {
+        const tx = request.result.transaction('feed', 'readwrite');
+        for (const stored of [entry('feed:ann', 1, true), entry('feed:bob', 2, true), entry('news', 3, false)]) tx.objectStore('feed').put(stored);
+        tx.oncomplete = () => {
+          request.result.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const { db } = setup(factory);
+    const conn = await db.get();
+    expect((await conn.getAll('feed')).map((stored) => [stored.id, stored.owner, stored.unread ?? 0])).toEqual([
+      ['feed:ann/e1/1', 'ann', 1],
+      ['feed:bob/e1/2', 'bob', 1],
+      ['news/e1/3', '', 0],
+    ]);
+    expect(await conn.countFromIndex('feed', 'owner-unread', IDBKeyRange.only(['ann', 1]))).toBe(1);
   });
 
   test('the same connection is reused', async () => {
