@@ -9,6 +9,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { latestAlerts } from '@/components/alert-book';
 import { AlertsSection } from '@/components/AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
+import { createFeedLoader } from '@/components/feed-loader';
 import { NotificationList } from '@/components/NotificationList';
 import { watchOpenUser } from '@/components/open-user';
 import { PriceList } from '@/components/PriceList';
@@ -41,19 +42,15 @@ export function DashboardApp() {
   /** Counts alert updates, so a snapshot older than an update that overtook it is dropped. */
   const alertVersion = useRef(0);
   /** Counts feed updates, so a snapshot that an update overtook is asked for again. */
-  const feedVersion = useRef(0);
   const statusRef = useRef<HubStatus | null>(null);
 
   const hub = useMemo<HubConnection>(() => {
-    const loadFeed = (): void => {
-      const asked = feedVersion.current;
-      connection.api.feed(FEED_PAGE_SIZE).then((snapshot) => {
-        // Updates come on another port: one that arrived meanwhile may be newer than the snapshot
-        // (its unread count above all), so ask again; the entries it brought are already shown.
-        if (feedVersion.current !== asked) loadFeed();
-        else setFeed((page) => applyFeedSnapshot(page, snapshot));
-      }, warn('load the feed'));
-    };
+    const feedLoader = createFeedLoader({
+      fetch: () => connection.api.feed(FEED_PAGE_SIZE),
+      apply: (snapshot) => setFeed((page) => applyFeedSnapshot(page, snapshot)),
+      onError: warn('load the feed'),
+    });
+    const loadFeed = (): void => feedLoader.load();
     const reload = (): void => {
       loadFeed();
       const asked = alertVersion.current;
@@ -81,7 +78,7 @@ export function DashboardApp() {
       onUpdates: (batch) => {
         setPrices((book) => applyPriceUpdates(book, batch));
         if (batch.some((update) => update.kind === 'feed')) {
-          feedVersion.current += 1;
+          feedLoader.noteUpdate();
           setFeed((page) => applyFeedUpdates(page, batch));
           sync?.announce();
         }

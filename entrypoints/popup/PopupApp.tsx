@@ -8,6 +8,7 @@ import { browser } from 'wxt/browser';
 import { latestAlerts } from '@/components/alert-book';
 import { AlertsSection } from '@/components/AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
+import { createFeedLoader } from '@/components/feed-loader';
 import { NotificationList } from '@/components/NotificationList';
 import { watchOpenUser } from '@/components/open-user';
 import { PriceList } from '@/components/PriceList';
@@ -31,6 +32,11 @@ export function PopupApp() {
       setFeed(EMPTY_FEED);
       setAlerts([]);
     });
+    const feedLoader = createFeedLoader({
+      fetch: () => connection.api.feed(FEED_PAGE_SIZE),
+      apply: (snapshot) => setFeed((page) => applyFeedSnapshot(page, snapshot)),
+      onError: warn('load the feed'),
+    });
     const connection = connectHub({
       connect: (name) => browser.runtime.connect({ name }),
       onStatus: (next) => {
@@ -39,7 +45,10 @@ export function PopupApp() {
       },
       onUpdates: (batch) => {
         setPrices((book) => applyPriceUpdates(book, batch));
-        setFeed((page) => applyFeedUpdates(page, batch));
+        if (batch.some((update) => update.kind === 'feed')) {
+          feedLoader.noteUpdate();
+          setFeed((page) => applyFeedUpdates(page, batch));
+        }
         const latest = latestAlerts(batch);
         if (latest) {
           alertVersion.current += 1;
@@ -47,7 +56,7 @@ export function PopupApp() {
         }
       },
       onReady: () => {
-        connection.api.feed(FEED_PAGE_SIZE).then((snapshot) => setFeed((page) => applyFeedSnapshot(page, snapshot)), warn('load the feed'));
+        feedLoader.load();
         const asked = alertVersion.current;
         connection.api.alerts().then((list) => {
           if (alertVersion.current === asked) setAlerts(list);
