@@ -12,6 +12,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Connections currently piped through. */
   connections(): number;
+  /** Bytes sent from the server to clients so far: what the client side received on the wire. */
+  bytesToClients(): number;
   /** Cuts every piped connection and refuses new ones until `plug()`. */
   unplug(): void;
   plug(): void;
@@ -21,6 +23,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { readonly host?: string; readonly port: number }): Promise<TcpProxy> {
   const pairs = new Set<readonly [Socket, Socket]>();
   let plugged = true;
+  let toClients = 0;
 
   const server = createServer((client) => {
     if (!plugged) {
@@ -38,6 +41,7 @@ export async function startTcpProxy(target: { readonly host?: string; readonly p
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => void (toClients += chunk.length));
     upstream.pipe(client);
   });
   await new Promise<void>((listening, fail) => {
@@ -59,6 +63,7 @@ export async function startTcpProxy(target: { readonly host?: string; readonly p
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
     connections: () => pairs.size,
+    bytesToClients: () => toClients,
     unplug() {
       plugged = false;
       cutAll();
