@@ -14,6 +14,7 @@ import { readJsonBody, sendJson, type Handler, type Routes } from './http-body';
 import type { PublishResult } from './price-book';
 import { MAX_TOKEN_TTL_SECONDS, isTokenTtl, type MintedToken } from './tokens';
 import { streamTopic } from './topics';
+import { describe as describeValue, isFields, type Fields } from './untrusted';
 
 /** Admin request bodies are a few fields; 16 KiB is generous and bounds what a request can cost. */
 export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
@@ -29,16 +30,9 @@ export interface AdminApiDeps {
   readonly listAlerts: (user: string) => readonly ServerAlert[];
 }
 
-type Fields = Readonly<Record<string, unknown>>;
 type AdminHandler = (fields: Fields, res: ServerResponse) => void | Promise<void>;
 
-/** Names a rejected value without trusting it (it may be huge, or not JSON-serialisable). */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 70));
-  if (typeof value === 'number') return String(value);
-  if (value === undefined) return '(missing)';
-  return value === null ? 'null' : `of type ${typeof value}`;
-}
+const describe = (value: unknown): string => describeValue(value, 70);
 
 const badUser = (user: unknown) => `Invalid user ${describe(user)}: use 1-64 of A-Z, a-z, 0-9, "_", ".", "@" and "-"`;
 
@@ -69,10 +63,8 @@ export function createAdminRoutes(deps: AdminApiDeps): Routes {
       if (!authorized(req, res)) return;
       const body = await readJsonBody(req, MAX_ADMIN_BODY_BYTES);
       if (!body.ok) return sendJson(res, 400, { error: body.error }, { connection: 'close' });
-      if (body.value === null || typeof body.value !== 'object' || Array.isArray(body.value)) {
-        return sendJson(res, 400, { error: `Body must be a JSON object ${shape}` });
-      }
-      await handle(body.value as Fields, res);
+      if (!isFields(body.value)) return sendJson(res, 400, { error: `Body must be a JSON object ${shape}` });
+      await handle(body.value, res);
     };
 
   async function publish(res: ServerResponse, topic: string, input: unknown): Promise<void> {

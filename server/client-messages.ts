@@ -11,6 +11,7 @@ import type { ClientFrame, FrameOf, ServerFrame } from '../lib/protocol';
 import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
 import type { AlertService } from './alerts/service';
 import type { ClientMessageOutcome, Metrics } from './metrics';
+import { clip } from './untrusted';
 
 type Ack = FrameOf<ServerFrame, 'ack'>;
 
@@ -25,12 +26,13 @@ export interface ClientMessagesDeps {
   readonly logger: Logger;
 }
 
-const clip = (text: string) => (text.length > 500 ? `${text.slice(0, 499)}…` : text);
+/** Longest error message an ack carries. */
+const MAX_MESSAGE_CHARS = 500;
 
 export function createClientMessages(deps: ClientMessagesDeps): ClientMessages {
   function refused(id: string, kind: string, message: string): Ack {
     deps.metrics.clientMessage(kind, 'refused');
-    return { t: 'ack', id, ok: false, error: { code: 'invalid', message: clip(message) } };
+    return { t: 'ack', id, ok: false, error: { code: 'invalid', message: clip(message, MAX_MESSAGE_CHARS) } };
   }
 
   return {
@@ -43,7 +45,8 @@ export function createClientMessages(deps: ClientMessagesDeps): ClientMessages {
       try {
         const { ack, outcome } = await deps.alerts.handle(user, messageId, kind, body);
         deps.metrics.clientMessage(kind, outcome);
-        return ack.ok ? { t: 'ack', id, ...ack } : { t: 'ack', id, ok: false, error: { code: ack.error.code, message: clip(ack.error.message) } };
+        if (ack.ok) return { t: 'ack', id, ...ack };
+        return { t: 'ack', id, ok: false, error: { code: ack.error.code, message: clip(ack.error.message, MAX_MESSAGE_CHARS) } };
       } catch (error) {
         deps.metrics.clientMessage(kind, 'failed');
         deps.metrics.handlerError();

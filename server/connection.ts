@@ -25,6 +25,7 @@ import type { PriceBook } from './price-book';
 import type { StreamFanout } from './stream-fanout';
 import { createStreamTopics } from './stream-topics';
 import { createSubscriptions, type Subscriptions } from './subscriptions';
+import { clip } from './untrusted';
 
 /** What every connection shares, built once by the server. */
 export interface ConnectionContext {
@@ -93,8 +94,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * clock) must not make a talking client look silent. Token expiry uses the wall clock (`now`).
  */
 const monotonic = () => performance.now();
-/** Close reasons must fit a control frame: 125 bytes minus the 2-byte code. */
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connection {
   const { codec, options, metrics, fanout, book } = ctx;
@@ -130,6 +129,7 @@ export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connect
     state = { s: 'closing', reason };
     if (refusal) metrics.connectionRefused(refusal);
     log.debug({ code, reason }, 'closing connection');
+    // Close reasons must fit a control frame: 125 bytes minus the 2-byte code.
     ws.close(code, clip(reason, 120));
     terminateTimer = setTimeout(() => ws.terminate(), options.shutdownGraceMs);
     terminateTimer.unref();

@@ -2,11 +2,10 @@
  * Reads the server's environment variables (the black-box interface in the README) into options.
  * Pure: takes the environment as an argument and says what is wrong instead of exiting.
  */
-import { randomBytes } from 'node:crypto';
 import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
 import { DEFAULT_RETENTION } from './event-log/types';
-import type { ServerInput } from './options';
+import { randomAdminToken, type ServerInput } from './options';
 import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
 
 export interface EnvConfig {
@@ -41,7 +40,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Resu
   if (givenAdmin !== undefined && givenAdmin !== '' && givenAdmin.length < 8) {
     return err('InvalidEnv', 'ADMIN_TOKEN must be at least 8 characters');
   }
-  const adminToken = givenAdmin || randomBytes(24).toString('base64url');
+  const adminToken = givenAdmin || randomAdminToken();
   const store = (env.STORE?.trim() || 'sqlite').toLowerCase();
   if (store !== 'sqlite' && store !== 'memory') return err('InvalidEnv', `STORE must be sqlite or memory, got ${JSON.stringify(env.STORE)}`);
   const tokenSecret = env.TOKEN_SECRET?.trim();

@@ -9,6 +9,7 @@
 import { priceTopic } from '../lib/ids';
 import type { PriceTick } from '../lib/prices';
 import type { StateFrame } from '../lib/protocol';
+import { addToSet, deleteFromSet } from './set-map';
 
 /** `'*'` stands for the `prices:*` topic: every symbol. */
 export type SymbolSelector = string;
@@ -111,9 +112,7 @@ export function createPriceFanout(deps: FanoutDeps): PriceFanout {
         return;
       }
       state.symbols.add(symbol);
-      let set = bySymbol.get(symbol);
-      if (!set) bySymbol.set(symbol, (set = new Set()));
-      set.add(target);
+      addToSet(bySymbol, symbol, target);
     },
     unsubscribe(target, symbol) {
       const state = targets.get(target);
@@ -128,19 +127,13 @@ export function createPriceFanout(deps: FanoutDeps): PriceFanout {
         return;
       }
       state.symbols.delete(symbol);
-      const set = bySymbol.get(symbol);
-      set?.delete(target);
-      if (set?.size === 0) bySymbol.delete(symbol);
+      deleteFromSet(bySymbol, symbol, target);
       if (!state.all) state.pending.delete(priceTopic(symbol));
     },
     remove(target) {
       const state = targets.get(target);
       if (!state) return;
-      for (const symbol of state.symbols) {
-        const set = bySymbol.get(symbol);
-        set?.delete(target);
-        if (set?.size === 0) bySymbol.delete(symbol);
-      }
+      for (const symbol of state.symbols) deleteFromSet(bySymbol, symbol, target);
       allSymbols.delete(target);
       dirty.delete(target);
       targets.delete(target);

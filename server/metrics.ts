@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Recovery } from '../lib/protocol';
+import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
 
 /**
  * Why a connection was refused at the upgrade or closed by the server for cause: a token that is
@@ -49,11 +50,10 @@ const RECOVERIES: readonly Recovery[] = ['fresh', 'recovered', 'trimmed', 'epoch
  */
 export type ClientMessageOutcome = 'applied' | 'duplicate' | 'refused' | 'failed';
 const CLIENT_MESSAGE_OUTCOMES: readonly ClientMessageOutcome[] = ['applied', 'duplicate', 'refused', 'failed'];
-/** Message kinds counted by name; any other is counted as `other`, so clients cannot grow the label set. */
-const CLIENT_MESSAGE_KINDS: readonly string[] = ['alert.create', 'alert.update', 'alert.pause', 'alert.delete'];
 
 /** Why an incoming frame was rejected: a codec failure code, or a protocol misuse. */
 export type RejectionCode = 'bad-frame' | 'unknown-frame' | 'too-large' | 'invalid' | 'protocol';
+const REJECTION_CODES: readonly RejectionCode[] = ['bad-frame', 'unknown-frame', 'too-large', 'invalid', 'protocol'];
 
 export interface Metrics {
   readonly registry: Registry;
@@ -89,113 +89,73 @@ export interface Metrics {
  */
 export function createMetrics(deps: { openConnections: () => number; heldAlerts?: () => number }): Metrics {
   const registry = new Registry();
-  new Gauge({
-    name: 'switchboard_ws_connections',
-    help: 'Currently open WebSocket connections',
-    registers: [registry],
-    collect() {
-      this.set(deps.openConnections());
-    },
-  });
-  const received = new Counter({
-    name: 'switchboard_frames_received_total',
-    help: 'Valid frames received from clients, by frame type',
-    labelNames: ['type'] as const,
-    registers: [registry],
-  });
-  const sent = new Counter({
-    name: 'switchboard_frames_sent_total',
-    help: 'Frames sent to clients, by frame type',
-    labelNames: ['type'] as const,
-    registers: [registry],
-  });
-  const rejected = new Counter({
-    name: 'switchboard_frames_rejected_total',
-    help: 'Incoming frames rejected, by error code',
-    labelNames: ['code'] as const,
-    registers: [registry],
-  });
-  const refused = new Counter({
-    name: 'switchboard_connections_refused_total',
-    help: 'Connections refused or closed by the server for cause, by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  const subscriptionsRefused = new Counter({
-    name: 'switchboard_subscriptions_refused_total',
-    help: 'Subscriptions refused, by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  const streamSubscriptions = new Counter({
-    name: 'switchboard_stream_subscriptions_total',
-    help: 'Stream subscriptions that took effect, by recovery outcome',
-    labelNames: ['recovery'] as const,
-    registers: [registry],
-  });
-  const appended = new Counter({
-    name: 'switchboard_events_appended_total',
-    help: 'Events appended to stream topic logs, by topic family',
-    labelNames: ['kind'] as const,
-    registers: [registry],
-  });
-  const replayed = new Counter({
-    name: 'switchboard_events_replayed_total',
-    help: 'Stream events sent from the log on subscribe (replayed gaps and newest-last resyncs)',
-    registers: [registry],
-  });
-  const delivered = new Counter({
-    name: 'switchboard_events_delivered_total',
-    help: 'Stream events sent live to subscribed connections',
-    registers: [registry],
-  });
-  const ticks = new Counter({ name: 'switchboard_price_ticks_total', help: 'Price ticks published', registers: [registry] });
-  const clientMessages = new Counter({
-    name: 'switchboard_client_messages_total',
-    help: 'Client messages answered, by kind and outcome (applied, duplicate id answered from the record, refused as invalid, failed)',
-    labelNames: ['kind', 'outcome'] as const,
-    registers: [registry],
-  });
-  const fired = new Counter({ name: 'switchboard_alerts_fired_total', help: 'Price alerts fired', registers: [registry] });
-  const expired = new Counter({ name: 'switchboard_alerts_expired_total', help: 'Price alerts that expired', registers: [registry] });
-  const evaluatedTicks = new Counter({
-    name: 'switchboard_alert_ticks_evaluated_total',
-    help: 'Price ticks evaluated by the alert engine',
-    registers: [registry],
-  });
-  const examinedRules = new Counter({
-    name: 'switchboard_alert_rules_examined_total',
-    help: 'Alert rules the engine looked at while evaluating ticks (the per-symbol index looks only at rules a tick can fire)',
-    registers: [registry],
-  });
-  const heldAlerts = deps.heldAlerts;
-  if (heldAlerts) {
+  const counter = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  /**
+   * A counter by one label whose known values exist as zero-valued series from the start, so a
+   * dashboard or test can tell "none yet" from "not exported".
+   */
+  function countedBy(name: string, help: string, label: string, values: readonly string[]): Counter {
+    const metric = counter(name, help, [label]);
+    for (const value of values) metric.labels(value).inc(0);
+    return metric;
+  }
+  const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
-      name: 'switchboard_alerts_held',
-      help: 'Price alerts the server holds (every status)',
+      name,
+      help,
       registers: [registry],
       collect() {
-        this.set(heldAlerts());
+        this.set(read());
       },
     });
-  }
-  const errors = new Counter({
-    name: 'switchboard_handler_errors_total',
-    help: 'Unexpected errors in connection or request handlers (each closed its connection with 1011 or answered 500)',
-    registers: [registry],
-  });
 
-  // Zero-valued series exist from the start, so a dashboard or test can tell "none yet" from "not exported".
-  for (const code of ['bad-frame', 'unknown-frame', 'too-large', 'invalid', 'protocol'] satisfies RejectionCode[]) {
-    rejected.labels(code).inc(0);
-  }
-  for (const reason of REFUSAL_REASONS) refused.labels(reason).inc(0);
-  for (const reason of SUBSCRIPTION_REFUSALS) subscriptionsRefused.labels(reason).inc(0);
-  for (const recovery of RECOVERIES) streamSubscriptions.labels(recovery).inc(0);
-  for (const kind of ['feed', 'news']) appended.labels(kind).inc(0);
-  for (const kind of [...CLIENT_MESSAGE_KINDS, 'other']) {
+  gauge('switchboard_ws_connections', 'Currently open WebSocket connections', () => deps.openConnections());
+  const received = counter('switchboard_frames_received_total', 'Valid frames received from clients, by frame type', ['type']);
+  const sent = counter('switchboard_frames_sent_total', 'Frames sent to clients, by frame type', ['type']);
+  const rejected = countedBy('switchboard_frames_rejected_total', 'Incoming frames rejected, by error code', 'code', REJECTION_CODES);
+  const refused = countedBy(
+    'switchboard_connections_refused_total',
+    'Connections refused or closed by the server for cause, by reason',
+    'reason',
+    REFUSAL_REASONS,
+  );
+  const subscriptionsRefused = countedBy('switchboard_subscriptions_refused_total', 'Subscriptions refused, by reason', 'reason', SUBSCRIPTION_REFUSALS);
+  const streamSubscriptions = countedBy(
+    'switchboard_stream_subscriptions_total',
+    'Stream subscriptions that took effect, by recovery outcome',
+    'recovery',
+    RECOVERIES,
+  );
+  const appended = countedBy('switchboard_events_appended_total', 'Events appended to stream topic logs, by topic family', 'kind', ['feed', 'news']);
+  const replayed = counter(
+    'switchboard_events_replayed_total',
+    'Stream events sent from the log on subscribe (replayed gaps and newest-last resyncs)',
+  );
+  const delivered = counter('switchboard_events_delivered_total', 'Stream events sent live to subscribed connections');
+  const ticks = counter('switchboard_price_ticks_total', 'Price ticks published');
+  const clientMessages = counter(
+    'switchboard_client_messages_total',
+    'Client messages answered, by kind and outcome (applied, duplicate id answered from the record, refused as invalid, failed)',
+    ['kind', 'outcome'],
+  );
+  // Kinds are counted by name only when known, so clients cannot grow the label set.
+  for (const kind of [...ALERT_MESSAGE_KINDS, 'other']) {
     for (const outcome of CLIENT_MESSAGE_OUTCOMES) clientMessages.labels(kind, outcome).inc(0);
   }
+  const fired = counter('switchboard_alerts_fired_total', 'Price alerts fired');
+  const expired = counter('switchboard_alerts_expired_total', 'Price alerts that expired');
+  const evaluatedTicks = counter('switchboard_alert_ticks_evaluated_total', 'Price ticks evaluated by the alert engine');
+  const examinedRules = counter(
+    'switchboard_alert_rules_examined_total',
+    'Alert rules the engine looked at while evaluating ticks (the per-symbol index looks only at rules a tick can fire)',
+  );
+  const { heldAlerts } = deps;
+  if (heldAlerts) gauge('switchboard_alerts_held', 'Price alerts the server holds (every status)', heldAlerts);
+  const errors = counter(
+    'switchboard_handler_errors_total',
+    'Unexpected errors in connection or request handlers (each closed its connection with 1011 or answered 500)',
+  );
 
   return {
     registry,
@@ -209,7 +169,7 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
     eventsReplayed: (count) => replayed.inc(count),
     eventsDelivered: (count) => delivered.inc(count),
     priceTick: () => ticks.inc(),
-    clientMessage: (kind, outcome) => clientMessages.labels(CLIENT_MESSAGE_KINDS.includes(kind) ? kind : 'other', outcome).inc(),
+    clientMessage: (kind, outcome) => clientMessages.labels(isAlertMessageKind(kind) ? kind : 'other', outcome).inc(),
     alertsFired: (count) => fired.inc(count),
     alertsExpired: (count) => expired.inc(count),
     alertTickEvaluated: (examined) => {

@@ -100,6 +100,9 @@ const limits = {
   clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
 } as const;
 
+/** The admin token made when none is given. */
+export const randomAdminToken = (): string => randomBytes(24).toString('base64url');
+
 /** `<repository>/.output/dashboard`, wherever the server is started from. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../.output/dashboard', import.meta.url));
 
@@ -112,7 +115,7 @@ export function resolveOptions(input: ServerInput): ServerOptions {
   const resolved: ServerOptions = {
     port: input.port ?? 8787,
     host: input.host ?? '127.0.0.1',
-    adminToken: input.adminToken ?? randomBytes(24).toString('base64url'),
+    adminToken: input.adminToken ?? randomAdminToken(),
     store: input.store ?? 'sqlite',
     dataDir: input.dataDir ?? './data',
     ...(input.eventLog ? { eventLog: input.eventLog } : {}),

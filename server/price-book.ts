@@ -4,6 +4,7 @@
  */
 import { SYMBOL_PATTERN } from '../lib/ids';
 import { isValidPrice, MAX_PRICE, type PriceTick } from '../lib/prices';
+import { describe } from './untrusted';
 
 export type PublishResult = { readonly ok: true; readonly tick: PriceTick } | { readonly ok: false; readonly error: string };
 
@@ -21,14 +22,6 @@ export interface PriceBookDeps {
   readonly onTick: (tick: PriceTick) => void;
 }
 
-/** Names a rejected input without trusting it (it may be huge, or not JSON-serialisable). */
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
-  if (typeof value === 'number') return String(value);
-  if (value === undefined) return '(missing)';
-  return value === null ? 'null' : `of type ${typeof value}`;
-}
-
 export function createPriceBook(deps: PriceBookDeps): PriceBook {
   const latest = new Map<string, PriceTick>();
   return {
@@ -36,11 +29,11 @@ export function createPriceBook(deps: PriceBookDeps): PriceBook {
       if (typeof symbol !== 'string' || !SYMBOL_PATTERN.test(symbol)) {
         return {
           ok: false,
-          error: `Invalid symbol ${describe(symbol)}: use 1-12 of A-Z, 0-9, "." and "-", starting with a letter or digit`,
+          error: `Invalid symbol ${describe(symbol, 40)}: use 1-12 of A-Z, 0-9, "." and "-", starting with a letter or digit`,
         };
       }
       if (!isValidPrice(price)) {
-        return { ok: false, error: `Invalid price ${describe(price)}: must be a finite number above 0 and at most ${MAX_PRICE}` };
+        return { ok: false, error: `Invalid price ${describe(price, 40)}: must be a finite number above 0 and at most ${MAX_PRICE}` };
       }
       const prev = latest.get(symbol)?.price ?? price;
       const tick: PriceTick = { symbol, price, prev, at: deps.now() };

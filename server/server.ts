@@ -100,6 +100,11 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const registry = createConnectionRegistry({ heartbeatMs: options.heartbeatMs });
   const engine = createAlertEngine();
   const metrics = createMetrics({ openConnections: () => registry.openCount(), heldAlerts: () => engine.size });
+  /** Counts and logs a failure the server carries on after. */
+  function reportError(error: unknown, message: string): void {
+    metrics.handlerError();
+    logger.error({ err: error }, message);
+  }
 
   const ownLog = options.eventLog === undefined;
   // Tokens outlive a restart exactly when the log does: a durable store keeps its secret next to it.
@@ -115,17 +120,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       dataDir: options.dataDir,
       retention: options.retention,
       now: options.now,
-      onWatcherError: (error) => {
-        metrics.handlerError();
-        logger.error({ err: error }, 'event log watcher failed');
-      },
+      onWatcherError: (error) => reportError(error, 'event log watcher failed'),
     }));
-  const streamFanout = createStreamFanout({
-    onDeliverError: (error) => {
-      metrics.handlerError();
-      logger.error({ err: error }, 'event delivery failed');
-    },
-  });
+  const streamFanout = createStreamFanout({ onDeliverError: (error) => reportError(error, 'event delivery failed') });
   const unwatch = eventLog.watch((change) => {
     if (change.type === 'event') metrics.eventAppended(parseTopic(change.event.topic)?.kind ?? 'other');
     streamFanout.dispatch(change);
@@ -134,6 +131,12 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     eventLog.trim().catch((error: unknown) => logger.error({ err: error }, 'retention sweep failed'));
   }, sweepInterval(options.retention.maxAgeMs));
   retentionSweep.unref();
+  /** What start-up must release if it fails from here on. */
+  async function releaseLog(): Promise<void> {
+    clearInterval(retentionSweep);
+    unwatch();
+    if (ownLog) await eventLog.close();
+  }
 
   /** Callers validate first; a topic that is not a stream here is a bug. */
   function requireStream(topic: string): TopicId {
@@ -150,10 +153,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const alertsTopic = createAlertsTopic({
     snapshot: (user) => ({ alerts: engine.list(user) }),
     now: options.now,
-    onDeliverError: (error) => {
-      metrics.handlerError();
-      logger.error({ err: error }, 'alerts delivery failed');
-    },
+    onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
   });
   // The longest topic name the protocol allows, so the check holds for every user.
   const longestAlertsTopic = `alerts:${'x'.repeat(73)}`;
@@ -168,27 +168,19 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       metrics,
       fits: (state) => codec.encode({ t: 'state', topic: longestAlertsTopic, value: state, at: options.now() }).byteLength <= options.maxFrameBytes,
       now: options.now,
-      onError: (error, what) => {
-        metrics.handlerError();
-        logger.error({ err: error }, `alerts: ${what} failed`);
-      },
+      onError: (error, what) => reportError(error, `alerts: ${what} failed`),
       sweepMs: options.alertSweepMs,
       appliedRetentionMs: options.clientMessageRetentionMs,
     });
   } catch (error) {
-    clearInterval(retentionSweep);
-    unwatch();
-    if (ownLog) await eventLog.close();
+    await releaseLog();
     throw error;
   }
   const clientMessages = createClientMessages({ alerts, metrics, logger });
   const fanout = createPriceFanout({
     flushMs: options.flushMs,
     maxBufferedBytes: options.maxBufferedBytes,
-    onDeliverError: (_target, error) => {
-      metrics.handlerError();
-      logger.error({ err: error }, 'tick delivery failed');
-    },
+    onDeliverError: (_target, error) => reportError(error, 'tick delivery failed'),
   });
   const book = createPriceBook({
     now: options.now,
@@ -266,8 +258,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     try {
       onUpgrade(req, socket, head);
     } catch (error) {
-      metrics.handlerError();
-      logger.error({ err: error }, 'upgrade failed');
+      reportError(error, 'upgrade failed');
       socket.destroy();
     }
   });
@@ -282,11 +273,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     });
   } catch (error) {
     // Not listening (e.g. the port is taken): release what was opened, then report.
-    clearInterval(retentionSweep);
     registry.stop();
     await alerts.close();
-    unwatch();
-    if (ownLog) await eventLog.close();
+    await releaseLog();
     throw error;
   }
   http.on('error', (error) => logger.error({ err: error }, 'http server error'));

@@ -5,6 +5,7 @@
  * while its replay is running). Publishing visits only the topic's own subscribers.
  */
 import type { LogChange, StoredEvent } from './event-log/types';
+import { addToSet, deleteFromSet } from './set-map';
 
 /** What the fan-out needs from one connection. */
 export interface StreamTarget {
@@ -25,16 +26,8 @@ export interface StreamFanout {
 export function createStreamFanout(deps: { onDeliverError: (error: unknown) => void }): StreamFanout {
   const byTopic = new Map<string, Set<StreamTarget>>();
   return {
-    add(topic, target) {
-      let set = byTopic.get(topic);
-      if (!set) byTopic.set(topic, (set = new Set()));
-      set.add(target);
-    },
-    remove(topic, target) {
-      const set = byTopic.get(topic);
-      set?.delete(target);
-      if (set?.size === 0) byTopic.delete(topic);
-    },
+    add: (topic, target) => addToSet(byTopic, topic, target),
+    remove: (topic, target) => deleteFromSet(byTopic, topic, target),
     dispatch(change) {
       const topic = change.type === 'event' ? change.event.topic : change.topic;
       // A copy: a target may unsubscribe (or resubscribe) while being told.

@@ -117,17 +117,14 @@ export function createAlertEngine(): AlertEngine {
     if (w === sym.longestWindow) sym.longestWindow = Math.max(0, ...sym.windows.keys());
   }
 
-  /** Takes the entry out of wherever it is indexed (heap entries go stale by themselves). */
-  function unplace(sym: SymbolState, entry: Entry): void {
+  /** Takes the entry out of wherever it is indexed and counted (heap entries go stale by themselves). */
+  function unindex(entry: Entry): void {
+    const sym = symbolOf(entry);
     switch (entry.place) {
       case 'above':
-        sym.above.remove(entry);
-        break;
       case 'below':
-        sym.below.remove(entry);
-        break;
       case 'crossing':
-        sym.crossing.remove(entry);
+        sym[entry.place].remove(entry);
         break;
       case 'unprimed':
         sym.unprimed.delete(entry);
@@ -147,6 +144,7 @@ export function createAlertEngine(): AlertEngine {
         break;
     }
     entry.place = 'idle';
+    unwatch(sym, entry);
   }
 
   function joinGroup(sym: SymbolState, entry: Entry, at: number): void {
@@ -166,12 +164,9 @@ export function createAlertEngine(): AlertEngine {
     const { rule } = entry.held.alert;
     switch (rule.condition) {
       case 'above':
-        sym.above.insert(entry);
-        entry.place = 'above';
-        return;
       case 'below':
-        sym.below.insert(entry);
-        entry.place = 'below';
+        sym[rule.condition].insert(entry);
+        entry.place = rule.condition;
         return;
       case 'crossing':
         if (entry.primed) {
@@ -204,9 +199,7 @@ export function createAlertEngine(): AlertEngine {
 
   function drop(entry: Entry): void {
     entry.dead = true;
-    const sym = symbolOf(entry);
-    unplace(sym, entry);
-    unwatch(sym, entry);
+    unindex(entry);
     entries.delete(entry.held.alert.id);
     const mine = byUser.get(entry.held.user);
     mine?.delete(entry.held.alert.id);
@@ -217,9 +210,7 @@ export function createAlertEngine(): AlertEngine {
     for (let key = expiries.peekKey(); key !== undefined && key <= now; key = expiries.peekKey()) {
       const { item } = expiries.pop()!;
       if (item.dead || item.held.alert.rule.expiresAt !== key || !isDue(item.held.alert, now)) continue;
-      const sym = symbolOf(item);
-      unplace(sym, item);
-      unwatch(sym, item);
+      unindex(item);
       item.held = { ...item.held, alert: expiredAlert(item.held.alert) };
       expired.push(item.held);
     }

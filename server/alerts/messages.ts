@@ -8,6 +8,7 @@
  */
 import { MAX_ALERTS_PER_USER, parseAlertRule, type AlertMessageKind, type AlertRule, type ServerAlert } from '../../lib/alerts';
 import { parseMessageId } from '../../lib/ids';
+import { isFields } from '../untrusted';
 import type { AckOutcome, AlertEffect } from './store-types';
 import type { AlertEngine, HeldAlert } from './types';
 
@@ -37,9 +38,6 @@ export type AckResult = { readonly alert: ServerAlert } | { readonly alertId: st
 
 export const refuse = (message: string): Decision => ({ ack: { ok: false, error: { code: 'invalid', message } } });
 const accept = (result: AckResult, effect?: AlertEffect): Decision => ({ ack: { ok: true, result }, ...(effect ? { effect } : {}) });
-
-type Fields = Readonly<Record<string, unknown>>;
-const isFields = (input: unknown): input is Fields => input !== null && typeof input === 'object' && !Array.isArray(input);
 
 /** The rule, or why it cannot be. */
 function checkRule(input: unknown, ctx: DecideContext): { ok: true; rule: AlertRule } | { ok: false; message: string } {

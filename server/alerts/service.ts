@@ -78,10 +78,12 @@ export interface AlertService {
 /** Loads the store into the engine, expires what came due while stopped, and starts the sweep. */
 export async function openAlertService(deps: AlertServiceDeps): Promise<AlertService> {
   const { store, engine, topic, metrics } = deps;
-  const loaded = await store.load().catch(async (error: unknown) => {
+  /** A service that fails to open leaves its store closed. */
+  const closeAndRethrow = async (error: unknown): Promise<never> => {
     await store.close();
     throw error;
-  });
+  };
+  const loaded = await store.load().catch(closeAndRethrow);
   // Prices first: a rule that started before a restored price has seen it (see HeldAlert.since).
   for (const { symbol, price, at } of loaded.prices) engine.seed(symbol, price, at);
   for (const held of loaded.alerts) engine.put(held);
@@ -141,10 +143,7 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   }
 
   // Expire what came due while the server was stopped before anyone can see it as active.
-  await sweep().catch(async (error: unknown) => {
-    await store.close();
-    throw error;
-  });
+  await sweep().catch(closeAndRethrow);
   const sweepTimer = setInterval(() => {
     sweep().catch((error: unknown) => deps.onError(error, 'alert sweep'));
   }, deps.sweepMs);

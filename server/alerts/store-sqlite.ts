@@ -7,10 +7,8 @@
  * A separate file rather than tables in the event log's: the event log stays one interface that a
  * Redis Streams log can replace, and each file's `user_version` describes one schema.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
 import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/alerts';
+import { num, openSqliteFile, str, transaction, type Row } from '../sqlite';
 import type { AckOutcome, AlertStore, SymbolPrice } from './store-types';
 import type { HeldAlert } from './types';
 
@@ -45,9 +43,6 @@ CREATE TABLE IF NOT EXISTS symbol_prices (
 ) STRICT;
 `;
 
-type Row = Record<string, SQLOutputValue>;
-const num = (row: Row, column: string): number => row[column] as number;
-const str = (row: Row, column: string): string => row[column] as string;
 const optionalNum = (row: Row, column: string): number | undefined => (row[column] === null ? undefined : num(row, column));
 
 /** Written by this store from validated values; the file is not an input boundary. */
@@ -68,20 +63,7 @@ function toHeld(row: Row): HeldAlert {
 
 /** Opens (creating if needed) the store in `path`. */
 export async function openSqliteAlertStore(options: { readonly path: string }): Promise<AlertStore> {
-  mkdirSync(dirname(options.path), { recursive: true });
-  const db = new DatabaseSync(options.path);
-  try {
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
-    const version = num(db.prepare('PRAGMA user_version').get()!, 'user_version');
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${options.path} was written by a newer server (schema ${version}, this one knows ${SCHEMA_VERSION})`);
-    }
-    db.exec(SCHEMA);
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteFile(options.path, SCHEMA, SCHEMA_VERSION);
 
   const q = {
     alerts: db.prepare('SELECT * FROM alerts'),
@@ -106,20 +88,6 @@ export async function openSqliteAlertStore(options: { readonly path: string }): 
     if (closed) throw new Error('The alert store is closed');
   }
 
-  function transaction<T>(run: () => T): T {
-    // IMMEDIATE takes the write lock up front, so a second process on the file waits (busy_timeout)
-    // instead of failing half-way through.
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = run();
-      db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw error;
-    }
-  }
-
   return {
     kind: 'sqlite',
     async load() {
@@ -136,7 +104,7 @@ export async function openSqliteAlertStore(options: { readonly path: string }): 
     },
     async apply({ user, messageId, at, ack, effect }) {
       open();
-      transaction(() => {
+      transaction(db, () => {
         // The primary key refuses an id recorded meanwhile, rolling the effect back with it.
         q.record.run(user, messageId, at, JSON.stringify(ack));
         if (effect?.type === 'delete') q.delete.run(effect.alertId);
@@ -159,14 +127,14 @@ export async function openSqliteAlertStore(options: { readonly path: string }): 
     async saveStates(alerts) {
       open();
       if (alerts.length === 0) return;
-      transaction(() => {
+      transaction(db, () => {
         for (const a of alerts) q.saveState.run(a.status, a.firedAt ?? null, a.firedPrice ?? null, a.fireCount, a.id);
       });
     },
     async savePrices(prices) {
       open();
       if (prices.length === 0) return;
-      transaction(() => {
+      transaction(db, () => {
         for (const p of prices) q.savePrice.run(p.symbol, p.price, p.at);
       });
     },

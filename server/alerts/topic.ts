@@ -7,6 +7,7 @@
 import type { AlertsState } from '../../lib/alerts';
 import { topicId } from '../../lib/ids';
 import type { StateFrame } from '../../lib/protocol';
+import { addToSet, deleteFromSet } from '../set-map';
 
 /** What the topic needs from one connection. */
 export interface AlertsTarget {
@@ -44,16 +45,10 @@ export function createAlertsTopic(deps: AlertsTopicDeps): AlertsTopic {
 
   return {
     subscribe(user, target) {
-      let set = byUser.get(user);
-      if (!set) byUser.set(user, (set = new Set()));
-      set.add(target);
+      addToSet(byUser, user, target);
       deliver(target, frameOf(user));
     },
-    unsubscribe(user, target) {
-      const set = byUser.get(user);
-      set?.delete(target);
-      if (set?.size === 0) byUser.delete(user);
-    },
+    unsubscribe: (user, target) => deleteFromSet(byUser, user, target),
     publish(user) {
       const set = byUser.get(user);
       if (!set) return;

@@ -5,10 +5,8 @@
  * (https://www.sqlite.org/pragma.html#pragma_synchronous). A topic's epoch lives in the file, so a
  * restart keeps every cursor valid, and a lost or replaced file starts new epochs by itself.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
 import type { NotificationData } from '../../lib/notifications';
+import { num, openSqliteFile, str, transaction, type Row } from '../sqlite';
 import type { Appended, EventLog, EventLogOptions, StoredEvent, TopicHead } from './types';
 import { resolveRetention } from './types';
 import { createWatchers, randomEpoch } from './watchers';
@@ -38,30 +36,13 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_age ON events (topic, at);
 `;
 
-type Row = Record<string, SQLOutputValue>;
-const num = (row: Row, column: string): number => row[column] as number;
-const str = (row: Row, column: string): string => row[column] as string;
-
 /** Opens (creating if needed) the log in `path`. */
 export async function openSqliteEventLog(options: SqliteEventLogOptions): Promise<EventLog> {
   const retention = resolveRetention(options.retention);
   const now = options.now ?? Date.now;
   const newEpoch = options.newEpoch ?? randomEpoch;
   const watchers = createWatchers(options.onWatcherError);
-  mkdirSync(dirname(options.path), { recursive: true });
-  const db = new DatabaseSync(options.path);
-  try {
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
-    const version = num(db.prepare('PRAGMA user_version').get()!, 'user_version');
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`${options.path} was written by a newer server (schema ${version}, this one knows ${SCHEMA_VERSION})`);
-    }
-    db.exec(SCHEMA);
-    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  const db = openSqliteFile(options.path, SCHEMA, SCHEMA_VERSION);
 
   const q = {
     topic: db.prepare('SELECT epoch, seq, last_at FROM topics WHERE topic = ?'),
@@ -87,20 +68,6 @@ export async function openSqliteEventLog(options: SqliteEventLogOptions): Promis
     if (closed) throw new Error('The event log is closed');
   }
 
-  function transaction<T>(run: () => T): T {
-    // IMMEDIATE takes the write lock up front, so a second process on the file waits (busy_timeout)
-    // instead of failing half-way through.
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = run();
-      db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw error;
-    }
-  }
-
   /** The topic's row, created with a new epoch the first time the topic is named. */
   function topicRow(topic: string): Row {
     const row = q.topic.get(topic);
@@ -124,7 +91,7 @@ export async function openSqliteEventLog(options: SqliteEventLogOptions): Promis
     kind: 'sqlite',
     async append(topic, data) {
       open();
-      const event = transaction((): StoredEvent => {
+      const event = transaction(db, (): StoredEvent => {
         const row = topicRow(topic);
         const at = Math.floor(Math.max(now(), num(row, 'last_at')));
         const advanced = q.advance.get(at, topic)!;
@@ -161,7 +128,7 @@ export async function openSqliteEventLog(options: SqliteEventLogOptions): Promis
     async reset(topic) {
       open();
       const epoch = newEpoch();
-      transaction(() => {
+      transaction(db, () => {
         q.clearEvents.run(topic);
         q.restart.run(topic, epoch);
       });
@@ -171,7 +138,7 @@ export async function openSqliteEventLog(options: SqliteEventLogOptions): Promis
     async trim() {
       open();
       const cutoff = now() - retention.maxAgeMs;
-      return transaction(() => q.topics.all().reduce((removed, row) => removed + trimAge(str(row, 'topic'), cutoff), 0));
+      return transaction(db, () => q.topics.all().reduce((removed, row) => removed + trimAge(str(row, 'topic'), cutoff), 0));
     },
     watch: (watcher) => watchers.add(watcher),
     async close() {
