@@ -6,7 +6,7 @@
  */
 import { useState } from 'preact/hooks';
 import { ALERT_CONDITIONS, type AlertCondition, type AlertRule } from '../lib/alerts';
-import type { Result } from '../lib/errors';
+import { toErrorData, type Result } from '../lib/errors';
 import { CONDITION_LABELS, EMPTY_ALERT_FORM, readAlertForm, type AlertField, type AlertFormFields } from './alert-form';
 
 export interface AlertFormProps {
@@ -53,7 +53,7 @@ export function AlertForm({ prices, onCreate, now = Date.now }: AlertFormProps) 
       setFields((current) => ({ ...EMPTY_ALERT_FORM, symbol: current.symbol, condition: current.condition }));
       setPhase({ s: 'queued', text: `Queued: ${read.rule.symbol}` });
     } catch (error) {
-      setPhase({ s: 'invalid', field: null, message: `Not queued: ${error instanceof Error ? error.message : String(error)}` });
+      setPhase({ s: 'invalid', field: null, message: `Not queued: ${toErrorData(error).message}` });
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { AlertRule } from '../lib/alerts';
-import type { Result } from '../lib/errors';
+import { toErrorData, type Result } from '../lib/errors';
 import type { AlertItem } from '../lib/hub-api';
 import { AlertForm } from './AlertForm';
 import { AlertList } from './AlertList';
@@ -19,15 +19,13 @@ export interface AlertsSectionProps {
   readonly createAlert: (rule: AlertRule) => Promise<Result<{ readonly id: string }>>;
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 export function AlertsSection({ alerts, prices, pauseAlert, deleteAlert, createAlert }: AlertsSectionProps) {
   const [error, setError] = useState<string | null>(null);
 
   const queue = (what: string, queued: Promise<Result<null>>): void =>
     void queued.then(
       (result) => setError(result.ok ? null : `Could not ${what}: ${result.error.message}`),
-      (failure: unknown) => setError(`Could not ${what}: ${messageOf(failure)}`),
+      (failure: unknown) => setError(`Could not ${what}: ${toErrorData(failure).message}`),
     );
 
   return (

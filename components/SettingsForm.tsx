@@ -4,7 +4,7 @@
  * Shows the hub's validation error, or `Saved`.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { Result } from '../lib/errors';
+import { toErrorData, type Result } from '../lib/errors';
 import type { QuietHours, Settings } from '../lib/settings';
 
 export interface SettingsFormProps {
@@ -23,13 +23,17 @@ export function SettingsForm({ initial, onSave }: SettingsFormProps) {
   const [quietTo, setQuietTo] = useState('');
   const [phase, setPhase] = useState<Phase>({ s: 'editing' });
 
+  /** Puts stored settings in the fields. */
+  function fill(settings: Settings): void {
+    setServerUrl(settings.serverUrl);
+    setToken(settings.token);
+    setSystemNotifications(settings.systemNotifications ?? true);
+    setQuietFrom(settings.quietHours?.start ?? '');
+    setQuietTo(settings.quietHours?.end ?? '');
+  }
+
   useEffect(() => {
-    if (!initial) return;
-    setServerUrl(initial.serverUrl);
-    setToken(initial.token);
-    setSystemNotifications(initial.systemNotifications ?? true);
-    setQuietFrom(initial.quietHours?.start ?? '');
-    setQuietTo(initial.quietHours?.end ?? '');
+    if (initial) fill(initial);
   }, [initial]);
 
   async function save(event: Event): Promise<void> {
@@ -44,17 +48,13 @@ export function SettingsForm({ initial, onSave }: SettingsFormProps) {
     try {
       const result = await onSave({ serverUrl, token, systemNotifications, quietHours });
       if (result.ok) {
-        setServerUrl(result.value.serverUrl);
-        setToken(result.value.token);
-        setSystemNotifications(result.value.systemNotifications ?? true);
-        setQuietFrom(result.value.quietHours?.start ?? '');
-        setQuietTo(result.value.quietHours?.end ?? '');
+        fill(result.value);
         setPhase({ s: 'saved' });
       } else {
         setPhase({ s: 'failed', message: result.error.message });
       }
     } catch (error) {
-      setPhase({ s: 'failed', message: error instanceof Error ? error.message : String(error) });
+      setPhase({ s: 'failed', message: toErrorData(error).message });
     }
   }
 

@@ -5,21 +5,14 @@
  * (re)connection to the hub and whenever it opens a socket, and the unread count goes in the title.
  * A fired alert shows as a banner in the tab the user is looking at (the hub picks it).
  */
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { latestAlerts } from '@/components/alert-book';
-import { AlertsSection } from '@/components/AlertsSection';
-import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from '@/components/feed-book';
-import { createFeedLoader } from '@/components/feed-loader';
-import { NotificationList } from '@/components/NotificationList';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { HubPanels, useHubViews, warn } from '@/components/hub-views';
 import { watchOpenUser } from '@/components/open-user';
-import { PriceList } from '@/components/PriceList';
-import { applyPriceUpdates, type PriceBook } from '@/components/price-book';
 import { SignInForm } from '@/components/SignInForm';
 import { StatusLine } from '@/components/StatusLine';
 import { connectSharedHub } from '@/lib/connect-shared-hub';
-import type { HubConnection } from '@/lib/hub-client';
-import type { Result } from '@/lib/errors';
-import type { AlertItem, FeedPage, HubStatus, OverlayItem } from '@/lib/hub-api';
+import { toErrorData, type Result } from '@/lib/errors';
+import type { HubStatus, OverlayItem } from '@/lib/hub-api';
 import { Banners } from './Banners';
 import { createFeedSync } from './feed-sync';
 import { watchDocumentFocus } from './focus';
@@ -29,39 +22,17 @@ import { screenOf, signInSettled, type SignInPhase } from './sign-in-state';
 const TITLE = 'Switchboard';
 /** The hub is idle only without a token; its own words for that point to the extension's Options. */
 const NOT_SIGNED_IN: HubStatus = { s: 'idle', reason: 'not signed in' };
-const warn = (what: string) => (error: unknown) => console.warn(`could not ${what}`, error);
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function DashboardApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);
-  const [prices, setPrices] = useState<PriceBook>(new Map());
-  const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
-  const [alerts, setAlerts] = useState<readonly AlertItem[]>([]);
   const [phase, setPhase] = useState<SignInPhase>({ s: 'none' });
   const [banners, setBanners] = useState<readonly OverlayItem[]>([]);
-  /** Counts alert updates, so a snapshot older than an update that overtook it is dropped. */
-  const alertVersion = useRef(0);
-  /** Counts feed updates, so a snapshot that an update overtook is asked for again. */
   const statusRef = useRef<HubStatus | null>(null);
 
-  const hub = useMemo<HubConnection>(() => {
-    const feedLoader = createFeedLoader({
-      fetch: () => connection.api.feed(FEED_PAGE_SIZE),
-      apply: (snapshot) => setFeed((page) => applyFeedSnapshot(page, snapshot)),
-      onError: warn('load the feed'),
-    });
-    const loadFeed = (): void => feedLoader.load();
-    const reload = (): void => {
-      loadFeed();
-      const asked = alertVersion.current;
-      connection.api.alerts().then((list) => {
-        if (alertVersion.current === asked) setAlerts(list);
-      }, warn('load the alerts'));
-    };
+  const views = useHubViews(({ onUpdates, reload, clear }) => {
     const sync = hubIsShared ? null : createFeedSync(reload);
     const userChange = watchOpenUser(() => {
-      setFeed(EMPTY_FEED);
-      setAlerts([]);
+      clear();
       setBanners([]);
     });
     const connection = connectSharedHub({
@@ -76,17 +47,7 @@ export function DashboardApp() {
         if (next.s === 'open' && !wasOpen) reload();
       },
       onUpdates: (batch) => {
-        setPrices((book) => applyPriceUpdates(book, batch));
-        if (batch.some((update) => update.kind === 'feed')) {
-          feedLoader.noteUpdate();
-          setFeed((page) => applyFeedUpdates(page, batch));
-          sync?.announce();
-        }
-        const latest = latestAlerts(batch);
-        if (latest) {
-          alertVersion.current += 1;
-          setAlerts(latest);
-        }
+        if (onUpdates(batch)) sync?.announce();
       },
       onReady: reload,
       watchFocus: watchDocumentFocus,
@@ -105,12 +66,8 @@ export function DashboardApp() {
         connection.close();
       },
     };
-  }, []);
-
-  useEffect(() => {
-    hub.subscribe(['prices:*']).catch(warn('subscribe to prices'));
-    return () => hub.close();
-  }, [hub]);
+  });
+  const { hub, feed } = views;
 
   useEffect(() => {
     if (signInSettled(phase, status)) setPhase({ s: 'none' });
@@ -128,14 +85,13 @@ export function DashboardApp() {
       const saved: Result<unknown> = await hub.api.saveSettings({ ...current, token });
       setPhase(saved.ok ? { s: 'connecting', after } : { s: 'failed', message: saved.error.message });
     } catch (error) {
-      setPhase({ s: 'failed', message: `Could not sign in: ${messageOf(error)}` });
+      setPhase({ s: 'failed', message: `Could not sign in: ${toErrorData(error).message}` });
     }
   }
 
   function signOut(): void {
     // What this user saw must not stay on screen for whoever signs in next.
-    setFeed(EMPTY_FEED);
-    setAlerts([]);
+    views.clear();
     setBanners([]);
     setPhase({ s: 'none' });
     hub.api
@@ -152,7 +108,6 @@ export function DashboardApp() {
   }
 
   const screen = screenOf(status, phase);
-  const currentPrices = useMemo(() => new Map([...prices.values()].map((tick) => [tick.symbol, tick.price])), [prices]);
 
   return (
     <main class="dashboard">
@@ -169,20 +124,7 @@ export function DashboardApp() {
       {screen.s === 'sign-in' && <SignInForm busy={screen.busy} error={screen.error} onSignIn={(token) => void saveToken(token)} />}
       {screen.s === 'dashboard' && (
         <div class="columns">
-          <NotificationList
-            entries={feed.entries}
-            unread={feed.unread}
-            onMarkRead={(id) => void hub.api.markRead([id]).catch(warn('mark it read'))}
-            onMarkAllRead={() => void hub.api.markAllRead().catch(warn('mark all read'))}
-          />
-          <PriceList prices={[...prices.values()]} />
-          <AlertsSection
-            alerts={alerts}
-            prices={currentPrices}
-            pauseAlert={(id, paused) => hub.api.pauseAlert(id, paused)}
-            deleteAlert={(id) => hub.api.deleteAlert(id)}
-            createAlert={(rule) => hub.api.createAlert(rule)}
-          />
+          <HubPanels views={views} />
         </div>
       )}
     </main>

@@ -5,6 +5,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import * as v from 'valibot';
+import { describeIssue } from './parse';
 import {
   CLIENT_FRAME_TYPES,
   ClientFrameSchema,
@@ -83,13 +84,6 @@ function depthExceeds(value: unknown, maxDepth: number): boolean {
     for (const child of children) stack.push([child, depth + 1]);
   }
   return false;
-}
-
-function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
-  const issue = issues[0];
-  if (!issue) return 'invalid frame';
-  const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
-  return path ? `${path}: ${issue.message}` : issue.message;
 }
 
 /** Creates a codec with the given limits (defaults in `DEFAULT_LIMITS`). */

@@ -11,7 +11,7 @@
  * refuse; they reject instead and the view lets the user look at the list and decide.
  */
 import * as Comlink from 'comlink';
-import { HubDisconnectedError, type Result } from './errors';
+import { HubDisconnectedError, toErrorData, type Result } from './errors';
 import type { AlertItem, FeedPage, HubApi, HubListener, HubStatus, OverlayItem, TopicUpdate } from './hub-api';
 import { parseTopic } from './ids';
 import type { Settings } from './settings';
@@ -192,8 +192,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
       } catch (error) {
         if (!isDisconnect(error)) throw error;
         if (linkOf(state) === link) link.endpoint.close();
-        const message = error instanceof Error ? error.message : String(error);
-        if (tries >= 1 || !retry) throw new HubDisconnectedError(message);
+        if (tries >= 1 || !retry) throw new HubDisconnectedError(toErrorData(error).message);
       }
     }
   }

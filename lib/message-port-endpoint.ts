@@ -6,6 +6,7 @@
  * the ports `Comlink.proxy` transfers. Closing says `bye` first, so the hub ends this port's
  * session at once instead of when the tab goes.
  */
+import { answerId, createPendingCalls, requestId, thrownAnswer } from './comlink-calls';
 import { parseHubWorkerMessage, type HubWorkerMessage } from './hub-worker-messages';
 import type { PortEndpoint } from './port-endpoint';
 
@@ -16,21 +17,10 @@ export interface MessagePortEndpointOptions {
   readonly onControl?: (message: HubWorkerMessage) => void;
 }
 
-/** Comlink's request types; everything else that carries an `id` is an answer. */
-const REQUEST_TYPES: ReadonlySet<unknown> = new Set(['GET', 'SET', 'APPLY', 'CONSTRUCT', 'ENDPOINT', 'RELEASE']);
-
-const fieldsOf = (data: unknown): Record<string, unknown> => (typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {});
-
-/** Comlink's wire form of a thrown error, which makes the waiting call reject with that name. */
-function thrownAnswer(id: string, message: string): unknown {
-  return { id, type: 'HANDLER', name: 'throw', value: { isError: true, value: { name: 'HubDisconnectedError', message } } };
-}
-
 type Listener = EventListenerOrEventListenerObject;
 
 export function createMessagePortEndpoint(port: MessagePort, options: MessagePortEndpointOptions = {}): PortEndpoint {
   const listeners = new Set<Listener>();
-  const pending = new Map<string, ReturnType<typeof setTimeout> | undefined>();
   const closeCallbacks: Array<(reason: string) => void> = [];
   let closedWith: string | null = null;
 
@@ -45,6 +35,7 @@ export function createMessagePortEndpoint(port: MessagePort, options: MessagePor
   function answerWithError(id: string, reason: string): void {
     dispatch(thrownAnswer(id, reason));
   }
+  const pending = createPendingCalls(answerWithError, options.timeoutMs);
 
   function onMessage(event: MessageEvent<unknown>): void {
     const control = parseHubWorkerMessage(event.data);
@@ -52,11 +43,8 @@ export function createMessagePortEndpoint(port: MessagePort, options: MessagePor
       options.onControl?.(control);
       return;
     }
-    const { id, type } = fieldsOf(event.data);
-    if (typeof id === 'string' && !REQUEST_TYPES.has(type) && pending.has(id)) {
-      clearTimeout(pending.get(id));
-      pending.delete(id);
-    }
+    const answered = answerId(event.data);
+    if (answered !== null) pending.settle(answered);
     dispatch(event.data, event.ports);
   }
 
@@ -70,11 +58,7 @@ export function createMessagePortEndpoint(port: MessagePort, options: MessagePor
       // Already unusable: the hub will hear of it through the tab's lock.
     }
     port.close();
-    for (const [id, timer] of pending) {
-      clearTimeout(timer);
-      answerWithError(id, reason);
-    }
-    pending.clear();
+    pending.rejectAll(reason);
     for (const callback of closeCallbacks.splice(0)) callback(reason);
   }
 
@@ -86,25 +70,14 @@ export function createMessagePortEndpoint(port: MessagePort, options: MessagePor
       return closedWith !== null;
     },
     postMessage(message: unknown, transfer?: Transferable[]) {
-      const { id, type } = fieldsOf(message);
-      const request = typeof id === 'string' && REQUEST_TYPES.has(type) ? id : null;
+      const request = requestId(message);
       if (closedWith !== null) {
         const reason = closedWith;
         // On a later task, as a real answer would come, so Comlink has registered the call.
         if (request !== null) setTimeout(() => answerWithError(request, reason), 0);
         return;
       }
-      if (request !== null) {
-        const { timeoutMs } = options;
-        const timer =
-          timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                pending.delete(request);
-                answerWithError(request, `no answer from the hub within ${timeoutMs} ms`);
-              }, timeoutMs);
-        pending.set(request, timer);
-      }
+      if (request !== null) pending.track(request);
       port.postMessage(message, transfer ?? []);
     },
     addEventListener(type: string, listener: Listener) {

@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot';
 import { AlertRuleSchema, type FiredAlert } from './alerts';
+import { parseWith } from './parse';
 
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_BODY_LENGTH = 4000;
@@ -42,11 +43,7 @@ export type NotificationData = v.InferOutput<typeof NotificationSchema>;
 
 /** Returns the notification, or the first problem with it as text. */
 export function parseNotification(input: unknown): { ok: true; value: NotificationData } | { ok: false; error: string } {
-  const result = v.safeParse(NotificationSchema, input);
-  if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
-  const path = issue.path?.map((p) => String(p.key)).join('.');
-  return { ok: false, error: path ? `${path}: ${issue.message}` : issue.message };
+  return parseWith(NotificationSchema, input);
 }
 
 /** A notification as the hub stored it. `id` is `topic/epoch/seq`, unique and stable. */

@@ -17,6 +17,7 @@
  * No `browser.*` here: ports are structural, so tests run two in-memory port pairs.
  */
 import type { Endpoint } from 'comlink';
+import { answerId, createPendingCalls, requestId, thrownAnswer } from './comlink-calls';
 
 /** The part of `runtime.Port` this module uses; Chrome's, Firefox's and test fakes all fit. */
 export interface RuntimePortLike {
@@ -70,21 +71,9 @@ interface PipeMarker {
   readonly $pipe: string;
 }
 
-/** Comlink's request types; everything else that carries an `id` is an answer. */
-const REQUEST_TYPES: ReadonlySet<unknown> = new Set(['GET', 'SET', 'APPLY', 'CONSTRUCT', 'ENDPOINT', 'RELEASE']);
-
 const isRecord = (value: unknown): value is Message => typeof value === 'object' && value !== null;
 const isMarker = (value: unknown): value is PipeMarker =>
   isRecord(value) && typeof value.$pipe === 'string' && value.$pipe.startsWith(PIPE_PREFIX);
-const requestId = (message: unknown): string | null =>
-  isRecord(message) && typeof message.id === 'string' && REQUEST_TYPES.has(message.type) ? message.id : null;
-const answerId = (message: unknown): string | null =>
-  isRecord(message) && typeof message.id === 'string' && !REQUEST_TYPES.has(message.type) ? message.id : null;
-
-/** Comlink's wire form of a thrown error, which makes the waiting call reject with that name. */
-function thrownAnswer(id: string, message: string): Message {
-  return { id, type: 'HANDLER', name: 'throw', value: { isError: true, value: { name: 'HubDisconnectedError', message } } };
-}
 
 /**
  * Copies a Comlink message with `swap` applied where Comlink puts transferable values: the
@@ -135,24 +124,20 @@ function openLink(
   deliver: (message: unknown, ports: MessagePort[]) => void,
   options: LinkOptions,
 ): Link {
-  const pending = new Map<string, ReturnType<typeof setTimeout> | undefined>();
   const releases = new Set<string>();
   const pipes = new Set<() => void>();
   let closed = port === null;
   let closeReason = 'pipe never arrived';
 
   const answerWithError = (id: string, reason: string): void => deliver(thrownAnswer(id, reason), []);
+  const pending = createPendingCalls(answerWithError, options.timeoutMs);
 
   function shutdown(reason: string, disconnect: boolean): void {
     if (closed) return;
     closed = true;
     closeReason = reason;
     if (port) port.onMessage.removeListener(onMessage);
-    for (const [id, timer] of pending) {
-      clearTimeout(timer);
-      answerWithError(id, reason);
-    }
-    pending.clear();
+    pending.rejectAll(reason);
     for (const closePipe of pipes) closePipe();
     pipes.clear();
     if (disconnect && port) port.disconnect();
@@ -186,10 +171,7 @@ function openLink(
     if (closed) return;
     const { message, ports } = decode(raw);
     const id = answerId(message);
-    if (id !== null && pending.has(id)) {
-      clearTimeout(pending.get(id));
-      pending.delete(id);
-    }
+    if (id !== null) pending.settle(id);
     deliver(message, ports);
     const request = requestId(message);
     if (request !== null && isRecord(message) && message.type === 'RELEASE') releases.add(request);
@@ -213,15 +195,7 @@ function openLink(
         return;
       }
       if (id !== null) {
-        const timeoutMs = options.timeoutMs;
-        const timer =
-          timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                pending.delete(id);
-                answerWithError(id, `no answer from the hub within ${timeoutMs} ms`);
-              }, timeoutMs);
-        pending.set(id, timer);
+        pending.track(id);
         if (isRecord(message) && message.type === 'RELEASE') releases.add(id);
       }
       try {

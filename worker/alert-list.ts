@@ -8,6 +8,7 @@
 import * as v from 'valibot';
 import { AlertRuleSchema, type AlertRule, type AlertsState, type ServerAlert } from '../lib/alerts';
 import type { AlertItem } from '../lib/hub-api';
+import { parseWith } from '../lib/parse';
 import type { OutboxEntry } from './db';
 
 /** Most alerts one state value may list: far above the server's per-user limit, still bounded. */
@@ -27,11 +28,7 @@ const AlertsStateSchema = v.object({ alerts: v.pipe(v.array(ServerAlertSchema), 
 
 /** The value of an `alerts:<user>` state frame, or the first problem with it as text. */
 export function parseAlertsState(value: unknown): { ok: true; value: AlertsState } | { ok: false; error: string } {
-  const result = v.safeParse(AlertsStateSchema, value);
-  if (result.success) return { ok: true, value: result.output };
-  const issue = result.issues[0];
-  const path = issue.path?.map((p) => String(p.key)).join('.');
-  return { ok: false, error: path ? `${path}: ${issue.message}` : issue.message };
+  return parseWith(AlertsStateSchema, value);
 }
 
 function fromServer(alert: ServerAlert): AlertItem {

@@ -10,6 +10,7 @@
  */
 import { closeRule, CloseCode } from '../lib/close-codes';
 import { createCodec, type Codec, type RawFrame } from '../lib/codec';
+import { toErrorData } from '../lib/errors';
 import type { HubStatus } from '../lib/hub-api';
 import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '../lib/protocol';
 import { toWebSocketUrl, type Settings } from '../lib/settings';
@@ -154,7 +155,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
       socket = deps.openSocket(target.value);
       socket.binaryType = 'arraybuffer';
     } catch (error) {
-      return drop(`cannot open ${target.value}: ${errorText(error)}`, 'retry');
+      return drop(`cannot open ${target.value}: ${toErrorData(error).message}`, 'retry');
     }
     live = { scope, socket };
     attach(scope, socket, attempt, token);
@@ -231,7 +232,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
       socket.send(codec.encode(frame));
       return true;
     } catch (error) {
-      log.warn('send failed', { frame: frame.t, error: errorText(error) });
+      log.warn('send failed', { frame: frame.t, error: toErrorData(error).message });
       return false;
     }
   }
@@ -295,8 +296,4 @@ function closeQuietly(socket: SocketLike, reason: string): void {
       // Already closed.
     }
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -14,9 +14,10 @@ import { isOverlayShown, parseOverlayMessage, type HideOverlayMessage, type Show
 import { createPipeRegistry } from '../lib/pipe-registry';
 import { createPortEndpoint, type RuntimePortLike } from '../lib/port-endpoint';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../lib/settings';
-import { openHub, type Hub } from './hub';
+import { hubOpener } from './hub';
 import { rpcSurface } from './rpc-surface';
 import {
+  consoleLog,
   systemClock,
   type Badge,
   type HubPorts,
@@ -72,11 +73,6 @@ const network: NetworkMonitor = {
   },
 };
 
-const log: Logger = {
-  info: (message, data) => console.info(`[hub] ${message}`, data ?? ''),
-  warn: (message, data) => console.warn(`[hub] ${message}`, data ?? ''),
-};
-
 const openSocket = (url: string): SocketLike => new WebSocket(url);
 
 /** Badge text above this count reads `99+`: the toolbar has room for about four characters. */
@@ -104,7 +100,7 @@ function createToolbarBadge(): Badge | undefined {
         void action.setBadgeBackgroundColor({ color: BADGE_COLOUR }).catch(() => {});
       }
       void action.setBadgeText({ text: badgeText(count) }).catch((error: unknown) => {
-        log.warn('could not set the badge', { error: toErrorData(error) });
+        consoleLog.warn('could not set the badge', { error: toErrorData(error) });
       });
     },
   };
@@ -202,7 +198,7 @@ function createHubPorts(): HubPorts {
         }
       : {}),
     iconUrl: browser.runtime.getURL('/icon/128.png'),
-    log,
+    log: consoleLog,
   });
   return {
     openSocket,
@@ -213,7 +209,7 @@ function createHubPorts(): HubPorts {
     indexedDB: globalThis.indexedDB,
     badge: createToolbarBadge(),
     notifier,
-    log,
+    log: consoleLog,
   };
 }
 
@@ -224,17 +220,7 @@ function createHubPorts(): HubPorts {
 export function startExtensionHost(): void {
   const pipes = createPipeRegistry();
   const hubPorts = createHubPorts();
-  let hub: Promise<Hub> | null = null;
-
-  /** The hub, opened once; a failed open is retried by the next caller. */
-  function getHub(): Promise<Hub> {
-    hub ??= openHub(hubPorts).catch((error: unknown) => {
-      log.warn('could not open the hub', { error: toErrorData(error) });
-      hub = null;
-      throw error;
-    });
-    return hub;
-  }
+  const getHub = hubOpener(hubPorts);
 
   function serve(port: RuntimePortLike): void {
     const endpoint = createPortEndpoint(port, { pipes: pipes.pipes });
@@ -279,7 +265,7 @@ export function startExtensionHost(): void {
           session.close();
         }
       })
-      .catch((error: unknown) => log.warn('could not dismiss an alert', { id, error: toErrorData(error) }));
+      .catch((error: unknown) => consoleLog.warn('could not dismiss an alert', { id, error: toErrorData(error) }));
   }
 
   // A click on a system notification means it was seen: dismiss it everywhere (which also marks its

@@ -4,6 +4,7 @@
  * `openHub(ports)` and then `openSession()` once per connected view.
  */
 import type { AlertsState } from '../lib/alerts';
+import { toErrorData } from '../lib/errors';
 import type { HubApi, HubStatus } from '../lib/hub-api';
 import { parseTopic, type TopicId } from '../lib/ids';
 import { assertNever, type ClientFrame, type ServerFrame } from '../lib/protocol';
@@ -281,4 +282,20 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   // The stored alert list of the token's user, shown until the server's arrives.
   alerts.refresh();
   return hub;
+}
+
+/**
+ * `openHub(ports)` once, for every caller of the returned function; a failed open is logged and
+ * retried by the next caller.
+ */
+export function hubOpener(ports: HubPorts): () => Promise<Hub> {
+  let hub: Promise<Hub> | null = null;
+  return () => {
+    hub ??= openHub(ports).catch((error: unknown) => {
+      (ports.log ?? silent).warn('could not open the hub', { error: toErrorData(error) });
+      hub = null;
+      throw error;
+    });
+    return hub;
+  };
 }

@@ -86,3 +86,9 @@ export const systemClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/** Logs to the console with a `[hub]` prefix, as every browser host does. */
+export const consoleLog: Logger = {
+  info: (message, data) => console.info(`[hub] ${message}`, data ?? ''),
+  warn: (message, data) => console.warn(`[hub] ${message}`, data ?? ''),
+};

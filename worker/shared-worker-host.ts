@@ -10,12 +10,11 @@
  * sends it the port to serve in a `connect` message; that hub is the tab's alone.
  */
 import { parseHubWorkerMessage } from '../lib/hub-worker-messages';
-import { toErrorData } from '../lib/errors';
 import type { HubApi } from '../lib/hub-api';
 import { createHubPortServer, createTabNotifier, type HubPort, type HubPortServer } from './hub-port-server';
-import { openHub, type Hub, type HubSession } from './hub';
+import { hubOpener, type HubSession } from './hub';
 import { createIdbSettingsStore } from './idb-settings-store';
-import { systemClock, type HubPorts, type Logger, type NetworkMonitor } from './ports';
+import { consoleLog, systemClock, type HubPorts, type NetworkMonitor } from './ports';
 import { rpcSurface } from './rpc-surface';
 import { createTabSessions, type LockRequester } from './tab-sessions';
 
@@ -36,11 +35,6 @@ export interface HubWorkerScope {
   addEventListener(type: 'connect' | 'message' | 'online' | 'offline', listener: (event: ScopeEvent) => void): void;
   removeEventListener(type: 'online' | 'offline', listener: (event: ScopeEvent) => void): void;
 }
-
-const log: Logger = {
-  info: (message, data) => console.info(`[hub] ${message}`, data ?? ''),
-  warn: (message, data) => console.warn(`[hub] ${message}`, data ?? ''),
-};
 
 function networkOf(scope: HubWorkerScope): NetworkMonitor {
   return {
@@ -67,7 +61,7 @@ export function createWorkerHubPorts(scope: HubWorkerScope): HubPorts {
     network: networkOf(scope),
     settings: createIdbSettingsStore({ factory: scope.indexedDB, serverUrl: scope.location.origin }),
     indexedDB: scope.indexedDB,
-    log,
+    log: consoleLog,
   };
 }
 
@@ -92,20 +86,12 @@ export function startHubWorkerHost(scope: HubWorkerScope): void {
     ...createWorkerHubPorts(scope),
     notifier: createTabNotifier({ focused: () => server?.focused() ?? null, broadcast: (message) => server?.broadcast(message) }),
   };
-  let hub: Promise<Hub> | null = null;
-  const getHub = (): Promise<Hub> => {
-    hub ??= openHub(ports).catch((error: unknown) => {
-      log.warn('could not open the hub', { error: toErrorData(error) });
-      hub = null;
-      throw error;
-    });
-    return hub;
-  };
+  const getHub = hubOpener(ports);
   const portServer = createHubPortServer({
     hub: getHub,
-    tabs: createTabSessions({ locks: scope.navigator.locks, log }),
+    tabs: createTabSessions({ locks: scope.navigator.locks, log: consoleLog }),
     surface: (session) => dashboardSurface(session, origin),
-    log,
+    log: consoleLog,
   });
   server = portServer;
   const serve = (port: MessagePort | undefined): void => {

@@ -4,6 +4,7 @@ import { browser } from 'wxt/browser';
 import { SettingsForm } from '@/components/SettingsForm';
 import { StatusLine } from '@/components/StatusLine';
 import { connectHub } from '@/lib/connect-hub';
+import { toErrorData } from '@/lib/errors';
 import type { HubStatus } from '@/lib/hub-api';
 import type { Settings } from '@/lib/settings';
 
@@ -15,7 +16,7 @@ export function OptionsApp() {
 
   useEffect(() => {
     hub.api.getSettings().then(setSettings, (error: unknown) =>
-      setLoadError(`Could not load the settings: ${error instanceof Error ? error.message : String(error)}`),
+      setLoadError(`Could not load the settings: ${toErrorData(error).message}`),
     );
     return () => hub.close();
   }, [hub]);
