@@ -21,26 +21,12 @@ import type { AlertsUpdate } from '../lib/hub-api';
 import { newMessageId } from '../lib/ids';
 import { PROTOCOL_VERSION, type ClientFrame } from '../lib/protocol';
 import { startServer, type RunningServer } from '../server/server';
+import { createFakeNetwork } from '../test/support/fake-network';
 import { openHub } from '../worker/hub';
-import { systemClock, type NetworkMonitor, type SocketLike } from '../worker/ports';
+import { systemClock, type SocketLike } from '../worker/ports';
 import type { Row } from './table';
 
 const codec = createCodec();
-
-function switchableNetwork(online: boolean): NetworkMonitor & { set(online: boolean): void } {
-  const listeners = new Set<(online: boolean) => void>();
-  return {
-    isOnline: () => online,
-    onChange(callback) {
-      listeners.add(callback);
-      return () => listeners.delete(callback);
-    },
-    set(next) {
-      online = next;
-      for (const listener of [...listeners]) listener(next);
-    },
-  };
-}
 
 const rule = (i: number): AlertRule => ({ symbol: 'AAPL', condition: 'above', price: 1000 + i, repeat: 'once' });
 
@@ -87,7 +73,7 @@ interface Run {
  */
 async function hubRun(server: RunningServer, user: string, alerts: number, cuts: number): Promise<Run> {
   const { token } = await server.mintToken(user);
-  const network = switchableNetwork(false);
+  const network = createFakeNetwork(false);
   const messages = plan(alerts);
   const cutEvery = Math.floor(messages.length / (cuts + 1));
   let sent = 0;

@@ -17,12 +17,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser, type BrowserKind, type LaunchedBrowser } from '../support/puppeteer';
 import { DashboardPage } from '../support/pages/dashboard';
 import { startWebPages } from '../support/pages/web-tab';
+import { CONNECTIONS, publishNotifications, publishPriceAndSee } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const USER = 'ann';
 const TABS = 5;
-const CONNECTIONS = 'switchboard_ws_connections';
 const WAIT_MS = 30_000;
 const POLL = { timeout: WAIT_MS, interval: 50 } as const;
 
@@ -47,19 +47,6 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     expect(value).toBe(expected);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await server.metric(CONNECTIONS)).toBe(expected);
-  }
-
-  async function publishPriceAndSee(symbol: string, price: number): Promise<void> {
-    await server.publishPrice(symbol, price);
-    await Promise.all(tabs.map((tab) => tab.waitForPrice(symbol, price.toFixed(2))));
-  }
-
-  async function publish(...titles: string[]): Promise<void> {
-    for (const title of titles) {
-      const { seq } = await server.publishNotification(USER, { title, body: `Body of ${title}` });
-      expect(seq).toBe(published.length + 1);
-      published.push(title);
-    }
   }
 
   /**
@@ -111,8 +98,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
   test(`${TABS} tabs show live prices over one WebSocket`, async () => {
     for (let i = 1; i < TABS; i += 1) tabs.push(await DashboardPage.open(launched.browser, `${proxy.url}/`));
     await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
-    await publishPriceAndSee('AAPL', 101.25);
-    await publishPriceAndSee('MSFT', 402.5);
+    await publishPriceAndSee(server, tabs, 'AAPL', 101.25);
+    await publishPriceAndSee(server, tabs, 'MSFT', 402.5);
     await expectConnections(1);
     // Each tab holds its lock, and the hub waits on each one to learn when the tab goes.
     await tabs[1]!.waitForTabLocks({ held: TABS, pending: TABS });
@@ -122,8 +109,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await tabs.shift()!.close();
     // The hub was granted the closed tab's lock, which is when it released that tab's session.
     await tabs[0]!.waitForTabLocks({ held: TABS - 1, pending: TABS - 1 });
-    await publishPriceAndSee('AAPL', 103.75);
-    await publish('After the first tab closed');
+    await publishPriceAndSee(server, tabs, 'AAPL', 103.75);
+    await publishNotifications(server, USER, published, 'After the first tab closed');
     await expectFeedEverywhere();
     await expectConnections(1);
   });
@@ -155,7 +142,7 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     // Keep the hub away from the restarted server until everything is published.
     proxy.unplug();
     await server.restart();
-    await publish('While down: first', 'While down: second', 'While down: third');
+    await publishNotifications(server, USER, published, 'While down: first', 'While down: second', 'While down: third');
     expect(await server.metric(CONNECTIONS)).toBe(0);
     for (const tab of tabs) expect((await tab.titles()).filter((title) => title.startsWith('While down'))).toEqual([]);
     proxy.plug();
@@ -230,8 +217,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     tabs.push(await DashboardPage.open(launched.browser, `${proxy.url}/`, { withoutSharedWorker: true }));
     await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
     await expectConnections(2);
-    await publishPriceAndSee('AAPL', 105.5);
-    await publish('Dedicated workers: one');
+    await publishPriceAndSee(server, tabs, 'AAPL', 105.5);
+    await publishNotifications(server, USER, published, 'Dedicated workers: one');
     await expectFeedEverywhere();
   });
 });

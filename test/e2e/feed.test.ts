@@ -16,11 +16,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
 import { OptionsPage } from '../support/pages/options';
 import { PopupPage } from '../support/pages/popup';
+import { CONNECTIONS, publishNotifications } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const USER = 'ann';
-const CONNECTIONS = 'switchboard_ws_connections';
 const HOSTILE_TITLE = `<img src=x onerror="document.title='pwned'"><script>document.title='pwned'</script>`;
 
 let server: ServerProcess;
@@ -37,14 +37,6 @@ const popups: PopupPage[] = [];
 const newestFirst = (): string[] => [...published].reverse();
 const unreadNewestFirst = (): string[] => newestFirst().filter((title) => !read.has(title));
 const badgeFor = (unread: number): string => (unread === 0 ? '' : unread > 99 ? '99+' : String(unread));
-
-async function publish(...titles: string[]): Promise<void> {
-  for (const title of titles) {
-    const { seq } = await server.publishNotification(USER, { title, body: `Body of ${title}` });
-    expect(seq).toBe(published.length + 1);
-    published.push(title);
-  }
-}
 
 /**
  * Every open popup shows every notification exactly once, newest first, unread as expected, and no
@@ -115,7 +107,7 @@ describe('a notification feed that never loses or repeats an event', () => {
   test('live notifications: newest first, unread marked, hostile text inert, read state synced across views', async () => {
     const first = await openPopup();
     const second = await openPopup();
-    await publish('Deploy finished', HOSTILE_TITLE, 'Disk almost full');
+    await publishNotifications(server, USER, published, 'Deploy finished', HOSTILE_TITLE, 'Disk almost full');
     await expectFeedEverywhere();
 
     // Markup in a title stays text: nothing ran and no element was made from it.
@@ -136,7 +128,7 @@ describe('a notification feed that never loses or repeats an event', () => {
     // Keep the extension away from the restarted server until both are published.
     proxy.unplug();
     await server.restart();
-    await publish('Server back: first', 'Server back: second');
+    await publishNotifications(server, USER, published, 'Server back: first', 'Server back: second');
     expect(await server.metric(CONNECTIONS)).toBe(0);
     await expectNotYetShown(popups[0]!, ['Server back: first', 'Server back: second']);
     proxy.plug();
@@ -150,7 +142,7 @@ describe('a notification feed that never loses or repeats an event', () => {
     await closePopups();
     await browser.stopServiceWorkers();
     await server.waitForMetric(CONNECTIONS, (n) => n === 0);
-    await publish('Worker stopped: first', 'Worker stopped: second');
+    await publishNotifications(server, USER, published, 'Worker stopped: first', 'Worker stopped: second');
     await openPopup();
     await expectFeedEverywhere();
     expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
@@ -169,7 +161,7 @@ describe('a notification feed that never loses or repeats an event', () => {
     await browser.setServiceWorkerOffline(true);
     await popup.waitForStatus('Offline');
     // The hub saw `navigator.onLine` go false and closed its socket: nothing can reach it now.
-    await publish('Offline: first', 'Offline: second', 'Offline: third');
+    await publishNotifications(server, USER, published, 'Offline: first', 'Offline: second', 'Offline: third');
     await expectNotYetShown(popup, ['Offline: first', 'Offline: second', 'Offline: third']);
     await browser.setServiceWorkerOffline(false);
     await popup.waitForStatus('Connected');
@@ -182,7 +174,7 @@ describe('a notification feed that never loses or repeats an event', () => {
     popups.splice(0);
     await browser.close();
     await server.waitForMetric(CONNECTIONS, (n) => n === 0);
-    await publish('Browser closed: first', 'Browser closed: second', 'Browser closed: third');
+    await publishNotifications(server, USER, published, 'Browser closed: first', 'Browser closed: second', 'Browser closed: third');
     browser = await launchChromiumWithExtension({ userDataDir: profileDir });
     await openPopup();
     await openPopup();

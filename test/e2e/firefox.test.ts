@@ -15,12 +15,12 @@ import { FirefoxOptionsPage } from '../support/pages/firefox-options';
 import { FirefoxPopupPage } from '../support/pages/firefox-popup';
 import { FirefoxWebTab } from '../support/pages/firefox-web-tab';
 import { startWebPages } from '../support/pages/web-tab';
+import { CONNECTIONS, publishNotifications, publishPriceAndSee } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const USER = 'ann';
 const POPUPS = 3;
-const CONNECTIONS = 'switchboard_ws_connections';
 const POLL = { timeout: 30_000, interval: 50 } as const;
 /** How long the tabs are watched for an overlay that should not come (a second show, or the wrong tab). */
 const QUIET_MS = 1000;
@@ -32,19 +32,6 @@ let firefox: FirefoxExtension;
 const popups: FirefoxPopupPage[] = [];
 /** Notification titles in the order they were published. */
 const published: string[] = [];
-
-async function publishPriceAndSee(symbol: string, price: number): Promise<void> {
-  await server.publishPrice(symbol, price);
-  await Promise.all(popups.map((popup) => popup.waitForPrice(symbol, price.toFixed(2))));
-}
-
-async function publishNotifications(...titles: string[]): Promise<void> {
-  for (const title of titles) {
-    const { seq } = await server.publishNotification(USER, { title, body: `Body of ${title}` });
-    expect(seq).toBe(published.length + 1);
-    published.push(title);
-  }
-}
 
 /** Every popup shows every notification exactly once, newest first, and no gap notice. */
 async function expectFeedEverywhere(): Promise<void> {
@@ -92,9 +79,9 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
   test('three popup tabs show live prices over exactly one WebSocket', async () => {
     for (let i = 0; i < POPUPS; i += 1) popups.push(await FirefoxPopupPage.open(firefox));
     await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
-    await publishPriceAndSee('AAPL', 101.25);
-    await publishPriceAndSee('MSFT', 402.5);
-    await publishPriceAndSee('AAPL', 99.75);
+    await publishPriceAndSee(server, popups, 'AAPL', 101.25);
+    await publishPriceAndSee(server, popups, 'MSFT', 402.5);
+    await publishPriceAndSee(server, popups, 'AAPL', 99.75);
     const rows = await popups[0]!.prices();
     expect(rows.AAPL).toContain('99.75');
     expect(rows.AAPL).toContain('▼');
@@ -103,7 +90,7 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
   });
 
   test('notifications published while the server is down appear once each, in order, after it restarts', async () => {
-    await publishNotifications('Before the restart');
+    await publishNotifications(server, USER, published, 'Before the restart');
     await expectFeedEverywhere();
 
     await server.kill('SIGKILL');
@@ -112,7 +99,7 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
     // Keep the extension away from the restarted server until everything is published.
     proxy.unplug();
     await server.restart();
-    await publishNotifications('While down: first', 'While down: second', 'While down: third');
+    await publishNotifications(server, USER, published, 'While down: first', 'While down: second', 'While down: third');
     expect(await server.metric(CONNECTIONS)).toBe(0);
     expect((await popups[0]!.titles()).filter((title) => title.startsWith('While down'))).toEqual([]);
 
@@ -121,13 +108,13 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
     await expectFeedEverywhere();
     expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
     // A live one after the replay: had anything been replayed twice, it would be in the list too.
-    await publishNotifications('After the restart');
+    await publishNotifications(server, USER, published, 'After the restart');
     await expectFeedEverywhere();
   });
 
   test('an alert created in the popup shows one overlay, in the focused web tab only', async () => {
     // The killed server may not have saved its last prices yet; it refuses alerts on symbols it has not seen.
-    await publishPriceAndSee('AAPL', 200);
+    await publishPriceAndSee(server, popups, 'AAPL', 200);
     const popup = popups[0]!;
     await popup.page.bringToFront();
     await popup.createAlert({ symbol: 'AAPL', condition: 'above', price: '250' });

@@ -7,20 +7,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
 import { OptionsPage } from '../support/pages/options';
 import { PopupPage } from '../support/pages/popup';
+import { CONNECTIONS, publishPriceAndSee } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 
 const TABS = 10;
-const CONNECTIONS = 'switchboard_ws_connections';
 
 let server: ServerProcess;
 let browser: ExtensionBrowser;
 const popups: PopupPage[] = [];
-
-/** Publishes a tick and waits until every popup tab shows it. */
-async function publishAndSee(symbol: string, price: number): Promise<void> {
-  await server.publishPrice(symbol, price);
-  await Promise.all(popups.map((popup) => popup.waitForPrice(symbol, price.toFixed(2))));
-}
 
 beforeAll(async () => {
   server = await spawnServerProcess();
@@ -44,9 +38,9 @@ describe('prices in ten popup tabs over one connection', () => {
   test('every tab shows prices published through the admin API, over exactly one socket', async () => {
     for (let i = 0; i < TABS; i += 1) popups.push(await PopupPage.open(browser));
     await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
-    await publishAndSee('AAPL', 101.25);
-    await publishAndSee('MSFT', 402.5);
-    await publishAndSee('AAPL', 99.75);
+    await publishPriceAndSee(server, popups, 'AAPL', 101.25);
+    await publishPriceAndSee(server, popups, 'MSFT', 402.5);
+    await publishPriceAndSee(server, popups, 'AAPL', 99.75);
     const rows = await popups[0]!.prices();
     expect(rows.AAPL).toContain('▼');
     expect(rows.MSFT).toContain('402.50');
@@ -58,11 +52,11 @@ describe('prices in ten popup tabs over one connection', () => {
     await worker.evaluate(() => Object.assign(globalThis, { beforeStop: true }));
     await browser.stopServiceWorkers();
     // Published while the worker is down or starting: state topics hand it over on resubscribe.
-    await publishAndSee('AAPL', 120.5);
+    await publishPriceAndSee(server, popups, 'AAPL', 120.5);
     expect(await worker.evaluate(() => 'beforeStop' in globalThis)).toBe(false);
     await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
     expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
-    await publishAndSee('MSFT', 410.75);
+    await publishPriceAndSee(server, popups, 'MSFT', 410.75);
     expect(await server.metric(CONNECTIONS)).toBe(1);
   });
 
@@ -72,7 +66,7 @@ describe('prices in ten popup tabs over one connection', () => {
     expect(away).toMatch(/Reconnecting|Connecting/);
     await server.restart();
     await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
-    await publishAndSee('AAPL', 130.25);
+    await publishPriceAndSee(server, popups, 'AAPL', 130.25);
     expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
   });
 });

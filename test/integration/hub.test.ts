@@ -5,24 +5,15 @@
 // idb recognises IDB objects by the global classes; fake-indexeddb/auto installs them in Node.
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { HubListener, HubStatus, TopicUpdate } from '../../lib/hub-api';
 import type { PriceTick } from '../../lib/prices';
 import { openHub, type Hub } from '../../worker/hub';
 import { systemClock } from '../../worker/ports';
+import { onCleanup, serve, until, useCleanups } from '../support/cleanups';
 import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger } from '../support/fake-socket';
-import { startTestServer, TEST_DEV_TOKEN, type TestServer } from '../support/server';
-
-/** Polls until `predicate` holds; the test timeout bounds the wait. */
-async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    if (stopped) throw new Error(`stopped while waiting for ${what}`);
-  }
-}
+import { TEST_DEV_TOKEN, type TestServer } from '../support/server';
 
 function view() {
   const statuses: HubStatus[] = [];
@@ -42,13 +33,7 @@ function view() {
   return { listener, statuses, updates, priceOf };
 }
 
-let stopped = false;
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  stopped = true;
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  stopped = false;
-});
+useCleanups();
 
 async function startHub(server: TestServer): Promise<Hub> {
   const log = createRecordingLogger();
@@ -64,14 +49,8 @@ async function startHub(server: TestServer): Promise<Hub> {
     },
     { backoffBaseMs: 50, backoffCapMs: 200 },
   );
-  cleanups.push(() => hub.close());
+  onCleanup(() => hub.close());
   return hub;
-}
-
-async function serve(port = 0): Promise<TestServer> {
-  const server = await startTestServer({ port });
-  cleanups.push(() => server.close());
-  return server;
 }
 
 describe('hub against the real server', () => {
@@ -116,7 +95,7 @@ describe('hub against the real server', () => {
 
     await first.close();
     await until('the hub to notice', () => hub.status().s !== 'open');
-    const second = await serve(first.port);
+    const second = await serve({ port: first.port });
 
     // Published right away: whether the hub resubscribes before (live tick) or after (snapshot),
     // the price must arrive.

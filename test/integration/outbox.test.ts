@@ -7,39 +7,18 @@
  */
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { AlertRule } from '../../lib/alerts';
 import { createCodec } from '../../lib/codec';
 import type { AlertItem } from '../../lib/hub-api';
 import { openHub, type Hub, type HubSession } from '../../worker/hub';
 import { systemClock, type SocketLike } from '../../worker/ports';
+import { onCleanup, serve, until, useCleanups } from '../support/cleanups';
 import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger, createRecordingNotifier, type FakeNetwork, type RecordingNotifier } from '../support/fake-socket';
-import { startTestServer, type TestServer } from '../support/server';
+import type { TestServer } from '../support/server';
 
-let stopped = false;
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  stopped = true;
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  stopped = false;
-});
-
-/** Polls until `probe` returns something; the test timeout bounds the wait. */
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (stopped) throw new Error(`stopped while waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-async function serve(): Promise<TestServer> {
-  const server = await startTestServer();
-  cleanups.push(() => server.close());
-  return server;
-}
+useCleanups();
 
 const codec = createCodec();
 
@@ -85,7 +64,7 @@ async function startHub(server: TestServer, token: string, browser: Profile): Pr
     { backoffBaseMs: 50, backoffCapMs: 200, outbox: { ackTimeoutMs: 2000, retry: { baseMs: 50, capMs: 200 } } },
   );
   // Closing twice is harmless: a test may close it first.
-  cleanups.push(() => hub.close());
+  onCleanup(() => hub.close());
   return { hub, session: hub.openSession() };
 }
 

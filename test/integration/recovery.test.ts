@@ -10,20 +10,18 @@
 // idb recognises IDB objects by the global classes; fake-indexeddb/auto installs them in Node.
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { FeedUpdate, HubStatus } from '../../lib/hub-api';
 import type { FeedEntry, GapEntry, NotificationEntry } from '../../lib/notifications';
 import { openHub, type Hub, type HubSession } from '../../worker/hub';
 import { systemClock } from '../../worker/ports';
+import { onCleanup, serve, useCleanups } from '../support/cleanups';
 import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger, type RecordingLogger } from '../support/fake-socket';
-import { spawnServerProcess, startTestServer, type ServerHttp } from '../support/server';
+import { spawnServerProcess, type ServerHttp } from '../support/server';
 import { startTcpProxy } from '../support/tcp-proxy';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+useCleanups();
 
 /** Resolves when `probe` holds, checked now and after every change `subscribe` reports. */
 function whenever<T>(subscribe: (check: () => void) => () => void, probe: () => T | undefined | false): Promise<T> {
@@ -124,14 +122,8 @@ async function startClient(serverUrl: string, token: string, indexedDB = new IDB
       expect(log.warnings()).toEqual([]);
     },
   };
-  cleanups.push(() => client.close());
+  onCleanup(() => client.close());
   return client;
-}
-
-async function memoryServer(options: Parameters<typeof startTestServer>[0] = {}) {
-  const server = await startTestServer(options);
-  cleanups.push(() => server.close());
-  return server;
 }
 
 /** Publishes `count` notifications to `user`, one after the other; resolves with their seqs. */
@@ -155,9 +147,9 @@ async function stored(client: Client, topic: string): Promise<number[]> {
 
 describe('events published while the hub is away arrive once, in order, recovered', () => {
   test('across a cut connection', async () => {
-    const server = await memoryServer();
+    const server = await serve();
     const proxy = await startTcpProxy({ port: server.port });
-    cleanups.push(() => proxy.close());
+    onCleanup(() => proxy.close());
     const token = await server.mintToken('ann');
     const client = await startClient(proxy.url, token);
 
@@ -181,7 +173,7 @@ describe('events published while the hub is away arrive once, in order, recovere
   });
 
   test('across a hub restart on the same database (service worker or browser restart), news included', async () => {
-    const server = await memoryServer();
+    const server = await serve();
     const token = await server.mintToken('ann');
     const first = await startClient(server.url, token);
     await first.until(() => first.recoveries('news').length === 1 && first.recoveries('feed:ann').length === 1);
@@ -210,7 +202,7 @@ describe('events published while the hub is away arrive once, in order, recovere
 
 describe('when the server cannot recover, the hub resynchronises and says what was missed', () => {
   test('a trimmed log: a gap marker with the number of lost events, then the newest events', async () => {
-    const server = await memoryServer({ retention: { maxEvents: 3 } });
+    const server = await serve({ retention: { maxEvents: 3 } });
     const token = await server.mintToken('ann');
     const first = await startClient(server.url, token);
     await first.until(() => first.recoveries('feed:ann').length === 1);
@@ -233,7 +225,7 @@ describe('when the server cannot recover, the hub resynchronises and says what w
   });
 
   test('an epoch change while connected: the hub resynchronises at once and stores the new epoch', async () => {
-    const server = await memoryServer();
+    const server = await serve();
     const token = await server.mintToken('ann');
     const client = await startClient(server.url, token);
     await client.until(() => client.recoveries('feed:ann').length === 1);
@@ -254,7 +246,7 @@ describe('when the server cannot recover, the hub resynchronises and says what w
   });
 
   test('an epoch change while away: resync with the newest events of the new epoch and an epoch-changed marker', async () => {
-    const server = await memoryServer();
+    const server = await serve();
     const token = await server.mintToken('ann');
     const first = await startClient(server.url, token);
     await first.until(() => first.recoveries('feed:ann').length === 1);
@@ -287,7 +279,7 @@ describe('when the server cannot recover, the hub resynchronises and says what w
 describe('the SQLite store', () => {
   test('recovery holds across server crashes (SIGKILL) and restarts', async () => {
     const server = await spawnServerProcess();
-    cleanups.push(() => server.dispose());
+    onCleanup(() => server.dispose());
     const token = await server.mintToken('ann');
     const client = await startClient(server.url, token);
     await client.until(() => client.recoveries('feed:ann').length === 1);

@@ -21,12 +21,12 @@ import {
   type Transition,
 } from '../../worker/connection';
 import type { OverlayItem } from '../../lib/hub-api';
+import { createFakeNetwork, type FakeNetwork } from './fake-network';
 import {
   systemClock,
   type Badge,
   type HubPorts,
   type Logger,
-  type NetworkMonitor,
   type Notifier,
   type SettingsStore,
   type SocketFactory,
@@ -148,33 +148,15 @@ export function createFakeSockets(): FakeSockets {
   };
 }
 
-export interface FakeNetwork extends NetworkMonitor {
-  set(online: boolean): void;
-}
+export { createFakeNetwork, type FakeNetwork } from './fake-network';
 
-export function createFakeNetwork(online = true): FakeNetwork {
-  const listeners = new Set<(online: boolean) => void>();
-  let current = online;
-  return {
-    isOnline: () => current,
-    onChange(callback) {
-      listeners.add(callback);
-      return () => listeners.delete(callback);
-    },
-    set(next) {
-      current = next;
-      for (const listener of [...listeners]) listener(next);
-    },
-  };
-}
-
-/** Settings that connect: the default server URL with a token (the default token is empty). */
 /** An unsigned JWT naming `sub`: the hub only reads the subject, the server verifies. */
 export function jwtFor(sub: string): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   return `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, exp: 4_102_444_800 })}.c2ln`;
 }
 
+/** Settings that connect: the default server URL with a token (the default token is empty). */
 export const TEST_SETTINGS: Readonly<Settings> = { serverUrl: DEFAULT_SETTINGS.serverUrl, token: 'test-token' };
 
 export interface MemorySettingsStore extends SettingsStore {

@@ -3,14 +3,14 @@
  * state by state), and inside the hub: its own subscription on every open, the `AlertsUpdate`s every
  * view gets, and the stored list after a restart. Fake socket, fresh fake-indexeddb per test.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/close-codes';
 import type { AlertRule, ServerAlert } from '../../lib/alerts';
-import type { AlertsUpdate, HubListener, TopicUpdate } from '../../lib/hub-api';
+import type { AlertsUpdate } from '../../lib/hub-api';
 import { mergeAlerts, parseAlertsState } from '../../worker/alert-list';
 import type { OutboxEntry } from '../../worker/db';
-import { openHub, type Hub } from '../../worker/hub';
-import { createFakePorts, useHubFakeTimers, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import { createFakePorts, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 
 const rule = (price: number, symbol = 'AAPL'): AlertRule => ({ symbol, condition: 'above', price, repeat: 'once' });
 
@@ -87,25 +87,12 @@ describe('mergeAlerts', () => {
 });
 
 describe('in the hub', () => {
-  beforeEach(() => {
-    useHubFakeTimers();
-  });
-  const hubs: Hub[] = [];
-  afterEach(async () => {
-    for (const hub of hubs.splice(0)) {
-      await hub.idle();
-      hub.close();
-    }
-    vi.useRealTimers();
-  });
+  useHubHarness();
 
   async function start(ports: FakePorts = createFakePorts()) {
-    const hub = await openHub(ports, { backoffBaseMs: 1000 });
-    hubs.push(hub);
+    const hub = await openTestHub(ports, { backoffBaseMs: 1000 });
     const session = hub.openSession();
-    const updates: TopicUpdate[] = [];
-    const listener: HubListener = { status: () => {}, updates: (batch) => void updates.push(...batch) };
-    await session.listen(listener);
+    const updates = await listenAll(session);
     const alertUpdates = () => updates.filter((update): update is AlertsUpdate => update.kind === 'alerts');
     return { ports, hub, session, alertUpdates, socket: () => ports.sockets.last() };
   }
@@ -126,8 +113,7 @@ describe('in the hub', () => {
   test('the server list reaches alerts() and every view as one AlertsUpdate; an unchanged list is not sent again', async () => {
     const { hub, session, socket, alertUpdates } = await start();
     const other = hub.openSession();
-    const otherUpdates: TopicUpdate[] = [];
-    await other.listen({ status: () => {}, updates: (batch) => void otherUpdates.push(...batch) });
+    const otherUpdates = await listenAll(other);
     socket().accept({ user: 'ann' });
     publish(socket(), 'ann', [server('a', 'active', 2), server('b', 'fired', 1)]);
     await waitUntil('the update', () => alertUpdates().length === 1);

@@ -1,7 +1,6 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { latestAlerts } from '../../components/alert-book';
 import { EMPTY_ALERT_FORM, readAlertForm, type AlertFormFields } from '../../components/alert-form';
 import { AlertForm } from '../../components/AlertForm';
@@ -11,49 +10,9 @@ import { AlertsSection } from '../../components/AlertsSection';
 import type { AlertRule } from '../../lib/alerts';
 import { err, ok, type Result } from '../../lib/errors';
 import type { AlertItem, OverlayItem } from '../../lib/hub-api';
+import { button, field, fill, maybeField, press, root, show, useRenderRoot } from '../support/dom';
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement('div');
-  document.body.append(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
-
-const show = (node: preact.ComponentChild) => act(() => render(node, root));
-
-/** The control a `<label>` with this exact text is for, or `null`. */
-function maybeField(label: string): HTMLInputElement | null {
-  const found = [...root.querySelectorAll('label')].find((l) => l.textContent === label);
-  return (found && root.querySelector<HTMLInputElement>(`#${found.htmlFor}`)) ?? null;
-}
-
-function field(label: string): HTMLInputElement {
-  const input = maybeField(label);
-  if (!input) throw new Error(`no field labelled ${label}`);
-  return input;
-}
-
-/** Types into an input or picks an option of a select, firing what a browser fires. */
-async function type(input: HTMLInputElement, value: string): Promise<void> {
-  await act(() => {
-    input.value = value;
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-    input.dispatchEvent(new Event('change', { bubbles: true }));
-  });
-}
-
-const button = (name: string): HTMLButtonElement | undefined => [...root.querySelectorAll('button')].find((b) => b.textContent?.trim() === name);
-
-async function press(name: string): Promise<void> {
-  const found = button(name);
-  if (!found) throw new Error(`no button ${name}`);
-  await act(async () => {
-    found.click();
-  });
-}
+useRenderRoot();
 
 const NOW = Date.UTC(2026, 2, 3, 12, 0, 0);
 const PRICES = new Map([
@@ -84,11 +43,11 @@ describe('AlertForm', () => {
     expect(maybeField('Window (minutes)')).toBeNull();
     expect(maybeField('Cooldown (minutes)')).toBeNull();
 
-    await type(field('Condition'), 'percent-move');
+    await fill(field('Condition'), 'percent-move');
     expect(maybeField('Price')).toBeNull();
     expect(maybeField('Percent')).not.toBeNull();
     expect(maybeField('Window (minutes)')).not.toBeNull();
-    await type(field('Repeat'), 'recurring');
+    await fill(field('Repeat'), 'recurring');
     expect(maybeField('Cooldown (minutes)')).not.toBeNull();
     // The symbols on the price list are offered.
     expect([...root.querySelectorAll('datalist option')].map((o) => o.getAttribute('value'))).toEqual(['AAPL', 'BTC-USD']);
@@ -97,9 +56,9 @@ describe('AlertForm', () => {
   test('queues a valid rule (symbol upper-cased, numbers parsed) and clears the numbers', async () => {
     const { onCreate, shown } = renderForm();
     await shown;
-    await type(field('Symbol'), ' aapl ');
-    await type(field('Price'), '250.5');
-    await type(field('Note'), 'take profit');
+    await fill(field('Symbol'), ' aapl ');
+    await fill(field('Price'), '250.5');
+    await fill(field('Note'), 'take profit');
     await press('Create alert');
     expect(onCreate).toHaveBeenCalledWith({ symbol: 'AAPL', condition: 'above', price: 250.5, repeat: 'once', note: 'take profit' });
     await vi.waitFor(() => expect(root.textContent).toContain('Queued: AAPL'));
@@ -111,13 +70,13 @@ describe('AlertForm', () => {
   test('queues a recurring percent move with an expiry', async () => {
     const { onCreate, shown } = renderForm();
     await shown;
-    await type(field('Symbol'), 'BTC-USD');
-    await type(field('Condition'), 'percent-move');
-    await type(field('Percent'), '5');
-    await type(field('Window (minutes)'), '60');
-    await type(field('Repeat'), 'recurring');
-    await type(field('Cooldown (minutes)'), '30');
-    await type(field('Expires'), '2026-12-31T18:00');
+    await fill(field('Symbol'), 'BTC-USD');
+    await fill(field('Condition'), 'percent-move');
+    await fill(field('Percent'), '5');
+    await fill(field('Window (minutes)'), '60');
+    await fill(field('Repeat'), 'recurring');
+    await fill(field('Cooldown (minutes)'), '30');
+    await fill(field('Expires'), '2026-12-31T18:00');
     await press('Create alert');
     expect(onCreate).toHaveBeenCalledWith({
       symbol: 'BTC-USD',
@@ -150,8 +109,8 @@ describe('AlertForm', () => {
     const { onCreate, shown } = renderForm();
     await shown;
     const filled: AlertFormFields = { ...EMPTY_ALERT_FORM, symbol: 'AAPL', price: '210', ...fields };
-    await type(field('Condition'), filled.condition);
-    await type(field('Repeat'), filled.repeat);
+    await fill(field('Condition'), filled.condition);
+    await fill(field('Repeat'), filled.repeat);
     for (const [name, value] of [
       ['Symbol', filled.symbol],
       ['Price', filled.price],
@@ -161,7 +120,7 @@ describe('AlertForm', () => {
       ['Expires', filled.expires],
     ] as const) {
       const input = maybeField(name);
-      if (input) await type(input, value);
+      if (input) await fill(input, value);
     }
     await press('Create alert');
     expect(onCreate).not.toHaveBeenCalled();
@@ -171,15 +130,15 @@ describe('AlertForm', () => {
       expect(field(label).getAttribute('aria-describedby')).toBe(root.querySelector('.alert-form [role="alert"]')?.id);
     }
     // Editing clears the message.
-    await type(field('Symbol'), 'AAPL');
+    await fill(field('Symbol'), 'AAPL');
     expect(errorText()).toBeUndefined();
   });
 
   test('shows the hub refusing the rule', async () => {
     const { shown } = renderForm(PRICES, err('InvalidInput', 'Too many alerts'));
     await shown;
-    await type(field('Symbol'), 'AAPL');
-    await type(field('Price'), '210');
+    await fill(field('Symbol'), 'AAPL');
+    await fill(field('Price'), '210');
     await press('Create alert');
     await vi.waitFor(() => expect(errorText()).toBe('Too many alerts'));
   });
@@ -187,8 +146,8 @@ describe('AlertForm', () => {
   test('with no prices heard yet (offline on a fresh profile) any well-formed symbol is queued; the server checks it', async () => {
     const { onCreate, shown } = renderForm(new Map());
     await shown;
-    await type(field('Symbol'), 'NEWCO');
-    await type(field('Price'), '5');
+    await fill(field('Symbol'), 'NEWCO');
+    await fill(field('Price'), '5');
     await press('Create alert');
     expect(onCreate).toHaveBeenCalledWith({ symbol: 'NEWCO', condition: 'above', price: 5, repeat: 'once' });
   });
@@ -284,11 +243,10 @@ describe('AlertsSection', () => {
         createAlert={async () => ok({ id: 'x' })}
       />,
     );
-    const button = (text: string) => [...root.querySelectorAll('button')].find((b) => b.textContent === text)!;
-    await act(async () => button('Pause').click());
+    await act(async () => button('Pause')!.click());
     await vi.waitFor(() => expect(root.querySelector('.error[role="alert"]')?.textContent).toBe('Could not pause the alert: no alert a2'));
     expect(pauseAlert).toHaveBeenCalledWith('a2', true);
-    await act(async () => button('Delete').click());
+    await act(async () => button('Delete')!.click());
     await vi.waitFor(() => expect(root.querySelector('.error[role="alert"]')).toBeNull());
     expect(deleteAlert).toHaveBeenCalledWith('a2');
   });

@@ -1,23 +1,13 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { applyFeedSnapshot, applyFeedUpdates, compareNewestFirst, EMPTY_FEED } from '../../components/feed-book';
 import { describeGap, NotificationList } from '../../components/NotificationList';
 import type { FeedPage, TopicUpdate } from '../../lib/hub-api';
 import type { FeedEntry, GapEntry, NotificationEntry } from '../../lib/notifications';
+import { button, root, show, useRenderRoot } from '../support/dom';
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement('div');
-  document.body.append(root);
-});
-afterEach(() => {
-  render(null, root);
-  root.remove();
-});
-
-const show = (node: preact.ComponentChild) => act(() => render(node, root));
+useRenderRoot();
 
 const T0 = Date.UTC(2026, 2, 3, 12, 0, 0);
 
@@ -45,8 +35,6 @@ function gap(overrides: Partial<GapEntry> = {}): GapEntry {
 const noop = () => {};
 const list = () => root.querySelector('ul[aria-label="Notifications"]');
 const rows = () => [...(list()?.querySelectorAll(':scope > li') ?? [])];
-const button = (name: string, within: ParentNode = root) =>
-  [...within.querySelectorAll('button')].find((b) => b.textContent === name) ?? null;
 
 describe('NotificationList', () => {
   test('lists entries in the order given (newest first), unread ones marked', async () => {

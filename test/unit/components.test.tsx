@@ -1,7 +1,6 @@
 // @vitest-environment happy-dom
-import { render } from 'preact';
 import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { applyPriceUpdates } from '../../components/price-book';
 import { PriceList } from '../../components/PriceList';
 import { SettingsForm } from '../../components/SettingsForm';
@@ -10,34 +9,13 @@ import { err, ok, type Result } from '../../lib/errors';
 import type { TopicUpdate } from '../../lib/hub-api';
 import type { PriceTick } from '../../lib/prices';
 import { DEFAULT_SETTINGS, type Settings } from '../../lib/settings';
+import { field, root, show, submit, type, useRenderRoot } from '../support/dom';
 
-let root: HTMLElement;
-beforeEach(() => {
-  root = document.createElement('div');
-  document.body.append(root);
-});
+// Registered first so that it runs last (hooks after a test run in reverse order): after the unmount.
 afterEach(() => {
-  render(null, root);
-  root.remove();
   vi.useRealTimers();
 });
-
-const show = (node: preact.ComponentChild) => act(() => render(node, root));
-
-/** The input a `<label>` with this exact text is for. */
-function field(label: string): HTMLInputElement {
-  const found = [...root.querySelectorAll('label')].find((l) => l.textContent === label);
-  const input = found && root.querySelector<HTMLInputElement>(`#${found.htmlFor}`);
-  if (!input) throw new Error(`no field labelled ${label}`);
-  return input;
-}
-
-async function type(input: HTMLInputElement, value: string): Promise<void> {
-  await act(() => {
-    input.value = value;
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  });
-}
+useRenderRoot();
 
 describe('StatusLine', () => {
   test.each([
@@ -150,11 +128,6 @@ describe('SettingsForm', () => {
     await vi.waitFor(() => expect(root.textContent).toContain('Saved'));
   });
 
-  const submit = () =>
-    act(async () => {
-      root.querySelector('form')?.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
-    });
-
   test('shows the stored system notifications and quiet hours, and saves every field', async () => {
     const stored: Settings = { ...settings, systemNotifications: false, quietHours: { start: '22:00', end: '07:00' } };
     const onSave = vi.fn(async (s: Settings): Promise<Result<Settings>> => ok(s));
@@ -195,9 +168,7 @@ describe('SettingsForm', () => {
   test('shows the validation error', async () => {
     await show(<SettingsForm initial={DEFAULT_SETTINGS} onSave={async () => err('InvalidSettings', 'Server URL is not a URL')} />);
     await type(field('Server URL'), 'nope');
-    await act(async () => {
-      root.querySelector('form')?.dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
-    });
+    await submit();
     await vi.waitFor(() => expect(root.querySelector('[role="alert"]')?.textContent).toBe('Server URL is not a URL'));
     expect(root.textContent).not.toContain('Saved');
   });

@@ -1,11 +1,10 @@
 // @vitest-environment happy-dom
 /** Which screen the dashboard shows while signing in, and the sign-in form itself. */
-import { render } from 'preact';
-import { act } from 'preact/test-utils';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { SignInForm } from '../../components/SignInForm';
 import { screenOf, type SignInPhase } from '../../dashboard/sign-in-state';
 import type { HubStatus } from '../../lib/hub-api';
+import { field, root, show, submit, type, useRenderRoot } from '../support/dom';
 
 const IDLE: HubStatus = { s: 'idle', reason: 'no access token' };
 const CONNECTING: HubStatus = { s: 'connecting', attempt: 0 };
@@ -37,34 +36,13 @@ describe('screenOf', () => {
 });
 
 describe('SignInForm', () => {
-  let root: HTMLElement;
-  beforeEach(() => {
-    root = document.createElement('div');
-    document.body.append(root);
-  });
-  afterEach(() => {
-    render(null, root);
-    root.remove();
-  });
-
-  const show = (node: preact.ComponentChild) => act(() => render(node, root));
-  const field = () => {
-    const label = [...root.querySelectorAll('label')].find((l) => l.textContent === 'Access token');
-    return root.querySelector<HTMLInputElement>(`#${label?.htmlFor ?? 'none'}`)!;
-  };
-  const submit = () =>
-    act(() => {
-      root.querySelector('form')!.dispatchEvent(new Event('submit', { cancelable: true }));
-    });
+  useRenderRoot();
 
   test('hands the trimmed token to onSignIn from a field labelled Access token', async () => {
     const onSignIn = vi.fn();
     await show(<SignInForm busy={false} error={null} onSignIn={onSignIn} />);
-    expect(field().type).toBe('password');
-    await act(() => {
-      field().value = '  tok  ';
-      field().dispatchEvent(new Event('input', { bubbles: true }));
-    });
+    expect(field('Access token').type).toBe('password');
+    await type(field('Access token'), '  tok  ');
     await submit();
     expect(onSignIn).toHaveBeenCalledWith('tok');
     expect(root.querySelector('button[type="submit"]')?.textContent).toBe('Sign in');

@@ -4,25 +4,16 @@
  * replays of stored events or a first start's history, and not at all in quiet hours. Dismiss and
  * snooze. Fake socket, fresh fake-indexeddb, fake timers leaving `setImmediate` real.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/close-codes';
-import type { FeedUpdate, HubListener, TopicUpdate } from '../../lib/hub-api';
+import type { FeedUpdate } from '../../lib/hub-api';
 import type { NotificationData } from '../../lib/notifications';
 import type { EventFrame, FrameOf, ServerFrame } from '../../lib/protocol';
-import { openHub, type Hub } from '../../worker/hub';
-import { createFakePorts, TEST_SETTINGS, useHubFakeTimers, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import type { Hub } from '../../worker/hub';
+import { createFakePorts, TEST_SETTINGS, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 
-beforeEach(() => {
-  useHubFakeTimers();
-});
-const hubs: Hub[] = [];
-afterEach(async () => {
-  for (const hub of hubs.splice(0)) {
-    await hub.idle();
-    hub.close();
-  }
-  vi.useRealTimers();
-});
+useHubHarness();
 
 const FEED = 'feed:ann';
 
@@ -44,12 +35,9 @@ function subscribed(topic: string, recovery: 'fresh' | 'recovered', head: number
 }
 
 async function start(ports: FakePorts = createFakePorts()) {
-  const hub = await openHub(ports, { backoffBaseMs: 1000 });
-  hubs.push(hub);
+  const hub = await openTestHub(ports, { backoffBaseMs: 1000 });
   const session = hub.openSession();
-  const updates: TopicUpdate[] = [];
-  const listener: HubListener = { status: () => {}, updates: (batch) => void updates.push(...batch) };
-  await session.listen(listener);
+  const updates = await listenAll(session);
   const feedUpdates = () => updates.filter((update): update is FeedUpdate => update.kind === 'feed');
   return { ports, hub, session, feedUpdates, shown: () => ports.notifier.shown.map((call) => call.item), socket: () => ports.sockets.last() };
 }

@@ -35,6 +35,35 @@ function openRaw(factory: IDBFactory, version: number): Promise<IDBDatabase> {
   });
 }
 
+/** Migration 1 as it shipped: the cursor and feed stores. */
+function migration1(raw: IDBDatabase): void {
+  raw.createObjectStore('cursors', { keyPath: 'topic' });
+  const feed = raw.createObjectStore('feed', { keyPath: 'id' });
+  feed.createIndex('by-time', ['at', 'order']);
+  feed.createIndex('unread', 'unread');
+}
+
+/**
+ * Creates the database at an old `version` with `upgrade` (that release's migrations, by hand),
+ * writes to `store` with `fill` in one transaction, and closes it.
+ */
+function createOldDb(factory: IDBFactory, version: number, upgrade: (raw: IDBDatabase) => void, store: string, fill: (store: IDBObjectStore) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const request = factory.open(DB_NAME, version);
+    request.onupgradeneeded = () => upgrade(request.result);
+    request.onsuccess = () => {
+      const tx = request.result.transaction(store, 'readwrite');
+      fill(tx.objectStore(store));
+      tx.oncomplete = () => {
+        request.result.close();
+        resolve();
+      };
+      tx.onerror = () => reject(tx.error);
+    };
+    request.onerror = () => reject(request.error);
+  });
+}
+
 describe('schema', () => {
   test('the first open creates the cursor and feed stores with their indexes', async () => {
     const { db } = setup();
@@ -49,26 +78,8 @@ describe('schema', () => {
 
   test('a version 1 database (cursors and feed only) upgrades to the outbox stores and keeps its data', async () => {
     const factory = new IDBFactory();
-    await new Promise<void>((resolve, reject) => {
-      const request = factory.open(DB_NAME, 1);
-      // Migration 1 as it shipped, done by hand: this is what browsers of the last release hold.
-      request.onupgradeneeded = () => {
-        request.result.createObjectStore('cursors', { keyPath: 'topic' });
-        const feed = request.result.createObjectStore('feed', { keyPath: 'id' });
-        feed.createIndex('by-time', ['at', 'order']);
-        feed.createIndex('unread', 'unread');
-      };
-      request.onsuccess = () => {
-        const tx = request.result.transaction('cursors', 'readwrite');
-        tx.objectStore('cursors').put({ topic: 'news', epoch: 'e1', seq: 7 });
-        tx.oncomplete = () => {
-          request.result.close();
-          resolve();
-        };
-        tx.onerror = () => reject(tx.error);
-      };
-      request.onerror = () => reject(request.error);
-    });
+    // Migration 1 as it shipped, done by hand: this is what browsers of the last release hold.
+    await createOldDb(factory, 1, migration1, 'cursors', (cursors) => cursors.put({ topic: 'news', epoch: 'e1', seq: 7 }));
     const { db } = setup(factory);
     const conn = await db.get();
     expect(conn.version).toBe(DB_VERSION);
@@ -85,29 +96,15 @@ describe('schema', () => {
       ...(unread ? { unread: 1 } : {}),
       entry: { kind: 'notification', id: `${topic}/e1/${seq}`, topic, epoch: 'e1', seq, at: seq, title: `#${seq}`, body: '', level: 'info', read: !unread },
     });
-    await new Promise<void>((resolve, reject) => {
-      const request = factory.open(DB_NAME, 2);
-      // Migrations 1 and 2 as they shipped, done by hand.
-      request.onupgradeneeded = () => {
-        const raw = request.result;
-        raw.createObjectStore('cursors', { keyPath: 'topic' });
-        const feed = raw.createObjectStore('feed', { keyPath: 'id' });
-        feed.createIndex('by-time', ['at', 'order']);
-        feed.createIndex('unread', 'unread');
-        raw.createObjectStore('outbox', { keyPath: 'id' }).createIndex('by-seq', 'seq', { unique: true });
-        raw.createObjectStore('overlays', { keyPath: 'id' });
-        raw.createObjectStore('snapshots', { keyPath: 'topic' });
-      };
-      request.onsuccess = () => {
-        const tx = request.result.transaction('feed', 'readwrite');
-        for (const stored of [entry('feed:ann', 1, true), entry('feed:bob', 2, true), entry('news', 3, false)]) tx.objectStore('feed').put(stored);
-        tx.oncomplete = () => {
-          request.result.close();
-          resolve();
-        };
-        tx.onerror = () => reject(tx.error);
-      };
-      request.onerror = () => reject(request.error);
+    // Migrations 1 and 2 as they shipped, done by hand.
+    const migrations1And2 = (raw: IDBDatabase) => {
+      migration1(raw);
+      raw.createObjectStore('outbox', { keyPath: 'id' }).createIndex('by-seq', 'seq', { unique: true });
+      raw.createObjectStore('overlays', { keyPath: 'id' });
+      raw.createObjectStore('snapshots', { keyPath: 'topic' });
+    };
+    await createOldDb(factory, 2, migrations1And2, 'feed', (feed) => {
+      for (const stored of [entry('feed:ann', 1, true), entry('feed:bob', 2, true), entry('news', 3, false)]) feed.put(stored);
     });
     const { db } = setup(factory);
     const conn = await db.get();

@@ -5,6 +5,7 @@
  */
 import type { Page } from 'puppeteer-core';
 import type { FirefoxExtension } from '../firefox';
+import type { FeedRow } from './popup';
 import { clickButton, fillByLabel, selectByLabel, waitForTextIn } from './puppeteer-form';
 
 /** An alert as a person types it into the form (the kinds with a price threshold). */
@@ -13,14 +14,6 @@ export interface FirefoxAlertInput {
   /** The option's visible text. */
   readonly condition: 'above' | 'below' | 'crossing';
   readonly price: string;
-}
-
-/** A row of the `Notifications` list as shown. */
-export interface FirefoxFeedRow {
-  readonly kind: 'notification' | 'gap';
-  /** The title of a notification; the notice of a gap. */
-  readonly text: string;
-  readonly unread: boolean;
 }
 
 export class FirefoxPopupPage {
@@ -68,7 +61,7 @@ export class FirefoxPopupPage {
   }
 
   /** The rows of the list labelled `Notifications`, top (newest) first. */
-  async feed(): Promise<FirefoxFeedRow[]> {
+  async feed(): Promise<FeedRow[]> {
     return this.page.evaluate(() =>
       [...document.querySelectorAll('ul[aria-label="Notifications"] > li')].map((item) => {
         const gap = item.classList.contains('gap');

@@ -1,0 +1,54 @@
+/**
+ * The outbox tests' side of the hub: a hub over fake ports that starts offline, with a 5 s ack
+ * timeout and retries from 1 s, and helpers to go online and wait for `send` frames. Hubs open
+ * through `openTestHub`: call `useHubHarness()` in the test file.
+ */
+import type { AlertRule } from '../../lib/alerts';
+import type { ClientFrame, FrameOf } from '../../lib/protocol';
+import type { Hub, HubOptions } from '../../worker/hub';
+import { createFakePorts, waitUntil, type FakePorts, type FakeSocket } from './fake-socket';
+import { openTestHub } from './hub-harness';
+
+export const ACK_TIMEOUT = 5000;
+/** Retry delays with `random` 0.5: half the ceiling, so 500 ms, 1000 ms, 2000 ms, ... */
+const RETRY_BASE = 1000;
+
+export const rule = (price: number): AlertRule => ({ symbol: 'AAPL', condition: 'above', price, repeat: 'once' });
+
+export async function start(ports: FakePorts = createFakePorts({ online: false }), outbox: Partial<HubOptions['outbox']> = {}) {
+  const hub = await openTestHub(ports, {
+    backoffBaseMs: 1000,
+    outbox: { ackTimeoutMs: ACK_TIMEOUT, retry: { baseMs: RETRY_BASE, capMs: 60_000 }, ...outbox },
+  });
+  return { ports, hub, session: hub.openSession(), socket: () => ports.sockets.last() };
+}
+
+/** Comes online and completes the handshake as `dev`. */
+export function goOnline(ports: FakePorts): FakeSocket {
+  ports.network.set(true);
+  return ports.sockets.last().accept({ user: 'dev' });
+}
+
+export const sends = (socket: FakeSocket) => socket.sentOf('send');
+export const allSends = (ports: FakePorts) => ports.sockets.all.flatMap(sends);
+
+export async function sentCount(socket: FakeSocket, n: number): Promise<Array<FrameOf<ClientFrame, 'send'>>> {
+  return waitUntil(`${n} send frames`, () => sends(socket).length === n && sends(socket));
+}
+
+/** Lets every IndexedDB write and the deliveries that follow it finish. */
+export async function settle(hub: Hub): Promise<void> {
+  await hub.idle();
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await hub.idle();
+}
+
+export async function createThree(session: Awaited<ReturnType<typeof start>>['session']): Promise<string[]> {
+  const ids: string[] = [];
+  for (const price of [101, 102, 103]) {
+    const result = await session.createAlert(rule(price));
+    if (!result.ok) throw new Error(result.error.message);
+    ids.push(result.value.id);
+  }
+  return ids;
+}

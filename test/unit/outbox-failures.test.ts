@@ -1,0 +1,104 @@
+/**
+ * The outbox when things fail: storage errors lose nothing, and messages refused as `invalid` or
+ * expired by age fail and stay visible. Fake socket, fresh fake-indexeddb, fake timers leaving
+ * `setImmediate` real.
+ */
+import { IDBObjectStore } from 'fake-indexeddb';
+import { describe, expect, test, vi } from 'vitest';
+import { CloseCode } from '../../lib/close-codes';
+import { EXPIRED_REASON } from '../../worker/outbox';
+import { createFakePorts } from '../support/fake-socket';
+import { useHubHarness } from '../support/hub-harness';
+import { createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
+
+useHubHarness();
+
+describe('storage', () => {
+  test('when recording an ack fails, nothing is lost: the same id goes again after a delay and its repeated ack removes it', async () => {
+    const { ports, session, hub } = await start();
+    const { value } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
+    const socket = goOnline(ports);
+    const [first] = await sentCount(socket, 1);
+    const original = IDBObjectStore.prototype.delete;
+    const failing = vi.spyOn(IDBObjectStore.prototype, 'delete').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['delete']>) {
+      if (this.name === 'outbox') throw new DOMException('The disk is full', 'QuotaExceededError');
+      return original.apply(this, args);
+    });
+    socket.receive({ t: 'ack', id: first!.id, ok: true });
+    await settle(hub);
+    failing.mockRestore();
+    expect(ports.log.warnings().map((entry) => entry.message)).toContain('the outbox could not record an answer; it tries again');
+    expect((await session.alerts())[0]).toMatchObject({ id: value.id, state: 'pending sync' });
+    vi.advanceTimersByTime(499);
+    expect(sends(socket)).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    const [, again] = await sentCount(socket, 2);
+    expect(again).toEqual(first);
+    socket.receive({ t: 'ack', id: first!.id, ok: true });
+    await settle(hub);
+    expect((await session.alerts())[0]).toMatchObject({ id: value.id, state: 'active' });
+  });
+
+  test('a create that cannot be written is refused with a StorageError and nothing is sent', async () => {
+    const { ports, session, hub } = await start();
+    const socket = goOnline(ports);
+    const failing = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(() => {
+      throw new DOMException('The disk is full', 'QuotaExceededError');
+    });
+    const result = await session.createAlert(rule(101));
+    failing.mockRestore();
+    expect(result).toMatchObject({ ok: false, error: { name: 'StorageError' } });
+    await settle(hub);
+    expect(sends(socket)).toEqual([]);
+    expect(await session.alerts()).toEqual([]);
+  });
+});
+
+describe('failed messages', () => {
+  test('invalid: the message fails with the reason, stays visible, and the next one is sent', async () => {
+    const { ports, session, hub } = await start();
+    const ids = await createThree(session);
+    const socket = goOnline(ports);
+    const [first] = await sentCount(socket, 1);
+    socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'invalid', message: 'unknown symbol AAPL' } });
+    const [, second] = await sentCount(socket, 2);
+    expect(second!.body).toMatchObject({ alertId: ids[1] });
+    await settle(hub);
+    const failed = (await session.alerts()).find((alert) => alert.id === ids[0]);
+    expect(failed).toMatchObject({ state: 'failed', reason: 'unknown symbol AAPL' });
+    // A failed message is never sent again, not even after a reconnect.
+    socket.receive({ t: 'ack', id: second!.id, ok: true });
+    await sentCount(socket, 3);
+    socket.serverClose(CloseCode.abnormal);
+    vi.advanceTimersByTime(500);
+    const next = ports.sockets.last().accept({ user: 'dev' });
+    const [resent] = await sentCount(next, 1);
+    expect(resent!.body).toMatchObject({ alertId: ids[2] });
+  });
+
+  test('deleting a failed create removes it locally and sends nothing', async () => {
+    const { ports, session, hub } = await start();
+    const { value } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
+    const socket = goOnline(ports);
+    const [first] = await sentCount(socket, 1);
+    socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'invalid', message: 'too many alerts' } });
+    await settle(hub);
+    expect(await session.deleteAlert(value.id)).toEqual({ ok: true, value: null });
+    await settle(hub);
+    expect(await session.alerts()).toEqual([]);
+    expect(sends(socket)).toHaveLength(1);
+  });
+
+  test('a message older than the maximum age fails as expired instead of being sent', async () => {
+    const { ports, session, hub } = await start(createFakePorts({ online: false }), { maxAgeMs: 60_000 });
+    const { value: old } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
+    vi.advanceTimersByTime(30_000);
+    const { value: young } = (await session.createAlert(rule(102))) as { ok: true; value: { id: string } };
+    vi.advanceTimersByTime(30_001);
+    const socket = goOnline(ports);
+    const [only] = await sentCount(socket, 1);
+    expect(only!.body).toMatchObject({ alertId: young.id });
+    await settle(hub);
+    expect((await session.alerts()).find((alert) => alert.id === old.id)).toMatchObject({ state: 'failed', reason: EXPIRED_REASON });
+  });
+});
