@@ -8,7 +8,7 @@
  * cooldown. Each engine gets a fixed time budget; over the ticks both processed they must have
  * fired the same alerts.
  */
-import type { AlertRule } from '../lib/alerts';
+import type { AlertRule } from '../lib/wire/alerts';
 import { createAlertEngine } from '../server/alerts/engine';
 import { createScanEngine } from '../server/alerts/scan-engine';
 import type { AlertEngine, HeldAlert } from '../server/alerts/types';

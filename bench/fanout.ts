@@ -13,12 +13,12 @@
  */
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import { createCodec } from '../lib/codec';
-import type { TopicUpdate } from '../lib/hub-api';
-import type { PriceTick } from '../lib/prices';
-import { PROTOCOL_VERSION, type ServerFrame, type StateFrame } from '../lib/protocol';
-import { openHub } from '../worker/hub';
-import { systemClock, type SocketLike } from '../worker/ports';
+import { createCodec } from '../lib/wire/codec';
+import type { TopicUpdate } from '../lib/rpc/hub-api';
+import type { PriceTick } from '../lib/wire/prices';
+import { PROTOCOL_VERSION, type ServerFrame, type StateFrame } from '../lib/wire/protocol';
+import { openHub } from '../worker/core/hub';
+import { systemClock, type SocketLike } from '../worker/core/platform';
 import type { Row } from './table';
 
 const TICKS = 50_000;

@@ -18,11 +18,11 @@ import { IDBFactory } from 'fake-indexeddb';
 import { Server } from 'socket.io';
 import { io as connectSocketIo, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
-import type { PriceTick } from '../lib/prices';
+import type { PriceTick } from '../lib/wire/prices';
 import { startTestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
-import { openHub } from '../worker/hub';
-import { systemClock } from '../worker/ports';
+import { openHub } from '../worker/core/hub';
+import { systemClock } from '../worker/core/platform';
 import type { Row } from './table';
 
 const TAB_COUNTS = [1, 10, 50];

@@ -23,12 +23,12 @@ import { IDBFactory } from 'fake-indexeddb';
 import { Server } from 'socket.io';
 import { io as connectSocketIo } from 'socket.io-client';
 import WebSocket from 'ws';
-import type { NotificationEntry } from '../lib/notifications';
+import type { NotificationEntry } from '../lib/rpc/feed-entry';
 import { startTestServer, type TestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
-import { DB_NAME, type StoredEntry } from '../worker/db';
-import { openHub } from '../worker/hub';
-import { systemClock } from '../worker/ports';
+import { DB_NAME, type StoredEntry } from '../worker/store/db';
+import { openHub } from '../worker/core/hub';
+import { systemClock } from '../worker/core/platform';
 import type { Row } from './table';
 
 const MISSED = 10_000;

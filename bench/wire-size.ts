@@ -2,8 +2,8 @@
  * Bytes on the wire per price tick: Switchboard's msgpack frames against the same frames as JSON
  * text (what Socket.IO and most hand-rolled WebSocket feeds send), alone and batched per flush.
  */
-import { createCodec } from '../lib/codec';
-import type { ServerFrame, StateFrame } from '../lib/protocol';
+import { createCodec } from '../lib/wire/codec';
+import type { ServerFrame, StateFrame } from '../lib/wire/protocol';
 import type { Row } from './table';
 
 const symbols = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'META', 'NVDA', 'TSLA', 'NFLX', 'AMD', 'INTC', 'IBM', 'ORCL', 'JPM', 'V', 'KO', 'DIS', 'BRK.B', 'BTC-USD', 'ETH-USD', 'SOL-USD'];

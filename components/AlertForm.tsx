@@ -5,9 +5,9 @@
  * queues it in its outbox (it works offline and shows as `pending sync` in the list).
  */
 import { useState } from 'preact/hooks';
-import { ALERT_CONDITIONS, type AlertCondition, type AlertRule } from '../lib/alerts';
+import { ALERT_CONDITIONS, type AlertCondition, type AlertRule } from '../lib/wire/alerts';
 import { toErrorData, type Result } from '../lib/errors';
-import { CONDITION_LABELS, EMPTY_ALERT_FORM, readAlertForm, type AlertField, type AlertFormFields } from './alert-form';
+import { CONDITION_LABELS, EMPTY_ALERT_FORM, readAlertForm, type AlertField, type AlertFormFields } from './alert-form-model';
 
 export interface AlertFormProps {
   /** Current price per symbol (the price list); offers the symbols and checks thresholds. */

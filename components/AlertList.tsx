@@ -3,8 +3,8 @@
  * create still in the outbox reads `Pending sync`, a refused one `Failed` with the server's reason —
  * and Pause / Resume and Delete. The note is the user's own text and rendered as text only.
  */
-import { describeRule } from '../lib/alerts';
-import type { AlertItem, AlertItemState } from '../lib/hub-api';
+import { describeRule } from '../lib/wire/alerts';
+import type { AlertItem, AlertItemState } from '../lib/rpc/hub-api';
 import { formatTime } from './NotificationList';
 import { formatPrice } from './PriceList';
 

@@ -5,7 +5,7 @@
  * it in every tab; the host then removes the frame.
  */
 import { useId } from 'preact/hooks';
-import type { OverlayItem } from '../lib/hub-api';
+import type { OverlayItem } from '../lib/rpc/hub-api';
 import { formatTime } from './NotificationList';
 
 /** How long `Snooze` hides an overlay. */

@@ -4,9 +4,9 @@
  * refusal comes back at once and is shown here; a create reports through the form itself.
  */
 import { useState } from 'preact/hooks';
-import type { AlertRule } from '../lib/alerts';
+import type { AlertRule } from '../lib/wire/alerts';
 import { toErrorData, type Result } from '../lib/errors';
-import type { AlertItem } from '../lib/hub-api';
+import type { AlertItem } from '../lib/rpc/hub-api';
 import { AlertForm } from './AlertForm';
 import { AlertList } from './AlertList';
 

@@ -5,8 +5,9 @@
  * when `isWebUrl` accepts it; a `javascript:` or `data:` URL shows no link at all. Gap markers say
  * what the hub could not recover.
  */
-import type { FeedEntry, GapEntry, NotificationEntry, NotificationLevel } from '../lib/notifications';
-import { isWebUrl } from '../lib/notifications';
+import type { NotificationLevel } from '../lib/wire/notifications';
+import type { FeedEntry, GapEntry, NotificationEntry } from '../lib/rpc/feed-entry';
+import { isWebUrl } from '../lib/wire/notifications';
 
 export interface NotificationListProps {
   /** Newest first, as the feed book keeps them. */

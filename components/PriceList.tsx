@@ -2,7 +2,7 @@
  * The live price list: one row per symbol, sorted by symbol, with the last move against the
  * previous price marked up or down. Everything is rendered as text, never as markup.
  */
-import type { PriceTick } from '../lib/prices';
+import type { PriceTick } from '../lib/wire/prices';
 
 export interface PriceListProps {
   readonly prices: readonly PriceTick[];

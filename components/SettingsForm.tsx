@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { toErrorData, type Result } from '../lib/errors';
-import type { QuietHours, Settings } from '../lib/settings';
+import type { QuietHours, Settings } from '../lib/rpc/settings';
 
 export interface SettingsFormProps {
   /** The stored settings; `null` while they load, which keeps the form disabled. */

@@ -4,8 +4,8 @@
  * second so the countdown moves.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { HubStatus } from '../lib/hub-api';
-import { describeStatus } from '../lib/status';
+import type { HubStatus } from '../lib/rpc/hub-api';
+import { describeStatus } from './status-text';
 
 export interface StatusLineProps {
   /** `null` until the hub has answered. */

@@ -3,7 +3,7 @@
  * the outbox still holds) on every change, so the latest `AlertsUpdate` of a batch simply replaces
  * what the view shows.
  */
-import type { AlertItem, TopicUpdate } from '../lib/hub-api';
+import type { AlertItem, TopicUpdate } from '../lib/rpc/hub-api';
 
 /** The alerts of the batch's last `AlertsUpdate`, or `null` if the batch had none. */
 export function latestAlerts(batch: readonly TopicUpdate[]): readonly AlertItem[] | null {

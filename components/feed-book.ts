@@ -5,8 +5,8 @@
  * unread to read, so merging keeps `read` once either side has it, whatever order a snapshot and an
  * update arrive in.
  */
-import type { FeedPage, TopicUpdate } from '../lib/hub-api';
-import type { FeedEntry } from '../lib/notifications';
+import type { FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
+import type { FeedEntry } from '../lib/rpc/feed-entry';
 
 /** How many entries the popup asks for and keeps. */
 export const FEED_PAGE_SIZE = 50;

@@ -5,7 +5,7 @@
  * a load was in flight, the snapshot is dropped and asked for again (the update's entries are
  * already shown).
  */
-import type { FeedPage } from '../lib/hub-api';
+import type { FeedPage } from '../lib/rpc/hub-api';
 
 export interface FeedLoader {
   /** Asks for a snapshot and hands it to `apply` once no update overtook it. */

@@ -5,8 +5,8 @@
  * them. Each host keeps only its own parts: how it connects, and its sign-in, badge, title or banners.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { AlertItem, FeedPage, TopicUpdate } from '../lib/hub-api';
-import type { HubConnection } from '../lib/hub-client';
+import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
+import type { HubConnection } from '../lib/rpc/hub-client';
 import { latestAlerts } from './alert-book';
 import { AlertsSection } from './AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from './feed-book';

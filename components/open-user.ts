@@ -3,7 +3,7 @@
  * someone else signed in): everything the view shows belongs to the last user and must go before
  * the new user's feed and alerts are loaded (the client's `onReady` follows at once).
  */
-import type { HubStatus } from '../lib/hub-api';
+import type { HubStatus } from '../lib/rpc/hub-api';
 
 export function watchOpenUser(onChange: () => void): (status: HubStatus) => void {
   let user: string | undefined;

@@ -2,8 +2,8 @@
  * The popup's price book: the latest valid tick per symbol, folded from hub update batches. Values
  * from the hub are `unknown` until `parsePriceTick` accepts them; anything else is dropped.
  */
-import type { TopicUpdate } from '../lib/hub-api';
-import { parsePriceTick, type PriceTick } from '../lib/prices';
+import type { TopicUpdate } from '../lib/rpc/hub-api';
+import { parsePriceTick, type PriceTick } from '../lib/wire/prices';
 
 export type PriceBook = ReadonlyMap<string, PriceTick>;
 

@@ -4,7 +4,7 @@
  * every tab and marks its notifications read.
  */
 import { AlertOverlay } from '@/components/AlertOverlay';
-import type { OverlayItem } from '@/lib/hub-api';
+import type { OverlayItem } from '@/lib/rpc/hub-api';
 
 export interface BannersProps {
   readonly items: readonly OverlayItem[];

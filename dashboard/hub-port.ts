@@ -7,7 +7,7 @@
  * The `new URL(..., import.meta.url)` must stay inside each constructor call: that is the pattern
  * Vite recognises to bundle the worker script.
  */
-import type { HubWorkerMessage } from '@/lib/hub-worker-messages';
+import type { HubWorkerMessage } from '@/lib/rpc/hub-worker-messages';
 
 const WORKER_NAME = 'switchboard-hub';
 

@@ -1,4 +1,4 @@
 /** The dashboard's hub worker (shared, or dedicated where `SharedWorker` does not exist). */
-import { startHubWorkerHost, type HubWorkerScope } from '@/worker/shared-worker-host';
+import { startHubWorkerHost, type HubWorkerScope } from '@/worker/hosts/shared-worker/host';
 
 startHubWorkerHost(globalThis as unknown as HubWorkerScope);

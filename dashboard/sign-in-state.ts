@@ -7,7 +7,7 @@
  * the token was saved: statuses and call answers travel on different ports, so the status the view
  * holds right after saving may still be the old one.
  */
-import type { HubStatus } from '@/lib/hub-api';
+import type { HubStatus } from '@/lib/rpc/hub-api';
 
 export type SignInPhase =
   | { readonly s: 'none' }

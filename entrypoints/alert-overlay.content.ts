@@ -6,7 +6,7 @@
  * sits in a closed shadow root, so they cannot even find it through the DOM.
  */
 import { browser } from 'wxt/browser';
-import { overlayPagePath, parseOverlayMessage, type OverlayShown } from '@/lib/overlay-messages';
+import { overlayPagePath, parseOverlayMessage, type OverlayShown } from '@/lib/rpc/overlay-messages';
 
 /** Every style inline and `!important`: the page's own CSS must not move, hide or restyle it. */
 const HOST_STYLE = [

@@ -1,3 +1,3 @@
-import { startExtensionHost } from '@/worker/extension-host';
+import { startExtensionHost } from '@/worker/hosts/extension/host';
 
 export default defineBackground(() => startExtensionHost());

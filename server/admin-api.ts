@@ -5,9 +5,9 @@
  * admin token) whose `error` says what is wrong. A publish answers only once the event is durable.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerAlert } from '../lib/alerts';
-import { isUserName, priceTopic } from '../lib/ids';
-import { parseNotification, type NotificationData } from '../lib/notifications';
+import type { ServerAlert } from '../lib/wire/alerts';
+import { isUserName, priceTopic } from '../lib/wire/ids';
+import { parseNotification, type NotificationData } from '../lib/wire/notifications';
 import { isAdminRequest } from './auth';
 import type { Appended, TopicHead } from './event-log/types';
 import { readJsonBody, sendJson, type Handler, type Routes } from './http-body';

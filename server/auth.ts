@@ -4,7 +4,7 @@
  * comparisons run in constant time so a token cannot be guessed byte by byte from response timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ParsedTopic } from '../lib/ids';
+import type { ParsedTopic } from '../lib/wire/ids';
 
 /**
  * Outcome of checking an access token; `reason` is shown to the client in the `error` frame.

@@ -6,8 +6,8 @@
  * never closed over a message. Counted by kind and outcome.
  */
 import type { Logger } from 'pino';
-import { parseMessageId } from '../lib/ids';
-import type { ClientFrame, FrameOf, ServerFrame } from '../lib/protocol';
+import { parseMessageId } from '../lib/wire/ids';
+import type { ClientFrame, FrameOf, ServerFrame } from '../lib/wire/protocol';
 import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
 import type { AlertService } from './alerts/service';
 import type { ClientMessageOutcome, Metrics } from './metrics';

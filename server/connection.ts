@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { CloseCode } from '../lib/close-codes';
-import type { Codec } from '../lib/codec';
-import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/protocol';
+import { CloseCode } from '../lib/wire/close-codes';
+import type { Codec } from '../lib/wire/codec';
+import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/wire/protocol';
 import type { AlertsTopic } from './alerts/topic';
 import type { TokenVerifier } from './auth';
 import type { ClientMessages } from './client-messages';

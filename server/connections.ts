@@ -3,7 +3,7 @@
  * every `heartbeatMs`, and what shutdown closes with 1001.
  */
 import type { Connection } from './connection';
-import { CloseCode } from '../lib/close-codes';
+import { CloseCode } from '../lib/wire/close-codes';
 
 export interface ConnectionRegistry {
   add(connection: Connection): void;

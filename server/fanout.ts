@@ -6,9 +6,9 @@
  * Ticks reach only the connections in the symbol's index and the `prices:*` set: publishing never
  * scans all connections.
  */
-import { priceTopic } from '../lib/ids';
-import type { PriceTick } from '../lib/prices';
-import type { StateFrame } from '../lib/protocol';
+import { priceTopic } from '../lib/wire/ids';
+import type { PriceTick } from '../lib/wire/prices';
+import type { StateFrame } from '../lib/wire/protocol';
 import { addToSet, deleteFromSet } from './set-map';
 
 /** `'*'` stands for the `prices:*` topic: every symbol. */

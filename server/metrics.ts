@@ -3,7 +3,7 @@
  * several servers in one test process never share or clash over counters.
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Recovery } from '../lib/protocol';
+import type { Recovery } from '../lib/wire/protocol';
 import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
 
 /**

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
-import { DEFAULT_LIMITS } from '../lib/codec';
+import { DEFAULT_LIMITS } from '../lib/wire/codec';
 import type { TokenVerifier } from './auth';
 import type { StoreKind } from './event-log/open';
 import { resolveRetention, type EventLog, type Retention } from './event-log/types';

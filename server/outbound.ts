@@ -5,8 +5,8 @@
  * caller learns when the socket has written them, which is how replay waits out backpressure.
  */
 import { WebSocket } from 'ws';
-import type { Codec } from '../lib/codec';
-import type { EventFrame, ServerFrame, StateFrame } from '../lib/protocol';
+import type { Codec } from '../lib/wire/codec';
+import type { EventFrame, ServerFrame, StateFrame } from '../lib/wire/protocol';
 import type { StoredEvent } from './event-log/types';
 import type { Metrics } from './metrics';
 

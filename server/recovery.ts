@@ -5,7 +5,7 @@
  * name that says why (`trimmed`, `epoch changed`): never a silent partial replay. A cursor ahead of
  * the head cannot come from this log's life and is refused (`invalid`), changing nothing.
  */
-import type { Recovery, StreamPosition } from '../lib/protocol';
+import type { Recovery, StreamPosition } from '../lib/wire/protocol';
 import type { TopicHead } from './event-log/types';
 
 export type RecoveryPlan =

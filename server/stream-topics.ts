@@ -15,8 +15,8 @@
  * last event sent, which announces a new `subscribed` saying what happened: the client is never
  * left with a silent gap.
  */
-import { CloseCode } from '../lib/close-codes';
-import type { StreamPosition } from '../lib/protocol';
+import { CloseCode } from '../lib/wire/close-codes';
+import type { StreamPosition } from '../lib/wire/protocol';
 import type { EventLog, StoredEvent } from './event-log/types';
 import type { Metrics, RefusalReason } from './metrics';
 import type { Outbound } from './outbound';

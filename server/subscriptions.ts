@@ -7,8 +7,8 @@
  * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
  * stream, the replay since the cursor given).
  */
-import { parseTopic, type ParsedTopic } from '../lib/ids';
-import type { ClientFrame, ErrorCode, FrameOf } from '../lib/protocol';
+import { parseTopic, type ParsedTopic } from '../lib/wire/ids';
+import type { ClientFrame, ErrorCode, FrameOf } from '../lib/wire/protocol';
 import type { AlertsTarget, AlertsTopic } from './alerts/topic';
 import { readRefusal } from './auth';
 import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from './fanout';

@@ -5,7 +5,7 @@
  * injected clock, so expiry is testable without waiting.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { isUserName } from '../lib/ids';
+import { isUserName } from '../lib/wire/ids';
 import type { TokenCheck, TokenVerifier } from './auth';
 
 /** `iss` and `aud` of every token: a token for some other service is not one of ours. */

@@ -2,7 +2,7 @@
  * Which topic families are `stream` topics (a durable log per topic, replay from a cursor) and which
  * are `state` topics (latest value only). The one place that says so on the server.
  */
-import { parseTopic, type ParsedTopic, type TopicId } from '../lib/ids';
+import { parseTopic, type ParsedTopic, type TopicId } from '../lib/wire/ids';
 
 /** `feed:<user>` and `news` are logged; `prices:*` topics are state. */
 export function isStreamTopic(topic: ParsedTopic): boolean {

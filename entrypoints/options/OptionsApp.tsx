@@ -3,10 +3,10 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { SettingsForm } from '@/components/SettingsForm';
 import { StatusLine } from '@/components/StatusLine';
-import { connectHub } from '@/lib/connect-hub';
+import { connectHub } from '@/lib/rpc/connect-hub';
 import { toErrorData } from '@/lib/errors';
-import type { HubStatus } from '@/lib/hub-api';
-import type { Settings } from '@/lib/settings';
+import type { HubStatus } from '@/lib/rpc/hub-api';
+import type { Settings } from '@/lib/rpc/settings';
 
 export function OptionsApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);

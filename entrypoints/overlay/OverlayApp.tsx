@@ -6,9 +6,9 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { AlertOverlay } from '@/components/AlertOverlay';
-import { connectHub } from '@/lib/connect-hub';
-import type { OverlayItem } from '@/lib/hub-api';
-import { isOverlayId, type OverlayGoneMessage } from '@/lib/overlay-messages';
+import { connectHub } from '@/lib/rpc/connect-hub';
+import type { OverlayItem } from '@/lib/rpc/hub-api';
+import { isOverlayId, type OverlayGoneMessage } from '@/lib/rpc/overlay-messages';
 
 type View = { readonly s: 'loading' } | { readonly s: 'shown'; readonly item: OverlayItem; readonly busy: boolean } | { readonly s: 'gone' };
 

@@ -8,8 +8,8 @@ import { browser } from 'wxt/browser';
 import { HubPanels, useHubViews, warn } from '@/components/hub-views';
 import { watchOpenUser } from '@/components/open-user';
 import { StatusLine } from '@/components/StatusLine';
-import { connectHub } from '@/lib/connect-hub';
-import type { HubStatus } from '@/lib/hub-api';
+import { connectHub } from '@/lib/rpc/connect-hub';
+import type { HubStatus } from '@/lib/rpc/hub-api';
 
 export function PopupApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);

@@ -12,7 +12,7 @@
  * - at or after `expiresAt` an active or paused alert becomes `expired` and never fires; paused
  *   alerts never fire.
  */
-import type { AlertRule, ServerAlert } from '../../lib/alerts';
+import type { AlertRule, ServerAlert } from '../../lib/wire/alerts';
 
 const MINUTE_MS = 60_000;
 

@@ -17,7 +17,7 @@
  * Expiry is one heap over all alerts, popped on every tick and by the sweep. Fired-once, expired
  * and paused alerts are held but indexed nowhere.
  */
-import type { ServerAlert } from '../../lib/alerts';
+import type { ServerAlert } from '../../lib/wire/alerts';
 import { expiredAlert, firedAlert, isDue, newestFirst, percentMove, rearmAt, windowMs } from './conditions';
 import { createMinHeap, type MinHeap } from './min-heap';
 import { createTickRing, createWindowExtremes, type TickRing, type WindowExtremes } from './price-window';

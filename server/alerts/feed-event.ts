@@ -4,8 +4,8 @@
  * overlay. It goes through the event log, so an alert that fired while the user was away is
  * recovered by the feed cursor like any other notification.
  */
-import { describeRule } from '../../lib/alerts';
-import type { NotificationData } from '../../lib/notifications';
+import { describeRule } from '../../lib/wire/alerts';
+import type { NotificationData } from '../../lib/wire/notifications';
 import type { Firing } from './types';
 
 export function firedNotification(firing: Firing): NotificationData {

@@ -6,8 +6,8 @@
  * validation the form and the hub use too, then against what only the server knows: whether the
  * symbol has a price, and whether the threshold is within reach of it.
  */
-import { MAX_ALERTS_PER_USER, parseAlertRule, type AlertMessageKind, type AlertRule, type ServerAlert } from '../../lib/alerts';
-import { parseMessageId } from '../../lib/ids';
+import { MAX_ALERTS_PER_USER, parseAlertRule, type AlertMessageKind, type AlertRule, type ServerAlert } from '../../lib/wire/alerts';
+import { parseMessageId } from '../../lib/wire/ids';
 import { isFields } from '../untrusted';
 import type { AckOutcome, AlertEffect } from './store-types';
 import type { AlertEngine, HeldAlert } from './types';

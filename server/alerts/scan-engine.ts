@@ -3,7 +3,7 @@
  * Obviously right rather than fast, it is what the per-symbol index (`engine.ts`) is checked
  * against in the tests and measured against in `bench/alert-engine.ts`; the server does not run it.
  */
-import type { AlertRule } from '../../lib/alerts';
+import type { AlertRule } from '../../lib/wire/alerts';
 import { crossed, expiredAlert, firedAlert, isDue, newestFirst, percentMove, rearmAt, windowMs } from './conditions';
 import { createWindowExtremes, type WindowExtremes } from './price-window';
 import type { AlertEngine, Firing, HeldAlert, LastPrice } from './types';

@@ -20,10 +20,10 @@
  * saved price. A symbol's FIRST price is saved at once (one write per symbol, ever), so a crash
  * never makes the server forget a symbol and refuse alerts on it as unknown.
  */
-import type { AlertMessageKind, AlertsState, ServerAlert } from '../../lib/alerts';
-import type { MessageId } from '../../lib/ids';
-import type { NotificationData } from '../../lib/notifications';
-import type { PriceTick } from '../../lib/prices';
+import type { AlertMessageKind, AlertsState, ServerAlert } from '../../lib/wire/alerts';
+import type { MessageId } from '../../lib/wire/ids';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { PriceTick } from '../../lib/wire/prices';
 import { newestFirst } from './conditions';
 import { firedNotification } from './feed-event';
 import { decideMessage, refuse } from './messages';

@@ -7,7 +7,7 @@
  * A separate file rather than tables in the event log's: the event log stays one interface that a
  * Redis Streams log can replace, and each file's `user_version` describes one schema.
  */
-import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/alerts';
+import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/wire/alerts';
 import { num, openSqliteFile, str, transaction, type Row } from '../sqlite';
 import type { AckOutcome, AlertStore, SymbolPrice } from './store-types';
 import type { HeldAlert } from './types';

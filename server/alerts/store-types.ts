@@ -6,8 +6,8 @@
  * repeated id is answered from the record without applying anything. Every method is async so a
  * networked store fits the same shape.
  */
-import type { ServerAlert } from '../../lib/alerts';
-import type { ErrorCode } from '../../lib/protocol';
+import type { ServerAlert } from '../../lib/wire/alerts';
+import type { ErrorCode } from '../../lib/wire/protocol';
 import type { HeldAlert } from './types';
 
 /** An `ack` frame without its `t` and `id`: what is stored per message id and sent again for a repeat. */

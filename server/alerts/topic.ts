@@ -4,9 +4,9 @@
  * rarely (a message, a firing, an expiry) and the service publishes once per change batch, so
  * values go out at once rather than through the price fan-out's conflating timer.
  */
-import type { AlertsState } from '../../lib/alerts';
-import { topicId } from '../../lib/ids';
-import type { StateFrame } from '../../lib/protocol';
+import type { AlertsState } from '../../lib/wire/alerts';
+import { topicId } from '../../lib/wire/ids';
+import type { StateFrame } from '../../lib/wire/protocol';
 import { addToSet, deleteFromSet } from '../set-map';
 
 /** What the topic needs from one connection. */

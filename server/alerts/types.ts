@@ -2,7 +2,7 @@
  * The shapes the alert engine, the alert store and the alert service share: an alert with its
  * owner and the moment its rule started watching, and what one tick (or expiry sweep) changed.
  */
-import type { ServerAlert } from '../../lib/alerts';
+import type { ServerAlert } from '../../lib/wire/alerts';
 
 /** An alert as the server holds it. */
 export interface HeldAlert {

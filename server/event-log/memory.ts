@@ -3,8 +3,8 @@
  * is stated the only honest way: every topic of a new memory log starts a new epoch, so a client
  * that returns with a cursor from before the restart is told `epoch changed`, never `recovered`.
  */
-import type { NotificationData } from '../../lib/notifications';
-import type { StreamPosition } from '../../lib/protocol';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { StreamPosition } from '../../lib/wire/protocol';
 import type { Appended, EventLog, EventLogOptions, StoredEvent, TopicHead } from './types';
 import { resolveRetention } from './types';
 import { createWatchers, randomEpoch } from './watchers';

@@ -5,7 +5,7 @@
  * (https://www.sqlite.org/pragma.html#pragma_synchronous). A topic's epoch lives in the file, so a
  * restart keeps every cursor valid, and a lost or replaced file starts new epochs by itself.
  */
-import type { NotificationData } from '../../lib/notifications';
+import type { NotificationData } from '../../lib/wire/notifications';
 import { num, openSqliteFile, str, transaction, type Row } from '../sqlite';
 import type { Appended, EventLog, EventLogOptions, StoredEvent, TopicHead } from './types';
 import { resolveRetention } from './types';

@@ -6,8 +6,8 @@
  * Retained events are always a contiguous run of seqs ending at the head: retention removes the
  * oldest, never one in the middle. Every method is async so a networked store fits the same shape.
  */
-import type { NotificationData } from '../../lib/notifications';
-import type { StreamPosition } from '../../lib/protocol';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { StreamPosition } from '../../lib/wire/protocol';
 
 /** One event as the log holds it. */
 export interface StoredEvent {

@@ -12,7 +12,7 @@
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ServerAlert } from '../../lib/alerts';
+import type { ServerAlert } from '../../lib/wire/alerts';
 import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
 import { OptionsPage } from '../support/pages/options';
 import { PopupPage, type AlertInput } from '../support/pages/popup';

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import type { AlertsState } from '../../lib/alerts';
-import { newMessageId } from '../../lib/ids';
+import type { AlertsState } from '../../lib/wire/alerts';
+import { newMessageId } from '../../lib/wire/ids';
 import { spawnServerProcess, startTestServer, type ServerProcess, type TestServer } from '../support/server';
 import { connectAndGreet, type TestClient } from '../support/ws-client';
 

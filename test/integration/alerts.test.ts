@@ -6,10 +6,10 @@
  * cursor when the client was away), expiry by the sweep, and the metrics.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
-import { MAX_ALERTS_PER_USER, type AlertRule, type AlertsState, type ServerAlert } from '../../lib/alerts';
-import { newMessageId } from '../../lib/ids';
-import type { NotificationData } from '../../lib/notifications';
-import type { FrameOf, ServerFrame } from '../../lib/protocol';
+import { MAX_ALERTS_PER_USER, type AlertRule, type AlertsState, type ServerAlert } from '../../lib/wire/alerts';
+import { newMessageId } from '../../lib/wire/ids';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import { startTestServer, type TestServer } from '../support/server';
 import { connectAndGreet, type TestClient } from '../support/ws-client';
 

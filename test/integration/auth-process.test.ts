@@ -7,8 +7,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import { PROTOCOL_VERSION } from '../../lib/protocol';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { spawnServerProcess, TEST_DEV_TOKEN, type ServerProcess } from '../support/server';
 import { connect, connectAndGreet } from '../support/ws-client';
 

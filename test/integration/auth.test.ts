@@ -6,8 +6,8 @@
  * closes it for another; a token expiring while connected closes the connection with 4011.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import { PROTOCOL_VERSION } from '../../lib/protocol';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { signTestToken, startTestServer, type TestServer } from '../support/server';
 import { connect, connectAndGreet, type TestClient } from '../support/ws-client';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import type { NotificationData } from '../../lib/notifications';
+import type { NotificationData } from '../../lib/wire/notifications';
 import { createMemoryEventLog } from '../../server/event-log/memory';
 import { openSqliteEventLog } from '../../server/event-log/sqlite';
 import type { EventLog, EventLogOptions, LogChange } from '../../server/event-log/types';

@@ -7,7 +7,7 @@
  * no duplicate.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { EventFrame } from '../../lib/protocol';
+import type { EventFrame } from '../../lib/wire/protocol';
 import { startTestServer, type TestServer } from '../support/server';
 import { connectAndGreet, eventsIn, type TestClient } from '../support/ws-client';
 

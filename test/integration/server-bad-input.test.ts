@@ -4,7 +4,7 @@
  * messages close with 1009; none of it disturbs other clients.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
+import { CloseCode } from '../../lib/wire/close-codes';
 import { startTestServer, TEST_DEV_TOKEN, type TestServer } from '../support/server';
 import { connect, connectAndGreet, type TestClient } from '../support/ws-client';
 

@@ -3,8 +3,8 @@
  * frames before hello, handshake timeout, the Origin allow-list and the endpoint path.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import { PROTOCOL_VERSION } from '../../lib/protocol';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { startTestServer, type TestServer } from '../support/server';
 import { connect, connectAndGreet, connectRefused } from '../support/ws-client';
 

@@ -4,7 +4,7 @@
  * says goodbye with 1001.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
+import { CloseCode } from '../../lib/wire/close-codes';
 import { startTestServer, type TestServer } from '../support/server';
 import { connect, connectAndGreet, connectRefused } from '../support/ws-client';
 

@@ -3,8 +3,8 @@
  * arriving batched and conflated, `prices:*`, unsubscribe, and unknown topics.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import type { PriceTick } from '../../lib/prices';
-import type { FrameOf, ServerFrame, StateFrame } from '../../lib/protocol';
+import type { PriceTick } from '../../lib/wire/prices';
+import type { FrameOf, ServerFrame, StateFrame } from '../../lib/wire/protocol';
 import { startTestServer, type TestServer } from '../support/server';
 import { connectAndGreet, type TestClient } from '../support/ws-client';
 

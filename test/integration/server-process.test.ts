@@ -3,7 +3,7 @@
  * every client with 1001 and exits 0, and after a crash (SIGKILL) it restarts on the same port.
  */
 import { afterEach, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
+import { CloseCode } from '../../lib/wire/close-codes';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 import { connectAndGreet } from '../support/ws-client';
 

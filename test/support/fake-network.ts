@@ -2,7 +2,7 @@
  * A network monitor the test (or a benchmark) switches on and off. No test-runner imports, so
  * `bench/` can use it under plain Node.
  */
-import type { NetworkMonitor } from '../../worker/ports';
+import type { NetworkMonitor } from '../../worker/core/platform';
 
 export interface FakeNetwork extends NetworkMonitor {
   set(online: boolean): void;

@@ -9,18 +9,18 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { vi } from 'vitest';
-import { createCodec } from '../../lib/codec';
-import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/protocol';
-import { PROTOCOL_VERSION } from '../../lib/protocol';
-import { DEFAULT_SETTINGS, type Settings } from '../../lib/settings';
+import { createCodec } from '../../lib/wire/codec';
+import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
+import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
+import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
 import {
   createConnection,
   type Connection,
   type ConnectionOptions,
   type ConnectionState,
   type Transition,
-} from '../../worker/connection';
-import type { OverlayItem } from '../../lib/hub-api';
+} from '../../worker/core/connection/connection';
+import type { OverlayItem } from '../../lib/rpc/hub-api';
 import { createFakeNetwork, type FakeNetwork } from './fake-network';
 import {
   systemClock,
@@ -31,7 +31,7 @@ import {
   type SettingsStore,
   type SocketFactory,
   type SocketLike,
-} from '../../worker/ports';
+} from '../../worker/core/platform';
 
 const codec = createCodec();
 

@@ -3,10 +3,10 @@
  * over fake ports that connects as `ann` and answers its stream subscriptions. Hubs open through
  * `openTestHub`: call `useHubHarness()` in the test file.
  */
-import type { FeedUpdate, HubListener, TopicUpdate } from '../../lib/hub-api';
-import type { FeedEntry } from '../../lib/notifications';
-import type { EventFrame, FrameOf, ServerFrame } from '../../lib/protocol';
-import type { Hub } from '../../worker/hub';
+import type { FeedUpdate, HubListener, TopicUpdate } from '../../lib/rpc/hub-api';
+import type { FeedEntry } from '../../lib/rpc/feed-entry';
+import type { EventFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
+import type { Hub } from '../../worker/core/hub';
 import { createFakePorts, type FakePorts, type FakeSocket } from './fake-socket';
 import { openTestHub } from './hub-harness';
 

@@ -3,9 +3,9 @@
  * opened with `openTestHub` waits until idle and closes, spies are restored and timers are real again.
  */
 import { afterEach, beforeEach, vi } from 'vitest';
-import type { TopicUpdate } from '../../lib/hub-api';
-import { openHub, type Hub, type HubOptions, type HubSession } from '../../worker/hub';
-import type { HubPorts } from '../../worker/ports';
+import type { TopicUpdate } from '../../lib/rpc/hub-api';
+import { openHub, type Hub, type HubOptions, type HubSession } from '../../worker/core/hub';
+import type { HubPorts } from '../../worker/core/platform';
 import { useHubFakeTimers } from './fake-socket';
 
 const open: Hub[] = [];

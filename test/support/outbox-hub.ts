@@ -3,9 +3,9 @@
  * timeout and retries from 1 s, and helpers to go online and wait for `send` frames. Hubs open
  * through `openTestHub`: call `useHubHarness()` in the test file.
  */
-import type { AlertRule } from '../../lib/alerts';
-import type { ClientFrame, FrameOf } from '../../lib/protocol';
-import type { Hub, HubOptions } from '../../worker/hub';
+import type { AlertRule } from '../../lib/wire/alerts';
+import type { ClientFrame, FrameOf } from '../../lib/wire/protocol';
+import type { Hub, HubOptions } from '../../worker/core/hub';
 import { createFakePorts, waitUntil, type FakePorts, type FakeSocket } from './fake-socket';
 import { openTestHub } from './hub-harness';
 

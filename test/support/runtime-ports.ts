@@ -4,7 +4,7 @@
  * them, no delivery to a port without listeners, `onDisconnect` only on the other end, `postMessage`
  * throwing on a disconnected port, and a service worker that can be stopped and woken by a connect.
  */
-import type { RuntimePortLike } from '../../lib/port-endpoint';
+import type { RuntimePortLike } from '../../lib/rpc/runtime-port-endpoint';
 
 export type Serialisation = 'json' | 'structured';
 

@@ -16,9 +16,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import pino from 'pino';
-import type { ServerAlert } from '../../lib/alerts';
-import type { NotificationData } from '../../lib/notifications';
-import type { PriceTick } from '../../lib/prices';
+import type { ServerAlert } from '../../lib/wire/alerts';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { PriceTick } from '../../lib/wire/prices';
 import { startServer, type Retention, type RunningServer, type ServerInput } from '../../server/server';
 
 /** The admin token every test server uses unless told otherwise. */

@@ -6,9 +6,9 @@
  */
 import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
-import { createCodec } from '../../lib/codec';
-import { newMessageId } from '../../lib/ids';
-import { PROTOCOL_VERSION, type ClientFrame, type EventFrame, type FrameOf, type ServerFrame, type StreamPosition } from '../../lib/protocol';
+import { createCodec } from '../../lib/wire/codec';
+import { newMessageId } from '../../lib/wire/ids';
+import { PROTOCOL_VERSION, type ClientFrame, type EventFrame, type FrameOf, type ServerFrame, type StreamPosition } from '../../lib/wire/protocol';
 import { TEST_DEV_TOKEN } from './server';
 
 export interface ConnectOptions {

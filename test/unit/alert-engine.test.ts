@@ -3,7 +3,7 @@
  * uses and the reference scan of every rule; then the two compared on random rules and ticks.
  */
 import { describe, expect, test } from 'vitest';
-import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/alerts';
+import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/wire/alerts';
 import { createAlertEngine } from '../../server/alerts/engine';
 import { createScanEngine } from '../../server/alerts/scan-engine';
 import type { AlertEngine, EngineOutcome, HeldAlert } from '../../server/alerts/types';

@@ -4,11 +4,11 @@
  * view gets, and the stored list after a restart. Fake socket, fresh fake-indexeddb per test.
  */
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import type { AlertRule, ServerAlert } from '../../lib/alerts';
-import type { AlertsUpdate } from '../../lib/hub-api';
-import { mergeAlerts, parseAlertsState } from '../../worker/alert-list';
-import type { OutboxEntry } from '../../worker/db';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { AlertRule, ServerAlert } from '../../lib/wire/alerts';
+import type { AlertsUpdate } from '../../lib/rpc/hub-api';
+import { mergeAlerts, parseAlertsState } from '../../worker/core/alerts/alert-list';
+import type { OutboxEntry } from '../../worker/store/db';
 import { createFakePorts, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
 import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 

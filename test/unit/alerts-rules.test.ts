@@ -4,9 +4,9 @@
  * moment a rule starts watching, and the feed event a fired alert becomes.
  */
 import { describe, expect, test } from 'vitest';
-import type { AlertRule, ServerAlert } from '../../lib/alerts';
-import { newMessageId } from '../../lib/ids';
-import { parseNotification } from '../../lib/notifications';
+import type { AlertRule, ServerAlert } from '../../lib/wire/alerts';
+import { newMessageId } from '../../lib/wire/ids';
+import { parseNotification } from '../../lib/wire/notifications';
 import { createAlertEngine } from '../../server/alerts/engine';
 import { firedNotification } from '../../server/alerts/feed-event';
 import { decideMessage, isAlertMessageKind } from '../../server/alerts/messages';

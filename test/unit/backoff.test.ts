@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { backoffDelay } from '../../worker/backoff';
+import { backoffDelay } from '../../lib/backoff';
 import { startConnection, useHubFakeTimers } from '../support/fake-socket';
 
 const almostOne = 1 - Number.EPSILON;

@@ -5,8 +5,8 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, test } from 'vitest';
-import { createCodec, DEFAULT_LIMITS, type RawFrame } from '../../lib/codec';
-import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '../../lib/protocol';
+import { createCodec, DEFAULT_LIMITS, type RawFrame } from '../../lib/wire/codec';
+import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '../../lib/wire/protocol';
 
 const codec = createCodec();
 const tick = { symbol: 'AAPL', price: 228.51, prev: 228.5, at: 1_763_900_000_000 };

@@ -2,14 +2,14 @@
 import { act } from 'preact/test-utils';
 import { describe, expect, test, vi } from 'vitest';
 import { latestAlerts } from '../../components/alert-book';
-import { EMPTY_ALERT_FORM, readAlertForm, type AlertFormFields } from '../../components/alert-form';
+import { EMPTY_ALERT_FORM, readAlertForm, type AlertFormFields } from '../../components/alert-form-model';
 import { AlertForm } from '../../components/AlertForm';
 import { AlertList } from '../../components/AlertList';
 import { AlertOverlay, SNOOZE_MINUTES } from '../../components/AlertOverlay';
 import { AlertsSection } from '../../components/AlertsSection';
-import type { AlertRule } from '../../lib/alerts';
+import type { AlertRule } from '../../lib/wire/alerts';
 import { err, ok, type Result } from '../../lib/errors';
-import type { AlertItem, OverlayItem } from '../../lib/hub-api';
+import type { AlertItem, OverlayItem } from '../../lib/rpc/hub-api';
 import { button, field, fill, maybeField, press, root, show, useRenderRoot } from '../support/dom';
 
 useRenderRoot();

@@ -3,8 +3,8 @@ import { act } from 'preact/test-utils';
 import { describe, expect, test, vi } from 'vitest';
 import { applyFeedSnapshot, applyFeedUpdates, compareNewestFirst, EMPTY_FEED } from '../../components/feed-book';
 import { describeGap, NotificationList } from '../../components/NotificationList';
-import type { FeedPage, TopicUpdate } from '../../lib/hub-api';
-import type { FeedEntry, GapEntry, NotificationEntry } from '../../lib/notifications';
+import type { FeedPage, TopicUpdate } from '../../lib/rpc/hub-api';
+import type { FeedEntry, GapEntry, NotificationEntry } from '../../lib/rpc/feed-entry';
 import { button, root, show, useRenderRoot } from '../support/dom';
 
 useRenderRoot();

@@ -6,9 +6,9 @@ import { PriceList } from '../../components/PriceList';
 import { SettingsForm } from '../../components/SettingsForm';
 import { StatusLine } from '../../components/StatusLine';
 import { err, ok, type Result } from '../../lib/errors';
-import type { TopicUpdate } from '../../lib/hub-api';
-import type { PriceTick } from '../../lib/prices';
-import { DEFAULT_SETTINGS, type Settings } from '../../lib/settings';
+import type { TopicUpdate } from '../../lib/rpc/hub-api';
+import type { PriceTick } from '../../lib/wire/prices';
+import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
 import { field, root, show, submit, type, useRenderRoot } from '../support/dom';
 
 // Registered first so that it runs last (hooks after a test run in reverse order): after the unmount.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { StateUpdate, TopicUpdate } from '../../lib/hub-api';
-import { createConflatingSink } from '../../worker/conflation';
+import type { StateUpdate, TopicUpdate } from '../../lib/rpc/hub-api';
+import { createConflatingSink } from '../../worker/core/sessions/conflation';
 
 const state = (topic: string, value: number): StateUpdate => ({ kind: 'state', topic, value, at: value });
 

@@ -1,11 +1,11 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { connectHub, reconnectDelay, type HubConnection } from '../../lib/connect-hub';
+import { connectHub, reconnectDelay, type HubConnection } from '../../lib/rpc/connect-hub';
 import { err, ok } from '../../lib/errors';
-import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type OverlayItem, type TopicUpdate } from '../../lib/hub-api';
-import { createPipeRegistry } from '../../lib/pipe-registry';
-import { createPortEndpoint } from '../../lib/port-endpoint';
-import { DEFAULT_SETTINGS } from '../../lib/settings';
+import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type OverlayItem, type TopicUpdate } from '../../lib/rpc/hub-api';
+import { createPipeRegistry } from '../../worker/hosts/extension/pipe-registry';
+import { createPortEndpoint } from '../../lib/rpc/runtime-port-endpoint';
+import { DEFAULT_SETTINGS } from '../../lib/rpc/settings';
 import { createFakeRuntime, type FakeRuntime } from '../support/runtime-ports';
 
 const OPEN: HubStatus = { s: 'open', session: 's1', user: 'dev', since: 1 };

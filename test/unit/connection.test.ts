@@ -1,9 +1,9 @@
 import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import { PROTOCOL_VERSION } from '../../lib/protocol';
-import { createConnection, type ConnectionState } from '../../worker/connection';
-import { PING_GRACE_MS } from '../../worker/heartbeat';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
+import { createConnection, type ConnectionState } from '../../worker/core/connection/connection';
+import { PING_GRACE_MS } from '../../worker/core/connection/heartbeat';
 import { createFakePorts, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness, jwtFor } from '../support/fake-socket';
 
 beforeEach(() => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { admit, gapId, notificationId, startCursor, toGap, toNotification, type StreamStart } from '../../worker/cursor';
+import { admit, gapId, notificationId, startCursor, toGap, toNotification, type StreamStart } from '../../worker/core/feed/cursor';
 
 const at = (epoch: string, seq: number) => ({ epoch, seq });
 

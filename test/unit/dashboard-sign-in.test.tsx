@@ -3,7 +3,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { SignInForm } from '../../components/SignInForm';
 import { screenOf, type SignInPhase } from '../../dashboard/sign-in-state';
-import type { HubStatus } from '../../lib/hub-api';
+import type { HubStatus } from '../../lib/rpc/hub-api';
 import { field, root, show, submit, type, useRenderRoot } from '../support/dom';
 
 const IDLE: HubStatus = { s: 'idle', reason: 'no access token' };

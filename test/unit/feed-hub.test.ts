@@ -4,8 +4,8 @@
  * fake timers that leave `setImmediate` (and so IndexedDB) real. Recovery: feed-recovery.test.ts.
  */
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import type { TopicUpdate } from '../../lib/hub-api';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { TopicUpdate } from '../../lib/rpc/hub-api';
 import { createFakePorts, jwtFor, TEST_SETTINGS, waitUntil } from '../support/fake-socket';
 import { connect, ev, freshStart, ids, settle, start, streamSubscribes, view } from '../support/feed-hub';
 import { useHubHarness } from '../support/hub-harness';

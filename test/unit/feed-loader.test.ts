@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
 import { createFeedLoader } from '../../components/feed-loader';
-import type { FeedPage } from '../../lib/hub-api';
+import type { FeedPage } from '../../lib/rpc/hub-api';
 
 const page = (unread: number): FeedPage => ({ entries: [], unread });
 

@@ -5,7 +5,7 @@
  */
 import { IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
+import { CloseCode } from '../../lib/wire/close-codes';
 import { connect, ev, freshStart, ids, settle, start, streamSubscribes, subscribed, view } from '../support/feed-hub';
 import { useHubHarness } from '../support/hub-harness';
 

@@ -5,11 +5,11 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { FeedEntry } from '../../lib/notifications';
-import type { EventFrame } from '../../lib/protocol';
-import type { StreamStart } from '../../worker/cursor';
-import { openHubDb, type HubDb } from '../../worker/db';
-import { createFeedStore } from '../../worker/feed-store';
+import type { FeedEntry } from '../../lib/rpc/feed-entry';
+import type { EventFrame } from '../../lib/wire/protocol';
+import type { StreamStart } from '../../worker/core/feed/cursor';
+import { openHubDb, type HubDb } from '../../worker/store/db';
+import { createFeedStore } from '../../worker/store/feed-store';
 import { createRecordingLogger, useHubFakeTimers } from '../support/fake-socket';
 
 const dbs: HubDb[] = [];

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import type { HubListener, HubStatus, TopicUpdate } from '../../lib/hub-api';
-import { openHub, type Hub } from '../../worker/hub';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api';
+import { openHub, type Hub } from '../../worker/core/hub';
 import { createFakePorts, TEST_SETTINGS, useHubFakeTimers, type FakePorts, type FakeSocket } from '../support/fake-socket';
 
 beforeEach(() => {

@@ -2,8 +2,8 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_SETTINGS } from '../../lib/settings';
-import { createIdbSettingsStore, SETTINGS_DB_NAME } from '../../worker/idb-settings-store';
+import { DEFAULT_SETTINGS } from '../../lib/rpc/settings';
+import { createIdbSettingsStore, SETTINGS_DB_NAME } from '../../worker/hosts/shared-worker/settings-store';
 
 const ORIGIN = 'http://127.0.0.1:8787';
 

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from 'vitest';
 import { watchOpenUser } from '../../components/open-user';
-import type { HubStatus } from '../../lib/hub-api';
+import type { HubStatus } from '../../lib/rpc/hub-api';
 
 const open = (user: string): HubStatus => ({ s: 'open', session: 's', user, since: 1 });
 

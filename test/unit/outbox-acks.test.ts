@@ -5,7 +5,7 @@
  */
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
+import { CloseCode } from '../../lib/wire/close-codes';
 import { useHubHarness } from '../support/hub-harness';
 import { ACK_TIMEOUT, allSends, createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
 

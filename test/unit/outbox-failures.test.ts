@@ -5,8 +5,8 @@
  */
 import { IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import { EXPIRED_REASON } from '../../worker/outbox';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { EXPIRED_REASON } from '../../worker/core/outbox/outbox';
 import { createFakePorts } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
 import { createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';

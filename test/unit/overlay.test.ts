@@ -5,11 +5,11 @@
  * snooze. Fake socket, fresh fake-indexeddb, fake timers leaving `setImmediate` real.
  */
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import type { FeedUpdate } from '../../lib/hub-api';
-import type { NotificationData } from '../../lib/notifications';
-import type { EventFrame, FrameOf, ServerFrame } from '../../lib/protocol';
-import type { Hub } from '../../worker/hub';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { FeedUpdate } from '../../lib/rpc/hub-api';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { EventFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
+import type { Hub } from '../../worker/core/hub';
 import { createFakePorts, TEST_SETTINGS, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
 import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createPipeRegistry } from '../../lib/pipe-registry';
-import { connectingPipes, createPortEndpoint, PIPE_PREFIX, type PortEndpoint } from '../../lib/port-endpoint';
+import { createPipeRegistry } from '../../worker/hosts/extension/pipe-registry';
+import { connectingPipes, createPortEndpoint, PIPE_PREFIX, type PortEndpoint } from '../../lib/rpc/runtime-port-endpoint';
 import { createFakeRuntime, createPortPair, type FakeRuntime, type Serialisation } from '../support/runtime-ports';
 
 interface Service {

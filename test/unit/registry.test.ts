@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import type { TopicUpdate } from '../../lib/hub-api';
-import { parseTopic, topicId, type ParsedTopic } from '../../lib/ids';
-import type { ClientFrame } from '../../lib/protocol';
-import { createRegistry } from '../../worker/registry';
+import type { TopicUpdate } from '../../lib/rpc/hub-api';
+import { parseTopic, topicId, type ParsedTopic } from '../../lib/wire/ids';
+import type { ClientFrame } from '../../lib/wire/protocol';
+import { createRegistry } from '../../worker/core/sessions/registry';
 import { createRecordingLogger } from '../support/fake-socket';
 
 function topics(...names: string[]): ParsedTopic[] {

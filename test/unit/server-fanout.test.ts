@@ -4,8 +4,8 @@
  * symbol / `prices:*` indexes.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { PriceTick } from '../../lib/prices';
-import type { StateFrame } from '../../lib/protocol';
+import type { PriceTick } from '../../lib/wire/prices';
+import type { StateFrame } from '../../lib/wire/protocol';
 import { ALL_SYMBOLS, createPriceFanout, type FanoutTarget, type PriceFanout } from '../../server/fanout';
 
 const FLUSH_MS = 50;

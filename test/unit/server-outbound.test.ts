@@ -6,8 +6,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
-import { createCodec } from '../../lib/codec';
-import type { ServerFrame } from '../../lib/protocol';
+import { createCodec } from '../../lib/wire/codec';
+import type { ServerFrame } from '../../lib/wire/protocol';
 import type { StoredEvent } from '../../server/event-log/types';
 import { createOutbound, MAX_BATCH_FRAMES } from '../../server/outbound';
 

@@ -3,10 +3,10 @@
  * book, simulator (seeded), environment parsing and option validation.
  */
 import { describe, expect, test, vi } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import type { PriceTick } from '../../lib/prices';
-import { PROTOCOL_VERSION } from '../../lib/protocol';
-import { parseTopic } from '../../lib/ids';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { PriceTick } from '../../lib/wire/prices';
+import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
+import { parseTopic } from '../../lib/wire/ids';
 import { createDevTokenVerifier, isAdminRequest, readRefusal, withDevToken, type TokenVerifier } from '../../server/auth';
 import { readEnv } from '../../server/env';
 import { decideHandshake } from '../../server/handshake';

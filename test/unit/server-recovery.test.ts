@@ -4,7 +4,7 @@
  * name that says why; a cursor ahead of the head is refused.
  */
 import { describe, expect, test } from 'vitest';
-import type { StreamPosition } from '../../lib/protocol';
+import type { StreamPosition } from '../../lib/wire/protocol';
 import type { TopicHead } from '../../server/event-log/types';
 import { planRecovery, type RecoveryPlan } from '../../server/recovery';
 

@@ -6,9 +6,9 @@
  * a new `subscribed` saying what happened; the backlog limits close the connection with 1013.
  */
 import { describe, expect, test } from 'vitest';
-import { CloseCode } from '../../lib/close-codes';
-import type { NotificationData } from '../../lib/notifications';
-import type { FrameOf, ServerFrame } from '../../lib/protocol';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { NotificationData } from '../../lib/wire/notifications';
+import type { FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import { createMemoryEventLog } from '../../server/event-log/memory';
 import type { EventLog, EventLogOptions, StoredEvent } from '../../server/event-log/types';
 import type { Outbound } from '../../server/outbound';

@@ -4,16 +4,16 @@
  * The hub is a fake whose sessions record what they were asked and whether they were closed.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { connectSharedHub } from '../../lib/connect-shared-hub';
+import { connectSharedHub } from '../../lib/rpc/connect-shared-hub';
 import { ok } from '../../lib/errors';
-import type { HubConnection } from '../../lib/hub-client';
-import type { HubListener, HubStatus, TopicUpdate } from '../../lib/hub-api';
-import { tabLockName } from '../../lib/hub-worker-messages';
-import { DEFAULT_SETTINGS, type Settings } from '../../lib/settings';
-import type { Hub, HubSession } from '../../worker/hub';
-import { createHubPortServer, createTabNotifier, type HubPortServer } from '../../worker/hub-port-server';
-import { dashboardSurface } from '../../worker/shared-worker-host';
-import { createTabSessions } from '../../worker/tab-sessions';
+import type { HubConnection } from '../../lib/rpc/hub-client';
+import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api';
+import { tabLockName } from '../../lib/rpc/hub-worker-messages';
+import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
+import type { Hub, HubSession } from '../../worker/core/hub';
+import { createHubPortServer, createTabNotifier, type HubPortServer } from '../../worker/hosts/shared-worker/message-port-server';
+import { dashboardSurface } from '../../worker/hosts/shared-worker/host';
+import { createTabSessions } from '../../worker/hosts/shared-worker/tab-sessions';
 import { createFakeLocks, type FakeLocks } from '../support/fake-locks';
 import { createRecordingLogger } from '../support/fake-socket';
 

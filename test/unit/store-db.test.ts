@@ -6,7 +6,7 @@ import 'fake-indexeddb/auto';
 import { forceCloseDatabase, IDBFactory } from 'fake-indexeddb';
 import { unwrap } from 'idb';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { DB_NAME, DB_VERSION, openHubDb, writeTransaction, type HubDb } from '../../worker/db';
+import { DB_NAME, DB_VERSION, openHubDb, writeTransaction, type HubDb } from '../../worker/store/db';
 import { createRecordingLogger, useHubFakeTimers } from '../support/fake-socket';
 
 const handles: HubDb[] = [];

@@ -1,7 +1,7 @@
 /** Releasing a dashboard tab's sessions when its Web Lock comes free, with a fake lock manager. */
 import { describe, expect, test } from 'vitest';
-import { tabLockName } from '../../lib/hub-worker-messages';
-import { createTabSessions } from '../../worker/tab-sessions';
+import { tabLockName } from '../../lib/rpc/hub-worker-messages';
+import { createTabSessions } from '../../worker/hosts/shared-worker/tab-sessions';
 import { createFakeLocks } from '../support/fake-locks';
 import { createRecordingLogger } from '../support/fake-socket';
 

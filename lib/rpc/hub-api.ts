@@ -1,0 +1,142 @@
+/**
+ * The RPC surface between views and the hub, declared once. The hub exposes one `HubApi` per view
+ * connection (so a view that goes away releases exactly its own subscriptions); views get a
+ * `Remote<HubApi>` from `connectHub()`. Everything that crosses it is plain data that survives
+ * Chrome's JSON message serialisation: no `Date`, `Map`, `undefined`-as-meaning or `BigInt`.
+ */
+import type { Settings } from './settings';
+import type { Result } from '../errors';
+import type { NotificationLevel } from '../wire/notifications';
+import type { FeedEntry } from '../rpc/feed-entry';
+import type { AlertRule } from '../wire/alerts';
+
+/**
+ * The hub's connection state as views see it. `retryAt` is a wall-clock time in ms
+ * (`Date.now()` scale) so a view can count down by itself.
+ */
+export type HubStatus =
+  | { readonly s: 'idle'; readonly reason: string }
+  | { readonly s: 'connecting'; readonly attempt: number }
+  | { readonly s: 'open'; readonly session: string; readonly user: string; readonly since: number }
+  | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
+  | { readonly s: 'offline' }
+  | { readonly s: 'closed'; readonly reason: string };
+
+/** The latest value of a `state` topic, as delivered to a view. */
+export interface StateUpdate {
+  readonly kind: 'state';
+  readonly topic: string;
+  readonly value: unknown;
+  readonly at: number;
+}
+
+/**
+ * The server refused a subscription or reported a problem with a topic (e.g. `unknown-topic`,
+ * `forbidden`). The hub's connection status does not change; the view may show `message`.
+ */
+export interface TopicErrorUpdate {
+  readonly kind: 'error';
+  readonly topic: string;
+  /** The protocol's `ErrorCode`, e.g. `unknown-topic`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * The feed changed: `changed` holds new entries and entries whose `read` flag changed (match by
+ * `id`); `unread` is the new total. Every listening view gets these, whatever it subscribed to.
+ */
+export interface FeedUpdate {
+  readonly kind: 'feed';
+  readonly changed: readonly FeedEntry[];
+  readonly unread: number;
+}
+
+/**
+ * An alert as the user sees it: the server's view merged with what the outbox still holds.
+ * `pending sync`: queued, not yet acknowledged; `failed`: the server refused it (`reason` says why)
+ * and it no longer blocks the queue.
+ */
+export type AlertItemState = 'pending sync' | 'active' | 'paused' | 'fired' | 'expired' | 'failed';
+
+export interface AlertItem {
+  readonly id: string;
+  readonly rule: AlertRule;
+  readonly state: AlertItemState;
+  readonly reason?: string;
+  readonly firedAt?: number;
+  readonly firedPrice?: number;
+}
+
+/** The whole alert list changed (it is small: sent whole, newest first). */
+export interface AlertsUpdate {
+  readonly kind: 'alerts';
+  readonly alerts: readonly AlertItem[];
+}
+
+export type TopicUpdate = StateUpdate | TopicErrorUpdate | FeedUpdate | AlertsUpdate;
+
+/**
+ * What an alert overlay shows. The page's content script only ever learns the `id`; the overlay's
+ * own extension-origin frame fetches the text with `overlay(id)`, so page scripts never see it.
+ * `summary` stands for several alerts that fired while the user was away.
+ */
+export interface OverlayItem {
+  readonly id: string;
+  readonly kind: 'alert' | 'notification' | 'summary';
+  readonly title: string;
+  readonly body: string;
+  readonly level: NotificationLevel;
+  readonly at: number;
+  /** Feed entry ids this overlay stands for (one, or several for a summary). */
+  readonly entryIds: readonly string[];
+}
+
+/** The newest feed entries, newest first, and the unread count over the whole feed. */
+export interface FeedPage {
+  readonly entries: readonly FeedEntry[];
+  readonly unread: number;
+}
+
+/**
+ * Callbacks a view hands to the hub (as a Comlink proxy). The hub waits for `updates` to resolve
+ * before sending that view more, and meanwhile conflates: a slow view gets the latest value of each
+ * `state` topic, never a backlog.
+ */
+export interface HubListener {
+  status(status: HubStatus): void | Promise<void>;
+  updates(batch: readonly TopicUpdate[]): void | Promise<void>;
+}
+
+export interface HubApi {
+  /** Registers this view's listener (replacing an earlier one) and returns the current status. */
+  listen(listener: HubListener): Promise<HubStatus>;
+  /** Adds topics to this view's subscriptions; cached `state` values are delivered at once. Throws on an unknown topic name. */
+  subscribe(topics: readonly string[]): Promise<void>;
+  /** Removes topics from this view's subscriptions. */
+  unsubscribe(topics: readonly string[]): Promise<void>;
+  status(): Promise<HubStatus>;
+  /** The newest `limit` (default 50, at most 500) feed entries and the unread count. */
+  feed(limit?: number): Promise<FeedPage>;
+  /** Marks notifications read; every open view hears of it at once. Unknown ids are ignored. */
+  markRead(ids: readonly string[]): Promise<void>;
+  markAllRead(): Promise<void>;
+  /** Every alert, newest first. */
+  alerts(): Promise<readonly AlertItem[]>;
+  /** Validates the rule (the same checks as the server) and queues its creation in the outbox. */
+  createAlert(rule: unknown): Promise<Result<{ readonly id: string }>>;
+  /** Queues a pause or resume. */
+  pauseAlert(id: string, paused: boolean): Promise<Result<null>>;
+  /** Queues a deletion; a failed (refused) alert is simply removed. */
+  deleteAlert(id: string): Promise<Result<null>>;
+  /** The overlay's text, or `null` once it was dismissed (or never existed). */
+  overlay(id: string): Promise<OverlayItem | null>;
+  /** Dismisses (or snoozes for `snoozeMinutes`) an overlay everywhere it is shown. */
+  dismissOverlay(id: string, snoozeMinutes?: number): Promise<void>;
+  getSettings(): Promise<Settings>;
+  /** Validates, stores and applies settings at once (the hub reconnects to the new server). */
+  saveSettings(settings: Settings): Promise<Result<Settings>>;
+}
+
+/** Name of the `runtime.Port` a view opens to reach the hub. */
+export const HUB_PORT_NAME = 'switchboard-hub';

@@ -1,0 +1,240 @@
+/**
+ * The user's price alerts inside the hub: the latest `alerts:<user>` value from the server (kept in
+ * IndexedDB for the next start), merged with the outbox into the list views show, and the commands
+ * that change it. Every command validates first (the same rule checks as the form and the server)
+ * and answers only once its message is committed to the outbox; the outbox sends it. Every change
+ * to the merged list goes to every watcher as one whole `AlertsUpdate`.
+ */
+import { parseAlertRule, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
+import { err, ok, toErrorData, type Result } from '../../../lib/errors';
+import type { AlertItem, AlertsUpdate } from '../../../lib/rpc/hub-api';
+import { newMessageId } from '../../../lib/wire/ids';
+import { mergeAlerts, parseAlertsState } from './alert-list';
+import type { ClientMessage, OutboxEntry } from '../../store/db';
+import type { Outbox } from '../outbox/outbox';
+import type { Clock, Logger } from '../platform';
+import type { SnapshotStore } from '../../store/snapshot-store';
+
+export interface AlertsDeps {
+  readonly outbox: Outbox;
+  readonly snapshots: SnapshotStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Whose alerts these are: the open connection's user, else the access token's subject; `null` when unknown. */
+  user(): string | null;
+}
+
+export interface Alerts {
+  /** Every alert, newest first, once the outbox was read. */
+  list(): Promise<readonly AlertItem[]>;
+  /** Validates the rule and queues its creation; answers with the new alert's id. */
+  create(rule: unknown): Promise<Result<{ readonly id: string }>>;
+  pause(id: unknown, paused: unknown): Promise<Result<null>>;
+  /** Queues a deletion; an alert the server refused is simply removed here. */
+  remove(id: unknown): Promise<Result<null>>;
+  /** A validated value of the `alerts:<user>` topic, sent by the server at `at`. */
+  receive(user: string, state: AlertsState, at: number): void;
+  /** The user may have changed (connection opened, settings saved): show that user's alerts. */
+  refresh(): void;
+  /** Calls back with every change of the list; returns the unsubscribe function. */
+  watch(listener: (update: AlertsUpdate) => void): () => void;
+  close(): void;
+}
+
+/** The topic the hub subscribes for `user`. */
+export const alertsTopic = (user: string): string => `alerts:${user}`;
+
+const MAX_ALERT_ID_LENGTH = 64;
+
+function checkId(id: unknown): Result<string> {
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ALERT_ID_LENGTH ? ok(id) : err('InvalidAlert', 'Not an alert id');
+}
+
+/** Every field of a rule: a field added to `AlertRule` and not here fails to compile. */
+const RULE_FIELDS = Object.keys({
+  symbol: true,
+  condition: true,
+  price: true,
+  percent: true,
+  windowMinutes: true,
+  repeat: true,
+  cooldownMinutes: true,
+  expiresAt: true,
+  note: true,
+} satisfies Record<keyof AlertRule, true>) as Array<keyof AlertRule>;
+
+function sameItem(a: AlertItem, b: AlertItem): boolean {
+  return (
+    a.id === b.id &&
+    a.state === b.state &&
+    a.reason === b.reason &&
+    a.firedAt === b.firedAt &&
+    a.firedPrice === b.firedPrice &&
+    (a.rule === b.rule || RULE_FIELDS.every((field) => a.rule[field] === b.rule[field]))
+  );
+}
+
+function sameItems(a: readonly AlertItem[], b: readonly AlertItem[]): boolean {
+  return a.length === b.length && a.every((item, i) => sameItem(item, b[i]!));
+}
+
+export function createAlerts(deps: AlertsDeps): Alerts {
+  const { outbox, log, clock } = deps;
+  /** The newest server value, and for whom. */
+  let server: { readonly user: string; readonly alerts: readonly ServerAlert[] } | null = null;
+  /** Messages acknowledged since the server's value was sent; the next value includes them. */
+  let acked: OutboxEntry[] = [];
+  let current: AlertItem[] = [];
+  let loadingFor: string | null = null;
+  let closed = false;
+  const watchers = new Set<(update: AlertsUpdate) => void>();
+
+  const mine = (entry: OutboxEntry, user: string | null): boolean => entry.user === null || entry.user === user;
+
+  function recompute(): void {
+    const user = deps.user();
+    const serverAlerts = server && server.user === user ? server.alerts : [];
+    const next = mergeAlerts(
+      serverAlerts,
+      acked.filter((entry) => mine(entry, user)),
+      outbox.entries().filter((entry) => mine(entry, user)),
+    );
+    // An unchanged list (a server value that repeats what acks already showed) is not worth an
+    // update to every view.
+    if (sameItems(current, next)) return;
+    current = next;
+    const update: AlertsUpdate = { kind: 'alerts', alerts: next };
+    for (const watcher of [...watchers]) {
+      try {
+        watcher(update);
+      } catch (error) {
+        log.warn('alerts delivery to a view failed', { error: String(error) });
+      }
+    }
+  }
+
+  /** Shows the stored list of `user` until the server's value arrives (a start while offline). */
+  function loadStored(user: string): void {
+    if (loadingFor === user || server?.user === user) return;
+    loadingFor = user;
+    deps.snapshots.get(alertsTopic(user)).then(
+      (stored) => {
+        if (closed || !stored || server?.user === user) return;
+        const parsed = parseAlertsState(stored.value);
+        if (!parsed.ok) return log.warn('ignored a stored alert list that is no longer valid', { error: parsed.error });
+        server = { user, alerts: parsed.value.alerts };
+        recompute();
+      },
+      (error: unknown) => log.warn('could not read the stored alert list', { error: String(error) }),
+    );
+  }
+
+  async function enqueue(message: ClientMessage): Promise<Result<null>> {
+    try {
+      await outbox.enqueue(deps.user(), message, newMessageId());
+      return ok(null);
+    } catch (error) {
+      const data = toErrorData(error);
+      log.warn('could not queue a client message', { kind: message.kind, error: data.message });
+      return err('StorageError', `The change could not be saved: ${data.message}`);
+    }
+  }
+
+  /** Entries of this alert for the current user, in send order. */
+  const entriesOf = (alertId: string): OutboxEntry[] => {
+    const user = deps.user();
+    return outbox.entries().filter((entry) => entry.body.alertId === alertId && mine(entry, user));
+  };
+
+  /** Failed messages of this alert are superseded by a newer one: they go. */
+  async function dropFailed(alertId: string): Promise<void> {
+    const failed = entriesOf(alertId).filter((entry) => entry.state === 'failed');
+    if (failed.length > 0) await outbox.discard(failed.map((entry) => entry.id));
+  }
+
+  const unwatchOutbox = outbox.watch((change) => {
+    acked.push(...change.acked);
+    recompute();
+  });
+
+  return {
+    async list() {
+      await outbox.ready();
+      return current;
+    },
+
+    async create(input) {
+      const parsed = parseAlertRule(input, clock.now());
+      if (!parsed.ok) return err('InvalidAlert', parsed.error);
+      const alertId = newMessageId();
+      const queued = await enqueue({ kind: 'alert.create', body: { alertId, rule: parsed.value } });
+      return queued.ok ? ok({ id: alertId }) : queued;
+    },
+
+    async pause(input, paused) {
+      const id = checkId(input);
+      if (!id.ok) return id;
+      if (typeof paused !== 'boolean') return err('InvalidAlert', 'paused must be true or false');
+      await outbox.ready();
+      const item = current.find((alert) => alert.id === id.value);
+      if (!item) return err('NotFound', 'There is no such alert');
+      const refusedCreate = entriesOf(id.value).some((entry) => entry.kind === 'alert.create' && entry.state === 'failed');
+      if (refusedCreate) return err('InvalidAlert', 'The server refused this alert; delete it instead');
+      try {
+        await dropFailed(id.value);
+      } catch (error) {
+        log.warn('could not drop failed messages', { error: String(error) });
+      }
+      return enqueue({ kind: 'alert.pause', body: { alertId: id.value, paused } });
+    },
+
+    async remove(input) {
+      const id = checkId(input);
+      if (!id.ok) return id;
+      await outbox.ready();
+      const entries = entriesOf(id.value);
+      const refusedCreate = entries.some((entry) => entry.kind === 'alert.create' && entry.state === 'failed');
+      try {
+        // The server never held it: forgetting it here is the whole deletion.
+        if (refusedCreate) {
+          await outbox.discard(entries.map((entry) => entry.id));
+          return ok(null);
+        }
+        if (!current.some((alert) => alert.id === id.value)) return err('NotFound', 'There is no such alert');
+        // Deleting twice (a double click) must not queue a second delete the server would refuse.
+        if (entries.some((entry) => entry.kind === 'alert.delete' && entry.state === 'queued')) return ok(null);
+        await dropFailed(id.value);
+      } catch (error) {
+        const data = toErrorData(error);
+        return err('StorageError', `The change could not be saved: ${data.message}`);
+      }
+      return enqueue({ kind: 'alert.delete', body: { alertId: id.value } });
+    },
+
+    receive(user, state, at) {
+      server = { user, alerts: state.alerts };
+      acked = [];
+      deps.snapshots
+        .put({ topic: alertsTopic(user), value: state, at })
+        .catch((error: unknown) => log.warn('could not store the alert list', { error: String(error) }));
+      recompute();
+    },
+
+    refresh() {
+      const user = deps.user();
+      if (user !== null) loadStored(user);
+      recompute();
+    },
+
+    watch(listener) {
+      watchers.add(listener);
+      return () => watchers.delete(listener);
+    },
+
+    close() {
+      closed = true;
+      unwatchOutbox();
+      watchers.clear();
+    },
+  };
+}
