@@ -17,6 +17,7 @@ import { createCodec } from '../lib/wire/codec';
 import type { TopicUpdate } from '../lib/rpc/hub-api';
 import type { PriceTick } from '../lib/wire/prices';
 import { PROTOCOL_VERSION, type ServerFrame, type StateFrame } from '../lib/wire/protocol';
+import { topics } from '../lib/wire/topics';
 import { openHub } from '../worker/core/hub';
 import { systemClock, type SocketLike } from '../worker/core/platform';
 import type { Row } from './table';
@@ -47,7 +48,7 @@ function priceFrames(): { frames: ArrayBuffer[]; latest: Map<string, number> } {
       const price = Math.max(0.01, Math.round((prev + (random() - 0.5)) * 100) / 100);
       latest.set(symbol, price);
       const at = start + sent + i;
-      states.push({ t: 'state', topic: `prices:${symbol}`, value: { symbol, price, prev, at } satisfies PriceTick, at });
+      states.push({ t: 'state', topic: topics.prices(symbol), value: { symbol, price, prev, at } satisfies PriceTick, at });
     }
     // `encode` returns a view into a shared buffer: keep an exact copy.
     frames.push(codec.encode({ t: 'batch', frames: states }).slice().buffer);
@@ -134,7 +135,7 @@ async function run(conflate: boolean, frames: readonly ArrayBuffer[], latest: Re
         view.inFlight--;
       },
     });
-    await session.subscribe(['prices:*']);
+    await session.subscribe([topics.allPrices]);
   }
 
   const started = performance.now();

@@ -19,6 +19,7 @@ import { Server } from 'socket.io';
 import { io as connectSocketIo, type Socket as ClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { PriceTick } from '../lib/wire/prices';
+import { topics } from '../lib/wire/topics';
 import { startTestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
 import { openHub } from '../worker/core/hub';
@@ -93,7 +94,7 @@ async function switchboardRun(tabs: number): Promise<Outcome> {
     return session;
   });
   try {
-    await Promise.all(sessions.map((session) => session.subscribe(['prices:*'])));
+    await Promise.all(sessions.map((session) => session.subscribe([topics.allPrices])));
     await waitFor(() => hub.status().s === 'open', 'the hub to connect');
     const before = proxy.bytesToClients();
     const started = performance.now();

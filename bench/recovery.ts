@@ -24,6 +24,7 @@ import { Server } from 'socket.io';
 import { io as connectSocketIo } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { NotificationEntry } from '../lib/rpc/feed-entry';
+import { topics } from '../lib/wire/topics';
 import { startTestServer, type TestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
 import { DB_NAME, type StoredEntry } from '../worker/store/db';
@@ -36,7 +37,7 @@ const RETENTION = 20_000;
 const QUIET_MS = 2_000;
 const CAP_MS = 30_000;
 const USER = 'bench';
-const TOPIC = `feed:${USER}`;
+const TOPIC = topics.feed(USER);
 
 interface Outcome {
   readonly recovered: string;

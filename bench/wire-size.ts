@@ -4,6 +4,7 @@
  */
 import { createCodec } from '../lib/wire/codec';
 import type { ServerFrame, StateFrame } from '../lib/wire/protocol';
+import { topics } from '../lib/wire/topics';
 import type { Row } from './table';
 
 const symbols = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'META', 'NVDA', 'TSLA', 'NFLX', 'AMD', 'INTC', 'IBM', 'ORCL', 'JPM', 'V', 'KO', 'DIS', 'BRK.B', 'BTC-USD', 'ETH-USD', 'SOL-USD'];
@@ -11,7 +12,7 @@ const symbols = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'META', 'NVDA', 'TSLA', 'NFLX'
 function tick(i: number): StateFrame {
   const symbol = symbols[i % symbols.length]!;
   const price = Math.round((100 + Math.sin(i) * 20) * 100) / 100;
-  return { t: 'state', topic: `prices:${symbol}`, value: { symbol, price, prev: price - 0.13, at: 1_763_900_000_000 + i * 37 }, at: 1_763_900_000_000 + i * 37 };
+  return { t: 'state', topic: topics.prices(symbol), value: { symbol, price, prev: price - 0.13, at: 1_763_900_000_000 + i * 37 }, at: 1_763_900_000_000 + i * 37 };
 }
 
 export function wireSizeRows(): Row[] {

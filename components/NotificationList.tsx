@@ -8,6 +8,7 @@
 import type { NotificationLevel } from '../lib/wire/notifications';
 import type { FeedEntry, GapEntry, NotificationEntry } from '../lib/rpc/feed-entry';
 import { isWebUrl } from '../lib/wire/notifications';
+import { topics } from '../lib/wire/topics';
 
 export interface NotificationListProps {
   /** Newest first, as the feed book keeps them. */
@@ -33,7 +34,7 @@ export function formatTime(at: number, now: number): string {
 
 /** What a gap marker says, e.g. `3 notifications could not be recovered`. */
 export function describeGap(gap: Pick<GapEntry, 'missed' | 'topic'>): string {
-  const where = gap.topic === 'news' ? ' from News' : '';
+  const where = gap.topic === topics.news ? ' from News' : '';
   if (gap.missed === null) return `Some notifications${where} may be missing: the server's history was reset`;
   return `${gap.missed} notification${gap.missed === 1 ? '' : 's'}${where} could not be recovered`;
 }
@@ -62,7 +63,7 @@ function NotificationRow({ entry, now, onMarkRead }: RowProps<NotificationEntry>
           </span>
         )}
         <span class={`level level-${entry.level}`}>{LEVEL_LABELS[entry.level]}</span>
-        {entry.topic === 'news' && <span class="source">News</span>}
+        {entry.topic === topics.news && <span class="source">News</span>}
         <When at={entry.at} now={now} />
         {unread && (
           <button type="button" class="mark-read" onClick={() => onMarkRead(entry.id)}>

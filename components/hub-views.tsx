@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
 import type { HubConnection } from '../lib/rpc/hub-client';
+import { topics } from '../lib/wire/topics';
 import { latestAlerts } from './alert-book';
 import { AlertsSection } from './AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from './feed-book';
@@ -83,7 +84,7 @@ export function useHubViews<C extends HubConnection>(connect: (wiring: HubViewWi
   }, []);
 
   useEffect(() => {
-    hub.subscribe(['prices:*']).catch(warn('subscribe to prices'));
+    hub.subscribe([topics.allPrices]).catch(warn('subscribe to prices'));
     return () => hub.close();
   }, [hub]);
 

@@ -4,6 +4,7 @@
  */
 import type { TopicUpdate } from '../lib/rpc/hub-api';
 import { parsePriceTick, type PriceTick } from '../lib/wire/prices';
+import { parseTopic } from '../lib/wire/topics';
 
 export type PriceBook = ReadonlyMap<string, PriceTick>;
 
@@ -11,7 +12,7 @@ export type PriceBook = ReadonlyMap<string, PriceTick>;
 export function applyPriceUpdates(book: PriceBook, batch: readonly TopicUpdate[]): PriceBook {
   let next: Map<string, PriceTick> | null = null;
   for (const update of batch) {
-    if (update.kind !== 'state' || !update.topic.startsWith('prices:')) continue;
+    if (update.kind !== 'state' || parseTopic(update.topic)?.kind !== 'prices') continue;
     const tick = parsePriceTick(update.value);
     if (!tick) continue;
     next ??= new Map(book);

@@ -6,14 +6,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerAlert } from '../lib/wire/alerts';
-import { isUserName, priceTopic } from '../lib/wire/ids';
+import { isUserName } from '../lib/wire/ids';
+import { streamTopic, topics } from '../lib/wire/topics';
 import { parseNotification, type NotificationData } from '../lib/wire/notifications';
 import { isAdminRequest } from './auth';
 import type { Appended, TopicHead } from './event-log/types';
 import { readJsonBody, sendJson, type Handler, type Routes } from './http-body';
 import type { PublishResult } from './price-book';
 import { MAX_TOKEN_TTL_SECONDS, isTokenTtl, type MintedToken } from './tokens';
-import { streamTopic } from './topics';
 import { describe as describeValue, isFields, type Fields } from './untrusted';
 
 /** Admin request bodies are a few fields; 16 KiB is generous and bounds what a request can cost. */
@@ -79,7 +79,7 @@ export function createAdminRoutes(deps: AdminApiDeps): Routes {
       POST: admin('{symbol, price}', ({ symbol, price }, res) => {
         const result = deps.publishPrice(symbol, price);
         if (!result.ok) return sendJson(res, 400, { error: result.error });
-        sendJson(res, 200, { topic: priceTopic(result.tick.symbol), ...result.tick });
+        sendJson(res, 200, { topic: topics.prices(result.tick.symbol), ...result.tick });
       }),
     },
     '/api/tokens': {
@@ -94,11 +94,11 @@ export function createAdminRoutes(deps: AdminApiDeps): Routes {
     '/api/notifications': {
       POST: admin('{user, title, body, level?, url?}', ({ user, ...notification }, res) => {
         if (!isUserName(user)) return sendJson(res, 400, { error: badUser(user) });
-        return publish(res, `feed:${user}`, notification);
+        return publish(res, topics.feed(user), notification);
       }),
     },
     '/api/news': {
-      POST: admin('{title, body, level?, url?}', (notification, res) => publish(res, 'news', notification)),
+      POST: admin('{title, body, level?, url?}', (notification, res) => publish(res, topics.news, notification)),
     },
     '/api/alerts': {
       GET: adminQuery((query, res) => {

@@ -1,10 +1,10 @@
 /**
  * Who may do what: the shape of an access-token check (the JWT service in `tokens.ts` is the real
- * one), the test-only fixed dev token, the topic ACL, and the admin API's bearer check. Secret
- * comparisons run in constant time so a token cannot be guessed byte by byte from response timing.
+ * one), the test-only fixed dev token and the admin API's bearer check; who may read a topic is in
+ * `lib/wire/topics.ts`. Secret comparisons run in constant time so a token cannot be guessed byte
+ * by byte from response timing.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ParsedTopic } from '../lib/wire/ids';
 
 /**
  * Outcome of checking an access token; `reason` is shown to the client in the `error` frame.
@@ -40,20 +40,6 @@ export function withDevToken(primary: TokenVerifier, devToken: string | undefine
     const check = await dev(token);
     return check.ok ? check : primary(token);
   };
-}
-
-/** Why a subscription is refused by the ACL, or `null` when `user` may read `topic`. */
-export function readRefusal(user: string, topic: ParsedTopic): string | null {
-  switch (topic.kind) {
-    case 'feed':
-      return topic.arg === user ? null : `${topic.id} is another user's feed: subscribe to feed:${user}`;
-    case 'alerts':
-      return topic.arg === user ? null : `${topic.id} holds another user's alerts: subscribe to alerts:${user}`;
-    case 'news':
-    case 'prices':
-    case 'prices-all':
-      return null;
-  }
 }
 
 /** Checks an `Authorization: Bearer <token>` header against the admin token. */

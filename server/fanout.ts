@@ -6,7 +6,7 @@
  * Ticks reach only the connections in the symbol's index and the `prices:*` set: publishing never
  * scans all connections.
  */
-import { priceTopic } from '../lib/wire/ids';
+import { parseTopic, topics } from '../lib/wire/topics';
 import type { PriceTick } from '../lib/wire/prices';
 import type { StateFrame } from '../lib/wire/protocol';
 import { addToSet, deleteFromSet } from './set-map';
@@ -52,7 +52,7 @@ interface TargetState {
 }
 
 export function stateFrame(tick: PriceTick): StateFrame {
-  return { t: 'state', topic: priceTopic(tick.symbol), value: tick, at: tick.at };
+  return { t: 'state', topic: topics.prices(tick.symbol), value: tick, at: tick.at };
 }
 
 export function createPriceFanout(deps: FanoutDeps): PriceFanout {
@@ -121,14 +121,14 @@ export function createPriceFanout(deps: FanoutDeps): PriceFanout {
         state.all = false;
         allSymbols.delete(target);
         for (const topic of state.pending.keys()) {
-          const pendingSymbol = topic.slice('prices:'.length);
-          if (!state.symbols.has(pendingSymbol)) state.pending.delete(topic);
+          const pendingSymbol = parseTopic(topic)?.arg;
+          if (pendingSymbol === undefined || !state.symbols.has(pendingSymbol)) state.pending.delete(topic);
         }
         return;
       }
       state.symbols.delete(symbol);
       deleteFromSet(bySymbol, symbol, target);
-      if (!state.all) state.pending.delete(priceTopic(symbol));
+      if (!state.all) state.pending.delete(topics.prices(symbol));
     },
     remove(target) {
       const state = targets.get(target);
@@ -142,7 +142,7 @@ export function createPriceFanout(deps: FanoutDeps): PriceFanout {
       const state = targets.get(target);
       if (!state) return;
       if (symbol === ALL_SYMBOLS) state.pending.clear();
-      else state.pending.delete(priceTopic(symbol));
+      else state.pending.delete(topics.prices(symbol));
     },
     publish(tick) {
       const frame = stateFrame(tick);

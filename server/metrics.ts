@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Recovery } from '../lib/wire/protocol';
+import { STREAM_TOPIC_KINDS } from '../lib/wire/topics';
 import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
 
 /**
@@ -127,7 +128,7 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
     'recovery',
     RECOVERIES,
   );
-  const appended = countedBy('switchboard_events_appended_total', 'Events appended to stream topic logs, by topic family', 'kind', ['feed', 'news']);
+  const appended = countedBy('switchboard_events_appended_total', 'Events appended to stream topic logs, by topic family', 'kind', STREAM_TOPIC_KINDS);
   const replayed = counter(
     'switchboard_events_replayed_total',
     'Stream events sent from the log on subscribe (replayed gaps and newest-last resyncs)',

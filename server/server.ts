@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ServerAlert } from '../lib/wire/alerts';
 import { createCodec } from '../lib/wire/codec';
-import { parseTopic, type TopicId } from '../lib/wire/ids';
+import { MAX_TOPIC_LENGTH, parseTopic, streamTopic, type TopicId } from '../lib/wire/topics';
 import type { NotificationData } from '../lib/wire/notifications';
 import type { PriceTick } from '../lib/wire/prices';
 import { createAdminRoutes } from './admin-api';
@@ -33,7 +33,6 @@ import { createOriginPolicy } from './origin';
 import { createPriceBook, type PublishResult } from './price-book';
 import { createSimulator, type Simulator } from './simulator';
 import { createStreamFanout } from './stream-fanout';
-import { streamTopic } from './topics';
 import { loadOrCreateTokenSecret, randomSecret } from './token-secret';
 import { createTokenService, type MintedToken } from './tokens';
 
@@ -155,8 +154,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     now: options.now,
     onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
   });
-  // The longest topic name the protocol allows, so the check holds for every user.
-  const longestAlertsTopic = `alerts:${'x'.repeat(73)}`;
+  // As long as the longest topic name the protocol allows, so the check holds for every user.
+  const longestAlertsTopic = 'x'.repeat(MAX_TOPIC_LENGTH);
   let alerts: AlertService;
   try {
     alerts = await openAlertService({

@@ -7,16 +7,14 @@
  * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
  * stream, the replay since the cursor given).
  */
-import { parseTopic, type ParsedTopic } from '../lib/wire/ids';
+import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../lib/wire/topics';
 import type { ClientFrame, ErrorCode, FrameOf } from '../lib/wire/protocol';
 import type { AlertsTarget, AlertsTopic } from './alerts/topic';
-import { readRefusal } from './auth';
 import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from './fanout';
 import type { Metrics, SubscriptionRefusal } from './metrics';
 import type { Outbound } from './outbound';
 import type { PriceBook } from './price-book';
 import type { StreamTopics } from './stream-topics';
-import { isStreamTopic } from './topics';
 
 export interface SubscriptionsDeps {
   /** The connection's user, for the ACL. */
@@ -58,7 +56,7 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
   function parse(topic: string, reason: SubscriptionRefusal | null): ParsedTopic | null {
     const parsed = parseTopic(topic);
     if (!parsed) {
-      refuse(reason, 'unknown-topic', topic, `Unknown topic ${JSON.stringify(topic)}: use feed:<user>, alerts:<user>, news, prices:<SYMBOL> or prices:*`);
+      refuse(reason, 'unknown-topic', topic, unknownTopicMessage(topic));
     }
     return parsed;
   }

@@ -13,7 +13,7 @@
 import * as Comlink from 'comlink';
 import { HubDisconnectedError, toErrorData, type Result } from '../errors';
 import type { AlertItem, FeedPage, HubApi, HubListener, HubStatus, OverlayItem, TopicUpdate } from './hub-api';
-import { parseTopic } from '../wire/ids';
+import { parseTopic } from '../wire/topics';
 import type { Settings } from './settings';
 import type { PortEndpoint } from './runtime-port-endpoint';
 

@@ -24,6 +24,7 @@ import type { AlertMessageKind, AlertsState, ServerAlert } from '../../lib/wire/
 import type { MessageId } from '../../lib/wire/ids';
 import type { NotificationData } from '../../lib/wire/notifications';
 import type { PriceTick } from '../../lib/wire/prices';
+import { topics } from '../../lib/wire/topics';
 import { newestFirst } from './conditions';
 import { firedNotification } from './feed-event';
 import { decideMessage, refuse } from './messages';
@@ -105,7 +106,7 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   async function persist(outcome: EngineOutcome): Promise<void> {
     for (const firing of outcome.fired) {
       try {
-        await deps.publishEvent(`feed:${firing.user}`, firedNotification(firing));
+        await deps.publishEvent(topics.feed(firing.user), firedNotification(firing));
       } catch (error) {
         deps.onError(error, 'appending a fired alert to the feed');
       }

@@ -5,7 +5,7 @@
  * values go out at once rather than through the price fan-out's conflating timer.
  */
 import type { AlertsState } from '../../lib/wire/alerts';
-import { topicId } from '../../lib/wire/ids';
+import { topics } from '../../lib/wire/topics';
 import type { StateFrame } from '../../lib/wire/protocol';
 import { addToSet, deleteFromSet } from '../set-map';
 
@@ -33,7 +33,7 @@ export interface AlertsTopicDeps {
 
 export function createAlertsTopic(deps: AlertsTopicDeps): AlertsTopic {
   const byUser = new Map<string, Set<AlertsTarget>>();
-  const frameOf = (user: string): StateFrame => ({ t: 'state', topic: topicId(`alerts:${user}`), value: deps.snapshot(user), at: deps.now() });
+  const frameOf = (user: string): StateFrame => ({ t: 'state', topic: topics.alerts(user), value: deps.snapshot(user), at: deps.now() });
 
   function deliver(target: AlertsTarget, frame: StateFrame): void {
     try {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { TopicUpdate } from '../../lib/rpc/hub-api';
-import { parseTopic, topicId, type ParsedTopic } from '../../lib/wire/ids';
+import { parseTopic, topicId, type ParsedTopic } from '../../lib/wire/topics';
 import type { ClientFrame } from '../../lib/wire/protocol';
 import { createRegistry } from '../../worker/core/sessions/registry';
 import { createRecordingLogger } from '../support/fake-socket';

@@ -6,8 +6,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { PriceTick } from '../../lib/wire/prices';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
-import { parseTopic } from '../../lib/wire/ids';
-import { createDevTokenVerifier, isAdminRequest, readRefusal, withDevToken, type TokenVerifier } from '../../server/auth';
+import { createDevTokenVerifier, isAdminRequest, withDevToken, type TokenVerifier } from '../../server/auth';
 import { readEnv } from '../../server/env';
 import { decideHandshake } from '../../server/handshake';
 import { resolveOptions } from '../../server/options';
@@ -57,21 +56,6 @@ describe('withDevToken', () => {
     expect(await both('fixed-dev-token')).toEqual({ ok: true, user: 'dev' });
     expect(await both('jwt')).toEqual({ ok: true, user: 'alice' });
     expect(await both('other')).toMatchObject({ ok: false });
-  });
-});
-
-describe('topic ACL', () => {
-  test.each([
-    ['feed:alice', 'alice', true],
-    ['feed:bob', 'alice', false],
-    ['feed:Alice', 'alice', false],
-    ['news', 'alice', true],
-    ['prices:AAPL', 'alice', true],
-    ['prices:*', 'alice', true],
-  ])('%s for %s → %s', (topic, user, allowed) => {
-    const refusal = readRefusal(user, parseTopic(topic)!);
-    expect(refusal === null).toBe(allowed);
-    if (!allowed) expect(refusal).toContain(`feed:${user}`);
   });
 });
 

@@ -6,11 +6,12 @@
 import type { AlertsState } from '../../lib/wire/alerts';
 import { toErrorData } from '../../lib/errors';
 import type { HubApi, HubStatus } from '../../lib/rpc/hub-api';
-import { parseTopic, type TopicId } from '../../lib/wire/ids';
+import { isUserName } from '../../lib/wire/ids';
+import { modeOf, parseTopic, topics, type TopicId } from '../../lib/wire/topics';
 import { assertNever, type ClientFrame, type ServerFrame } from '../../lib/wire/protocol';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../lib/rpc/settings';
 import { tokenSubject } from './token-subject';
-import { alertsTopic, createAlerts } from './alerts/alerts';
+import { createAlerts } from './alerts/alerts';
 import { createConnection, toHubStatus } from './connection/connection';
 import { openHubDb } from '../store/db';
 import { createFeed } from './feed/feed';
@@ -24,7 +25,6 @@ import { createRegistry } from './sessions/registry';
 import { createSession } from './sessions/session';
 import { createSnapshotStore } from '../store/snapshot-store';
 import { createStreams } from './feed/streams';
-import { modeOf } from './topic-modes';
 
 export interface HubOptions {
   /** First backoff ceiling in ms. Default 500. */
@@ -208,7 +208,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
         lastUser = to.user;
         registry.resubscribeAll();
         streams.open(to.user);
-        const topic = parseTopic(alertsTopic(to.user));
+        const topic = isUserName(to.user) ? parseTopic(topics.alerts(to.user)) : null;
         if (topic) {
           own.subscribe([topic]);
           heldAlerts = topic.id;

@@ -13,7 +13,7 @@ import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type Stor
 import type { AlertMessage } from '../../lib/wire/alerts';
 import type { OverlayItem } from '../../lib/rpc/hub-api';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
-import { topicOwner } from '../../lib/wire/ids';
+import { topicOwner } from '../../lib/wire/topics';
 import type { Logger } from '../core/platform';
 
 export const DB_NAME = 'switchboard-hub';

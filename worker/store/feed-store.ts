@@ -13,7 +13,7 @@
 import type { FeedPage } from '../../lib/rpc/hub-api';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import type { EventFrame, StreamPosition } from '../../lib/wire/protocol';
-import { topicOwner } from '../../lib/wire/ids';
+import { topicOwner } from '../../lib/wire/topics';
 import { admit, startCursor, toGap, toNotification, type StreamStart } from '../core/feed/cursor';
 import type { IDBPObjectStore } from 'idb';
 import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from './db';

@@ -8,7 +8,8 @@
 import { parseAlertRule, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
 import { err, ok, toErrorData, type Result } from '../../../lib/errors';
 import type { AlertItem, AlertsUpdate } from '../../../lib/rpc/hub-api';
-import { newMessageId } from '../../../lib/wire/ids';
+import { isUserName, newMessageId } from '../../../lib/wire/ids';
+import { topics } from '../../../lib/wire/topics';
 import { mergeAlerts, parseAlertsState } from './alert-list';
 import type { ClientMessage, OutboxEntry } from '../../store/db';
 import type { Outbox } from '../outbox/outbox';
@@ -40,9 +41,6 @@ export interface Alerts {
   watch(listener: (update: AlertsUpdate) => void): () => void;
   close(): void;
 }
-
-/** The topic the hub subscribes for `user`. */
-export const alertsTopic = (user: string): string => `alerts:${user}`;
 
 const MAX_ALERT_ID_LENGTH = 64;
 
@@ -115,9 +113,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
 
   /** Shows the stored list of `user` until the server's value arrives (a start while offline). */
   function loadStored(user: string): void {
-    if (loadingFor === user || server?.user === user) return;
+    // A token naming no valid user never had a list stored (the server refuses it).
+    if (!isUserName(user) || loadingFor === user || server?.user === user) return;
     loadingFor = user;
-    deps.snapshots.get(alertsTopic(user)).then(
+    deps.snapshots.get(topics.alerts(user)).then(
       (stored) => {
         if (closed || !stored || server?.user === user) return;
         const parsed = parseAlertsState(stored.value);
@@ -215,7 +214,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       server = { user, alerts: state.alerts };
       acked = [];
       deps.snapshots
-        .put({ topic: alertsTopic(user), value: state, at })
+        .put({ topic: topics.alerts(user), value: state, at })
         .catch((error: unknown) => log.warn('could not store the alert list', { error: String(error) }));
       recompute();
     },

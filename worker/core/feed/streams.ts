@@ -18,7 +18,7 @@
  * When storage fails the topic stops taking events and subscribes again after a backoff delay:
  * the server still holds them, so nothing is lost.
  */
-import { isUserName } from '../../../lib/wire/ids';
+import { streamTopicsOf } from '../../../lib/wire/topics';
 import type { ClientFrame, EventFrame, FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
 import type { StreamStart } from './cursor';
@@ -304,7 +304,7 @@ export function createStreams(deps: StreamsDeps): Streams {
       closed();
       if (stopped) return;
       generation++;
-      const topics = [...(isUserName(user) ? [`feed:${user}`] : []), 'news'];
+      const topics = streamTopicsOf(user);
       current = { generation, topics, scope: createScope(clock) };
       for (const topic of topics) enqueue(topic, { k: 'subscribe', generation, withoutCursor: false });
     },

@@ -12,12 +12,11 @@
  * (`../feed/streams.ts`): a view holding one changes nothing, as every view receives the feed anyway.
  */
 import type { StateUpdate, TopicUpdate } from '../../../lib/rpc/hub-api';
-import { parseTopic, type ParsedTopic, type TopicId } from '../../../lib/wire/ids';
+import { parseTopic, TOPIC_KINDS, topics, type ParsedTopic, type TopicId } from '../../../lib/wire/topics';
 import { parsePriceTick } from '../../../lib/wire/prices';
 import type { ClientFrame, FrameOf, ServerFrame, StateFrame, TopicMode } from '../../../lib/wire/protocol';
 import { parseAlertsState } from '../alerts/alert-list';
 import type { Logger } from '../platform';
-import { TOPIC_MODES } from '../topic-modes';
 
 /**
  * The server frames the registry handles; the composition root routes them here (for a `batch`,
@@ -63,8 +62,6 @@ interface Entry {
   readonly members: Set<Member>;
 }
 
-const WILDCARD = 'prices:*' as TopicId;
-
 /** A `state` value checked against its topic, or `null` with why it is not acceptable. */
 function checkStateValue(topic: ParsedTopic, value: unknown): { ok: true; value: unknown } | { ok: false; why: string } {
   if (topic.kind === 'alerts') {
@@ -88,7 +85,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
   function covered(topic: TopicId): boolean {
     if (entries.has(topic)) return true;
-    return entries.has(WILDCARD) && parseTopic(topic)?.kind === 'prices';
+    return entries.has(topics.allPrices) && parseTopic(topic)?.kind === 'prices';
   }
 
   function cachedFor(topic: ParsedTopic): StateUpdate[] {
@@ -111,7 +108,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
   }
 
   function hold(member: Member, topic: ParsedTopic): void {
-    const mode = TOPIC_MODES[topic.kind];
+    const mode = TOPIC_KINDS[topic.kind].mode;
     if (mode === 'stream' || member.topics.has(topic.id)) return;
     member.topics.add(topic.id);
     let entry = entries.get(topic.id);
@@ -146,7 +143,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     const update: StateUpdate = { kind: 'state', topic: topic.id, value: checked.value, at: frame.at };
     latest.set(topic.id, update);
     const members = new Set(entries.get(topic.id)?.members);
-    if (topic.kind === 'prices') for (const member of entries.get(WILDCARD)?.members ?? []) members.add(member);
+    if (topic.kind === 'prices') for (const member of entries.get(topics.allPrices)?.members ?? []) members.add(member);
     deliverTo(members, update);
   }
 

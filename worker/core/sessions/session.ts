@@ -9,7 +9,7 @@
 import type { Result } from '../../../lib/errors';
 import { err, ok, toErrorData } from '../../../lib/errors';
 import type { HubListener, HubStatus, TopicUpdate } from '../../../lib/rpc/hub-api';
-import { parseTopic, type ParsedTopic, type TopicId } from '../../../lib/wire/ids';
+import { parseTopic, type ParsedTopic, type TopicId } from '../../../lib/wire/topics';
 import { parseSettings, type Settings } from '../../../lib/rpc/settings';
 import type { Alerts } from '../alerts/alerts';
 import { createConflatingSink } from './conflation';
