@@ -5,7 +5,7 @@
  * popup knows: the symbols on the price list and their current prices, so an unknown symbol or a
  * threshold a thousand times away from the market is refused before it is ever queued.
  */
-import { parseAlertRule, type AlertCondition, type AlertRule } from '../lib/wire/alerts';
+import { MAX_THRESHOLD_FACTOR, parseAlertRule, tooFarFromCurrent, type AlertCondition, type AlertRule } from '../lib/wire/alerts';
 
 /** The form's fields as text, exactly as the inputs hold them. */
 export interface AlertFormFields {
@@ -42,9 +42,6 @@ export const CONDITION_LABELS: Readonly<Record<AlertCondition, string>> = {
   crossing: 'crossing',
   'percent-move': 'percent move',
 };
-
-/** A threshold further than this factor from the current price is a typo, not a plan (the server's rule too). */
-export const MAX_DISTANCE_FACTOR = 1000;
 
 export interface AlertFormContext {
   /**
@@ -148,8 +145,8 @@ export function readAlertForm(fields: AlertFormFields, context: AlertFormContext
   if (context.prices.size > 0) {
     const current = context.prices.get(rule.symbol);
     if (current === undefined) return fail('symbol', `Unknown symbol ${rule.symbol}: it is not on the price list`);
-    if (rule.price !== undefined && (rule.price > current * MAX_DISTANCE_FACTOR || rule.price < current / MAX_DISTANCE_FACTOR)) {
-      return fail('price', `Price ${rule.price} is more than ${MAX_DISTANCE_FACTOR}× away from ${rule.symbol}'s current ${current}`);
+    if (rule.price !== undefined && tooFarFromCurrent(rule.price, current)) {
+      return fail('price', `Price ${rule.price} is more than ${MAX_THRESHOLD_FACTOR}× away from ${rule.symbol}'s current ${current}`);
     }
   }
   return { ok: true, rule };

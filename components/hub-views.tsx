@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
-import type { HubConnection } from '../lib/rpc/hub-client';
+import type { HubClient } from '../lib/rpc/hub-client';
 import { topics } from '../lib/wire/topics';
 import { latestAlerts } from './alert-book';
 import { AlertsSection } from './AlertsSection';
@@ -29,7 +29,7 @@ export interface HubViewWiring {
   readonly clear: () => void;
 }
 
-export interface HubViews<C extends HubConnection = HubConnection> {
+export interface HubViews<C extends HubClient = HubClient> {
   readonly hub: C;
   readonly feed: FeedPage;
   readonly prices: PriceBook;
@@ -39,7 +39,7 @@ export interface HubViews<C extends HubConnection = HubConnection> {
 }
 
 /** Opens the connection `connect` makes (once) and keeps the views' state from it. */
-export function useHubViews<C extends HubConnection>(connect: (wiring: HubViewWiring) => C): HubViews<C> {
+export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring) => C): HubViews<C> {
   const [prices, setPrices] = useState<PriceBook>(new Map());
   const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
   const [alerts, setAlerts] = useState<readonly AlertItem[]>([]);

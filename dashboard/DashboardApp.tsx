@@ -7,7 +7,6 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { HubPanels, useHubViews, warn } from '@/components/hub-views';
-import { watchOpenUser } from '@/components/open-user';
 import { SignInForm } from '@/components/SignInForm';
 import { StatusLine } from '@/components/StatusLine';
 import { connectSharedHub } from '@/lib/rpc/connect-shared-hub';
@@ -31,15 +30,14 @@ export function DashboardApp() {
 
   const views = useHubViews(({ onUpdates, reload, clear }) => {
     const sync = hubIsShared ? null : createFeedSync(reload);
-    const userChange = watchOpenUser(() => {
-      clear();
-      setBanners([]);
-    });
     const connection = connectSharedHub({
       openPort: openHubPort,
       ...(typeof navigator.locks === 'object' ? { locks: navigator.locks } : {}),
+      onUserChange: () => {
+        clear();
+        setBanners([]);
+      },
       onStatus: (next) => {
-        userChange(next);
         const wasOpen = statusRef.current?.s === 'open';
         statusRef.current = next;
         setStatus(next);

@@ -6,7 +6,6 @@
 import { useState } from 'preact/hooks';
 import { browser } from 'wxt/browser';
 import { HubPanels, useHubViews, warn } from '@/components/hub-views';
-import { watchOpenUser } from '@/components/open-user';
 import { StatusLine } from '@/components/StatusLine';
 import { connectHub } from '@/lib/rpc/connect-hub';
 import type { HubStatus } from '@/lib/rpc/hub-api';
@@ -14,18 +13,15 @@ import type { HubStatus } from '@/lib/rpc/hub-api';
 export function PopupApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);
 
-  const views = useHubViews(({ onUpdates, reload, clear }) => {
-    const userChange = watchOpenUser(clear);
-    return connectHub({
+  const views = useHubViews(({ onUpdates, reload, clear }) =>
+    connectHub({
       connect: (name) => browser.runtime.connect({ name }),
-      onStatus: (next) => {
-        userChange(next);
-        setStatus(next);
-      },
+      onStatus: setStatus,
       onUpdates,
       onReady: reload,
-    });
-  });
+      onUserChange: clear,
+    }),
+  );
 
   const idle = status?.s === 'idle';
   const openOptions = () => void browser.runtime.openOptionsPage().catch(warn('open the options'));

@@ -4,10 +4,10 @@
  * Reconnecting also wakes a stopped service worker.
  */
 import { HUB_PORT_NAME } from './hub-api';
-import { createHubClient, type HubClientOptions, type HubConnection } from './hub-client';
+import { createHubClient, type HubClientOptions, type HubClient } from './hub-client';
 import { connectingPipes, createPortEndpoint, type RuntimePortLike } from './runtime-port-endpoint';
 
-export { reconnectDelay, type HubClientApi, type HubClientOptions, type HubConnection } from './hub-client';
+export { reconnectDelay, type HubClientApi, type HubClientOptions, type HubClient } from './hub-client';
 
 export interface ConnectHubOptions extends HubClientOptions {
   /** Opens a port to the background, e.g. `(name) => browser.runtime.connect({ name })`. */
@@ -15,7 +15,7 @@ export interface ConnectHubOptions extends HubClientOptions {
 }
 
 /** Connects a view to the extension's hub and keeps it connected until `close()`. */
-export function connectHub(options: ConnectHubOptions): HubConnection {
+export function connectHub(options: ConnectHubOptions): HubClient {
   return createHubClient(
     // `connect` throws when the extension was reloaded under this view; the client retries.
     (timeoutMs) => createPortEndpoint(options.connect(HUB_PORT_NAME), { pipes: connectingPipes(options.connect), timeoutMs }),

@@ -1,12 +1,12 @@
 /**
  * The dashboard's way to the hub: `createHubClient` over a `MessagePort` to the hub worker (a
  * `SharedWorker`, or a dedicated `Worker` where there is none), so dashboard views get the same
- * `HubConnection` as extension views. The tab holds a Web Lock named after a random id for as long
+ * `HubClient` as extension views. The tab holds a Web Lock named after a random id for as long
  * as the connection is open and tells the hub that id on every port: the hub asks for the same lock
  * and is granted it only once this tab is gone, which is how it learns to release the tab's
  * subscriptions (a `MessagePort` has no close event).
  */
-import { createHubClient, type HubClientOptions, type HubConnection } from './hub-client';
+import { createHubClient, type HubClientOptions, type HubClient } from './hub-client';
 import { tabLockName, type HubWorkerMessage } from './hub-worker-messages';
 import { createMessagePortEndpoint } from './message-port-endpoint';
 
@@ -58,7 +58,7 @@ function holdTabLock(locks: TabLockManager | undefined, tab: string): { held: Pr
 }
 
 /** Connects a dashboard view to the hub worker and keeps it connected until `close()`. */
-export function connectSharedHub(options: ConnectSharedHubOptions): HubConnection {
+export function connectSharedHub(options: ConnectSharedHubOptions): HubClient {
   const lock = holdTabLock(options.locks, options.tabId ?? crypto.randomUUID());
   let focused = false;
   let current: MessagePort | null = null;

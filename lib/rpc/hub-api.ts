@@ -138,5 +138,36 @@ export interface HubApi {
   saveSettings(settings: Settings): Promise<Result<Settings>>;
 }
 
+/**
+ * Every `HubApi` method, once, with the view client's retry policy: `retry` when calling it a second
+ * time after the link dropped mid-call does no harm. `createAlert` and `deleteAlert` may already
+ * have been queued by the hub before the link dropped, so a retry could create a second alert or
+ * queue a delete the server would refuse; they reject instead and the view lets the user decide.
+ * The host's RPC surface, the client's calls and their retries all derive from this table, and the
+ * type makes a method missing here (or listed but not in `HubApi`) a compile error.
+ */
+export const HUB_API_METHODS = {
+  listen: { retry: true },
+  subscribe: { retry: true },
+  unsubscribe: { retry: true },
+  status: { retry: true },
+  feed: { retry: true },
+  markRead: { retry: true },
+  markAllRead: { retry: true },
+  alerts: { retry: true },
+  createAlert: { retry: false },
+  pauseAlert: { retry: true },
+  deleteAlert: { retry: false },
+  overlay: { retry: true },
+  dismissOverlay: { retry: true },
+  getSettings: { retry: true },
+  saveSettings: { retry: true },
+} as const satisfies Record<keyof HubApi, { readonly retry: boolean }>;
+
+export type HubMethod = keyof typeof HUB_API_METHODS;
+
+/** The method names of `HubApi`, in table order. */
+export const HUB_METHOD_NAMES = Object.keys(HUB_API_METHODS) as readonly HubMethod[];
+
 /** Name of the `runtime.Port` a view opens to reach the hub. */
 export const HUB_PORT_NAME = 'switchboard-hub';

@@ -5,17 +5,18 @@
  * client registers the view's listener there, and when the endpoint closes (the service worker
  * stopped, a call timed out) it opens a new one after a short backoff, then registers the listener
  * and the remembered subscriptions anew. Pending calls reject with `HubDisconnectedError` when their
- * endpoint drops; `api` retries such a call once on the next connection when doing it twice does no
- * harm — every call except `createAlert` and `deleteAlert`. Those may have been queued by the hub
- * before the link dropped, so a retry could create a second alert or queue a delete the server would
- * refuse; they reject instead and the view lets the user look at the list and decide.
+ * endpoint drops, and `api` retries them as `HUB_API_METHODS` says (`./hub-calls`).
  */
 import * as Comlink from 'comlink';
-import { HubDisconnectedError, toErrorData, type Result } from '../errors';
-import type { AlertItem, FeedPage, HubApi, HubListener, HubStatus, OverlayItem, TopicUpdate } from './hub-api';
+import { backoffCeiling } from '../backoff';
+import { HubDisconnectedError } from '../errors';
+import { watchUser } from '../user-change';
 import { parseTopic } from '../wire/topics';
-import type { Settings } from './settings';
+import { callHub, createHubCalls, isDisconnect, type CallLink, type HubClientApi } from './hub-calls';
+import { HUB_API_METHODS, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from './hub-api';
 import type { PortEndpoint } from './runtime-port-endpoint';
+
+export type { HubClientApi } from './hub-calls';
 
 export interface HubClientOptions {
   /**
@@ -33,6 +34,12 @@ export interface HubClientOptions {
    * user's.
    */
   readonly onReady?: () => void;
+  /**
+   * Called when the hub opens for another user than it last did (another token was saved, or
+   * someone else signed in), just before that status reaches `onStatus`: everything the view shows
+   * is the last user's and must go. `onReady` follows, which loads the new user's.
+   */
+  readonly onUserChange?: () => void;
   /** Delay before the first reconnect, in ms; doubles per failed attempt. Default 100. */
   readonly retryDelayMs?: number;
   /** Longest delay between reconnects, in ms. Default 5 000. */
@@ -41,10 +48,7 @@ export interface HubClientOptions {
   readonly callTimeoutMs?: number;
 }
 
-/** The hub calls a view makes; `listen` is the client's own business. */
-export type HubClientApi = Omit<HubApi, 'listen'>;
-
-export interface HubConnection {
+export interface HubClient {
   /** Calls that survive reconnects; `subscribe`/`unsubscribe` are the remembered ones below. */
   readonly api: HubClientApi;
   /** Subscribes and remembers the topics, so they are subscribed again after a reconnect. */
@@ -68,16 +72,9 @@ type State =
   | { readonly s: 'waiting'; readonly attempt: number; readonly timer: ReturnType<typeof setTimeout> }
   | { readonly s: 'closed' };
 
-interface Waiter {
-  readonly resolve: (link: Link) => void;
-  readonly reject: (error: Error) => void;
-}
-
-const isDisconnect = (error: unknown): boolean => error instanceof Error && error.name === 'HubDisconnectedError';
-
-/** Reconnect delay before attempt `attempt` (≥ 1): exponential from `base`, capped. */
+/** Reconnect delay before attempt `attempt` (≥ 1): exponential from `base`, capped, without jitter. */
 export function reconnectDelay(attempt: number, baseMs: number, capMs: number): number {
-  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return backoffCeiling(attempt - 1, { baseMs, capMs });
 }
 
 /**
@@ -86,22 +83,49 @@ export function reconnectDelay(attempt: number, baseMs: number, capMs: number): 
  */
 export type OpenHubEndpoint = (timeoutMs: number) => PortEndpoint;
 
+/**
+ * Calls waiting for the link to be ready: each resolves on the next ready link, or rejects after
+ * `timeoutMs` or when the client closes.
+ */
+function createWaiters(timeoutMs: number) {
+  const waiting = new Set<{ readonly resolve: (link: Link) => void; readonly reject: (error: Error) => void }>();
+  return {
+    wait: () =>
+      new Promise<Link>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(waiter);
+          reject(new HubDisconnectedError(`the hub did not come back within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const settle = (): void => {
+          clearTimeout(timer);
+          waiting.delete(waiter);
+        };
+        const waiter = {
+          resolve: (link: Link) => (settle(), resolve(link)),
+          reject: (error: Error) => (settle(), reject(error)),
+        };
+        waiting.add(waiter);
+      }),
+    resolveAll: (link: Link) => [...waiting].forEach((waiter) => waiter.resolve(link)),
+    rejectAll: (error: Error) => [...waiting].forEach((waiter) => waiter.reject(error)),
+  };
+}
+
 /** Connects a view to the hub through `open` and keeps it connected until `close()`. */
-export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions): HubConnection {
+export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions): HubClient {
   const retryDelayMs = options.retryDelayMs ?? 100;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 5_000;
   const callTimeoutMs = options.callTimeoutMs ?? 15_000;
   const subscribed = new Set<string>();
-  const waiters = new Set<Waiter>();
+  const waiters = createWaiters(callTimeoutMs);
   let state: State = { s: 'closed' };
-  /** The user of the last `open` status seen. */
-  let openUser: string | undefined;
+  const openUserChanged = watchUser();
 
-  /** Notes the user of an `open` status; true when it differs from an earlier one. */
-  function userChanged(status: HubStatus): boolean {
-    if (status.s !== 'open') return false;
-    const changed = openUser !== undefined && openUser !== status.user;
-    openUser = status.user;
+  /** Tells the view of a status, and first of another user's. Returns whether the user changed. */
+  function report(status: HubStatus): boolean {
+    const changed = status.s === 'open' && openUserChanged(status.user);
+    if (changed) options.onUserChange?.();
+    options.onStatus?.(status);
     return changed;
   }
 
@@ -126,8 +150,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
       status(status) {
         if (linkOf(state) !== link) return;
         link.heardStatus = true;
-        options.onStatus?.(status);
-        if (userChanged(status) && state.s === 'ready') options.onReady?.();
+        if (report(status) && state.s === 'ready') options.onReady?.();
       },
       updates(batch) {
         if (linkOf(state) === link) options.onUpdates?.(batch);
@@ -136,15 +159,11 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
     link.remote.listen(Comlink.proxy(listener)).then(
       (status) => {
         if (linkOf(state) !== link) return;
-        if (!link.heardStatus) {
-          options.onStatus?.(status);
-          userChanged(status);
-        }
+        if (!link.heardStatus) report(status);
         state = { s: 'ready', link };
         // Sent before any waiting call, on the same port, so the order holds.
         if (subscribed.size > 0) link.remote.subscribe([...subscribed]).catch(() => {});
-        for (const waiter of [...waiters]) waiter.resolve(link);
-        waiters.clear();
+        waiters.resolveAll(link);
         options.onReady?.();
       },
       () => {
@@ -161,58 +180,17 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
   }
 
   /** The ready link, now or after the next (re)connect. */
-  function ready(): Promise<Link> {
-    if (state.s === 'ready') return Promise.resolve(state.link);
-    if (state.s === 'closed') return Promise.reject(new HubDisconnectedError('the hub connection is closed'));
-    return new Promise<Link>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiters.delete(waiter);
-        reject(new HubDisconnectedError(`the hub did not come back within ${callTimeoutMs} ms`));
-      }, callTimeoutMs);
-      const waiter: Waiter = {
-        resolve: (link) => {
-          clearTimeout(timer);
-          resolve(link);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      waiters.add(waiter);
-    });
-  }
-
-  /** Runs `run` on the ready link; after a disconnect, once more on the next link if `retry`. */
-  async function call<T>(run: (remote: Comlink.Remote<HubApi>) => Promise<T>, retry = true): Promise<T> {
-    for (let tries = 0; ; tries += 1) {
-      const link = await ready();
-      try {
-        return await run(link.remote);
-      } catch (error) {
-        if (!isDisconnect(error)) throw error;
+  function ready(): Promise<CallLink> {
+    const asCallLink = (link: Link): CallLink => ({
+      remote: link.remote,
+      drop: () => {
         if (linkOf(state) === link) link.endpoint.close();
-        if (tries >= 1 || !retry) throw new HubDisconnectedError(toErrorData(error).message);
-      }
-    }
+      },
+    });
+    if (state.s === 'ready') return Promise.resolve(asCallLink(state.link));
+    if (state.s === 'closed') return Promise.reject(new HubDisconnectedError('the hub connection is closed'));
+    return waiters.wait().then(asCallLink);
   }
-
-  const api: HubClientApi = {
-    subscribe: (topics) => subscribe(topics),
-    unsubscribe: (topics) => unsubscribe(topics),
-    status: () => call<HubStatus>((remote) => remote.status()),
-    feed: (limit) => call<FeedPage>((remote) => remote.feed(limit)),
-    markRead: (ids) => call<void>((remote) => remote.markRead([...ids])),
-    markAllRead: () => call<void>((remote) => remote.markAllRead()),
-    alerts: () => call<readonly AlertItem[]>((remote) => remote.alerts()),
-    createAlert: (rule) => call<Result<{ readonly id: string }>>((remote) => remote.createAlert(rule), false),
-    pauseAlert: (id, paused) => call<Result<null>>((remote) => remote.pauseAlert(id, paused)),
-    deleteAlert: (id) => call<Result<null>>((remote) => remote.deleteAlert(id), false),
-    overlay: (id) => call<OverlayItem | null>((remote) => remote.overlay(id)),
-    dismissOverlay: (id, snoozeMinutes) => call<void>((remote) => remote.dismissOverlay(id, snoozeMinutes)),
-    getSettings: () => call((remote) => remote.getSettings()),
-    saveSettings: (settings) => call<Result<Settings>>((remote) => remote.saveSettings(settings)),
-  };
 
   async function subscribe(topics: readonly string[]): Promise<void> {
     const bad = topics.find((topic) => parseTopic(topic) === null);
@@ -220,7 +198,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
     const added = topics.filter((topic) => !subscribed.has(topic));
     for (const topic of added) subscribed.add(topic);
     try {
-      await call((remote) => remote.subscribe([...topics]));
+      await callHub(ready, (remote) => remote.subscribe([...topics]), HUB_API_METHODS.subscribe.retry);
     } catch (error) {
       // Cut off by a restart: the remembered topics are sent again on the next connection.
       if (isDisconnect(error) && state.s !== 'closed') return;
@@ -243,7 +221,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
   connect(0);
 
   return {
-    api,
+    api: createHubCalls(ready, { subscribe, unsubscribe }),
     subscribe,
     unsubscribe,
     close() {
@@ -251,8 +229,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
       if (state.s === 'waiting') clearTimeout(state.timer);
       state = { s: 'closed' };
       link?.endpoint.close();
-      for (const waiter of [...waiters]) waiter.reject(new HubDisconnectedError('the hub connection is closed'));
-      waiters.clear();
+      waiters.rejectAll(new HubDisconnectedError('the hub connection is closed'));
     },
   };
 }

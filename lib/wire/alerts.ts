@@ -21,6 +21,17 @@ export const MAX_NOTE_LENGTH = 200;
  */
 export const MAX_ALERTS_PER_USER = 100;
 
+/**
+ * A threshold further than this factor from the symbol's current price, either way, is a typo, not
+ * a plan: the form and the server both refuse it.
+ */
+export const MAX_THRESHOLD_FACTOR = 1000;
+
+/** True when `price` is more than `MAX_THRESHOLD_FACTOR` times above or below `current`. */
+export function tooFarFromCurrent(price: number, current: number): boolean {
+  return Math.max(price / current, current / price) > MAX_THRESHOLD_FACTOR;
+}
+
 const threshold = v.pipe(v.number('Price must be a number'), v.finite('Price must be a finite number'), v.gtValue(0, 'Price must be above 0'), v.maxValue(MAX_PRICE, 'Price is absurdly large'));
 
 /**

@@ -6,16 +6,13 @@
  * validation the form and the hub use too, then against what only the server knows: whether the
  * symbol has a price, and whether the threshold is within reach of it.
  */
-import { MAX_ALERTS_PER_USER, parseAlertRule, type AlertMessageKind, type AlertRule, type ServerAlert } from '../../lib/wire/alerts';
+import { MAX_ALERTS_PER_USER, MAX_THRESHOLD_FACTOR, parseAlertRule, tooFarFromCurrent, type AlertMessageKind, type AlertRule, type ServerAlert } from '../../lib/wire/alerts';
 import { parseMessageId } from '../../lib/wire/ids';
 import { isFields } from '../untrusted';
 import type { AckOutcome, AlertEffect } from './store-types';
 import type { AlertEngine, HeldAlert } from './types';
 
 export const ALERT_MESSAGE_KINDS: readonly AlertMessageKind[] = ['alert.create', 'alert.update', 'alert.pause', 'alert.delete'];
-
-/** A threshold further than this factor from the current price is a typo, not an alert. */
-export const MAX_THRESHOLD_FACTOR = 1000;
 
 export function isAlertMessageKind(kind: string): kind is AlertMessageKind {
   return (ALERT_MESSAGE_KINDS as readonly string[]).includes(kind);
@@ -52,8 +49,7 @@ function checkRule(input: unknown, ctx: DecideContext): { ok: true; rule: AlertR
   const current = ctx.engine.lastPrice(rule.symbol);
   if (!current) return { ok: false, message: `Unknown symbol ${rule.symbol}: the server has never seen a price for it` };
   if (rule.condition !== 'percent-move' && rule.price !== undefined) {
-    const factor = Math.max(rule.price / current.price, current.price / rule.price);
-    if (factor > MAX_THRESHOLD_FACTOR) {
+    if (tooFarFromCurrent(rule.price, current.price)) {
       return { ok: false, message: `Price ${rule.price} is more than ${MAX_THRESHOLD_FACTOR}× away from ${rule.symbol}'s current price ${current.price}` };
     }
   }

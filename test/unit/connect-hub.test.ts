@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { connectHub, reconnectDelay, type HubConnection } from '../../lib/rpc/connect-hub';
+import { connectHub, reconnectDelay, type HubClient } from '../../lib/rpc/connect-hub';
 import { err, ok } from '../../lib/errors';
 import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type OverlayItem, type TopicUpdate } from '../../lib/rpc/hub-api';
 import { createPipeRegistry } from '../../worker/hosts/extension/pipe-registry';
@@ -119,7 +119,7 @@ function setUp(options: { retryDelayMs?: number } = {}) {
   return { lives, runtime, statuses, updates, hub, session, ready };
 }
 
-const connections: HubConnection[] = [];
+const connections: HubClient[] = [];
 afterEach(() => {
   for (const hub of connections.splice(0)) hub.close();
   vi.useRealTimers();
@@ -172,6 +172,38 @@ describe('connectHub', () => {
     await listener?.status(bob);
     expect(statuses.at(-1)).toEqual(bob);
     expect(ready.count).toBe(2);
+  });
+
+  test('onUserChange fires once per change of user, before that status reaches onStatus', async () => {
+    const lives: WorkerLife[] = [];
+    const runtime = createFakeRuntime('json', startFakeHub(lives));
+    const seen: string[] = [];
+    const hub = connectHub({
+      connect: (name) => runtime.connect(name),
+      onStatus: (status) => seen.push(status.s === 'open' ? `status ${status.user}` : `status ${status.s}`),
+      onUserChange: () => seen.push('user changed'),
+      onReady: () => seen.push('ready'),
+      retryDelayMs: 10,
+    });
+    connections.push(hub);
+    await hub.api.status();
+    const listener = lives[0]!.sessions[0]!.listener!;
+    await listener.status({ s: 'waiting', attempt: 1, retryAt: 5, reason: 'closed' });
+    await listener.status(OPEN);
+    await listener.status({ s: 'idle', reason: 'no token' });
+    await listener.status({ ...OPEN, user: 'bob' });
+    await listener.status({ ...OPEN, user: 'bob' });
+    expect(seen).toEqual([
+      `status ${OPEN.user}`,
+      'ready',
+      'status waiting',
+      `status ${OPEN.user}`,
+      'status idle',
+      'user changed',
+      'status bob',
+      'ready',
+      'status bob',
+    ]);
   });
 
   test('forgets unsubscribed topics and ones the hub refused', async () => {
@@ -252,8 +284,8 @@ describe('connectHub: alerts and overlays', () => {
   });
 
   test.each([
-    ['createAlert', (hub: HubConnection) => hub.api.createAlert(RULE)],
-    ['deleteAlert', (hub: HubConnection) => hub.api.deleteAlert('a1')],
+    ['createAlert', (hub: HubClient) => hub.api.createAlert(RULE)],
+    ['deleteAlert', (hub: HubClient) => hub.api.deleteAlert('a1')],
   ])('%s cut off by a restart rejects instead of queueing twice', async (name, run) => {
     const { hub, runtime, lives, session } = setUp();
     await hub.api.status();
@@ -268,8 +300,8 @@ describe('connectHub: alerts and overlays', () => {
   });
 
   test.each([
-    ['pauseAlert', (hub: HubConnection) => hub.api.pauseAlert('a1', false), 'pauseAlert a1 false'],
-    ['dismissOverlay', (hub: HubConnection) => hub.api.dismissOverlay('o1', 10), 'dismissOverlay o1 10'],
+    ['pauseAlert', (hub: HubClient) => hub.api.pauseAlert('a1', false), 'pauseAlert a1 false'],
+    ['dismissOverlay', (hub: HubClient) => hub.api.dismissOverlay('o1', 10), 'dismissOverlay o1 10'],
   ])('%s cut off by a restart is done again on the next connection (harmless twice)', async (_name, run, call) => {
     const { hub, runtime, lives, session } = setUp();
     await hub.api.status();

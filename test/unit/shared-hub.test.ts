@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { connectSharedHub } from '../../lib/rpc/connect-shared-hub';
 import { ok } from '../../lib/errors';
-import type { HubConnection } from '../../lib/rpc/hub-client';
+import type { HubClient } from '../../lib/rpc/hub-client';
 import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api';
 import { tabLockName } from '../../lib/rpc/hub-worker-messages';
 import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
@@ -74,10 +74,10 @@ interface Setup {
   readonly locks: FakeLocks;
   readonly server: HubPortServer;
   readonly sessions: FakeSession[];
-  connect(extra?: Partial<Parameters<typeof connectSharedHub>[0]>): HubConnection;
+  connect(extra?: Partial<Parameters<typeof connectSharedHub>[0]>): HubClient;
 }
 
-const connections: HubConnection[] = [];
+const connections: HubClient[] = [];
 afterEach(() => {
   for (const connection of connections.splice(0)) connection.close();
 });

@@ -5,11 +5,12 @@
  */
 import type { AlertsState } from '../../lib/wire/alerts';
 import { toErrorData } from '../../lib/errors';
-import type { HubApi, HubStatus } from '../../lib/rpc/hub-api';
+import type { HubStatus } from '../../lib/rpc/hub-api';
 import { isUserName } from '../../lib/wire/ids';
 import { modeOf, parseTopic, topics, type TopicId } from '../../lib/wire/topics';
 import { assertNever, type ClientFrame, type ServerFrame } from '../../lib/wire/protocol';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../lib/rpc/settings';
+import { watchUser } from '../../lib/user-change';
 import { tokenSubject } from './token-subject';
 import { createAlerts } from './alerts/alerts';
 import { createConnection, toHubStatus } from './connection/connection';
@@ -22,9 +23,11 @@ import { createOverlayStore } from '../store/overlay-store';
 import { createOverlays } from './overlays/overlays';
 import type { HubPorts, Logger, SettingsStore } from './platform';
 import { createRegistry } from './sessions/registry';
-import { createSession } from './sessions/session';
+import { createSession, type HubSession } from './sessions/session';
 import { createSnapshotStore } from '../store/snapshot-store';
 import { createStreams } from './feed/streams';
+
+export type { HubSession };
 
 export interface HubOptions {
   /** First backoff ceiling in ms. Default 500. */
@@ -52,11 +55,6 @@ export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
   resyncEvents: 50,
   outbox: {},
 };
-
-/** One view's connection to the hub; `close()` releases everything the view subscribed to. */
-export interface HubSession extends HubApi {
-  close(): void;
-}
 
 export interface Hub {
   openSession(): HubSession;
@@ -109,13 +107,10 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
     if (state.s === 'open') return state.user;
     return tokenSubject(settings.token) ?? lastUser;
   };
-  /** The user the badge and views last showed; a change means another user's feed. */
-  let shownUser: string | null | undefined;
+  /** A change of the user the badge and views show means another user's feed. */
+  const shownUserChanged = watchUser();
   const userMayHaveChanged = (): void => {
-    const now = currentUser();
-    if (now === shownUser) return;
-    shownUser = now;
-    void feed.refreshBadge();
+    if (shownUserChanged(currentUser())) void feed.refreshBadge();
   };
   const store = createFeedStore(db, currentUser);
   const feed = createFeed({ store, log, ...(ports.badge ? { badge: ports.badge } : {}) });
@@ -278,7 +273,8 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   // Not awaited: a database that is slow to open (an upgrade blocked by another context) must
   // not keep the hub from connecting; the stream work simply waits for it.
   connection.configure(settings);
-  userMayHaveChanged();
+  shownUserChanged(currentUser());
+  void feed.refreshBadge();
   // The stored alert list of the token's user, shown until the server's arrives.
   alerts.refresh();
   return hub;

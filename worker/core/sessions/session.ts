@@ -8,16 +8,20 @@
  */
 import type { Result } from '../../../lib/errors';
 import { err, ok, toErrorData } from '../../../lib/errors';
-import type { HubListener, HubStatus, TopicUpdate } from '../../../lib/rpc/hub-api';
+import type { HubApi, HubListener, HubStatus, TopicUpdate } from '../../../lib/rpc/hub-api';
 import { parseTopic, type ParsedTopic, type TopicId } from '../../../lib/wire/topics';
 import { parseSettings, type Settings } from '../../../lib/rpc/settings';
 import type { Alerts } from '../alerts/alerts';
 import { createConflatingSink } from './conflation';
 import type { Feed } from '../feed/feed';
-import type { HubSession } from '../hub';
 import type { Overlays } from '../overlays/overlays';
 import type { Logger, SettingsStore } from '../platform';
 import type { Registry } from './registry';
+
+/** One view's session with the hub; `close()` releases everything the view subscribed to. */
+export interface HubSession extends HubApi {
+  close(): void;
+}
 
 export interface SessionDeps {
   readonly registry: Registry;
