@@ -11,7 +11,7 @@ import { isWebUrl } from '../lib/wire/notifications';
 import { topics } from '../lib/wire/topics';
 
 export interface NotificationListProps {
-  /** Newest first, as the feed book keeps them. */
+  /** Newest first, as `applyFeedUpdates` keeps them. */
   readonly entries: readonly FeedEntry[];
   /** Unread notifications in the whole feed (not only those shown). */
   readonly unread: number;

@@ -8,13 +8,11 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
 import type { HubClient } from '../lib/rpc/hub-client';
 import { topics } from '../lib/wire/topics';
-import { latestAlerts } from './alert-book';
 import { AlertsSection } from './AlertsSection';
-import { applyFeedSnapshot, applyFeedUpdates, EMPTY_FEED, FEED_PAGE_SIZE } from './feed-book';
+import { applyFeedSnapshot, applyFeedUpdates, applyPriceUpdates, EMPTY_FEED, FEED_PAGE_SIZE, latestAlerts, type PriceTicks } from './hub-state';
 import { createFeedLoader } from './feed-loader';
 import { NotificationList } from './NotificationList';
 import { PriceList } from './PriceList';
-import { applyPriceUpdates, type PriceBook } from './price-book';
 
 /** A rejection handler that logs what could not be done. */
 export const warn = (what: string) => (error: unknown) => console.warn(`could not ${what}`, error);
@@ -32,7 +30,7 @@ export interface HubViewWiring {
 export interface HubViews<C extends HubClient = HubClient> {
   readonly hub: C;
   readonly feed: FeedPage;
-  readonly prices: PriceBook;
+  readonly prices: PriceTicks;
   readonly alerts: readonly AlertItem[];
   /** Forgets the feed and the alerts: they were another user's. */
   readonly clear: () => void;
@@ -40,7 +38,7 @@ export interface HubViews<C extends HubClient = HubClient> {
 
 /** Opens the connection `connect` makes (once) and keeps the views' state from it. */
 export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring) => C): HubViews<C> {
-  const [prices, setPrices] = useState<PriceBook>(new Map());
+  const [prices, setPrices] = useState<PriceTicks>(new Map());
   const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
   const [alerts, setAlerts] = useState<readonly AlertItem[]>([]);
   /** Counts alert updates, so a snapshot older than an update that overtook it is dropped. */
@@ -54,7 +52,7 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
     });
     const wiring: HubViewWiring = {
       onUpdates: (batch) => {
-        setPrices((book) => applyPriceUpdates(book, batch));
+        setPrices((current) => applyPriceUpdates(current, batch));
         const feedChanged = batch.some((update) => update.kind === 'feed');
         if (feedChanged) {
           feedLoader.noteUpdate();

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { act } from 'preact/test-utils';
 import { describe, expect, test, vi } from 'vitest';
-import { latestAlerts } from '../../components/alert-book';
+import { latestAlerts } from '../../components/hub-state';
 import { EMPTY_ALERT_FORM, readAlertForm, type AlertFormFields } from '../../components/alert-form-model';
 import { AlertForm } from '../../components/AlertForm';
 import { AlertList } from '../../components/AlertList';

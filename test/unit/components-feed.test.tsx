@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { act } from 'preact/test-utils';
 import { describe, expect, test, vi } from 'vitest';
-import { applyFeedSnapshot, applyFeedUpdates, compareNewestFirst, EMPTY_FEED } from '../../components/feed-book';
+import { applyFeedSnapshot, applyFeedUpdates, compareNewestFirst, EMPTY_FEED } from '../../components/hub-state';
 import { describeGap, NotificationList } from '../../components/NotificationList';
 import type { FeedPage, TopicUpdate } from '../../lib/rpc/hub-api';
 import type { FeedEntry, GapEntry, NotificationEntry } from '../../lib/rpc/feed-entry';

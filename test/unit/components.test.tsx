@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { act } from 'preact/test-utils';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { applyPriceUpdates } from '../../components/price-book';
+import { applyPriceUpdates } from '../../components/hub-state';
 import { PriceList } from '../../components/PriceList';
 import { SettingsForm } from '../../components/SettingsForm';
 import { StatusLine } from '../../components/StatusLine';

@@ -1,12 +1,20 @@
 /**
- * The popup's copy of the feed: the hub's latest `FeedPage`, with the `FeedUpdate`s of update
- * batches folded in. Entries are matched by `id`, so an entry the hub sends again (a replay, a read
- * flag that changed) replaces its row instead of adding one. A notification only ever goes from
- * unread to read, so merging keeps `read` once either side has it, whatever order a snapshot and an
- * update arrive in.
+ * What a view keeps of the hub, and how the hub's update batches fold into it: the feed page, the
+ * latest price per symbol and the alert list.
+ *
+ * - Feed: the hub's latest `FeedPage`, with `FeedUpdate`s folded in. Entries are matched by `id`,
+ *   so an entry the hub sends again (a replay, a read flag that changed) replaces its row instead
+ *   of adding one. A notification only ever goes from unread to read, so merging keeps `read` once
+ *   either side has it, whatever order a snapshot and an update arrive in.
+ * - Prices: the latest valid tick per symbol. Values from the hub are `unknown` until
+ *   `parsePriceTick` accepts them; anything else is dropped.
+ * - Alerts: the hub sends the whole merged list (server state plus what the outbox still holds) on
+ *   every change, so the latest `AlertsUpdate` of a batch simply replaces what the view shows.
  */
-import type { FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
 import type { FeedEntry } from '../lib/rpc/feed-entry';
+import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
+import { parsePriceTick, type PriceTick } from '../lib/wire/prices';
+import { parseTopic } from '../lib/wire/topics';
 
 /** How many entries the popup asks for and keeps. */
 export const FEED_PAGE_SIZE = 50;
@@ -56,4 +64,29 @@ export function applyFeedUpdates(page: FeedPage, batch: readonly TopicUpdate[], 
  */
 export function applyFeedSnapshot(page: FeedPage, snapshot: FeedPage, limit = FEED_PAGE_SIZE): FeedPage {
   return mergeFeedEntries(page, snapshot.entries, snapshot.unread, limit);
+}
+
+/** The latest tick per symbol. */
+export type PriceTicks = ReadonlyMap<string, PriceTick>;
+
+/** Returns a new map with the batch's price ticks applied, or `prices` itself if none applied. */
+export function applyPriceUpdates(prices: PriceTicks, batch: readonly TopicUpdate[]): PriceTicks {
+  let next: Map<string, PriceTick> | null = null;
+  for (const update of batch) {
+    if (update.kind !== 'state' || parseTopic(update.topic)?.kind !== 'prices') continue;
+    const tick = parsePriceTick(update.value);
+    if (!tick) continue;
+    next ??= new Map(prices);
+    next.set(tick.symbol, tick);
+  }
+  return next ?? prices;
+}
+
+/** The alerts of the batch's last `AlertsUpdate`, or `null` if the batch had none. */
+export function latestAlerts(batch: readonly TopicUpdate[]): readonly AlertItem[] | null {
+  for (let i = batch.length - 1; i >= 0; i -= 1) {
+    const update = batch[i]!;
+    if (update.kind === 'alerts') return update.alerts;
+  }
+  return null;
 }
