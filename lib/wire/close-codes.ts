@@ -21,7 +21,6 @@ export const CloseCode = {
   pingTimeout: 4008,
   unauthorized: 4010,
   tokenExpired: 4011,
-  replaced: 4012,
   clientClosing: 4100,
 } as const;
 
@@ -52,7 +51,6 @@ const table: Readonly<Record<number, CloseRule>> = {
   // A refused token stays refused until the user saves a new one in the options.
   [CloseCode.unauthorized]: { reason: 'access token refused', reconnect: false },
   [CloseCode.tokenExpired]: { reason: 'access token expired', reconnect: false },
-  [CloseCode.replaced]: { reason: 'replaced by a newer connection', reconnect: false },
   [CloseCode.clientClosing]: { reason: 'client closing', reconnect: false },
 };
 
