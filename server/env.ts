@@ -4,9 +4,9 @@
  */
 import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
+import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
 import { DEFAULT_RETENTION } from './event-log/types';
 import { randomAdminToken, type ServerInput } from './options';
-import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
 
 export interface EnvConfig {
   readonly options: ServerInput & { readonly adminToken: string; readonly dataDir: string };

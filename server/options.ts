@@ -6,16 +6,16 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { DEFAULT_LIMITS } from '../lib/wire/codec';
-import type { TokenVerifier } from './auth';
+import type { TokenVerifier } from './auth/checks';
+import { isTokenTtl, MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
 import type { StoreKind } from './event-log/open';
 import { resolveRetention, type EventLog, type Retention } from './event-log/types';
-import { isTokenTtl, MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
 
 /** Price simulator settings; `'off'` disables it. */
 export interface SimulatorOptions {
   /** Ticks per second across all symbols. Default 5. */
   readonly ticksPerSecond: number;
-  /** Symbols to simulate. Default: the ~20 well-known symbols in `simulator.ts`. */
+  /** Symbols to simulate. Default: the ~20 well-known symbols in `prices/simulator.ts`. */
   readonly symbols?: readonly string[];
 }
 

@@ -5,9 +5,9 @@
  * values go out at once rather than through the price fan-out's conflating timer.
  */
 import type { AlertsState } from '../../lib/wire/alerts';
-import { topics } from '../../lib/wire/topics';
 import type { StateFrame } from '../../lib/wire/protocol';
-import { addToSet, deleteFromSet } from '../set-map';
+import { topics } from '../../lib/wire/topics';
+import { addToSet, deleteFromSet } from '../common/set-map';
 
 /** What the topic needs from one connection. */
 export interface AlertsTarget {

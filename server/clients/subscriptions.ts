@@ -7,14 +7,14 @@
  * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
  * stream, the replay since the cursor given).
  */
-import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../lib/wire/topics';
-import type { ClientFrame, ErrorCode, FrameOf } from '../lib/wire/protocol';
-import type { AlertsTarget, AlertsTopic } from './alerts/topic';
-import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from './fanout';
-import type { Metrics, SubscriptionRefusal } from './metrics';
+import type { ClientFrame, ErrorCode, FrameOf } from '../../lib/wire/protocol';
+import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../../lib/wire/topics';
+import type { AlertsTarget, AlertsTopic } from '../alerts/topic';
+import type { Metrics, SubscriptionRefusal } from '../metrics';
+import type { PriceBook } from '../prices/book';
+import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from '../prices/fanout';
+import type { StreamTopics } from '../streams/topics';
 import type { Outbound } from './outbound';
-import type { PriceBook } from './price-book';
-import type { StreamTopics } from './stream-topics';
 
 export interface SubscriptionsDeps {
   /** The connection's user, for the ACL. */

@@ -3,10 +3,10 @@
  * or the refusal (error frame, close code, metric reason). The connection only carries it out. The
  * version is checked before the token, so an old client learns it must upgrade.
  */
-import { CloseCode } from '../lib/wire/close-codes';
-import { PROTOCOL_VERSION, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/wire/protocol';
-import type { TokenVerifier } from './auth';
-import type { RefusalReason } from './metrics';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { PROTOCOL_VERSION, type ClientFrame, type FrameOf, type ServerFrame } from '../../lib/wire/protocol';
+import type { TokenVerifier } from '../auth/checks';
+import type { RefusalReason } from '../metrics';
 
 export interface Refusal {
   readonly error: FrameOf<ServerFrame, 'error'>;

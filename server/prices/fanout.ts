@@ -6,10 +6,10 @@
  * Ticks reach only the connections in the symbol's index and the `prices:*` set: publishing never
  * scans all connections.
  */
-import { parseTopic, topics } from '../lib/wire/topics';
-import type { PriceTick } from '../lib/wire/prices';
-import type { StateFrame } from '../lib/wire/protocol';
-import { addToSet, deleteFromSet } from './set-map';
+import type { PriceTick } from '../../lib/wire/prices';
+import type { StateFrame } from '../../lib/wire/protocol';
+import { parseTopic, topics } from '../../lib/wire/topics';
+import { addToSet, deleteFromSet } from '../common/set-map';
 
 /** `'*'` stands for the `prices:*` topic: every symbol. */
 export type SymbolSelector = string;

@@ -2,8 +2,8 @@
  * The set of live connections: what the connections gauge counts, what the heartbeat sweep visits
  * every `heartbeatMs`, and what shutdown closes with 1001.
  */
-import type { Connection } from './connection';
-import { CloseCode } from '../lib/wire/close-codes';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { Connection } from './client';
 
 export interface ConnectionRegistry {
   add(connection: Connection): void;

@@ -4,8 +4,8 @@
  * the order the log reported it, and the subscriber decides what to do with it (send, or hold it
  * while its replay is running). Publishing visits only the topic's own subscribers.
  */
-import type { LogChange, StoredEvent } from './event-log/types';
-import { addToSet, deleteFromSet } from './set-map';
+import { addToSet, deleteFromSet } from '../common/set-map';
+import type { LogChange, StoredEvent } from '../event-log/types';
 
 /** What the fan-out needs from one connection. */
 export interface StreamTarget {

@@ -5,10 +5,10 @@
  * caller learns when the socket has written them, which is how replay waits out backpressure.
  */
 import { WebSocket } from 'ws';
-import type { Codec } from '../lib/wire/codec';
-import type { EventFrame, ServerFrame, StateFrame } from '../lib/wire/protocol';
-import type { StoredEvent } from './event-log/types';
-import type { Metrics } from './metrics';
+import type { Codec } from '../../lib/wire/codec';
+import type { EventFrame, ServerFrame, StateFrame } from '../../lib/wire/protocol';
+import type { StoredEvent } from '../event-log/types';
+import type { Metrics } from '../metrics';
 
 /** Largest number of frames in one `batch` (the codec's default `maxArrayLength`). */
 export const MAX_BATCH_FRAMES = 4096;

@@ -15,13 +15,13 @@
  * last event sent, which announces a new `subscribed` saying what happened: the client is never
  * left with a silent gap.
  */
-import { CloseCode } from '../lib/wire/close-codes';
-import type { StreamPosition } from '../lib/wire/protocol';
-import type { EventLog, StoredEvent } from './event-log/types';
-import type { Metrics, RefusalReason } from './metrics';
-import type { Outbound } from './outbound';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { StreamPosition } from '../../lib/wire/protocol';
+import type { Outbound } from '../clients/outbound';
+import type { EventLog, StoredEvent } from '../event-log/types';
+import type { Metrics, RefusalReason } from '../metrics';
+import type { StreamFanout, StreamTarget } from './fanout';
 import { planRecovery } from './recovery';
-import type { StreamFanout, StreamTarget } from './stream-fanout';
 
 /** Events read from the log per query during a replay. */
 export const REPLAY_CHUNK_EVENTS = 1000;

@@ -9,23 +9,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { CloseCode } from '../lib/wire/close-codes';
-import type { Codec } from '../lib/wire/codec';
-import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame } from '../lib/wire/protocol';
-import type { AlertsTopic } from './alerts/topic';
-import type { TokenVerifier } from './auth';
-import type { ClientMessages } from './client-messages';
-import type { EventLog } from './event-log/types';
-import type { FanoutTarget, PriceFanout } from './fanout';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { Codec } from '../../lib/wire/codec';
+import { PROTOCOL_VERSION, assertNever, type ClientFrame, type FrameOf, type ServerFrame } from '../../lib/wire/protocol';
+import type { AlertsTopic } from '../alerts/topic';
+import type { TokenVerifier } from '../auth/checks';
+import { clip } from '../common/untrusted';
+import type { EventLog } from '../event-log/types';
+import type { Metrics, RefusalReason } from '../metrics';
+import type { ServerOptions } from '../options';
+import type { PriceBook } from '../prices/book';
+import type { FanoutTarget, PriceFanout } from '../prices/fanout';
+import type { StreamFanout } from '../streams/fanout';
+import { createStreamTopics } from '../streams/topics';
 import { decideHandshake } from './handshake';
-import type { Metrics, RefusalReason } from './metrics';
-import type { ServerOptions } from './options';
+import type { ClientMessages } from './messages';
 import { createOutbound } from './outbound';
-import type { PriceBook } from './price-book';
-import type { StreamFanout } from './stream-fanout';
-import { createStreamTopics } from './stream-topics';
 import { createSubscriptions, type Subscriptions } from './subscriptions';
-import { clip } from './untrusted';
 
 /** What every connection shares, built once by the server. */
 export interface ConnectionContext {
