@@ -20,8 +20,8 @@ import { createAlertsTopic } from './alerts/topic';
 import { withDevToken } from './auth/checks';
 import { loadOrCreateTokenSecret, randomSecret } from './auth/token-secret';
 import { createTokenService, type MintedToken } from './auth/tokens';
-import { createConnection, type ConnectionContext } from './clients/client';
-import { createConnectionRegistry } from './clients/live-clients';
+import { createClient, type ClientContext } from './clients/client';
+import { createLiveClients } from './clients/live-clients';
 import { createClientMessages } from './clients/messages';
 import { openEventLog, type StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
@@ -96,9 +96,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const options = resolveOptions(input);
   const { logger } = options;
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
-  const registry = createConnectionRegistry({ heartbeatMs: options.heartbeatMs });
+  const clients = createLiveClients({ heartbeatMs: options.heartbeatMs });
   const engine = createAlertEngine();
-  const metrics = createMetrics({ openConnections: () => registry.openCount(), heldAlerts: () => engine.size });
+  const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size });
   /** Counts and logs a failure the server carries on after. */
   function reportError(error: unknown, message: string): void {
     metrics.handlerError();
@@ -190,7 +190,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     },
   });
   const origins = createOriginPolicy(options);
-  const context: ConnectionContext = {
+  const context: ClientContext = {
     codec,
     options,
     verifyToken,
@@ -250,7 +250,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     const origin = origins.check(req.headers.origin, req.headers.host);
     if (!origin.ok) return refuse(socket, 403, origin.reason, 'origin');
     if (closing) return refuse(socket, 503, 'Server is shutting down');
-    wss.handleUpgrade(req, socket, head, (ws) => registry.add(createConnection(ws, context)));
+    wss.handleUpgrade(req, socket, head, (ws) => clients.add(createClient(ws, context)));
   }
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -272,7 +272,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     });
   } catch (error) {
     // Not listening (e.g. the port is taken): release what was opened, then report.
-    registry.stop();
+    clients.stop();
     await alerts.close();
     await releaseLog();
     throw error;
@@ -290,8 +290,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     simulator?.stop();
     const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
     http.closeIdleConnections();
-    await registry.closeAll('server going away');
-    registry.stop();
+    await clients.closeAll('server going away');
+    clients.stop();
     fanout.stop();
     clearInterval(retentionSweep);
     unwatch();
@@ -322,7 +322,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     publishPrice: (symbol, price) => book.publish(symbol, price),
     latestPrice: (symbol) => book.get(symbol),
     listAlerts: (user) => alerts.list(user),
-    connectionCount: () => registry.openCount(),
+    connectionCount: () => clients.openCount(),
     flush: () => fanout.flush(),
     metricsText: () => metrics.render(),
     close: () => (closing ??= shutdown()),

@@ -1,5 +1,5 @@
 /**
- * The `alerts:<user>` state topics: which connections watch whose alerts, the snapshot a
+ * The `alerts:<user>` state topics: which clients watch whose alerts, the snapshot a
  * subscriber gets at once, and the new value every watcher gets on each change. Alerts change
  * rarely (a message, a firing, an expiry) and the service publishes once per change batch, so
  * values go out at once rather than through the price fan-out's conflating timer.
@@ -9,7 +9,7 @@ import type { StateFrame } from '../../lib/wire/protocol';
 import { topics } from '../../lib/wire/topics';
 import { addToSet, deleteFromSet } from '../common/set-map';
 
-/** What the topic needs from one connection. */
+/** What the topic needs from one client. */
 export interface AlertsTarget {
   send(frame: StateFrame): void;
 }

@@ -28,7 +28,7 @@ import { createOutbound } from './outbound';
 import { createSubscriptions, type Subscriptions } from './subscriptions';
 
 /** What every connection shares, built once by the server. */
-export interface ConnectionContext {
+export interface ClientContext {
   readonly codec: Codec;
   readonly options: Pick<
     ServerOptions,
@@ -54,7 +54,7 @@ export interface ConnectionContext {
   readonly logger: Logger;
 }
 
-export interface Connection {
+export interface Client {
   readonly id: string;
   /** True while the socket is OPEN (what the connections gauge counts). */
   isOpen(): boolean;
@@ -95,7 +95,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 const monotonic = () => performance.now();
 
-export function createConnection(ws: WebSocket, ctx: ConnectionContext): Connection {
+export function createClient(ws: WebSocket, ctx: ClientContext): Client {
   const { codec, options, metrics, fanout, book } = ctx;
   const id = randomUUID();
   const log = ctx.logger.child({ conn: id });

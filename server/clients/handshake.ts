@@ -1,6 +1,6 @@
 /**
  * The handshake rule as a decision: given the first frame a client sent, either the user to welcome
- * or the refusal (error frame, close code, metric reason). The connection only carries it out. The
+ * or the refusal (error frame, close code, metric reason). `client.ts` only carries it out. The
  * version is checked before the token, so an old client learns it must upgrade.
  */
 import { CloseCode } from '../../lib/wire/close-codes';
@@ -20,7 +20,7 @@ export type HandshakeOutcome =
   | { readonly ok: true; readonly user: string; readonly expiresAt?: number }
   | ({ readonly ok: false } & Refusal);
 
-/** Decides the fate of a connection from its first valid frame. */
+/** Decides the fate of a client from its first valid frame. */
 export async function decideHandshake(frame: ClientFrame, verifyToken: TokenVerifier): Promise<HandshakeOutcome> {
   if (frame.t !== 'hello') {
     return {

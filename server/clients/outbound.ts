@@ -1,5 +1,5 @@
 /**
- * Everything one connection sends goes through here: single frames, price states (conflated
+ * Everything one client sends goes through here: single frames, price states (conflated
  * upstream, split into size-limited batches here) and stream events. Stream events are never
  * dropped or merged: they go out in order as `event` frames or byte-limited `batch` frames, and the
  * caller learns when the socket has written them, which is how replay waits out backpressure.

@@ -1,5 +1,5 @@
 /**
- * One connection's `stream` subscriptions: the subscribe flow that joins replay and live with no
+ * One client's `stream` subscriptions: the subscribe flow that joins replay and live with no
  * gap and no duplicate, and live delivery after it.
  *
  * A subscription is registered with the fan-out first and starts out `replaying`: live events that
@@ -44,7 +44,7 @@ export interface StreamTopicsDeps {
   readonly out: Outbound;
   readonly metrics: Pick<Metrics, 'streamSubscribed' | 'subscriptionRefused' | 'eventsReplayed' | 'eventsDelivered'>;
   readonly limits: StreamLimits;
-  /** Closes the connection. */
+  /** Closes the client's socket. */
   readonly drop: (code: number, reason: string, refusal?: RefusalReason) => void;
   /** A subscribe flow failed unexpectedly (e.g. the store is gone). */
   readonly onError: (error: unknown) => void;
@@ -56,7 +56,7 @@ export interface StreamTopics {
   /** Stops one; nothing more of the topic is sent after this returns. Returns whether it was held. */
   unsubscribe(topic: string): boolean;
   has(topic: string): boolean;
-  /** Stops every subscription (the connection closed). */
+  /** Stops every subscription (the client closed). */
   clear(): void;
   readonly size: number;
 }
