@@ -6,7 +6,8 @@
  */
 import { WebSocket } from 'ws';
 import type { Codec } from '../../lib/wire/codec';
-import type { EventFrame, ServerFrame, StateFrame } from '../../lib/wire/protocol';
+import type { EventFrame, FrameOf, ServerFrame, StateFrame } from '../../lib/wire/protocol';
+import { clip } from '../common/untrusted';
 import type { StoredEvent } from '../event-log/types';
 import type { Metrics } from '../metrics';
 
@@ -42,6 +43,16 @@ export const eventFrame = (event: StoredEvent): EventFrame => ({
   seq: event.seq,
   data: event.data,
   at: event.at,
+});
+
+/** Longest message an `error` frame carries. */
+const MAX_ERROR_CHARS = 500;
+
+/** An `error` frame, its message cut to a bounded length (it may quote what the client sent). */
+export const errorFrame = (code: FrameOf<ServerFrame, 'error'>['code'], message: string): FrameOf<ServerFrame, 'error'> => ({
+  t: 'error',
+  code,
+  message: clip(message, MAX_ERROR_CHARS),
 });
 
 /** msgpack array header for `n` items (fixarray, array 16, array 32). */
