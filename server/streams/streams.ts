@@ -15,15 +15,13 @@ import { createStreamFanout, type StreamFanout } from './fanout';
 export interface Streams {
   readonly log: EventLog;
   readonly fanout: StreamFanout;
-  /** True when the log was opened here (and is closed here); false for an injected one. */
-  readonly ownLog: boolean;
   /** Appends to a stream topic (`feed:<user>`, `news`) and fans it out; resolves once durable. Throws on another topic. */
   publish(topic: string, data: NotificationData): Promise<Appended>;
   /** Starts a new epoch for a stream topic. Throws on another topic. */
   reset(topic: string): Promise<TopicHead>;
   /** Stops the retention sweep and the dispatch to the fan-out. Idempotent. */
   stop(): void;
-  /** Stops, then closes the log if it was opened here. */
+  /** Stops, then closes the log if it was opened here (an injected one is the caller's to close). */
   close(): Promise<void>;
 }
 
@@ -77,7 +75,6 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
   return {
     log,
     fanout,
-    ownLog,
     publish: (topic, data) => log.append(requireStream(topic), data),
     async reset(topic) {
       const id = requireStream(topic);

@@ -4,11 +4,11 @@
  *
  * A subscription is registered with the fan-out first and starts out `replaying`: live events that
  * arrive meanwhile are held, not sent. Then the head is read, the recovery decided
- * (`planRecovery`), `subscribed` sent, and the replay read from the log in chunks up to that head,
- * waiting for the socket to drain whenever it is over `maxBufferedBytes` (`replay.ts`). Last, the held events
- * with `seq` above the last one sent are flushed and the subscription goes `live`. Every event
- * appended after the registration is held, and every one before it is at or below the head, so
- * the two meet exactly.
+ * (`planRecovery`), `subscribed` sent, and the replay read from the log in chunks up to that head
+ * (`replay.ts`), waiting for the socket to drain whenever it is over `maxBufferedBytes`. Last, the
+ * held events with `seq` above the last one sent are flushed and the subscription goes `live`.
+ * Every event appended after the registration is held, and every one before it is at or below the
+ * head, so the two meet exactly.
  *
  * If the log moves under a subscription (trimmed during a replay, reset to a new epoch, or an
  * event arrives that does not follow the last one sent), the subscription starts over from the
