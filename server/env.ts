@@ -1,12 +1,14 @@
 /**
- * Reads the server's environment variables (the black-box interface in the README) into options.
- * Pure: takes the environment as an argument and says what is wrong instead of exiting.
+ * Reads the server's environment variables (the black-box interface in the README) into options:
+ * the only module that reads `process.env`. Unset variables fall back to `DEFAULTS` in
+ * `options.ts`. Pure given its argument (tests pass one), and says what is wrong instead of exiting.
  */
+import pino, { type LevelWithSilent } from 'pino';
 import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
+import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
 import { DEFAULT_RETENTION } from './event-log/types';
-import { randomAdminToken, type ServerInput } from './options';
-import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
+import { DEFAULTS, MAX_SIMULATOR_RATE, randomAdminToken, type ServerInput } from './options';
 
 export interface EnvConfig {
   readonly options: ServerInput & { readonly adminToken: string; readonly dataDir: string };
@@ -18,7 +20,6 @@ export interface EnvConfig {
   readonly production: boolean;
 }
 
-const DEFAULT_SIMULATOR_RATE = 5;
 const DAY_MS = 24 * 3600 * 1000;
 
 /** A positive number from the environment, or `fallback` when unset or empty. */
@@ -29,25 +30,30 @@ function positive(value: string | undefined, fallback: number, integer: boolean)
   return parsed;
 }
 
-export function readEnv(env: Readonly<Record<string, string | undefined>>): Result<EnvConfig> {
-  const port = Number(env.PORT ?? '8787');
+/** The levels `LOG_LEVEL` may name: pino's, and `silent`. */
+const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+const isLogLevel = (level: string): level is LevelWithSilent => LOG_LEVELS.includes(level);
+
+/** `env` defaults to the process's environment. */
+export function readEnv(env: Readonly<Record<string, string | undefined>> = process.env): Result<EnvConfig> {
+  const port = Number(env.PORT ?? DEFAULTS.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) return err('InvalidEnv', `PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
-  const rate = Number(env.SIMULATOR_RATE ?? DEFAULT_SIMULATOR_RATE);
-  if (!(Number.isFinite(rate) && rate > 0 && rate <= 10_000)) {
-    return err('InvalidEnv', `SIMULATOR_RATE must be ticks per second above 0 and at most 10000, got ${JSON.stringify(env.SIMULATOR_RATE)}`);
+  const rate = Number(env.SIMULATOR_RATE ?? DEFAULTS.simulator.ticksPerSecond);
+  if (!(Number.isFinite(rate) && rate > 0 && rate <= MAX_SIMULATOR_RATE)) {
+    return err('InvalidEnv', `SIMULATOR_RATE must be ticks per second above 0 and at most ${MAX_SIMULATOR_RATE}, got ${JSON.stringify(env.SIMULATOR_RATE)}`);
   }
   const givenAdmin = env.ADMIN_TOKEN?.trim();
   if (givenAdmin !== undefined && givenAdmin !== '' && givenAdmin.length < 8) {
     return err('InvalidEnv', 'ADMIN_TOKEN must be at least 8 characters');
   }
   const adminToken = givenAdmin || randomAdminToken();
-  const store = (env.STORE?.trim() || 'sqlite').toLowerCase();
+  const store = (env.STORE?.trim() || DEFAULTS.store).toLowerCase();
   if (store !== 'sqlite' && store !== 'memory') return err('InvalidEnv', `STORE must be sqlite or memory, got ${JSON.stringify(env.STORE)}`);
   const tokenSecret = env.TOKEN_SECRET?.trim();
   if (tokenSecret && tokenSecret.length < MIN_SECRET_LENGTH) {
     return err('InvalidEnv', `TOKEN_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
   }
-  const tokenTtlSeconds = positive(env.TOKEN_TTL_SECONDS, 30 * 24 * 3600, true);
+  const tokenTtlSeconds = positive(env.TOKEN_TTL_SECONDS, DEFAULTS.tokenTtlSeconds, true);
   if (tokenTtlSeconds === null || tokenTtlSeconds > MAX_TOKEN_TTL_SECONDS) {
     return err('InvalidEnv', `TOKEN_TTL_SECONDS must be whole seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}, got ${JSON.stringify(env.TOKEN_TTL_SECONDS)}`);
   }
@@ -55,18 +61,20 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Resu
   if (maxEvents === null) return err('InvalidEnv', `RETENTION_EVENTS must be a positive integer, got ${JSON.stringify(env.RETENTION_EVENTS)}`);
   const days = positive(env.RETENTION_DAYS, DEFAULT_RETENTION.maxAgeMs / DAY_MS, false);
   if (days === null) return err('InvalidEnv', `RETENTION_DAYS must be a positive number of days, got ${JSON.stringify(env.RETENTION_DAYS)}`);
+  const logLevel = env.LOG_LEVEL?.trim() || DEFAULTS.logLevel;
+  if (!isLogLevel(logLevel)) return err('InvalidEnv', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`);
   const simulatorOff = ['off', 'false', '0', 'no'].includes((env.SIMULATOR ?? '').trim().toLowerCase());
   const allowedOrigins = (env.ALLOWED_ORIGINS ?? '')
     .split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin.length > 0);
   const production = env.NODE_ENV === 'production';
-  const dataDir = env.DATA_DIR?.trim() || './data';
+  const dataDir = env.DATA_DIR?.trim() || DEFAULTS.dataDir;
   const dashboardDir = env.DASHBOARD_DIR?.trim();
   return ok({
     options: {
       port,
-      host: env.HOST?.trim() || '127.0.0.1',
+      host: env.HOST?.trim() || DEFAULTS.host,
       adminToken,
       store,
       dataDir,
@@ -77,6 +85,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Resu
       allowExtensionOrigins: !production,
       ...(dashboardDir ? { dashboardDir } : {}),
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
+      logLevel,
     },
     dataDir,
     generatedAdminToken: !givenAdmin,

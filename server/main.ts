@@ -11,7 +11,7 @@ import { readEnv } from './env';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
-  const config = readEnv(process.env);
+  const config = readEnv();
   if (!config.ok) {
     console.error(`Switchboard server: ${config.error.message}`);
     process.exit(2);

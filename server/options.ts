@@ -1,21 +1,23 @@
 /**
- * The server's options, each default in its doc comment, and the one place they are resolved and
- * checked. Everything below `startServer` receives the resolved, frozen `ServerOptions`.
+ * The server's options, each default in its doc comment and its value in `DEFAULTS` (which
+ * `env.ts` reads too), and the one place they are resolved and checked. Nothing here reads the
+ * environment: `env.ts` turns it into options. Everything below `startServer` receives the
+ * resolved, frozen `ServerOptions`.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pino, { type Logger } from 'pino';
+import pino, { type LevelWithSilent, type Logger } from 'pino';
 import { DEFAULT_LIMITS } from '../lib/wire/codec';
-import type { TokenVerifier } from './auth';
+import type { TokenVerifier } from './auth/checks';
+import { isTokenTtl, MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
 import type { StoreKind } from './event-log/open';
 import { resolveRetention, type EventLog, type Retention } from './event-log/types';
-import { isTokenTtl, MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './tokens';
 
 /** Price simulator settings; `'off'` disables it. */
 export interface SimulatorOptions {
   /** Ticks per second across all symbols. Default 5. */
   readonly ticksPerSecond: number;
-  /** Symbols to simulate. Default: the ~20 well-known symbols in `simulator.ts`. */
+  /** Symbols to simulate. Default: the ~20 well-known symbols in `prices/simulator.ts`. */
   readonly symbols?: readonly string[];
 }
 
@@ -50,7 +52,7 @@ export interface ServerOptions {
   readonly verifyToken?: TokenVerifier;
   /** Extra origins allowed to open `/ws`, e.g. `https://example.com`. Default none. */
   readonly allowedOrigins: readonly string[];
-  /** Accept any `chrome-extension://` / `moz-extension://` origin. Default: `NODE_ENV !== 'production'`. */
+  /** Accept any `chrome-extension://` / `moz-extension://` origin. Default `true` (`env.ts` sets `false` under `NODE_ENV=production`). */
   readonly allowExtensionOrigins: boolean;
   /**
    * The built web dashboard served at `/` (`npm run build:dashboard` writes it). Default
@@ -84,7 +86,7 @@ export interface ServerOptions {
   readonly clientMessageRetentionMs: number;
   /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
   readonly shutdownGraceMs: number;
-  /** Structured logger. Default: pino at `LOG_LEVEL` (or `info`) on stdout. */
+  /** Structured logger. Default: pino at `logLevel` on stdout. */
   readonly logger: Logger;
   /** Wall clock in ms, injectable for tests. Default `Date.now`. */
   readonly now: () => number;
@@ -100,47 +102,81 @@ const limits = {
   clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
 } as const;
 
-/** The admin token made when none is given. */
-export const randomAdminToken = (): string => randomBytes(24).toString('base64url');
+/** The fastest simulator allowed, in ticks per second. */
+export const MAX_SIMULATOR_RATE = 10_000;
 
 /** `<repository>/.output/dashboard`, wherever the server is started from. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../.output/dashboard', import.meta.url));
 
-/** What `startServer` takes: any option, retention limits one at a time. */
-export type ServerInput = Readonly<Partial<Omit<ServerOptions, 'retention'>>> & { readonly retention?: Partial<Retention> };
+/**
+ * Every default that is a plain value, defined once: `resolveOptions` fills options in from it and
+ * `readEnv` falls back to it for unset variables. Retention's are `DEFAULT_RETENTION`.
+ */
+export const DEFAULTS = Object.freeze({
+  port: 8787,
+  host: '127.0.0.1',
+  store: 'sqlite' as StoreKind,
+  dataDir: './data',
+  tokenTtlSeconds: 30 * 24 * 3600,
+  allowExtensionOrigins: true,
+  dashboardDir: DEFAULT_DASHBOARD_DIR,
+  simulator: Object.freeze({ ticksPerSecond: 5 }),
+  heartbeatMs: 15_000,
+  handshakeTimeoutMs: 10_000,
+  flushMs: 50,
+  maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+  maxBufferedBytes: 1024 * 1024,
+  maxStreamBacklogBytes: 16 * 1024 * 1024,
+  drainTimeoutMs: 30_000,
+  maxBadFrames: 10,
+  maxTopicsPerConnection: 1000,
+  alertSweepMs: 1000,
+  clientMessageRetentionMs: 7 * 24 * 3600 * 1000,
+  shutdownGraceMs: 2000,
+  logLevel: 'info' as LevelWithSilent,
+});
+
+/** The admin token made when none is given. */
+export const randomAdminToken = (): string => randomBytes(24).toString('base64url');
+
+/** What `startServer` takes: any option, retention limits one at a time, and the default logger's level. */
+export type ServerInput = Readonly<Partial<Omit<ServerOptions, 'retention'>>> & {
+  readonly retention?: Partial<Retention>;
+  /** Level of the default logger (not used when `logger` is given). Default `info` (`LOG_LEVEL`). */
+  readonly logLevel?: LevelWithSilent;
+};
 
 /** Fills in defaults and rejects values that would break the protocol (e.g. a heartbeat `welcome` cannot carry). */
 export function resolveOptions(input: ServerInput): ServerOptions {
-  const env = process.env;
   const resolved: ServerOptions = {
-    port: input.port ?? 8787,
-    host: input.host ?? '127.0.0.1',
+    port: input.port ?? DEFAULTS.port,
+    host: input.host ?? DEFAULTS.host,
     adminToken: input.adminToken ?? randomAdminToken(),
-    store: input.store ?? 'sqlite',
-    dataDir: input.dataDir ?? './data',
+    store: input.store ?? DEFAULTS.store,
+    dataDir: input.dataDir ?? DEFAULTS.dataDir,
     ...(input.eventLog ? { eventLog: input.eventLog } : {}),
     retention: resolveRetention(input.retention),
     ...(input.tokenSecret === undefined ? {} : { tokenSecret: input.tokenSecret }),
-    tokenTtlSeconds: input.tokenTtlSeconds ?? 30 * 24 * 3600,
+    tokenTtlSeconds: input.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds,
     ...(input.devToken === undefined ? {} : { devToken: input.devToken }),
     ...(input.verifyToken ? { verifyToken: input.verifyToken } : {}),
     allowedOrigins: input.allowedOrigins ?? [],
-    allowExtensionOrigins: input.allowExtensionOrigins ?? env.NODE_ENV !== 'production',
-    dashboardDir: input.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
-    simulator: input.simulator ?? { ticksPerSecond: 5 },
-    heartbeatMs: input.heartbeatMs ?? 15_000,
-    handshakeTimeoutMs: input.handshakeTimeoutMs ?? 10_000,
-    flushMs: input.flushMs ?? 50,
-    maxFrameBytes: input.maxFrameBytes ?? DEFAULT_LIMITS.maxFrameBytes,
-    maxBufferedBytes: input.maxBufferedBytes ?? 1024 * 1024,
-    maxStreamBacklogBytes: input.maxStreamBacklogBytes ?? 16 * 1024 * 1024,
-    drainTimeoutMs: input.drainTimeoutMs ?? 30_000,
-    maxBadFrames: input.maxBadFrames ?? 10,
-    maxTopicsPerConnection: input.maxTopicsPerConnection ?? 1000,
-    alertSweepMs: input.alertSweepMs ?? 1000,
-    clientMessageRetentionMs: input.clientMessageRetentionMs ?? 7 * 24 * 3600 * 1000,
-    shutdownGraceMs: input.shutdownGraceMs ?? 2000,
-    logger: input.logger ?? pino({ name: 'switchboard', level: env.LOG_LEVEL ?? 'info' }),
+    allowExtensionOrigins: input.allowExtensionOrigins ?? DEFAULTS.allowExtensionOrigins,
+    dashboardDir: input.dashboardDir ?? DEFAULTS.dashboardDir,
+    simulator: input.simulator ?? DEFAULTS.simulator,
+    heartbeatMs: input.heartbeatMs ?? DEFAULTS.heartbeatMs,
+    handshakeTimeoutMs: input.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+    flushMs: input.flushMs ?? DEFAULTS.flushMs,
+    maxFrameBytes: input.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
+    maxBufferedBytes: input.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    maxStreamBacklogBytes: input.maxStreamBacklogBytes ?? DEFAULTS.maxStreamBacklogBytes,
+    drainTimeoutMs: input.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
+    maxBadFrames: input.maxBadFrames ?? DEFAULTS.maxBadFrames,
+    maxTopicsPerConnection: input.maxTopicsPerConnection ?? DEFAULTS.maxTopicsPerConnection,
+    alertSweepMs: input.alertSweepMs ?? DEFAULTS.alertSweepMs,
+    clientMessageRetentionMs: input.clientMessageRetentionMs ?? DEFAULTS.clientMessageRetentionMs,
+    shutdownGraceMs: input.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+    logger: input.logger ?? pino({ name: 'switchboard', level: input.logLevel ?? DEFAULTS.logLevel }),
     now: input.now ?? Date.now,
   };
   for (const [key, [min, max]] of Object.entries(limits)) {
@@ -164,8 +200,8 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     throw new RangeError('Option maxStreamBacklogBytes must be above maxBufferedBytes');
   }
   const sim = resolved.simulator;
-  if (sim !== 'off' && !(Number.isFinite(sim.ticksPerSecond) && sim.ticksPerSecond > 0 && sim.ticksPerSecond <= 10_000)) {
-    throw new RangeError(`Simulator ticksPerSecond must be above 0 and at most 10000, got ${sim.ticksPerSecond}`);
+  if (sim !== 'off' && !(Number.isFinite(sim.ticksPerSecond) && sim.ticksPerSecond > 0 && sim.ticksPerSecond <= MAX_SIMULATOR_RATE)) {
+    throw new RangeError(`Simulator ticksPerSecond must be above 0 and at most ${MAX_SIMULATOR_RATE}, got ${sim.ticksPerSecond}`);
   }
   return Object.freeze(resolved);
 }

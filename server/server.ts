@@ -1,50 +1,45 @@
 /**
  * The server's composition root: one `node:http` server carrying the admin/metrics routes, the
- * static web dashboard at `/` and the `/ws` WebSocket endpoint, wired to the event log, token
- * service, stream and price fan-outs, alert engine, store and service, client messages, simulator
- * and metrics. Nothing else constructs these parts; each receives what it needs here.
+ * static web dashboard at `/` and the `/ws` WebSocket endpoint, wired to the server's parts —
+ * access tokens (`auth/access.ts`), stream topics and the event log (`streams/streams.ts`), alerts
+ * (`alerts/open.ts`), prices and the simulator (`prices/prices.ts`), the live clients, client
+ * messages and metrics. Only this module wires parts together; each receives what it needs here.
+ * Start-up that fails releases what it opened; `close()` takes everything down in order.
  */
-import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { Logger } from 'pino';
 import type { ServerAlert } from '../lib/wire/alerts';
 import { createCodec } from '../lib/wire/codec';
-import { MAX_TOPIC_LENGTH, parseTopic, streamTopic, type TopicId } from '../lib/wire/topics';
 import type { NotificationData } from '../lib/wire/notifications';
 import type { PriceTick } from '../lib/wire/prices';
-import { createAdminRoutes } from './admin-api';
 import { createAlertEngine } from './alerts/engine';
-import { openAlertStore } from './alerts/open-store';
-import { openAlertService, type AlertService } from './alerts/service';
-import { createAlertsTopic } from './alerts/topic';
-import { withDevToken } from './auth';
-import { createConnection, type ConnectionContext } from './connection';
-import { createClientMessages } from './client-messages';
-import { createConnectionRegistry } from './connections';
-import { createDashboard, NOT_BUILT_MESSAGE } from './dashboard';
-import { openEventLog, type StoreKind } from './event-log/open';
+import { openAlerts, type Alerts } from './alerts/open';
+import { createAccess } from './auth/access';
+import type { MintedToken } from './auth/tokens';
+import { createClient, type ClientContext } from './clients/client';
+import { createLiveClients, type LiveClients } from './clients/live-clients';
+import { createClientMessages } from './clients/messages';
+import type { StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
-import { createPriceFanout } from './fanout';
-import { createHttpHandler } from './http-routes';
-import { createMetrics, type RefusalReason } from './metrics';
+import { createAdminRoutes } from './http/admin-api';
+import { createDashboard, NOT_BUILT_MESSAGE } from './http/dashboard';
+import { createOriginPolicy } from './http/origin';
+import { createHttpHandler } from './http/routes';
+import { createMetrics } from './metrics';
 import { resolveOptions, type ServerInput } from './options';
-import { createOriginPolicy } from './origin';
-import { createPriceBook, type PublishResult } from './price-book';
-import { createSimulator, type Simulator } from './simulator';
-import { createStreamFanout } from './stream-fanout';
-import { loadOrCreateTokenSecret, randomSecret } from './token-secret';
-import { createTokenService, type MintedToken } from './tokens';
+import type { PublishResult } from './prices/book';
+import { createPrices, type Prices } from './prices/prices';
+import { openStreams, type Streams } from './streams/streams';
+import { createWebSocketEndpoint, WS_PATH } from './transports/websocket';
 
 export type { ServerInput, ServerOptions, SimulatorOptions } from './options';
-export type { PublishResult } from './price-book';
-export type { TokenCheck, TokenVerifier } from './auth';
-export type { MintedToken } from './tokens';
+export type { PublishResult } from './prices/book';
+export type { TokenCheck, TokenVerifier } from './auth/checks';
+export type { MintedToken } from './auth/tokens';
 export type { Appended, EventLog, Retention, StoredEvent, TopicHead } from './event-log/types';
 export { DEFAULT_RETENTION } from './event-log/types';
-
-/** The WebSocket endpoint's path. */
-export const WS_PATH = '/ws';
+export { WS_PATH } from './transports/websocket';
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8787`. */
@@ -96,9 +91,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const options = resolveOptions(input);
   const { logger } = options;
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
-  const registry = createConnectionRegistry({ heartbeatMs: options.heartbeatMs });
+  const clients = createLiveClients({ heartbeatMs: options.heartbeatMs });
   const engine = createAlertEngine();
-  const metrics = createMetrics({ openConnections: () => registry.openCount(), heldAlerts: () => engine.size });
+  const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size });
   /** Counts and logs a failure the server carries on after. */
   function reportError(error: unknown, message: string): void {
     metrics.handlerError();
@@ -106,202 +101,73 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   }
 
   const ownLog = options.eventLog === undefined;
-  // Tokens outlive a restart exactly when the log does: a durable store keeps its secret next to it.
-  const tokenSecret =
-    options.tokenSecret ?? (ownLog && options.store === 'sqlite' ? loadOrCreateTokenSecret(options.dataDir) : randomSecret());
-  const tokens = createTokenService({ secret: tokenSecret, ttlSeconds: options.tokenTtlSeconds, now: options.now });
-  const verifyToken = options.verifyToken ?? withDevToken(tokens.verify, options.devToken);
-
-  const eventLog =
-    options.eventLog ??
-    (await openEventLog({
-      store: options.store,
-      dataDir: options.dataDir,
-      retention: options.retention,
-      now: options.now,
-      onWatcherError: (error) => reportError(error, 'event log watcher failed'),
-    }));
-  const streamFanout = createStreamFanout({ onDeliverError: (error) => reportError(error, 'event delivery failed') });
-  const unwatch = eventLog.watch((change) => {
-    if (change.type === 'event') metrics.eventAppended(parseTopic(change.event.topic)?.kind ?? 'other');
-    streamFanout.dispatch(change);
-  });
-  const retentionSweep = setInterval(() => {
-    eventLog.trim().catch((error: unknown) => logger.error({ err: error }, 'retention sweep failed'));
-  }, sweepInterval(options.retention.maxAgeMs));
-  retentionSweep.unref();
-  /** What start-up must release if it fails from here on. */
-  async function releaseLog(): Promise<void> {
-    clearInterval(retentionSweep);
-    unwatch();
-    if (ownLog) await eventLog.close();
-  }
-
-  /** Callers validate first; a topic that is not a stream here is a bug. */
-  function requireStream(topic: string): TopicId {
-    const id = streamTopic(topic);
-    if (id === null) throw new RangeError(`Not a stream topic: ${JSON.stringify(topic)}`);
-    return id;
-  }
-  const publishEvent = (topic: string, data: NotificationData): Promise<Appended> => eventLog.append(requireStream(topic), data);
-  async function resetTopic(topic: string): Promise<TopicHead> {
-    const id = requireStream(topic);
-    logger.warn({ topic: id }, 'topic reset to a new epoch');
-    return eventLog.reset(id);
-  }
-  const alertsTopic = createAlertsTopic({
-    snapshot: (user) => ({ alerts: engine.list(user) }),
-    now: options.now,
-    onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
-  });
-  // As long as the longest topic name the protocol allows, so the check holds for every user.
-  const longestAlertsTopic = 'x'.repeat(MAX_TOPIC_LENGTH);
-  let alerts: AlertService;
+  const access = createAccess(options, ownLog && options.store === 'sqlite');
+  const streams = await openStreams({ options, metrics, logger, reportError });
+  let alerts: Alerts;
   try {
-    alerts = await openAlertService({
-      // Alerts outlive a restart exactly when the log does (an injected log is the caller's business).
-      store: await openAlertStore({ store: ownLog ? options.store : 'memory', dataDir: options.dataDir }),
-      engine,
-      topic: alertsTopic,
-      publishEvent,
-      metrics,
-      fits: (state) => codec.encode({ t: 'state', topic: longestAlertsTopic, value: state, at: options.now() }).byteLength <= options.maxFrameBytes,
-      now: options.now,
-      onError: (error, what) => reportError(error, `alerts: ${what} failed`),
-      sweepMs: options.alertSweepMs,
-      appliedRetentionMs: options.clientMessageRetentionMs,
-    });
+    alerts = await openAlerts({ options, store: ownLog ? options.store : 'memory', engine, codec, metrics, publishEvent: streams.publish, reportError });
   } catch (error) {
-    await releaseLog();
+    await streams.close();
     throw error;
   }
-  const clientMessages = createClientMessages({ alerts, metrics, logger });
-  const fanout = createPriceFanout({
-    flushMs: options.flushMs,
-    maxBufferedBytes: options.maxBufferedBytes,
-    onDeliverError: (_target, error) => reportError(error, 'tick delivery failed'),
-  });
-  const book = createPriceBook({
-    now: options.now,
-    onTick: (tick) => {
-      metrics.priceTick();
-      fanout.publish(tick);
-      alerts.onTick(tick);
-    },
-  });
-  const origins = createOriginPolicy(options);
-  const context: ConnectionContext = {
+  const clientMessages = createClientMessages({ alerts: alerts.service, metrics, logger });
+  const prices = createPrices({ options, metrics, logger, reportError, onTick: (tick) => alerts.service.onTick(tick) });
+  const context: ClientContext = {
     codec,
     options,
-    verifyToken,
-    book,
-    fanout,
-    log: eventLog,
-    streamFanout,
-    alertsTopic,
+    verifyToken: access.verify,
+    book: prices.book,
+    fanout: prices.fanout,
+    log: streams.log,
+    streamFanout: streams.fanout,
+    alertsTopic: alerts.topic,
     clientMessages,
     metrics,
     logger,
   };
 
-  const simulator: Simulator | undefined =
-    options.simulator === 'off'
-      ? undefined
-      : createSimulator({
-          ticksPerSecond: options.simulator.ticksPerSecond,
-          ...(options.simulator.symbols ? { symbols: options.simulator.symbols } : {}),
-          publish: (symbol, price) => {
-            const result = book.publish(symbol, price);
-            if (!result.ok) logger.warn({ symbol, price, error: result.error }, 'simulator produced an invalid price');
-          },
-        });
-
   const adminRoutes = createAdminRoutes({
     adminToken: options.adminToken,
-    publishPrice: book.publish,
-    publishEvent,
-    resetTopic,
-    mintToken: (user, ttlSeconds) => tokens.mint(user, ttlSeconds),
-    listAlerts: (user) => alerts.list(user),
+    publishPrice: prices.book.publish,
+    publishEvent: streams.publish,
+    resetTopic: streams.reset,
+    mintToken: access.mint,
+    listAlerts: (user) => alerts.service.list(user),
   });
   const dashboard = createDashboard({ dir: options.dashboardDir, logger });
   const http = createServer(createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const origins = createOriginPolicy(options);
   let closing: Promise<void> | undefined;
-
-  /** Answers a refused upgrade with a plain HTTP status, the way `ws` aborts handshakes. */
-  function refuse(socket: Duplex, status: number, message: string, reason?: RefusalReason): void {
-    if (reason) metrics.connectionRefused(reason);
-    logger.debug({ status, message }, 'upgrade refused');
-    if (!socket.writable) return void socket.destroy();
-    const body = `${message}\n`;
-    socket.once('finish', () => socket.destroy());
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  }
-
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // A peer resetting mid-handshake must not surface as an unhandled 'error' event.
-    socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (path !== WS_PATH) return refuse(socket, 404, `No WebSocket endpoint at ${path}: use ${WS_PATH}`, 'path');
-    const origin = origins.check(req.headers.origin, req.headers.host);
-    if (!origin.ok) return refuse(socket, 403, origin.reason, 'origin');
-    if (closing) return refuse(socket, 503, 'Server is shutting down');
-    wss.handleUpgrade(req, socket, head, (ws) => registry.add(createConnection(ws, context)));
-  }
-
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    try {
-      onUpgrade(req, socket, head);
-    } catch (error) {
-      reportError(error, 'upgrade failed');
-      socket.destroy();
-    }
-  });
+  http.on(
+    'upgrade',
+    createWebSocketEndpoint({
+      maxFrameBytes: options.maxFrameBytes,
+      origins,
+      metrics,
+      logger,
+      reportError,
+      accepting: () => closing === undefined,
+      onSocket: (ws) => clients.add(createClient(ws, context)),
+    }),
+  );
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(options.port, options.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(http, options.port, options.host);
   } catch (error) {
     // Not listening (e.g. the port is taken): release what was opened, then report.
-    registry.stop();
-    await alerts.close();
-    await releaseLog();
+    clients.stop();
+    await alerts.service.close();
+    await streams.close();
     throw error;
   }
   http.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const port = (http.address() as AddressInfo).port;
   origins.addOwnOrigins(options.host, port);
-  simulator?.start();
+  prices.simulator?.start();
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostInUrl}:${port}`;
-  logger.info({ url, simulator: options.simulator, store: eventLog.kind }, 'server started');
+  logger.info({ url, simulator: options.simulator, store: streams.log.kind }, 'server started');
   if (!dashboard.built()) logger.warn({ dir: dashboard.dir }, NOT_BUILT_MESSAGE);
-
-  async function shutdown(): Promise<void> {
-    simulator?.stop();
-    const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
-    http.closeIdleConnections();
-    await registry.closeAll('server going away');
-    registry.stop();
-    fanout.stop();
-    clearInterval(retentionSweep);
-    unwatch();
-    http.closeAllConnections();
-    await stopped;
-    // Before the log: fired alerts still being appended to feeds must land first.
-    await alerts.close();
-    if (ownLog) await eventLog.close();
-    logger.info('server stopped');
-  }
 
   return {
     url,
@@ -315,21 +181,53 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     devToken: options.devToken,
     store: options.store,
     dataDir: options.dataDir,
-    eventLog,
-    mintToken: (user, ttlSeconds) => tokens.mint(user, ttlSeconds),
-    publishEvent,
-    resetTopic,
-    publishPrice: (symbol, price) => book.publish(symbol, price),
-    latestPrice: (symbol) => book.get(symbol),
-    listAlerts: (user) => alerts.list(user),
-    connectionCount: () => registry.openCount(),
-    flush: () => fanout.flush(),
+    eventLog: streams.log,
+    mintToken: access.mint,
+    publishEvent: streams.publish,
+    resetTopic: streams.reset,
+    publishPrice: (symbol, price) => prices.book.publish(symbol, price),
+    latestPrice: (symbol) => prices.book.get(symbol),
+    listAlerts: (user) => alerts.service.list(user),
+    connectionCount: () => clients.openCount(),
+    flush: () => prices.fanout.flush(),
     metricsText: () => metrics.render(),
-    close: () => (closing ??= shutdown()),
+    close: () => (closing ??= shutdown({ http, clients, prices, streams, alerts, logger })),
   };
 }
 
-/** How often old events are swept: a tenth of the age limit, from once a second to once an hour. */
-function sweepInterval(maxAgeMs: number): number {
-  return Math.min(3_600_000, Math.max(1_000, Math.floor(maxAgeMs / 10)));
+/** Resolves once `http` listens; rejects if it cannot (e.g. the port is taken). */
+function listen(http: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+interface Running {
+  readonly http: Server;
+  readonly clients: LiveClients;
+  readonly prices: Prices;
+  readonly streams: Streams;
+  readonly alerts: Alerts;
+  readonly logger: Logger;
+}
+
+/** Refuses new sockets, closes every client with 1001, stops the timers, then closes alerts and the log in that order. */
+async function shutdown({ http, clients, prices, streams, alerts, logger }: Running): Promise<void> {
+  prices.simulator?.stop();
+  const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  await clients.closeAll('server going away');
+  clients.stop();
+  prices.fanout.stop();
+  streams.stop();
+  http.closeAllConnections();
+  await stopped;
+  // Before the log: fired alerts still being appended to feeds must land first.
+  await alerts.service.close();
+  await streams.close();
+  logger.info('server stopped');
 }

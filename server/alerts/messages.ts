@@ -8,7 +8,7 @@
  */
 import { MAX_ALERTS_PER_USER, MAX_THRESHOLD_FACTOR, parseAlertRule, tooFarFromCurrent, type AlertMessageKind, type AlertRule, type ServerAlert } from '../../lib/wire/alerts';
 import { parseMessageId } from '../../lib/wire/ids';
-import { isFields } from '../untrusted';
+import { isFields } from '../common/untrusted';
 import type { AckOutcome, AlertEffect } from './store-types';
 import type { AlertEngine, HeldAlert } from './types';
 

@@ -8,7 +8,7 @@
  * Redis Streams log can replace, and each file's `user_version` describes one schema.
  */
 import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/wire/alerts';
-import { num, openSqliteFile, str, transaction, type Row } from '../sqlite';
+import { num, openSqliteFile, str, transaction, type Row } from '../common/sqlite';
 import type { AckOutcome, AlertStore, SymbolPrice } from './store-types';
 import type { HeldAlert } from './types';
 

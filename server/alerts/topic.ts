@@ -1,15 +1,15 @@
 /**
- * The `alerts:<user>` state topics: which connections watch whose alerts, the snapshot a
+ * The `alerts:<user>` state topics: which clients watch whose alerts, the snapshot a
  * subscriber gets at once, and the new value every watcher gets on each change. Alerts change
  * rarely (a message, a firing, an expiry) and the service publishes once per change batch, so
  * values go out at once rather than through the price fan-out's conflating timer.
  */
 import type { AlertsState } from '../../lib/wire/alerts';
-import { topics } from '../../lib/wire/topics';
 import type { StateFrame } from '../../lib/wire/protocol';
-import { addToSet, deleteFromSet } from '../set-map';
+import { topics } from '../../lib/wire/topics';
+import { addToSet, deleteFromSet } from '../common/set-map';
 
-/** What the topic needs from one connection. */
+/** What the topic needs from one client. */
 export interface AlertsTarget {
   send(frame: StateFrame): void;
 }

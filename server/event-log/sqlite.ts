@@ -6,7 +6,7 @@
  * restart keeps every cursor valid, and a lost or replaced file starts new epochs by itself.
  */
 import type { NotificationData } from '../../lib/wire/notifications';
-import { num, openSqliteFile, str, transaction, type Row } from '../sqlite';
+import { num, openSqliteFile, str, transaction, type Row } from '../common/sqlite';
 import type { Appended, EventLog, EventLogOptions, StoredEvent, TopicHead } from './types';
 import { resolveRetention } from './types';
 import { createWatchers, randomEpoch } from './watchers';

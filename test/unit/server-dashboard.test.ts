@@ -3,7 +3,7 @@
  * integration suite `dashboard-static.test.ts` serves real files).
  */
 import { describe, expect, test } from 'vitest';
-import { resolveRequestPath, securityHeaders } from '../../server/dashboard';
+import { resolveRequestPath, securityHeaders } from '../../server/http/dashboard';
 
 describe('resolveRequestPath', () => {
   test.each<[string, readonly string[]]>([

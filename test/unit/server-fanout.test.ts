@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { PriceTick } from '../../lib/wire/prices';
 import type { StateFrame } from '../../lib/wire/protocol';
-import { ALL_SYMBOLS, createPriceFanout, type FanoutTarget, type PriceFanout } from '../../server/fanout';
+import { ALL_SYMBOLS, createPriceFanout, type FanoutTarget, type PriceFanout } from '../../server/prices/fanout';
 
 const FLUSH_MS = 50;
 const MAX_BUFFERED = 1000;

@@ -3,7 +3,7 @@
  * `http://` or `https://` plus the request's Host) and how it combines with the allow-list.
  */
 import { describe, expect, test } from 'vitest';
-import { createOriginPolicy, isSameOrigin, requestHost } from '../../server/origin';
+import { createOriginPolicy, isSameOrigin, requestHost } from '../../server/http/origin';
 
 describe('requestHost', () => {
   test.each<[string | undefined, string | undefined]>([

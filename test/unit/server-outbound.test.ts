@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { createCodec } from '../../lib/wire/codec';
 import type { ServerFrame } from '../../lib/wire/protocol';
 import type { StoredEvent } from '../../server/event-log/types';
-import { createOutbound, MAX_BATCH_FRAMES } from '../../server/outbound';
+import { createOutbound, MAX_BATCH_FRAMES } from '../../server/clients/outbound';
 
 const codec = createCodec();
 

@@ -6,13 +6,13 @@ import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { PriceTick } from '../../lib/wire/prices';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
-import { createDevTokenVerifier, isAdminRequest, withDevToken, type TokenVerifier } from '../../server/auth';
+import { createDevTokenVerifier, isAdminRequest, withDevToken, type TokenVerifier } from '../../server/auth/checks';
 import { readEnv } from '../../server/env';
-import { decideHandshake } from '../../server/handshake';
+import { decideHandshake } from '../../server/clients/handshake';
 import { resolveOptions } from '../../server/options';
-import { createOriginPolicy } from '../../server/origin';
-import { createPriceBook } from '../../server/price-book';
-import { createSimulator, DEFAULT_START_PRICES, roundPrice } from '../../server/simulator';
+import { createOriginPolicy } from '../../server/http/origin';
+import { createPriceBook } from '../../server/prices/book';
+import { createSimulator, DEFAULT_START_PRICES, roundPrice } from '../../server/prices/simulator';
 
 describe('decideHandshake', () => {
   const verify: TokenVerifier = async (token) => {

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import type { StreamPosition } from '../../lib/wire/protocol';
 import type { TopicHead } from '../../server/event-log/types';
-import { planRecovery, type RecoveryPlan } from '../../server/recovery';
+import { planRecovery, type RecoveryPlan } from '../../server/streams/recovery';
 
 const head = (seq: number, firstSeq: number, epoch = 'E'): TopicHead => ({ epoch, seq, firstSeq });
 const at = (seq: number, epoch = 'E'): StreamPosition => ({ epoch, seq });

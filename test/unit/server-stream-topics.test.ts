@@ -11,9 +11,9 @@ import type { NotificationData } from '../../lib/wire/notifications';
 import type { FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import { createMemoryEventLog } from '../../server/event-log/memory';
 import type { EventLog, EventLogOptions, StoredEvent } from '../../server/event-log/types';
-import type { Outbound } from '../../server/outbound';
-import { createStreamFanout } from '../../server/stream-fanout';
-import { createStreamTopics, MAX_HELD_EVENTS, REPLAY_CHUNK_EVENTS, type StreamTopics } from '../../server/stream-topics';
+import type { Outbound } from '../../server/clients/outbound';
+import { createStreamFanout } from '../../server/streams/fanout';
+import { createStreamTopics, MAX_HELD_EVENTS, REPLAY_CHUNK_EVENTS, type StreamTopics } from '../../server/streams/topics';
 
 type Sent = { kind: 'frame'; frame: ServerFrame } | { kind: 'events'; events: StoredEvent[] };
 

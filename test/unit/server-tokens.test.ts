@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { loadOrCreateTokenSecret } from '../../server/token-secret';
-import { createTokenService } from '../../server/tokens';
+import { loadOrCreateTokenSecret } from '../../server/auth/token-secret';
+import { createTokenService } from '../../server/auth/tokens';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghij';
 

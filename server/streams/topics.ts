@@ -1,30 +1,30 @@
 /**
- * One connection's `stream` subscriptions: the subscribe flow that joins replay and live with no
+ * One client's `stream` subscriptions: the subscribe flow that joins replay and live with no
  * gap and no duplicate, and live delivery after it.
  *
  * A subscription is registered with the fan-out first and starts out `replaying`: live events that
  * arrive meanwhile are held, not sent. Then the head is read, the recovery decided
- * (`planRecovery`), `subscribed` sent, and the replay read from the log in chunks up to that head,
- * waiting for the socket to drain whenever it is over `maxBufferedBytes`. Last, the held events
- * with `seq` above the last one sent are flushed and the subscription goes `live`. Every event
- * appended after the registration is held, and every one before it is at or below the head, so
- * the two meet exactly.
+ * (`planRecovery`), `subscribed` sent, and the replay read from the log in chunks up to that head
+ * (`replay.ts`), waiting for the socket to drain whenever it is over `maxBufferedBytes`. Last, the
+ * held events with `seq` above the last one sent are flushed and the subscription goes `live`.
+ * Every event appended after the registration is held, and every one before it is at or below the
+ * head, so the two meet exactly.
  *
  * If the log moves under a subscription (trimmed during a replay, reset to a new epoch, or an
  * event arrives that does not follow the last one sent), the subscription starts over from the
  * last event sent, which announces a new `subscribed` saying what happened: the client is never
  * left with a silent gap.
  */
-import { CloseCode } from '../lib/wire/close-codes';
-import type { StreamPosition } from '../lib/wire/protocol';
-import type { EventLog, StoredEvent } from './event-log/types';
-import type { Metrics, RefusalReason } from './metrics';
-import type { Outbound } from './outbound';
+import { CloseCode } from '../../lib/wire/close-codes';
+import type { StreamPosition } from '../../lib/wire/protocol';
+import type { Outbound } from '../clients/outbound';
+import type { EventLog, StoredEvent } from '../event-log/types';
+import type { Metrics, RefusalReason } from '../metrics';
+import type { StreamFanout, StreamTarget } from './fanout';
 import { planRecovery } from './recovery';
-import type { StreamFanout, StreamTarget } from './stream-fanout';
+import { readChunk, replay } from './replay';
 
-/** Events read from the log per query during a replay. */
-export const REPLAY_CHUNK_EVENTS = 1000;
+export { REPLAY_CHUNK_EVENTS } from './replay';
 /** Live events held for one subscription while its replay runs; more means the client cannot keep up. */
 export const MAX_HELD_EVENTS = 10_000;
 const MAX_ATTEMPTS = 5;
@@ -44,7 +44,7 @@ export interface StreamTopicsDeps {
   readonly out: Outbound;
   readonly metrics: Pick<Metrics, 'streamSubscribed' | 'subscriptionRefused' | 'eventsReplayed' | 'eventsDelivered'>;
   readonly limits: StreamLimits;
-  /** Closes the connection. */
+  /** Closes the client's socket. */
   readonly drop: (code: number, reason: string, refusal?: RefusalReason) => void;
   /** A subscribe flow failed unexpectedly (e.g. the store is gone). */
   readonly onError: (error: unknown) => void;
@@ -56,7 +56,7 @@ export interface StreamTopics {
   /** Stops one; nothing more of the topic is sent after this returns. Returns whether it was held. */
   unsubscribe(topic: string): boolean;
   has(topic: string): boolean;
-  /** Stops every subscription (the connection closed). */
+  /** Stops every subscription (the client closed). */
   clear(): void;
   readonly size: number;
 }
@@ -111,17 +111,6 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
     fanout.remove(topic, target);
   }
 
-  /** Waits until `written` (the socket has taken the bytes); false after `drainTimeoutMs`. */
-  async function drained(written: Promise<void>): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), limits.drainTimeoutMs)));
-    try {
-      return await Promise.race([written.then(() => true as const), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   async function run(topic: string, sub: Subscription): Promise<void> {
     const current = () => subs.get(topic) === sub && out.isOpen();
     for (let attempt = 1; ; attempt++) {
@@ -137,9 +126,8 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
         out.send({ t: 'error', code: 'invalid', topic, message: plan.message });
         return;
       }
-      const upTo = (events: readonly StoredEvent[]) => events.filter((e) => e.seq <= head.seq);
       const position = { epoch: head.epoch, seq: head.seq };
-      let chunk = plan.after < head.seq ? upTo(await log.readAfter(topic, { epoch: head.epoch, seq: plan.after }, REPLAY_CHUNK_EVENTS)) : [];
+      const chunk = plan.after < head.seq ? await readChunk(log, topic, head, plan.after) : [];
       if (!current()) return;
       // Trimmed or reset between reading the head and the events: decide again on the new head.
       if (plan.after < head.seq && chunk[0]?.seq !== plan.after + 1) continue;
@@ -149,25 +137,10 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
       out.send({ t: 'subscribed', topic, mode: 'stream', recovery: plan.kind, position, ...(chunk[0] ? { from: chunk[0].seq } : {}) });
       metrics.streamSubscribed(plan.kind);
 
-      let movedOn = false;
-      while (chunk.length > 0) {
-        const written = out.sendEvents(chunk);
-        metrics.eventsReplayed(chunk.length);
-        sub.lastSent = chunk.at(-1)!.seq;
-        if (out.bufferedAmount() > limits.maxBufferedBytes && !(await drained(written))) {
-          if (current()) deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
-          return;
-        }
-        if (!current()) return;
-        if (sub.lastSent >= head.seq) break;
-        chunk = upTo(await log.readAfter(topic, { epoch: head.epoch, seq: sub.lastSent }, REPLAY_CHUNK_EVENTS));
-        if (!current()) return;
-        if (chunk[0]?.seq !== sub.lastSent + 1) {
-          movedOn = true;
-          break;
-        }
-      }
-      if (movedOn) {
+      const onSlow = () => deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
+      const end = await replay(deps, { topic, head, sub, current, onSlow }, chunk);
+      if (end === 'stopped') return;
+      if (end === 'moved-on') {
         // The log lost events we had not sent yet: say so with a new `subscribed` from here.
         sub.since = { epoch: head.epoch, seq: sub.lastSent };
         sub.epoch = undefined;

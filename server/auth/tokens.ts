@@ -5,8 +5,8 @@
  * injected clock, so expiry is testable without waiting.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { isUserName } from '../lib/wire/ids';
-import type { TokenCheck, TokenVerifier } from './auth';
+import { isUserName } from '../../lib/wire/ids';
+import type { TokenCheck, TokenVerifier } from './checks';
 
 /** `iss` and `aud` of every token: a token for some other service is not one of ours. */
 export const TOKEN_ISSUER = 'switchboard';

@@ -1,14 +1,15 @@
 /**
- * Everything one connection sends goes through here: single frames, price states (conflated
+ * Everything one client sends goes through here: single frames, price states (conflated
  * upstream, split into size-limited batches here) and stream events. Stream events are never
  * dropped or merged: they go out in order as `event` frames or byte-limited `batch` frames, and the
  * caller learns when the socket has written them, which is how replay waits out backpressure.
  */
 import { WebSocket } from 'ws';
-import type { Codec } from '../lib/wire/codec';
-import type { EventFrame, ServerFrame, StateFrame } from '../lib/wire/protocol';
-import type { StoredEvent } from './event-log/types';
-import type { Metrics } from './metrics';
+import type { Codec } from '../../lib/wire/codec';
+import type { EventFrame, FrameOf, ServerFrame, StateFrame } from '../../lib/wire/protocol';
+import { clip } from '../common/untrusted';
+import type { StoredEvent } from '../event-log/types';
+import type { Metrics } from '../metrics';
 
 /** Largest number of frames in one `batch` (the codec's default `maxArrayLength`). */
 export const MAX_BATCH_FRAMES = 4096;
@@ -42,6 +43,16 @@ export const eventFrame = (event: StoredEvent): EventFrame => ({
   seq: event.seq,
   data: event.data,
   at: event.at,
+});
+
+/** Longest message an `error` frame carries. */
+const MAX_ERROR_CHARS = 500;
+
+/** An `error` frame, its message cut to a bounded length (it may quote what the client sent). */
+export const errorFrame = (code: FrameOf<ServerFrame, 'error'>['code'], message: string): FrameOf<ServerFrame, 'error'> => ({
+  t: 'error',
+  code,
+  message: clip(message, MAX_ERROR_CHARS),
 });
 
 /** msgpack array header for `n` items (fixarray, array 16, array 32). */

@@ -1,5 +1,5 @@
 /**
- * One connection's topics: answers `subscribe` / `unsubscribe` after checking the topic name, the
+ * One client's topics: answers `subscribe` / `unsubscribe` after checking the topic name, the
  * ACL and the per-connection limit (each refusal an `error` frame naming the topic, counted), then
  * routes `stream` topics (`feed:<user>`, `news`) to the stream subscriptions, price `state` topics
  * (`prices:*`) to the price fan-out and `alerts:<user>` to the alerts topic. For a state topic the
@@ -7,17 +7,17 @@
  * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
  * stream, the replay since the cursor given).
  */
-import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../lib/wire/topics';
-import type { ClientFrame, ErrorCode, FrameOf } from '../lib/wire/protocol';
-import type { AlertsTarget, AlertsTopic } from './alerts/topic';
-import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from './fanout';
-import type { Metrics, SubscriptionRefusal } from './metrics';
+import type { ClientFrame, ErrorCode, FrameOf } from '../../lib/wire/protocol';
+import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../../lib/wire/topics';
+import type { AlertsTarget, AlertsTopic } from '../alerts/topic';
+import type { Metrics, SubscriptionRefusal } from '../metrics';
+import type { PriceBook } from '../prices/book';
+import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from '../prices/fanout';
+import type { StreamTopics } from '../streams/topics';
 import type { Outbound } from './outbound';
-import type { PriceBook } from './price-book';
-import type { StreamTopics } from './stream-topics';
 
 export interface SubscriptionsDeps {
-  /** The connection's user, for the ACL. */
+  /** The client's user, for the ACL. */
   readonly user: string;
   readonly target: FanoutTarget;
   readonly fanout: PriceFanout;
@@ -32,7 +32,7 @@ export interface SubscriptionsDeps {
 export interface Subscriptions {
   subscribe(frame: FrameOf<ClientFrame, 'subscribe'>): void;
   unsubscribe(frame: FrameOf<ClientFrame, 'unsubscribe'>): void;
-  /** Leaves every topic (the connection closed). */
+  /** Leaves every topic (the client closed). */
   clear(): void;
   readonly size: number;
 }
@@ -43,7 +43,7 @@ const selectorOf = (topic: ParsedTopic): string => (topic.kind === 'prices-all' 
 export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
   const { out, streams } = deps;
   const priceTopics = new Set<string>();
-  /** `alerts:<user>` topics held (the ACL allows only the connection's own). */
+  /** `alerts:<user>` topics held (the ACL allows only the client's own). */
   const alertTopics = new Map<string, string>();
   const alertsTarget: AlertsTarget = { send: (frame) => out.send(frame) };
   const held = () => priceTopics.size + alertTopics.size + streams.size;

@@ -5,16 +5,16 @@
  * admin token) whose `error` says what is wrong. A publish answers only once the event is durable.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServerAlert } from '../lib/wire/alerts';
-import { isUserName } from '../lib/wire/ids';
-import { streamTopic, topics } from '../lib/wire/topics';
-import { parseNotification, type NotificationData } from '../lib/wire/notifications';
-import { isAdminRequest } from './auth';
-import type { Appended, TopicHead } from './event-log/types';
-import { readJsonBody, sendJson, type Handler, type Routes } from './http-body';
-import type { PublishResult } from './price-book';
-import { MAX_TOKEN_TTL_SECONDS, isTokenTtl, type MintedToken } from './tokens';
-import { describe as describeValue, isFields, type Fields } from './untrusted';
+import type { ServerAlert } from '../../lib/wire/alerts';
+import { isUserName } from '../../lib/wire/ids';
+import { parseNotification, type NotificationData } from '../../lib/wire/notifications';
+import { streamTopic, topics } from '../../lib/wire/topics';
+import { isAdminRequest } from '../auth/checks';
+import { MAX_TOKEN_TTL_SECONDS, isTokenTtl, type MintedToken } from '../auth/tokens';
+import { describe as describeValue, isFields, type Fields } from '../common/untrusted';
+import type { Appended, TopicHead } from '../event-log/types';
+import type { PublishResult } from '../prices/book';
+import { readJsonBody, sendJson, type Handler, type Routes } from './body';
 
 /** Admin request bodies are a few fields; 16 KiB is generous and bounds what a request can cost. */
 export const MAX_ADMIN_BODY_BYTES = 16 * 1024;

@@ -6,12 +6,12 @@
  * never closed over a message. Counted by kind and outcome.
  */
 import type { Logger } from 'pino';
-import { parseMessageId } from '../lib/wire/ids';
-import type { ClientFrame, FrameOf, ServerFrame } from '../lib/wire/protocol';
-import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
-import type { AlertService } from './alerts/service';
-import type { ClientMessageOutcome, Metrics } from './metrics';
-import { clip } from './untrusted';
+import { parseMessageId } from '../../lib/wire/ids';
+import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
+import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from '../alerts/messages';
+import type { AlertService } from '../alerts/service';
+import { clip } from '../common/untrusted';
+import type { ClientMessageOutcome, Metrics } from '../metrics';
 
 type Ack = FrameOf<ServerFrame, 'ack'>;
 

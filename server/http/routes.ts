@@ -7,9 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics';
+import { sendJson, type Handler, type Routes } from './body';
 import type { Dashboard } from './dashboard';
-import { sendJson, type Handler, type Routes } from './http-body';
-import type { Metrics } from './metrics';
 
 export interface HttpRoutesDeps {
   /** The admin API (see `admin-api.ts`). */

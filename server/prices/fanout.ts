@@ -1,21 +1,21 @@
 /**
- * Delivery of price ticks to subscribed connections. Each connection has a pending map of
+ * Delivery of price ticks to subscribed clients. Each client has a pending map of
  * topic → latest state frame (conflated: a newer tick replaces an unsent older one) that a shared
- * timer flushes every `flushMs`. A connection whose socket buffer is over `maxBufferedBytes` skips
+ * timer flushes every `flushMs`. A client whose socket buffer is over `maxBufferedBytes` skips
  * flushes until it drains, so a slow client holds at most one frame per topic, never a backlog.
- * Ticks reach only the connections in the symbol's index and the `prices:*` set: publishing never
- * scans all connections.
+ * Ticks reach only the clients in the symbol's index and the `prices:*` set: publishing never
+ * scans all clients.
  */
-import { parseTopic, topics } from '../lib/wire/topics';
-import type { PriceTick } from '../lib/wire/prices';
-import type { StateFrame } from '../lib/wire/protocol';
-import { addToSet, deleteFromSet } from './set-map';
+import type { PriceTick } from '../../lib/wire/prices';
+import type { StateFrame } from '../../lib/wire/protocol';
+import { parseTopic, topics } from '../../lib/wire/topics';
+import { addToSet, deleteFromSet } from '../common/set-map';
 
 /** `'*'` stands for the `prices:*` topic: every symbol. */
 export type SymbolSelector = string;
 export const ALL_SYMBOLS: SymbolSelector = '*';
 
-/** What the fan-out needs from a connection. */
+/** What the fan-out needs from a client. */
 export interface FanoutTarget {
   /** Bytes queued in the socket and not yet written. */
   bufferedAmount(): number;
@@ -26,7 +26,7 @@ export interface FanoutTarget {
 export interface PriceFanout {
   subscribe(target: FanoutTarget, symbol: SymbolSelector): void;
   unsubscribe(target: FanoutTarget, symbol: SymbolSelector): void;
-  /** Forgets a closed connection and everything pending for it. */
+  /** Forgets a closed client and everything pending for it. */
   remove(target: FanoutTarget): void;
   /** Drops pending frames a just-sent snapshot made redundant: one topic, or all with `'*'`. */
   discardPending(target: FanoutTarget, symbol: SymbolSelector): void;

@@ -5,8 +5,8 @@
  * name that says why (`trimmed`, `epoch changed`): never a silent partial replay. A cursor ahead of
  * the head cannot come from this log's life and is refused (`invalid`), changing nothing.
  */
-import type { Recovery, StreamPosition } from '../lib/wire/protocol';
-import type { TopicHead } from './event-log/types';
+import type { Recovery, StreamPosition } from '../../lib/wire/protocol';
+import type { TopicHead } from '../event-log/types';
 
 export type RecoveryPlan =
   /** Send every held event with `seq > after` up to the head; `after` is the client's cursor or where the newest `last` begin. */

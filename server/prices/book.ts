@@ -2,9 +2,9 @@
  * The latest price of every symbol, and the one door every price comes in through (admin API and
  * simulator alike): it validates, computes `prev`, stores, and hands the tick to its listener.
  */
-import { SYMBOL_PATTERN } from '../lib/wire/ids';
-import { isValidPrice, MAX_PRICE, type PriceTick } from '../lib/wire/prices';
-import { describe } from './untrusted';
+import { SYMBOL_PATTERN } from '../../lib/wire/ids';
+import { isValidPrice, MAX_PRICE, type PriceTick } from '../../lib/wire/prices';
+import { describe } from '../common/untrusted';
 
 export type PublishResult = { readonly ok: true; readonly tick: PriceTick } | { readonly ok: false; readonly error: string };
 

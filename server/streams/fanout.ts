@@ -1,13 +1,13 @@
 /**
- * Delivery of stream log changes to the connections subscribed to each topic. Unlike price ticks,
+ * Delivery of stream log changes to the clients subscribed to each topic. Unlike price ticks,
  * nothing is conflated or delayed here: every appended event reaches each subscriber at once, in
  * the order the log reported it, and the subscriber decides what to do with it (send, or hold it
  * while its replay is running). Publishing visits only the topic's own subscribers.
  */
-import type { LogChange, StoredEvent } from './event-log/types';
-import { addToSet, deleteFromSet } from './set-map';
+import { addToSet, deleteFromSet } from '../common/set-map';
+import type { LogChange, StoredEvent } from '../event-log/types';
 
-/** What the fan-out needs from one connection. */
+/** What the fan-out needs from one client. */
 export interface StreamTarget {
   onEvent(event: StoredEvent): void;
   /** The topic's log was reset to a new epoch. */

@@ -1,0 +1,58 @@
+/**
+ * The server's alerts as one part: the `alerts:<user>` topic, the store (the same choice as the
+ * event log's), and the service that joins them to the engine, the feeds and the clock.
+ */
+import type { Codec } from '../../lib/wire/codec';
+import type { NotificationData } from '../../lib/wire/notifications';
+import { MAX_TOPIC_LENGTH } from '../../lib/wire/topics';
+import type { StoreKind } from '../event-log/open';
+import type { ServerOptions } from '../options';
+import { openAlertStore } from './open-store';
+import { openAlertService, type AlertService, type AlertServiceDeps } from './service';
+import { createAlertsTopic, type AlertsTopic } from './topic';
+import type { AlertEngine } from './types';
+
+export interface Alerts {
+  readonly service: AlertService;
+  readonly topic: AlertsTopic;
+}
+
+export interface AlertsDeps {
+  readonly options: Pick<ServerOptions, 'dataDir' | 'maxFrameBytes' | 'now' | 'alertSweepMs' | 'clientMessageRetentionMs'>;
+  /**
+   * Where alerts are kept: they outlive a restart exactly when the log does, so this is the log's
+   * store when the server opened its own, and `memory` beside an injected log (the caller's business).
+   */
+  readonly store: StoreKind;
+  readonly engine: AlertEngine;
+  readonly codec: Codec;
+  readonly metrics: AlertServiceDeps['metrics'];
+  /** Appends a fired alert's notification to `feed:<user>`. */
+  readonly publishEvent: (topic: string, data: NotificationData) => Promise<unknown>;
+  /** Counts and logs a failure the server carries on after. */
+  readonly reportError: (error: unknown, message: string) => void;
+}
+
+export async function openAlerts(deps: AlertsDeps): Promise<Alerts> {
+  const { options, engine, codec, reportError } = deps;
+  const topic = createAlertsTopic({
+    snapshot: (user) => ({ alerts: engine.list(user) }),
+    now: options.now,
+    onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
+  });
+  // As long as the longest topic name the protocol allows, so the check holds for every user.
+  const longestAlertsTopic = 'x'.repeat(MAX_TOPIC_LENGTH);
+  const service = await openAlertService({
+    store: await openAlertStore({ store: deps.store, dataDir: options.dataDir }),
+    engine,
+    topic,
+    publishEvent: deps.publishEvent,
+    metrics: deps.metrics,
+    fits: (state) => codec.encode({ t: 'state', topic: longestAlertsTopic, value: state, at: options.now() }).byteLength <= options.maxFrameBytes,
+    now: options.now,
+    onError: (error, what) => reportError(error, `alerts: ${what} failed`),
+    sweepMs: options.alertSweepMs,
+    appliedRetentionMs: options.clientMessageRetentionMs,
+  });
+  return { service, topic };
+}
