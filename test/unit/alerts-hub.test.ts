@@ -8,7 +8,7 @@ import { CloseCode } from '../../lib/wire/close-codes';
 import type { AlertRule, ServerAlert } from '../../lib/wire/alerts';
 import type { AlertsUpdate } from '../../lib/rpc/hub-api';
 import { mergeAlerts, parseAlertsState } from '../../worker/core/alerts/alert-list';
-import type { OutboxEntry } from '../../worker/store/db';
+import type { OutboxEntry } from '../../worker/core/outbox/store';
 import { createFakePorts, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
 import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 

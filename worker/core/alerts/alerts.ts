@@ -11,10 +11,10 @@ import type { AlertItem, AlertsUpdate } from '../../../lib/rpc/hub-api';
 import { isUserName, newMessageId } from '../../../lib/wire/ids';
 import { topics } from '../../../lib/wire/topics';
 import { mergeAlerts, parseAlertsState } from './alert-list';
-import type { ClientMessage, OutboxEntry } from '../../store/db';
+import type { ClientMessage, OutboxEntry } from '../outbox/store';
 import type { Outbox } from '../outbox/outbox';
 import type { Clock, Logger } from '../platform';
-import type { SnapshotStore } from '../../store/snapshot-store';
+import type { SnapshotStore } from './store';
 
 export interface AlertsDeps {
   readonly outbox: Outbox;

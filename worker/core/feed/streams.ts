@@ -22,7 +22,7 @@ import { streamTopicsOf } from '../../../lib/wire/topics';
 import type { ClientFrame, EventFrame, FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
 import type { StreamStart } from './cursor';
-import type { AppendResult, FeedChange, FeedStore } from '../../store/feed-store';
+import type { AppendResult, FeedChange, FeedStore } from './store';
 import type { Clock, Logger } from '../platform';
 import { createScope, type Scope } from '../scope';
 

@@ -19,8 +19,7 @@
  */
 import type { FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
-import type { ClientMessage, OutboxEntry } from '../../store/db';
-import type { OutboxStore } from '../../store/outbox-store';
+import type { ClientMessage, OutboxEntry, OutboxStore } from './store';
 import type { Clock, Logger, TimerHandle } from '../platform';
 
 export type AckFrame = FrameOf<ServerFrame, 'ack'>;

@@ -17,8 +17,7 @@ import type { FeedEntry, NotificationEntry } from '../../../lib/rpc/feed-entry';
 import { inQuietHours, type Settings } from '../../../lib/rpc/settings';
 import type { Feed } from '../feed/feed';
 import { callsForOverlay, overlaysFor } from './overlay-items';
-import type { StoredOverlay } from '../../store/db';
-import type { OverlayStore } from '../../store/overlay-store';
+import type { OverlayStore, StoredOverlay } from './store';
 import type { Clock, Logger, Notifier, TimerHandle } from '../platform';
 import type { StoredOrigin } from '../feed/streams';
 
