@@ -1,7 +1,7 @@
 /**
  * The hub's composition root: the only module that wires connection, registry, streams, the
  * database, the feed, the outbox, alerts, overlays and sessions together. Hosts call
- * `openHub(ports)` and then `openSession()` once per connected view.
+ * `openHub(platform)` and then `openSession()` once per connected view.
  */
 import type { AlertsState } from '../../lib/wire/alerts';
 import { toErrorData } from '../../lib/errors';
@@ -21,7 +21,7 @@ import { createOutbox, type OutboxOptions } from './outbox/outbox';
 import { createOutboxStore } from '../store/outbox-store';
 import { createOverlayStore } from '../store/overlay-store';
 import { createOverlays } from './overlays/overlays';
-import type { HubPorts, Logger, SettingsStore } from './platform';
+import type { HubPlatform, Logger, SettingsStore } from './platform';
 import { createRegistry } from './sessions/registry';
 import { createSession, type HubSession } from './sessions/session';
 import { createSnapshotStore } from '../store/snapshot-store';
@@ -88,17 +88,17 @@ async function loadSettings(store: SettingsStore, log: Logger): Promise<Settings
 }
 
 /** Loads the settings, starts connecting and returns the hub. */
-export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOptions>> = {}): Promise<Hub> {
+export async function openHub(platform: HubPlatform, options: Readonly<Partial<HubOptions>> = {}): Promise<Hub> {
   const opts: HubOptions = { ...DEFAULT_HUB_OPTIONS, ...options };
-  const log = ports.log ?? silent;
-  let settings = await loadSettings(ports.settings, log);
+  const log = platform.log ?? silent;
+  let settings = await loadSettings(platform.settings, log);
   const statusListeners = new Set<(status: HubStatus) => void>();
   const sessions = new Set<HubSession>();
   let closed = false;
 
   const send = (frame: ClientFrame): boolean => connection.send(frame);
   const registry = createRegistry({ send, log });
-  const db = openHubDb({ factory: ports.indexedDB, log });
+  const db = openHubDb({ factory: platform.indexedDB, log });
   /** The user of the last open connection with the current token, for while the hub is not open. */
   let lastUser: string | null = null;
   /** Whose feed and alerts the hub shows: the open connection's user, else the token's subject. */
@@ -113,20 +113,20 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
     if (shownUserChanged(currentUser())) void feed.refreshBadge();
   };
   const store = createFeedStore(db, currentUser);
-  const feed = createFeed({ store, log, ...(ports.badge ? { badge: ports.badge } : {}) });
+  const feed = createFeed({ store, log, ...(platform.badge ? { badge: platform.badge } : {}) });
   const overlays = createOverlays({
     store: createOverlayStore(db),
     feed,
-    clock: ports.clock,
+    clock: platform.clock,
     log,
     settings: () => settings,
-    ...(ports.notifier ? { notifier: ports.notifier } : {}),
+    ...(platform.notifier ? { notifier: platform.notifier } : {}),
   });
   const streams = createStreams({
     store,
     send,
-    clock: ports.clock,
-    random: ports.random,
+    clock: platform.clock,
+    random: platform.random,
     log,
     onChange: (change, origin) => {
       feed.publish(change);
@@ -134,12 +134,12 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
     },
     options: { last: opts.resyncEvents },
   });
-  const outbox = createOutbox({ store: createOutboxStore(db), send, clock: ports.clock, random: ports.random, log, options: opts.outbox });
+  const outbox = createOutbox({ store: createOutboxStore(db), send, clock: platform.clock, random: platform.random, log, options: opts.outbox });
 
   const alerts = createAlerts({
     outbox,
     snapshots: createSnapshotStore(db),
-    clock: ports.clock,
+    clock: platform.clock,
     log,
     user: currentUser,
   });
@@ -181,10 +181,10 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   };
 
   const connection = createConnection({
-    openSocket: ports.openSocket,
-    clock: ports.clock,
-    random: ports.random,
-    network: ports.network,
+    openSocket: platform.openSocket,
+    clock: platform.clock,
+    random: platform.random,
+    network: platform.network,
     log,
     options: {
       backoff: { baseMs: opts.backoffBaseMs, capMs: opts.backoffCapMs },
@@ -226,7 +226,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
         feed,
         alerts,
         overlays,
-        store: ports.settings,
+        store: platform.settings,
         log,
         conflate: opts.conflate,
         status: () => hub.status(),
@@ -281,14 +281,14 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
 }
 
 /**
- * `openHub(ports)` once, for every caller of the returned function; a failed open is logged and
+ * `openHub(platform)` once, for every caller of the returned function; a failed open is logged and
  * retried by the next caller.
  */
-export function hubOpener(ports: HubPorts): () => Promise<Hub> {
+export function hubOpener(platform: HubPlatform): () => Promise<Hub> {
   let hub: Promise<Hub> | null = null;
   return () => {
-    hub ??= openHub(ports).catch((error: unknown) => {
-      (ports.log ?? silent).warn('could not open the hub', { error: toErrorData(error) });
+    hub ??= openHub(platform).catch((error: unknown) => {
+      (platform.log ?? silent).warn('could not open the hub', { error: toErrorData(error) });
       hub = null;
       throw error;
     });

@@ -1,6 +1,6 @@
 /**
  * The extension's background host (Chrome MV3 service worker, Firefox MV2 background page). It
- * gives the hub core its ports (WebSocket, timers, network, settings in `storage.local`, the
+ * gives the hub core its platform (WebSocket, timers, network, settings in `storage.local`, the
  * extension's IndexedDB, the toolbar badge, the notifier that shows alert overlays in the focused
  * tab or as system notifications) and serves one `HubSession` per view port. Chrome may stop the
  * service worker at any time; everything the hub needs is re-created here on the next start, which
@@ -11,7 +11,7 @@ import { browser } from 'wxt/browser';
 import { toErrorData } from '../../../lib/errors';
 import { HUB_PORT_NAME } from '../../../lib/rpc/hub-api';
 import { isOverlayShown, parseOverlayMessage, type HideOverlayMessage, type ShowOverlayMessage } from '../../../lib/rpc/overlay-messages';
-import { createPipeRegistry } from './pipe-registry';
+import { createPipeAcceptor } from './pipe-acceptor';
 import { createPortEndpoint, type RuntimePortLike } from '../../../lib/rpc/runtime-port-endpoint';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../../lib/rpc/settings';
 import { hubOpener } from '../../core/hub';
@@ -20,7 +20,7 @@ import {
   consoleLog,
   systemClock,
   type Badge,
-  type HubPorts,
+  type HubPlatform,
   type Logger,
   type NetworkMonitor,
   type Notifier,
@@ -182,8 +182,8 @@ export function createExtensionNotifier(apis: NotifierApis): Notifier {
   };
 }
 
-/** The hub's ports in this background; made when the host starts, so importing this module touches no browser API. */
-function createHubPorts(): HubPorts {
+/** The hub's platform in this background; made when the host starts, so importing this module touches no browser API. */
+function createExtensionPlatform(): HubPlatform {
   const notifier = createExtensionNotifier({
     tabs: {
       query: (query) => browser.tabs.query(query),
@@ -218,9 +218,9 @@ function createHubPorts(): HubPorts {
  * event that woke a service worker to listeners registered in its first turn.
  */
 export function startExtensionHost(): void {
-  const pipes = createPipeRegistry();
-  const hubPorts = createHubPorts();
-  const getHub = hubOpener(hubPorts);
+  const pipes = createPipeAcceptor();
+  const platform = createExtensionPlatform();
+  const getHub = hubOpener(platform);
 
   function serve(port: RuntimePortLike): void {
     const endpoint = createPortEndpoint(port, { pipes: pipes.pipes });
