@@ -13,13 +13,8 @@ import { createCodec } from '../../lib/wire/codec';
 import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
-import {
-  createConnection,
-  type Connection,
-  type ConnectionOptions,
-  type ConnectionState,
-  type Transition,
-} from '../../worker/core/connection/connection';
+import { createConnection, type Connection, type ConnectionOptions } from '../../worker/core/connection/connection';
+import type { ConnectionState, Transition } from '../../worker/core/connection/state';
 import type { OverlayItem } from '../../lib/rpc/hub-api';
 import { createFakeNetwork, type FakeNetwork } from './fake-network';
 import {

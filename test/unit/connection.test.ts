@@ -2,7 +2,8 @@ import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
-import { createConnection, type ConnectionState } from '../../worker/core/connection/connection';
+import { createConnection } from '../../worker/core/connection/connection';
+import type { ConnectionState } from '../../worker/core/connection/state';
 import { PING_GRACE_MS } from '../../worker/core/connection/heartbeat';
 import { createFakePlatform, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness, jwtFor } from '../support/fake-socket';
 

@@ -13,7 +13,8 @@ import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../lib/rpc/se
 import { watchUser } from '../../lib/user-change';
 import { tokenSubject } from './token-subject';
 import { createAlerts } from './alerts/alerts';
-import { createConnection, toHubStatus } from './connection/connection';
+import { createConnection } from './connection/connection';
+import { toHubStatus } from './connection/state';
 import { openHubDb } from '../store/db';
 import { createFeed } from './feed/feed';
 import { createFeedStore } from '../store/feed-store';
