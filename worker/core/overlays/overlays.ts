@@ -19,7 +19,7 @@ import type { Feed } from '../feed/feed';
 import { callsForOverlay, overlaysFor } from './overlay-items';
 import type { OverlayStore, StoredOverlay } from './store';
 import type { Clock, Logger, Notifier, TimerHandle } from '../platform';
-import type { StoredOrigin } from '../feed/streams';
+import type { StoredOrigin } from '../feed/stream-writer';
 
 /** Most overlays kept active; showing another hides the oldest. */
 export const MAX_ACTIVE_OVERLAYS = 20;
