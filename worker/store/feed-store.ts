@@ -11,10 +11,10 @@
  * come back).
  */
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
-import type { StreamPosition } from '../../lib/wire/protocol';
+import type { EventFrame, StreamPosition } from '../../lib/wire/protocol';
 import { topicOwner } from '../../lib/wire/topics';
-import { admit, startCursor, toGap, toNotification } from '../core/feed/cursor';
-import type { FeedStore, Viewer } from '../core/feed/store';
+import { admit, startCursor, toGap, toNotification, type StreamStart } from '../core/feed/cursor';
+import type { AppendResult, FeedStore, Viewer } from '../core/feed/store';
 import type { IDBPObjectStore, StoreNames } from 'idb';
 import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from './db';
 
@@ -57,6 +57,53 @@ function readVersion(stored: StoredEntry): StoredEntry {
   return toStored(entry.kind === 'notification' ? { ...entry, read: true } : entry, stored.order);
 }
 
+/**
+ * What a batch does to one topic, decided before anything is written: the cursor after it, the
+ * entries to store (gap markers included) and what was skipped.
+ */
+interface AppendPlan {
+  readonly cursor: StreamPosition | null;
+  readonly entries: readonly StoredEntry[];
+  readonly counts: Pick<AppendResult, 'duplicates' | 'otherEpoch' | 'early' | 'invalid' | 'jumps'>;
+}
+
+/** Applies `start`, then the cursor rules (`../core/feed/cursor.ts`) to each event in turn. */
+function planAppend(
+  topic: string,
+  old: StreamPosition | null,
+  start: StreamStart | null,
+  events: readonly EventFrame[],
+  now: number,
+): AppendPlan {
+  let cursor = old;
+  const entries: StoredEntry[] = [];
+  const counts = { duplicates: 0, otherEpoch: 0, early: 0, invalid: 0, jumps: 0 };
+
+  if (start) {
+    const started = startCursor(cursor, start);
+    const at = events[0] ? events[0].at - 1 : now;
+    if (started.gap) entries.push(toStored(toGap(topic, start.epoch, start.next, started.gap, at), start.next - 0.5));
+    cursor = started.cursor;
+  }
+  for (const event of events) {
+    const verdict = admit(cursor, event);
+    if (verdict.k === 'duplicate') counts.duplicates++;
+    else if (verdict.k === 'other epoch') counts.otherEpoch++;
+    else if (verdict.k === 'no cursor') counts.early++;
+    if (verdict.k !== 'next' && verdict.k !== 'jump') continue;
+    if (verdict.k === 'jump') {
+      counts.jumps++;
+      const gap = toGap(topic, event.epoch, event.seq, { reason: 'trimmed', missed: verdict.missed }, event.at - 1);
+      entries.push(toStored(gap, event.seq - 0.5));
+    }
+    cursor = { epoch: event.epoch, seq: event.seq };
+    const entry = toNotification(event);
+    if (entry) entries.push(toStored(entry, event.seq));
+    else counts.invalid++;
+  }
+  return { cursor, entries, counts };
+}
+
 export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
   /** Writes the read version of each unread entry; returns the entries that changed. */
   async function markStored(
@@ -87,32 +134,7 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
         const feed = tx.objectStore('feed');
         const stored = await cursors.get(topic);
         const old: StreamPosition | null = stored ? { epoch: stored.epoch, seq: stored.seq } : null;
-        let cursor = old;
-        const entries: StoredEntry[] = [];
-        const counts = { duplicates: 0, otherEpoch: 0, early: 0, invalid: 0, jumps: 0 };
-
-        if (start) {
-          const started = startCursor(cursor, start);
-          const at = events[0] ? events[0].at - 1 : now;
-          if (started.gap) entries.push(toStored(toGap(topic, start.epoch, start.next, started.gap, at), start.next - 0.5));
-          cursor = started.cursor;
-        }
-        for (const event of events) {
-          const verdict = admit(cursor, event);
-          if (verdict.k === 'duplicate') counts.duplicates++;
-          else if (verdict.k === 'other epoch') counts.otherEpoch++;
-          else if (verdict.k === 'no cursor') counts.early++;
-          if (verdict.k !== 'next' && verdict.k !== 'jump') continue;
-          if (verdict.k === 'jump') {
-            counts.jumps++;
-            const gap = toGap(topic, event.epoch, event.seq, { reason: 'trimmed', missed: verdict.missed }, event.at - 1);
-            entries.push(toStored(gap, event.seq - 0.5));
-          }
-          cursor = { epoch: event.epoch, seq: event.seq };
-          const entry = toNotification(event);
-          if (entry) entries.push(toStored(entry, event.seq));
-          else counts.invalid++;
-        }
+        const { cursor, entries, counts } = planAppend(topic, old, start, events, now);
 
         // An entry can already be there when a refused cursor was reset within the same epoch:
         // keep it, with its read flag, rather than store it again.

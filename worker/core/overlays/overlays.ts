@@ -19,6 +19,7 @@ import type { Feed } from '../feed/feed';
 import { callsForOverlay, overlaysFor } from './overlay-items';
 import type { OverlayStore, StoredOverlay } from './store';
 import type { Clock, Logger, Notifier, TimerHandle } from '../platform';
+import { createWriteChain } from '../write-chain';
 import type { StoredOrigin } from '../feed/stream-writer';
 
 /** Most overlays kept active; showing another hides the oldest. */
@@ -65,10 +66,10 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
   const recovering = new Map<string, NotificationEntry[]>();
   let closed = false;
 
-  let chain: Promise<unknown> = Promise.resolve();
+  const writes = createWriteChain();
   /** Writes commit in the order they were asked for (a put never lands after its removal). */
   function serial(write: () => Promise<void>, what: string): void {
-    chain = chain.then(write).catch((error: unknown) => log.warn(`could not ${what}`, { error: String(error) }));
+    void writes.run(write).catch((error: unknown) => log.warn(`could not ${what}`, { error: String(error) }));
   }
 
   const loaded: Promise<void> = store.all().then(
@@ -178,10 +179,7 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
 
     async idle() {
       await loaded;
-      for (let seen: Promise<unknown> | null = null; seen !== chain; ) {
-        seen = chain;
-        await chain;
-      }
+      await writes.idle();
     },
 
     close() {
