@@ -5,7 +5,7 @@
  * - `Comlink.proxy` callbacks. A `runtime.Port` cannot carry a `MessagePort`, so each transferred
  *   port is replaced in the message by a marker `{ $pipe: name }` and its traffic is piped over a
  *   new `runtime.Port` of that name. Only views can open ports to the background, so the view side
- *   connects pipes (`connectingPipes`) and the background accepts them (`worker/hosts/extension/pipe-registry.ts`);
+ *   connects pipes (`connectingPipes`) and the background accepts them (`worker/hosts/extension/pipe-acceptor.ts`);
  *   whichever side sends or receives a marker, the view connects and the background waits for it.
  *   The receiving side turns the marker back into a local `MessageChannel` port.
  * - Rejection. Comlink never rejects a call whose other side went away; here every pending request
@@ -37,11 +37,11 @@ export interface RuntimePortLike {
  */
 export type PipeSource = (name: string, use: (pipe: RuntimePortLike | null) => void) => () => void;
 
-/** Names of pipe ports start with this; the background routes such `onConnect` ports to its registry. */
+/** Names of pipe ports start with this; the background routes such `onConnect` ports to its pipe acceptor. */
 export const PIPE_PREFIX = 'switchboard-pipe:';
 
 export interface PortEndpointOptions {
-  /** Where pipe ports for proxied callbacks come from: `connectingPipes` in views, a registry in the background. */
+  /** Where pipe ports for proxied callbacks come from: `connectingPipes` in views, the pipe acceptor in the background. */
   readonly pipes: PipeSource;
   /** Rejects a call that has had no answer after this many ms. Default: no timeout. */
   readonly timeoutMs?: number;

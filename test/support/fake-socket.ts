@@ -1,8 +1,8 @@
 /**
- * Scriptable fakes for the hub's ports: a socket the test drives frame by frame (frames encoded
+ * Scriptable fakes for the hub's platform (`HubPlatform`): a socket the test drives frame by frame (frames encoded
  * with the real codec, so the hub's decoding path is exercised), a socket factory that remembers
  * every socket it made, a network monitor the test switches, an in-memory settings store, a
- * logger, a badge and a notifier that record, and a fresh fake-indexeddb `IDBFactory` per set of ports. Timers
+ * logger, a badge and a notifier that record, and a fresh fake-indexeddb `IDBFactory` per platform. Timers
  * come from the globals, so `vi.useFakeTimers` controls them.
  */
 // idb recognises IDB objects by the global classes; fake-indexeddb/auto installs them in Node.
@@ -13,19 +13,14 @@ import { createCodec } from '../../lib/wire/codec';
 import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
-import {
-  createConnection,
-  type Connection,
-  type ConnectionOptions,
-  type ConnectionState,
-  type Transition,
-} from '../../worker/core/connection/connection';
+import { createConnection, type Connection, type ConnectionOptions } from '../../worker/core/connection/connection';
+import type { ConnectionState, Transition } from '../../worker/core/connection/state';
 import type { OverlayItem } from '../../lib/rpc/hub-api';
 import { createFakeNetwork, type FakeNetwork } from './fake-network';
 import {
   systemClock,
   type Badge,
-  type HubPorts,
+  type HubPlatform,
   type Logger,
   type Notifier,
   type SettingsStore,
@@ -238,7 +233,7 @@ export function createRecordingNotifier(): RecordingNotifier {
   };
 }
 
-export interface FakePorts extends HubPorts {
+export interface FakePlatform extends HubPlatform {
   readonly sockets: FakeSockets;
   readonly network: FakeNetwork;
   readonly settings: MemorySettingsStore;
@@ -247,7 +242,7 @@ export interface FakePorts extends HubPorts {
   readonly log: RecordingLogger;
 }
 
-export interface FakePortsOptions {
+export interface FakePlatformOptions {
   readonly settings?: Settings;
   readonly random?: () => number;
   readonly online?: boolean;
@@ -256,10 +251,10 @@ export interface FakePortsOptions {
 }
 
 /**
- * Ports for a hub under test: fake sockets, network and storage, a fresh IndexedDB, timers from the
+ * A platform for a hub under test: fake sockets, network and storage, a fresh IndexedDB, timers from the
  * (faked) globals, and `random` fixed at 0.5 unless given.
  */
-export function createFakePorts(options: FakePortsOptions = {}): FakePorts {
+export function createFakePlatform(options: FakePlatformOptions = {}): FakePlatform {
   const sockets = createFakeSockets();
   return {
     sockets,
@@ -283,7 +278,7 @@ export function useHubFakeTimers(): void {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
 }
 
-export interface ConnectionHarness extends FakePorts {
+export interface ConnectionHarness extends FakePlatform {
   readonly connection: Connection;
   readonly transitions: Transition[];
   /** Frames the connection handed on (everything it does not handle itself). */
@@ -293,21 +288,21 @@ export interface ConnectionHarness extends FakePorts {
 }
 
 /**
- * A connection over fake ports, configured at once (so it is already connecting unless the
+ * A connection over a fake platform, configured at once (so it is already connecting unless the
  * settings or the network say otherwise). Backoff defaults to base 1 s, cap 30 s.
  */
 export function startConnection(
   options: { settings?: Settings; random?: () => number; online?: boolean; connection?: Partial<ConnectionOptions> } = {},
 ): ConnectionHarness {
-  const ports = createFakePorts(options);
+  const platform = createFakePlatform(options);
   const transitions: Transition[] = [];
   const frames: ServerFrame[] = [];
   const connection = createConnection({
-    openSocket: ports.openSocket,
-    clock: ports.clock,
-    random: ports.random,
-    network: ports.network,
-    log: ports.log,
+    openSocket: platform.openSocket,
+    clock: platform.clock,
+    random: platform.random,
+    network: platform.network,
+    log: platform.log,
     options: {
       backoff: { baseMs: 1000, capMs: 30_000 },
       maxPingIntervalMs: 20_000,
@@ -318,7 +313,7 @@ export function startConnection(
     onFrame: (frame) => frames.push(frame),
   });
   connection.configure(options.settings ?? TEST_SETTINGS);
-  return { ...ports, connection, transitions, frames, states: () => transitions.map((change) => change.to.s) };
+  return { ...platform, connection, transitions, frames, states: () => transitions.map((change) => change.to.s) };
 }
 
 /**

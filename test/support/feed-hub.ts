@@ -1,13 +1,13 @@
 /**
  * The feed tests' side of the hub: stream frames, a view that records what it is sent, and a hub
- * over fake ports that connects as `ann` and answers its stream subscriptions. Hubs open through
+ * over a fake platform that connects as `ann` and answers its stream subscriptions. Hubs open through
  * `openTestHub`: call `useHubHarness()` in the test file.
  */
 import type { FeedUpdate, HubListener, TopicUpdate } from '../../lib/rpc/hub-api';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import type { EventFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import type { Hub } from '../../worker/core/hub';
-import { createFakePorts, type FakePorts, type FakeSocket } from './fake-socket';
+import { createFakePlatform, type FakePlatform, type FakeSocket } from './fake-socket';
 import { openTestHub } from './hub-harness';
 
 /** Lets the microtasks the hub's deliveries settle on run. */
@@ -45,10 +45,10 @@ export function view() {
 
 export const ids = (entries: readonly FeedEntry[]) => entries.map((entry) => entry.id);
 
-/** A hub over fake ports (`createFakePorts()` unless given), backoff base 1 s. */
-export async function start(ports: FakePorts = createFakePorts()) {
-  const hub = await openTestHub(ports, { backoffBaseMs: 1000 });
-  return { ports, hub, socket: () => ports.sockets.last() };
+/** A hub over a fake platform (`createFakePlatform()` unless given), backoff base 1 s. */
+export async function start(platform: FakePlatform = createFakePlatform()) {
+  const hub = await openTestHub(platform, { backoffBaseMs: 1000 });
+  return { platform, hub, socket: () => platform.sockets.last() };
 }
 
 /** Opens the socket for `user` and waits until the hub asked for both stream topics. */

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, vi } from 'vitest';
 import type { TopicUpdate } from '../../lib/rpc/hub-api';
 import { openHub, type Hub, type HubOptions, type HubSession } from '../../worker/core/hub';
-import type { HubPorts } from '../../worker/core/platform';
+import type { HubPlatform } from '../../worker/core/platform';
 import { useHubFakeTimers } from './fake-socket';
 
 const open: Hub[] = [];
@@ -26,8 +26,8 @@ export function useHubHarness(): void {
 }
 
 /** `openHub`, with the hub closed after the test (by the hooks `useHubHarness` registers). */
-export async function openTestHub(ports: HubPorts, options?: Readonly<Partial<HubOptions>>): Promise<Hub> {
-  const hub = await openHub(ports, options);
+export async function openTestHub(platform: HubPlatform, options?: Readonly<Partial<HubOptions>>): Promise<Hub> {
+  const hub = await openHub(platform, options);
   open.push(hub);
   return hub;
 }

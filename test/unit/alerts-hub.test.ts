@@ -8,8 +8,8 @@ import { CloseCode } from '../../lib/wire/close-codes';
 import type { AlertRule, ServerAlert } from '../../lib/wire/alerts';
 import type { AlertsUpdate } from '../../lib/rpc/hub-api';
 import { mergeAlerts, parseAlertsState } from '../../worker/core/alerts/alert-list';
-import type { OutboxEntry } from '../../worker/store/db';
-import { createFakePorts, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import type { OutboxEntry } from '../../worker/core/outbox/store';
+import { createFakePlatform, waitUntil, type FakePlatform, type FakeSocket } from '../support/fake-socket';
 import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 
 const rule = (price: number, symbol = 'AAPL'): AlertRule => ({ symbol, condition: 'above', price, repeat: 'once' });
@@ -89,24 +89,24 @@ describe('mergeAlerts', () => {
 describe('in the hub', () => {
   useHubHarness();
 
-  async function start(ports: FakePorts = createFakePorts()) {
-    const hub = await openTestHub(ports, { backoffBaseMs: 1000 });
+  async function start(platform: FakePlatform = createFakePlatform()) {
+    const hub = await openTestHub(platform, { backoffBaseMs: 1000 });
     const session = hub.openSession();
     const updates = await listenAll(session);
     const alertUpdates = () => updates.filter((update): update is AlertsUpdate => update.kind === 'alerts');
-    return { ports, hub, session, alertUpdates, socket: () => ports.sockets.last() };
+    return { platform, hub, session, alertUpdates, socket: () => platform.sockets.last() };
   }
 
   const publish = (socket: FakeSocket, user: string, alerts: ServerAlert[]) =>
     socket.receive({ t: 'state', topic: `alerts:${user}`, value: { alerts }, at: Date.now() });
 
   test('the hub subscribes alerts:<user> itself on every open, once', async () => {
-    const { ports, socket } = await start();
+    const { platform, socket } = await start();
     socket().accept({ user: 'ann' });
     expect(socket().sentOf('subscribe').filter((frame) => frame.topic.startsWith('alerts:'))).toEqual([{ t: 'subscribe', topic: 'alerts:ann' }]);
     socket().serverClose(CloseCode.abnormal);
     vi.advanceTimersByTime(500);
-    ports.sockets.last().accept({ user: 'ann' });
+    platform.sockets.last().accept({ user: 'ann' });
     expect(socket().sentOf('subscribe').filter((frame) => frame.topic.startsWith('alerts:'))).toEqual([{ t: 'subscribe', topic: 'alerts:ann' }]);
   });
 
@@ -127,12 +127,12 @@ describe('in the hub', () => {
   });
 
   test('pending, failed and server states merge in the hub, and each change is pushed', async () => {
-    const { ports, session, socket, hub, alertUpdates } = await start(createFakePorts({ online: false }));
+    const { platform, session, socket, hub, alertUpdates } = await start(createFakePlatform({ online: false }));
     const refused = await session.createAlert(rule(6, 'ZZZ'));
     const created = await session.createAlert(rule(5));
     if (!created.ok || !refused.ok) throw new Error('not queued');
     await waitUntil('two pending', () => alertUpdates().at(-1)?.alerts.length === 2);
-    ports.network.set(true);
+    platform.network.set(true);
     socket().accept({ user: 'dev' });
     publish(socket(), 'dev', [server('old', 'paused', 1)]);
     const first = await waitUntil('the first send', () => socket().sentOf('send')[0]);
@@ -159,26 +159,26 @@ describe('in the hub', () => {
   });
 
   test('an invalid server list is ignored and logged', async () => {
-    const { ports, session, socket, hub } = await start();
+    const { platform, session, socket, hub } = await start();
     socket().accept({ user: 'ann' });
     socket().receive({ t: 'state', topic: 'alerts:ann', value: { alerts: [{ id: 'x' }] }, at: 1 });
     await hub.idle();
     expect(await session.alerts()).toEqual([]);
-    expect(ports.log.warnings().map((entry) => entry.message)).toContain('ignored an invalid state value');
+    expect(platform.log.warnings().map((entry) => entry.message)).toContain('ignored an invalid state value');
   });
 
   test('after a restart while offline the stored server list shows until the server sends a new one', async () => {
     // A token whose subject says who the user is, readable without the server.
     const token = `${btoa(JSON.stringify({ alg: 'none' }))}.${btoa(JSON.stringify({ sub: 'ann' }))}.`;
     const settings = { serverUrl: 'http://127.0.0.1:8787', token };
-    const first = await start(createFakePorts({ settings }));
+    const first = await start(createFakePlatform({ settings }));
     first.socket().accept({ user: 'ann' });
     publish(first.socket(), 'ann', [server('a', 'active', 2)]);
     await waitUntil('the list', () => first.alertUpdates().length === 1);
     await first.hub.idle();
     first.hub.close();
 
-    const second = await start(createFakePorts({ settings, online: false, indexedDB: first.ports.indexedDB }));
+    const second = await start(createFakePlatform({ settings, online: false, indexedDB: first.platform.indexedDB }));
     await waitUntil('the stored list', () => second.alertUpdates().length === 1);
     expect((await second.session.alerts()).map((item) => [item.id, item.state])).toEqual([['a', 'active']]);
   });

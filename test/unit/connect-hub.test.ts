@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { connectHub, reconnectDelay, type HubClient } from '../../lib/rpc/connect-hub';
 import { err, ok } from '../../lib/errors';
 import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type OverlayItem, type TopicUpdate } from '../../lib/rpc/hub-api';
-import { createPipeRegistry } from '../../worker/hosts/extension/pipe-registry';
+import { createPipeAcceptor } from '../../worker/hosts/extension/pipe-acceptor';
 import { createPortEndpoint } from '../../lib/rpc/runtime-port-endpoint';
 import { DEFAULT_SETTINGS } from '../../lib/rpc/settings';
 import { createFakeRuntime, type FakeRuntime } from '../support/runtime-ports';
@@ -37,9 +37,9 @@ function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
       if (life.holdWrites) await life.holdWrites;
     };
     lives.push(life);
-    const registry = createPipeRegistry();
+    const acceptor = createPipeAcceptor();
     runtime.onConnect((port) => {
-      if (registry.accept(port) || port.name !== HUB_PORT_NAME) return;
+      if (acceptor.accept(port) || port.name !== HUB_PORT_NAME) return;
       const session: FakeSession = { listener: null, topics: new Set(), calls: [] };
       life.sessions.push(session);
       const api: HubApi = {
@@ -94,7 +94,7 @@ function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
         getSettings: async () => DEFAULT_SETTINGS,
         saveSettings: async (settings) => ok(settings),
       };
-      Comlink.expose(api, createPortEndpoint(port, { pipes: registry.pipes }));
+      Comlink.expose(api, createPortEndpoint(port, { pipes: acceptor.pipes }));
     });
   };
 }

@@ -2,9 +2,10 @@ import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
-import { createConnection, type ConnectionState } from '../../worker/core/connection/connection';
+import { createConnection } from '../../worker/core/connection/connection';
+import type { ConnectionState } from '../../worker/core/connection/state';
 import { PING_GRACE_MS } from '../../worker/core/connection/heartbeat';
-import { createFakePorts, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness, jwtFor } from '../support/fake-socket';
+import { createFakePlatform, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness, jwtFor } from '../support/fake-socket';
 
 beforeEach(() => {
   useHubFakeTimers();
@@ -335,10 +336,10 @@ describe('bad input from the server', () => {
   });
 
   test('a socket factory that throws leads to a retry, not a crash', () => {
-    const ports = createFakePorts();
+    const platform = createFakePlatform();
     const states: string[] = [];
     const connection = createConnection({
-      ...ports,
+      ...platform,
       openSocket: () => {
         throw new SyntaxError('bad URL');
       },

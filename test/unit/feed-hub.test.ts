@@ -6,7 +6,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { TopicUpdate } from '../../lib/rpc/hub-api';
-import { createFakePorts, jwtFor, TEST_SETTINGS, waitUntil } from '../support/fake-socket';
+import { createFakePlatform, jwtFor, TEST_SETTINGS, waitUntil } from '../support/fake-socket';
 import { connect, ev, freshStart, ids, settle, start, streamSubscribes, view } from '../support/feed-hub';
 import { useHubHarness } from '../support/hub-harness';
 
@@ -33,12 +33,12 @@ describe('subscribing', () => {
   });
 
   test('after a reconnect the hub subscribes since its cursors', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     await connect(hub, socket());
     await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
     socket().serverClose(CloseCode.abnormal);
     vi.runOnlyPendingTimers();
-    expect(ports.sockets.all).toHaveLength(2);
+    expect(platform.sockets.all).toHaveLength(2);
     const frames = await connect(hub, socket());
     expect(frames).toEqual(
       expect.arrayContaining([
@@ -57,9 +57,9 @@ describe('subscribing', () => {
 
     // Before it connects, the hub knows whose feed to show from the token's subject.
     const settings = { ...TEST_SETTINGS, token: jwtFor('ann') };
-    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB, settings }));
-    await waitUntil('the badge', () => second.ports.badge.counts.length > 0);
-    expect(second.ports.badge.counts).toEqual([3]);
+    const second = await start(createFakePlatform({ indexedDB: first.platform.indexedDB, settings }));
+    await waitUntil('the badge', () => second.platform.badge.counts.length > 0);
+    expect(second.platform.badge.counts).toEqual([3]);
     const page = await second.hub.openSession().feed();
     expect(ids(page.entries)).toEqual(['feed:ann/f1/3', 'feed:ann/f1/2', 'feed:ann/f1/1']);
     expect(page.unread).toBe(3);
@@ -68,7 +68,7 @@ describe('subscribing', () => {
   });
 
   test("another user: their feed topic is subscribed, the old one no longer; the last user's entries stay stored but are not shown", async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     await connect(hub, socket());
     await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), ev('news', 'n1', 1)]);
     await hub.idle();
@@ -81,7 +81,7 @@ describe('subscribing', () => {
     // Bob sees everyone's news, not Ann's feed, and counts only what he can see.
     expect(await session.feed()).toMatchObject({ unread: 1 });
     expect(ids((await session.feed()).entries)).toEqual(['news/n1/1']);
-    await waitUntil('the badge', () => ports.badge.current() === 1);
+    await waitUntil('the badge', () => platform.badge.current() === 1);
     // "Mark all read" as Bob leaves Ann's entry unread for when she is back.
     await session.markAllRead();
     await session.saveSettings({ serverUrl: 'http://127.0.0.1:8787', token: jwtFor('ann') });
@@ -96,7 +96,7 @@ describe('subscribing', () => {
 
 describe('storing and announcing', () => {
   test('events reach every view as FeedUpdates after they are stored, and the badge counts them', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     const a = view();
     const b = view();
     await hub.openSession().listen(a.listener);
@@ -108,7 +108,7 @@ describe('storing and announcing', () => {
     expect(a.announced()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/2']);
     expect(b.announced()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/2']);
     expect(a.unread()).toBe(2);
-    expect(ports.badge.current()).toBe(2);
+    expect(platform.badge.current()).toBe(2);
     expect(a.feedUpdates()[0]?.changed[0]).toMatchObject({ kind: 'notification', title: 'feed:ann #1', read: false });
   });
 
@@ -146,18 +146,18 @@ describe('storing and announcing', () => {
   });
 
   test('events before the answer to the subscription, or of a topic the hub did not subscribe, are not stored', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     await connect(hub, socket());
     socket().receive(ev('feed:ann', 'f1', 1)).receive(ev('feed:mallory', 'm1', 1));
     await hub.idle();
     expect((await hub.openSession().feed()).entries).toEqual([]);
-    expect(ports.log.warnings().map((entry) => entry.message)).toContain('ignored a frame for a stream the hub did not subscribe');
+    expect(platform.log.warnings().map((entry) => entry.message)).toContain('ignored a frame for a stream the hub did not subscribe');
   });
 });
 
 describe('read flags', () => {
   test('markRead and markAllRead persist, reach every view at once, and update the badge', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     const a = view();
     const b = view();
     const sa = hub.openSession();
@@ -175,13 +175,13 @@ describe('read flags', () => {
         unread: 2,
       });
     }
-    expect(ports.badge.current()).toBe(2);
+    expect(platform.badge.current()).toBe(2);
 
     await sa.markAllRead();
     await settle();
     expect(ids(b.feedUpdates().at(-1)?.changed ?? []).sort()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/3']);
     expect(b.unread()).toBe(0);
-    expect(ports.badge.current()).toBe(0);
+    expect(platform.badge.current()).toBe(0);
     const page = await sa.feed();
     expect(page.unread).toBe(0);
     expect(page.entries.every((entry) => entry.read)).toBe(true);

@@ -49,7 +49,7 @@ describe('recovery', () => {
   });
 
   test('epoch changed: a gap marker with an unknown count, the newest events of the new epoch, the cursor moved', async () => {
-    const { hub, socket, a, ports } = await withStoredFeed();
+    const { hub, socket, a, platform } = await withStoredFeed();
     socket().receive(subscribed('feed:ann', 'epoch changed', { epoch: 'f2', seq: 1 }, 1));
     socket().receive(ev('feed:ann', 'f2', 1));
     await hub.idle();
@@ -59,7 +59,7 @@ describe('recovery', () => {
     socket().serverClose(CloseCode.abnormal);
     vi.runOnlyPendingTimers();
     expect(await connect(hub, socket())).toContainEqual({ t: 'subscribe', topic: 'feed:ann', since: { epoch: 'f2', seq: 1 }, last: 50 });
-    expect(ports.badge.current()).toBe(3);
+    expect(platform.badge.current()).toBe(3);
   });
 
   test('a refused cursor: the hub resubscribes without it and records an epoch-changed gap', async () => {
@@ -110,7 +110,7 @@ describe('the server starting a live subscription over', () => {
 
 describe('storage failures', () => {
   test('a failed write stops the topic and subscribes again since the unchanged cursor after the backoff delay', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     await connect(hub, socket());
     await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1)]);
     const original = IDBObjectStore.prototype.put;
@@ -122,7 +122,7 @@ describe('storage failures', () => {
     await hub.idle();
     failing.mockRestore();
     expect(socket().sentOf('unsubscribe')).toEqual([{ t: 'unsubscribe', topic: 'feed:ann' }]);
-    expect(ports.log.warnings().map((entry) => entry.message)).toContain('a stream failed; it subscribes again later');
+    expect(platform.log.warnings().map((entry) => entry.message)).toContain('a stream failed; it subscribes again later');
     // Events the failed subscription still sends are not stored out of order.
     socket().receive(ev('feed:ann', 'f1', 3));
     await hub.idle();

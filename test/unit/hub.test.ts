@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api';
 import { openHub, type Hub } from '../../worker/core/hub';
-import { createFakePorts, TEST_SETTINGS, useHubFakeTimers, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import { createFakePlatform, TEST_SETTINGS, useHubFakeTimers, type FakePlatform, type FakeSocket } from '../support/fake-socket';
 
 beforeEach(() => {
   useHubFakeTimers();
@@ -41,28 +41,28 @@ afterEach(() => {
   hub = undefined;
 });
 
-async function start(ports: FakePorts = createFakePorts()) {
-  hub = await openHub(ports, { backoffBaseMs: 1000 });
-  return { ports, hub, socket: () => ports.sockets.last() };
+async function start(platform: FakePlatform = createFakePlatform()) {
+  hub = await openHub(platform, { backoffBaseMs: 1000 });
+  return { platform, hub, socket: () => platform.sockets.last() };
 }
 
 describe('openHub', () => {
   test('loads the stored settings and connects to their WebSocket URL', async () => {
-    const { socket } = await start(createFakePorts({ settings: { serverUrl: 'http://10.0.0.5:9000', token: 'tok' } }));
+    const { socket } = await start(createFakePlatform({ settings: { serverUrl: 'http://10.0.0.5:9000', token: 'tok' } }));
     expect(socket().url).toBe('ws://10.0.0.5:9000/ws');
     socket().open();
     expect(socket().sentOf('hello')[0]).toMatchObject({ token: 'tok' });
   });
 
   test('unreadable stored settings fall back to the defaults, which have no token: the hub stays idle', async () => {
-    const ports = createFakePorts();
-    ports.settings.load = async () => {
+    const platform = createFakePlatform();
+    platform.settings.load = async () => {
       throw new Error('storage broken');
     };
-    const { hub } = await start(ports);
+    const { hub } = await start(platform);
     expect(hub.status()).toEqual({ s: 'idle', reason: 'no access token: set one in Options' });
-    expect(ports.sockets.all).toEqual([]);
-    expect(ports.log.warnings()[0]?.message).toMatch(/could not be loaded/);
+    expect(platform.sockets.all).toEqual([]);
+    expect(platform.log.warnings()[0]?.message).toMatch(/could not be loaded/);
   });
 
   test('status() follows the connection, without internal bookkeeping', async () => {
@@ -107,7 +107,7 @@ describe('sessions', () => {
   });
 
   test('after a reconnect every topic is subscribed again and values flow', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     const a = hub.openSession();
     const la = recordingListener();
     await a.listen(la.listener);
@@ -115,7 +115,7 @@ describe('sessions', () => {
     socket().accept();
     socket().serverClose(CloseCode.serviceRestart);
     vi.runOnlyPendingTimers();
-    expect(ports.sockets.all).toHaveLength(2);
+    expect(platform.sockets.all).toHaveLength(2);
     socket().accept();
     expect(viewSubscribes(socket()).map((frame) => frame.topic)).toEqual(['prices:AAPL', 'prices:*']);
     socket().receive({ t: 'state', topic: 'prices:MSFT', value: tick('MSFT', 400), at: 1 });
@@ -208,7 +208,7 @@ describe('sessions', () => {
   });
 
   test('a view whose calls reject does not stop the hub or the other views', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     socket().accept();
     const dead = hub.openSession();
     await dead.listen({
@@ -225,7 +225,7 @@ describe('sessions', () => {
       await settle();
     }
     expect(la.flat()).toHaveLength(3);
-    expect(ports.log.entries.some((entry) => entry.message === 'a view did not take updates')).toBe(true);
+    expect(platform.log.entries.some((entry) => entry.message === 'a view did not take updates')).toBe(true);
   });
 
   test('a topic error reaches the view and the status stays open', async () => {
@@ -242,7 +242,7 @@ describe('sessions', () => {
   });
 
   test('bad frames, invalid prices and stray acks are logged, never fatal', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     socket().accept();
     const a = hub.openSession();
     const la = recordingListener();
@@ -256,7 +256,7 @@ describe('sessions', () => {
     await settle();
     expect(la.flat()).toHaveLength(1);
     expect(hub.status().s).toBe('open');
-    expect(ports.log.warnings().map((entry) => entry.message)).toEqual([
+    expect(platform.log.warnings().map((entry) => entry.message)).toEqual([
       'ignored a bad frame from the server',
       'ignored an invalid state value',
       'ignored an ack for no queued message',
@@ -285,33 +285,33 @@ describe('settings', () => {
   });
 
   test('saveSettings validates, stores and reconnects at once', async () => {
-    const { hub, socket, ports } = await start();
+    const { hub, socket, platform } = await start();
     socket().accept();
     const a = hub.openSession();
     const result = await a.saveSettings({ serverUrl: ' http://127.0.0.1:9999 ', token: 'new-token' });
     expect(result).toEqual({ ok: true, value: { serverUrl: 'http://127.0.0.1:9999', token: 'new-token', systemNotifications: true, quietHours: null } });
-    expect(ports.settings.saved).toEqual([{ serverUrl: 'http://127.0.0.1:9999', token: 'new-token', systemNotifications: true, quietHours: null }]);
-    expect(ports.sockets.all).toHaveLength(2);
+    expect(platform.settings.saved).toEqual([{ serverUrl: 'http://127.0.0.1:9999', token: 'new-token', systemNotifications: true, quietHours: null }]);
+    expect(platform.sockets.all).toHaveLength(2);
     expect(socket().url).toBe('ws://127.0.0.1:9999/ws');
     expect(hub.status()).toEqual({ s: 'connecting', attempt: 0 });
     expect(await a.getSettings()).toEqual({ serverUrl: 'http://127.0.0.1:9999', token: 'new-token', systemNotifications: true, quietHours: null });
   });
 
   test('invalid settings come back as an error and change nothing', async () => {
-    const { hub, ports } = await start();
+    const { hub, platform } = await start();
     const result = await hub.openSession().saveSettings({ serverUrl: 'not a url', token: 'x' });
     expect(result).toMatchObject({ ok: false, error: { name: 'InvalidSettings' } });
-    expect(ports.settings.saved).toEqual([]);
-    expect(ports.sockets.all).toHaveLength(1);
+    expect(platform.settings.saved).toEqual([]);
+    expect(platform.sockets.all).toHaveLength(1);
   });
 
   test('a storage failure comes back as an error', async () => {
-    const { hub, ports } = await start();
-    ports.settings.save = async () => {
+    const { hub, platform } = await start();
+    platform.settings.save = async () => {
       throw new Error('quota exceeded');
     };
     const result = await hub.openSession().saveSettings({ ...TEST_SETTINGS, token: 'other' });
     expect(result).toEqual({ ok: false, error: { name: 'StorageError', message: 'Settings could not be saved: quota exceeded' } });
-    expect(ports.sockets.all).toHaveLength(1);
+    expect(platform.sockets.all).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test, vi } from 'vitest';
 import type { OverlayItem } from '../../lib/rpc/hub-api';
 import { overlayPagePath, parseOverlayMessage, type HideOverlayMessage, type ShowOverlayMessage } from '../../lib/rpc/overlay-messages';
-import { createExtensionNotifier, type NotifierApis } from '../../worker/hosts/extension/host';
+import { createExtensionNotifier, type NotifierApis } from '../../worker/hosts/extension/notifier';
 
 const ITEM: OverlayItem = {
   id: 'feed:ann/e1/7',

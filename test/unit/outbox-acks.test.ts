@@ -13,13 +13,13 @@ useHubHarness();
 
 describe('removal on ack only', () => {
   test('a disconnect before the ack re-sends the same id after the reconnect; the ack then removes it', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     await session.createAlert(rule(101));
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.serverClose(CloseCode.abnormal);
     vi.advanceTimersByTime(500);
-    const next = ports.sockets.last().accept({ user: 'dev' });
+    const next = platform.sockets.last().accept({ user: 'dev' });
     expect(next).not.toBe(socket);
     const [again] = await sentCount(next, 1);
     expect(again).toEqual(first);
@@ -31,15 +31,15 @@ describe('removal on ack only', () => {
     // Removed: the next connection sends nothing.
     next.serverClose(CloseCode.abnormal);
     vi.advanceTimersByTime(500);
-    const third = ports.sockets.last().accept({ user: 'dev' });
+    const third = platform.sockets.last().accept({ user: 'dev' });
     await settle(hub);
     expect(sends(third)).toEqual([]);
   });
 
   test('no ack within the timeout: nothing more at timeout + delay - 1, the same id again at timeout + delay', async () => {
-    const { ports, session } = await start();
+    const { platform, session } = await start();
     await session.createAlert(rule(101));
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     vi.advanceTimersByTime(ACK_TIMEOUT + 500 - 1);
     expect(sends(socket)).toHaveLength(1);
@@ -54,9 +54,9 @@ describe('removal on ack only', () => {
   });
 
   test('a transient refusal (rate-limited) is retried with backoff: not at d - 1, at d, same id', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     await session.createAlert(rule(101));
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'rate-limited', message: 'slow down' } });
     await settle(hub);
@@ -70,9 +70,9 @@ describe('removal on ack only', () => {
   });
 
   test('a late ack (after a timeout) still removes the message and the queue moves on', async () => {
-    const { ports, session } = await start();
+    const { platform, session } = await start();
     const ids = await createThree(session);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     vi.advanceTimersByTime(ACK_TIMEOUT);
     socket.receive({ t: 'ack', id: first!.id, ok: true });
@@ -83,9 +83,9 @@ describe('removal on ack only', () => {
 
 describe('bad acks never lose or duplicate a queued message', () => {
   test('malformed acks are refused by the codec and logged; the message stays in flight until its real ack', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const ids = await createThree(session);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket
       .receiveRaw(encode({ t: 'ack', id: first!.id }).slice().buffer)
@@ -94,7 +94,7 @@ describe('bad acks never lose or duplicate a queued message', () => {
       .receiveRaw(encode({ t: 'ack', id: first!.id, ok: false, error: { code: 'nonsense', message: 'x' } }).slice().buffer);
     await settle(hub);
     expect(sends(socket)).toHaveLength(1);
-    expect(ports.log.warnings().filter((entry) => entry.message === 'ignored a bad frame from the server')).toHaveLength(4);
+    expect(platform.log.warnings().filter((entry) => entry.message === 'ignored a bad frame from the server')).toHaveLength(4);
     expect((await session.alerts()).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync', 'pending sync']);
     socket.receive({ t: 'ack', id: first!.id, ok: true });
     const [, second] = await sentCount(socket, 2);
@@ -102,22 +102,22 @@ describe('bad acks never lose or duplicate a queued message', () => {
   });
 
   test('an ack for an unknown id is ignored and logged', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     await createThree(session);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: '00000000-0000-4000-8000-000000000000', ok: true });
     socket.receive({ t: 'ack', id: 'not-even-a-uuid', ok: false, error: { code: 'invalid', message: 'no' } });
     await settle(hub);
     expect(sends(socket)).toHaveLength(1);
-    expect(ports.log.warnings().filter((entry) => entry.message === 'ignored an ack for no queued message')).toHaveLength(2);
+    expect(platform.log.warnings().filter((entry) => entry.message === 'ignored an ack for no queued message')).toHaveLength(2);
     expect((await session.alerts()).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync', 'pending sync']);
   });
 
   test('a duplicate ack (at once, and again later) removes nothing more and sends nothing twice', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const ids = await createThree(session);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: first!.id, ok: true }).receive({ t: 'ack', id: first!.id, ok: true });
     const [, second] = await sentCount(socket, 2);
@@ -131,6 +131,6 @@ describe('bad acks never lose or duplicate a queued message', () => {
     expect(third!.body).toMatchObject({ alertId: ids[2] });
     await settle(hub);
     expect((await session.alerts()).find((alert) => alert.id === ids[1])?.state).toBe('active');
-    expect(allSends(ports).map((frame) => frame.body)).toEqual(ids.map((alertId, i) => ({ alertId, rule: rule(101 + i) })));
+    expect(allSends(platform).map((frame) => frame.body)).toEqual(ids.map((alertId, i) => ({ alertId, rule: rule(101 + i) })));
   });
 });

@@ -7,7 +7,7 @@ import { IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { EXPIRED_REASON } from '../../worker/core/outbox/outbox';
-import { createFakePorts } from '../support/fake-socket';
+import { createFakePlatform } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
 import { createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
 
@@ -15,9 +15,9 @@ useHubHarness();
 
 describe('storage', () => {
   test('when recording an ack fails, nothing is lost: the same id goes again after a delay and its repeated ack removes it', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const { value } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     const original = IDBObjectStore.prototype.delete;
     const failing = vi.spyOn(IDBObjectStore.prototype, 'delete').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['delete']>) {
@@ -27,7 +27,7 @@ describe('storage', () => {
     socket.receive({ t: 'ack', id: first!.id, ok: true });
     await settle(hub);
     failing.mockRestore();
-    expect(ports.log.warnings().map((entry) => entry.message)).toContain('the outbox could not record an answer; it tries again');
+    expect(platform.log.warnings().map((entry) => entry.message)).toContain('the outbox could not record an answer; it tries again');
     expect((await session.alerts())[0]).toMatchObject({ id: value.id, state: 'pending sync' });
     vi.advanceTimersByTime(499);
     expect(sends(socket)).toHaveLength(1);
@@ -40,8 +40,8 @@ describe('storage', () => {
   });
 
   test('a create that cannot be written is refused with a StorageError and nothing is sent', async () => {
-    const { ports, session, hub } = await start();
-    const socket = goOnline(ports);
+    const { platform, session, hub } = await start();
+    const socket = goOnline(platform);
     const failing = vi.spyOn(IDBObjectStore.prototype, 'add').mockImplementation(() => {
       throw new DOMException('The disk is full', 'QuotaExceededError');
     });
@@ -56,9 +56,9 @@ describe('storage', () => {
 
 describe('failed messages', () => {
   test('invalid: the message fails with the reason, stays visible, and the next one is sent', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const ids = await createThree(session);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'invalid', message: 'unknown symbol AAPL' } });
     const [, second] = await sentCount(socket, 2);
@@ -71,15 +71,15 @@ describe('failed messages', () => {
     await sentCount(socket, 3);
     socket.serverClose(CloseCode.abnormal);
     vi.advanceTimersByTime(500);
-    const next = ports.sockets.last().accept({ user: 'dev' });
+    const next = platform.sockets.last().accept({ user: 'dev' });
     const [resent] = await sentCount(next, 1);
     expect(resent!.body).toMatchObject({ alertId: ids[2] });
   });
 
   test('deleting a failed create removes it locally and sends nothing', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const { value } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'invalid', message: 'too many alerts' } });
     await settle(hub);
@@ -90,12 +90,12 @@ describe('failed messages', () => {
   });
 
   test('a message older than the maximum age fails as expired instead of being sent', async () => {
-    const { ports, session, hub } = await start(createFakePorts({ online: false }), { maxAgeMs: 60_000 });
+    const { platform, session, hub } = await start(createFakePlatform({ online: false }), { maxAgeMs: 60_000 });
     const { value: old } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
     vi.advanceTimersByTime(30_000);
     const { value: young } = (await session.createAlert(rule(102))) as { ok: true; value: { id: string } };
     vi.advanceTimersByTime(30_001);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [only] = await sentCount(socket, 1);
     expect(only!.body).toMatchObject({ alertId: young.id });
     await settle(hub);

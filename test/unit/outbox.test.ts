@@ -5,7 +5,7 @@
  * Fake timers leave `setImmediate` (and so IndexedDB) real.
  */
 import { describe, expect, test } from 'vitest';
-import { createFakePorts } from '../support/fake-socket';
+import { createFakePlatform } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
 import { createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
 
@@ -13,7 +13,7 @@ useHubHarness();
 
 describe('queueing and order', () => {
   test('creates offline are written, answered with the alert id, and show as pending sync, newest first', async () => {
-    const { session, ports } = await start();
+    const { session, platform } = await start();
     const ids = await createThree(session);
     const alerts = await session.alerts();
     expect(alerts.map((alert) => [alert.id, alert.state, alert.rule.price])).toEqual([
@@ -21,13 +21,13 @@ describe('queueing and order', () => {
       [ids[1], 'pending sync', 102],
       [ids[0], 'pending sync', 101],
     ]);
-    expect(ports.sockets.all).toEqual([]);
+    expect(platform.sockets.all).toEqual([]);
   });
 
   test('three creates are sent in order, one in flight at a time, each after the previous ack', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const ids = await createThree(session);
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     expect(first).toMatchObject({ t: 'send', kind: 'alert.create', body: { alertId: ids[0], rule: rule(101) } });
     await settle(hub);
@@ -48,8 +48,8 @@ describe('queueing and order', () => {
   });
 
   test('a create while online is sent at once, after its write committed', async () => {
-    const { ports, session } = await start();
-    const socket = goOnline(ports);
+    const { platform, session } = await start();
+    const socket = goOnline(platform);
     const result = await session.createAlert(rule(150));
     expect(result).toMatchObject({ ok: true });
     const [frame] = await sentCount(socket, 1);
@@ -59,7 +59,7 @@ describe('queueing and order', () => {
 
 describe('pause and delete', () => {
   test('pause and delete are queued behind the create, in order, and validated', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     const { value } = (await session.createAlert(rule(101))) as { ok: true; value: { id: string } };
     expect(await session.pauseAlert(value.id, true)).toEqual({ ok: true, value: null });
     expect(await session.deleteAlert(value.id)).toEqual({ ok: true, value: null });
@@ -67,7 +67,7 @@ describe('pause and delete', () => {
     expect(await session.deleteAlert(value.id)).toEqual({ ok: true, value: null });
     expect(await session.pauseAlert('no-such-alert', true)).toMatchObject({ ok: false, error: { name: 'NotFound' } });
     expect(await session.pauseAlert(value.id, 'yes' as unknown as boolean)).toMatchObject({ ok: false, error: { name: 'InvalidAlert' } });
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     const kinds: string[] = [];
     for (let i = 0; i < 3; i++) {
       const frame = (await sentCount(socket, i + 1))[i]!;
@@ -81,7 +81,7 @@ describe('pause and delete', () => {
   });
 
   test('an invalid rule is refused before anything is written', async () => {
-    const { ports, session, hub } = await start();
+    const { platform, session, hub } = await start();
     expect(await session.createAlert({ symbol: 'AAPL', condition: 'above', price: Number.NaN })).toMatchObject({
       ok: false,
       error: { name: 'InvalidAlert', message: 'Price must be a number' },
@@ -90,7 +90,7 @@ describe('pause and delete', () => {
     expect(await session.createAlert({ symbol: 'AAPL', condition: 'percent-move', percent: 5, windowMinutes: -1 })).toMatchObject({ ok: false });
     expect(await session.createAlert({ ...rule(1), expiresAt: Date.now() - 1 })).toMatchObject({ ok: false, error: { message: 'Expiry must be in the future' } });
     expect(await session.createAlert({ symbol: 'AAPL', condition: 'below', price: 1e13 })).toMatchObject({ ok: false });
-    const socket = goOnline(ports);
+    const socket = goOnline(platform);
     await settle(hub);
     expect(sends(socket)).toEqual([]);
     expect(await session.alerts()).toEqual([]);
@@ -104,14 +104,14 @@ describe('restart', () => {
     await first.hub.idle();
     first.hub.close();
 
-    const second = await start(createFakePorts({ online: false, indexedDB: first.ports.indexedDB }));
+    const second = await start(createFakePlatform({ online: false, indexedDB: first.platform.indexedDB }));
     await second.hub.idle();
     expect((await second.session.alerts()).map((alert) => [alert.id, alert.state])).toEqual([
       [ids[2], 'pending sync'],
       [ids[1], 'pending sync'],
       [ids[0], 'pending sync'],
     ]);
-    const socket = goOnline(second.ports);
+    const socket = goOnline(second.platform);
     for (let i = 0; i < 3; i++) {
       const frame = (await sentCount(socket, i + 1))[i]!;
       expect(frame.body).toMatchObject({ alertId: ids[i] });
@@ -124,13 +124,13 @@ describe('restart', () => {
   test('a restart while a message is in flight re-sends it with the same id', async () => {
     const first = await start();
     await first.session.createAlert(rule(101));
-    const socket = goOnline(first.ports);
+    const socket = goOnline(first.platform);
     const [sent] = await sentCount(socket, 1);
     await first.hub.idle();
     first.hub.close();
 
-    const second = await start(createFakePorts({ online: false, indexedDB: first.ports.indexedDB }));
-    const again = goOnline(second.ports);
+    const second = await start(createFakePlatform({ online: false, indexedDB: first.platform.indexedDB }));
+    const again = goOnline(second.platform);
     const [resent] = await sentCount(again, 1);
     expect(resent).toEqual(sent);
   });

@@ -10,7 +10,7 @@ import type { FeedUpdate } from '../../lib/rpc/hub-api';
 import type { NotificationData } from '../../lib/wire/notifications';
 import type { EventFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import type { Hub } from '../../worker/core/hub';
-import { createFakePorts, TEST_SETTINGS, waitUntil, type FakePorts, type FakeSocket } from '../support/fake-socket';
+import { createFakePlatform, TEST_SETTINGS, waitUntil, type FakePlatform, type FakeSocket } from '../support/fake-socket';
 import { listenAll, openTestHub, useHubHarness } from '../support/hub-harness';
 
 useHubHarness();
@@ -34,12 +34,12 @@ function subscribed(topic: string, recovery: 'fresh' | 'recovered', head: number
   return { t: 'subscribed', topic, mode: 'stream', recovery, position: { epoch: topic === 'news' ? 'n1' : 'f1', seq: head }, ...(from === undefined ? {} : { from }) };
 }
 
-async function start(ports: FakePorts = createFakePorts()) {
-  const hub = await openTestHub(ports, { backoffBaseMs: 1000 });
+async function start(platform: FakePlatform = createFakePlatform()) {
+  const hub = await openTestHub(platform, { backoffBaseMs: 1000 });
   const session = hub.openSession();
   const updates = await listenAll(session);
   const feedUpdates = () => updates.filter((update): update is FeedUpdate => update.kind === 'feed');
-  return { ports, hub, session, feedUpdates, shown: () => ports.notifier.shown.map((call) => call.item), socket: () => ports.sockets.last() };
+  return { platform, hub, session, feedUpdates, shown: () => platform.notifier.shown.map((call) => call.item), socket: () => platform.sockets.last() };
 }
 
 /** Opens as `ann`; both stream topics start at `feedHead` (the feed) and 0 (news), with `events` after. */
@@ -53,22 +53,22 @@ async function connect(hub: Hub, socket: FakeSocket, recovery: 'fresh' | 'recove
 }
 
 /** Drops the connection and lets the hub reconnect (backoff 500 ms with random 0.5). */
-function reconnect(ports: FakePorts): FakeSocket {
-  ports.sockets.last().serverClose(CloseCode.abnormal);
+function reconnect(platform: FakePlatform): FakeSocket {
+  platform.sockets.last().serverClose(CloseCode.abnormal);
   vi.advanceTimersByTime(500);
-  return ports.sockets.last();
+  return platform.sockets.last();
 }
 
 describe('showing', () => {
   test('a live fired alert is shown once, with its text and the feed entry it stands for', async () => {
-    const { hub, socket, shown, ports } = await start();
+    const { hub, socket, shown, platform } = await start();
     await connect(hub, socket(), 'fresh', 0);
     socket().receive(ev(1));
     await hub.idle();
     expect(shown()).toEqual([
       { id: `alert:${FEED}/f1/1`, kind: 'alert', title: 'AAPL above 201', body: 'AAPL hit 201.5', level: 'high', at: 1001, entryIds: [`${FEED}/f1/1`] },
     ]);
-    expect(ports.notifier.shown[0]?.systemNotifications).toBe(true);
+    expect(platform.notifier.shown[0]?.systemNotifications).toBe(true);
   });
 
   test('two live events make two overlays; info and warning notifications make none; a high one makes one', async () => {
@@ -85,11 +85,11 @@ describe('showing', () => {
   });
 
   test('replays of stored events are never shown again; the next new one is', async () => {
-    const { hub, socket, shown, ports } = await start();
+    const { hub, socket, shown, platform } = await start();
     await connect(hub, socket(), 'fresh', 0);
     socket().receive(ev(1));
     await hub.idle();
-    const next = reconnect(ports);
+    const next = reconnect(platform);
     // A server that replays from before the cursor: event 1 is a duplicate, event 2 is new.
     await connect(hub, next, 'recovered', 2, [ev(1), ev(2)]);
     expect(shown().map((item) => item.entryIds)).toEqual([[`${FEED}/f1/1`], [`${FEED}/f1/2`]]);
@@ -99,11 +99,11 @@ describe('showing', () => {
   });
 
   test('several alerts recovered after being away make ONE summary, even when the replay comes in parts', async () => {
-    const { hub, socket, shown, ports } = await start();
+    const { hub, socket, shown, platform } = await start();
     await connect(hub, socket(), 'fresh', 0, []);
     socket().receive(ev(1, { title: 'plain', level: 'info' }));
     await hub.idle();
-    const next = reconnect(ports);
+    const next = reconnect(platform);
     next.accept({ user: 'ann' });
     await hub.idle();
     next.receive(subscribed('news', 'recovered', 0)).receive(subscribed(FEED, 'recovered', 5, 2));
@@ -130,9 +130,9 @@ describe('showing', () => {
   });
 
   test('one alert recovered is shown as itself', async () => {
-    const { hub, socket, shown, ports } = await start();
+    const { hub, socket, shown, platform } = await start();
     await connect(hub, socket(), 'fresh', 0);
-    await connect(hub, reconnect(ports), 'recovered', 1, [ev(1)]);
+    await connect(hub, reconnect(platform), 'recovered', 1, [ev(1)]);
     expect(shown().map((item) => item.kind)).toEqual(['alert']);
   });
 
@@ -148,7 +148,7 @@ describe('showing', () => {
   test('quiet hours: nothing is shown, the feed still updates', async () => {
     vi.setSystemTime(new Date(2026, 0, 5, 12, 30));
     const quiet = { ...TEST_SETTINGS, quietHours: { start: '12:00', end: '13:00' } };
-    const { hub, socket, shown, feedUpdates } = await start(createFakePorts({ settings: quiet }));
+    const { hub, socket, shown, feedUpdates } = await start(createFakePlatform({ settings: quiet }));
     await connect(hub, socket(), 'fresh', 0);
     socket().receive(ev(1));
     await hub.idle();
@@ -161,17 +161,17 @@ describe('showing', () => {
   });
 
   test('system notifications off is passed to the notifier', async () => {
-    const { hub, socket, ports } = await start(createFakePorts({ settings: { ...TEST_SETTINGS, systemNotifications: false } }));
+    const { hub, socket, platform } = await start(createFakePlatform({ settings: { ...TEST_SETTINGS, systemNotifications: false } }));
     await connect(hub, socket(), 'fresh', 0);
     socket().receive(ev(1));
     await hub.idle();
-    expect(ports.notifier.shown.map((call) => call.systemNotifications)).toEqual([false]);
+    expect(platform.notifier.shown.map((call) => call.systemNotifications)).toEqual([false]);
   });
 });
 
 describe('dismiss and snooze', () => {
-  async function showOne(ports?: FakePorts) {
-    const hub = await start(ports);
+  async function showOne(platform?: FakePlatform) {
+    const hub = await start(platform);
     await connect(hub.hub, hub.socket(), 'fresh', 0);
     hub.socket().receive(ev(1));
     await hub.hub.idle();
@@ -180,22 +180,22 @@ describe('dismiss and snooze', () => {
   }
 
   test('overlay(id) serves the text; dismiss hides it everywhere, marks its entry read and empties the badge', async () => {
-    const { session, item, ports, feedUpdates } = await showOne();
+    const { session, item, platform, feedUpdates } = await showOne();
     expect(await session.overlay(item.id)).toEqual(item);
     expect(await session.overlay('alert:nothing')).toBeNull();
-    expect(ports.badge.current()).toBe(1);
+    expect(platform.badge.current()).toBe(1);
     await session.dismissOverlay(item.id);
-    expect(ports.notifier.hidden).toEqual([item.id]);
+    expect(platform.notifier.hidden).toEqual([item.id]);
     expect(await session.overlay(item.id)).toBeNull();
-    expect(ports.badge.current()).toBe(0);
+    expect(platform.badge.current()).toBe(0);
     await waitUntil('the read flag', () => feedUpdates().some((update) => update.changed.some((entry) => entry.id === item.entryIds[0] && entry.read)));
     expect(feedUpdates().at(-1)?.unread).toBe(0);
   });
 
   test('snooze hides it, leaves it unread, and shows it again after exactly the delay', async () => {
-    const { session, item, ports, shown, hub } = await showOne();
+    const { session, item, platform, shown, hub } = await showOne();
     await session.dismissOverlay(item.id, 5);
-    expect(ports.notifier.hidden).toEqual([item.id]);
+    expect(platform.notifier.hidden).toEqual([item.id]);
     expect(await session.overlay(item.id)).toBeNull();
     vi.advanceTimersByTime(5 * 60_000 - 1);
     expect(shown()).toHaveLength(1);
@@ -203,7 +203,7 @@ describe('dismiss and snooze', () => {
     expect(shown()).toEqual([item, item]);
     expect(await session.overlay(item.id)).toEqual(item);
     await hub.idle();
-    expect(ports.badge.current()).toBe(1);
+    expect(platform.badge.current()).toBe(1);
   });
 
   test('a snooze survives a restart: re-armed for the time left, shown once', async () => {
@@ -212,13 +212,13 @@ describe('dismiss and snooze', () => {
     await first.hub.idle();
     vi.advanceTimersByTime(2 * 60_000);
     first.hub.close();
-    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB }));
+    const second = await start(createFakePlatform({ indexedDB: first.platform.indexedDB }));
     await second.hub.idle();
     expect(await second.session.overlay(first.item.id)).toBeNull();
     vi.advanceTimersByTime(3 * 60_000 - 1);
-    expect(second.ports.notifier.shown).toHaveLength(0);
+    expect(second.platform.notifier.shown).toHaveLength(0);
     vi.advanceTimersByTime(1);
-    expect(second.ports.notifier.shown.map((call) => call.item)).toEqual([first.item]);
+    expect(second.platform.notifier.shown.map((call) => call.item)).toEqual([first.item]);
     expect(await second.session.overlay(first.item.id)).toEqual(first.item);
   });
 
@@ -228,25 +228,25 @@ describe('dismiss and snooze', () => {
     await first.hub.idle();
     first.hub.close();
     vi.advanceTimersByTime(60 * 60_000);
-    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB }));
+    const second = await start(createFakePlatform({ indexedDB: first.platform.indexedDB }));
     await second.hub.idle();
     vi.advanceTimersByTime(0);
-    expect(second.ports.notifier.shown.map((call) => call.item)).toEqual([first.item]);
+    expect(second.platform.notifier.shown.map((call) => call.item)).toEqual([first.item]);
   });
 
   test('dismissing a snoozed overlay ends the snooze for good and marks it read', async () => {
-    const { session, item, ports, shown, hub } = await showOne();
+    const { session, item, platform, shown, hub } = await showOne();
     await session.dismissOverlay(item.id, 5);
     await session.dismissOverlay(item.id);
     await hub.idle();
-    expect(ports.badge.current()).toBe(0);
+    expect(platform.badge.current()).toBe(0);
     vi.advanceTimersByTime(10 * 60_000);
     expect(shown()).toHaveLength(1);
     hub.close();
-    const again = await start(createFakePorts({ indexedDB: ports.indexedDB }));
+    const again = await start(createFakePlatform({ indexedDB: platform.indexedDB }));
     await again.hub.idle();
     vi.advanceTimersByTime(10 * 60_000);
-    expect(again.ports.notifier.shown).toHaveLength(0);
+    expect(again.platform.notifier.shown).toHaveLength(0);
   });
 
   test('bad arguments are refused', async () => {
@@ -261,16 +261,16 @@ describe('dismiss and snooze', () => {
     const first = await showOne();
     await first.hub.idle();
     first.hub.close();
-    const second = await start(createFakePorts({ indexedDB: first.ports.indexedDB }));
+    const second = await start(createFakePlatform({ indexedDB: first.platform.indexedDB }));
     expect(await second.session.overlay(first.item.id)).toEqual(first.item);
     await second.session.dismissOverlay(first.item.id);
-    expect(second.ports.notifier.hidden).toEqual([first.item.id]);
-    expect(second.ports.badge.current()).toBe(0);
+    expect(second.platform.notifier.hidden).toEqual([first.item.id]);
+    expect(second.platform.badge.current()).toBe(0);
   });
 
   test('dismissing an unknown id still hides it (an overlay left on screen) and changes nothing else', async () => {
-    const { session, ports } = await start();
+    const { session, platform } = await start();
     await session.dismissOverlay('alert:gone');
-    expect(ports.notifier.hidden).toEqual(['alert:gone']);
+    expect(platform.notifier.hidden).toEqual(['alert:gone']);
   });
 });

@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createPipeRegistry } from '../../worker/hosts/extension/pipe-registry';
+import { createPipeAcceptor } from '../../worker/hosts/extension/pipe-acceptor';
 import { connectingPipes, createPortEndpoint, PIPE_PREFIX, type PortEndpoint } from '../../lib/rpc/runtime-port-endpoint';
 import { createFakeRuntime, createPortPair, type FakeRuntime, type Serialisation } from '../support/runtime-ports';
 
@@ -41,11 +41,11 @@ const endpoints: PortEndpoint[] = [];
 
 /** A background that exposes the service on every `main` port and accepts pipes. */
 function startBackground(runtime: FakeRuntime, exposeDelayMs = 0): void {
-  const registry = createPipeRegistry({ claimTimeoutMs: 500 });
+  const acceptor = createPipeAcceptor({ claimTimeoutMs: 500 });
   const service = createService();
   runtime.onConnect((port) => {
-    if (registry.accept(port)) return;
-    const endpoint = createPortEndpoint(port, { pipes: registry.pipes });
+    if (acceptor.accept(port)) return;
+    const endpoint = createPortEndpoint(port, { pipes: acceptor.pipes });
     endpoints.push(endpoint);
     setTimeout(() => Comlink.expose(service, endpoint), exposeDelayMs);
   });
@@ -136,12 +136,12 @@ describe('background calls into a view that went away', () => {
   test('reject instead of hanging', async () => {
     let service: Service | null = null;
     const runtime = createFakeRuntime('json', (r) => {
-      const registry = createPipeRegistry();
+      const acceptor = createPipeAcceptor();
       service = createService();
       const exposed = service;
       r.onConnect((port) => {
-        if (registry.accept(port)) return;
-        const endpoint = createPortEndpoint(port, { pipes: registry.pipes });
+        if (acceptor.accept(port)) return;
+        const endpoint = createPortEndpoint(port, { pipes: acceptor.pipes });
         endpoints.push(endpoint);
         Comlink.expose(exposed, endpoint);
       });
@@ -154,34 +154,34 @@ describe('background calls into a view that went away', () => {
   });
 });
 
-describe('pipe registry', () => {
+describe('pipe acceptor', () => {
   test('a pipe that arrives before its marker keeps its messages', async () => {
-    const registry = createPipeRegistry();
+    const acceptor = createPipeAcceptor();
     const [view, background] = createPortPair(`${PIPE_PREFIX}x`, 'json');
-    expect(registry.accept(background)).toBe(true);
+    expect(acceptor.accept(background)).toBe(true);
     view.postMessage({ hello: 1 });
     await new Promise((resolve) => setTimeout(resolve, 10));
     const received: unknown[] = [];
-    registry.pipes(`${PIPE_PREFIX}x`, (pipe) => pipe?.onMessage.addListener((m) => received.push(m)));
+    acceptor.pipes(`${PIPE_PREFIX}x`, (pipe) => pipe?.onMessage.addListener((m) => received.push(m)));
     expect(received).toEqual([{ hello: 1 }]);
   });
 
   test('a marker that arrives first waits for its pipe', () => {
-    const registry = createPipeRegistry();
+    const acceptor = createPipeAcceptor();
     const got: string[] = [];
-    registry.pipes(`${PIPE_PREFIX}y`, (pipe) => got.push(pipe?.name ?? 'none'));
+    acceptor.pipes(`${PIPE_PREFIX}y`, (pipe) => got.push(pipe?.name ?? 'none'));
     expect(got).toEqual([]);
-    registry.accept(createPortPair(`${PIPE_PREFIX}y`, 'json')[1]);
+    acceptor.accept(createPortPair(`${PIPE_PREFIX}y`, 'json')[1]);
     expect(got).toEqual([`${PIPE_PREFIX}y`]);
   });
 
   test('a pipe that never comes is reported after the claim timeout', async () => {
-    const registry = createPipeRegistry({ claimTimeoutMs: 20 });
-    const got = await new Promise((resolve) => registry.pipes(`${PIPE_PREFIX}z`, resolve));
+    const acceptor = createPipeAcceptor({ claimTimeoutMs: 20 });
+    const got = await new Promise((resolve) => acceptor.pipes(`${PIPE_PREFIX}z`, resolve));
     expect(got).toBeNull();
   });
 
   test('ignores ports that are not pipes', () => {
-    expect(createPipeRegistry().accept(createPortPair('switchboard-hub', 'json')[1])).toBe(false);
+    expect(createPipeAcceptor().accept(createPortPair('switchboard-hub', 'json')[1])).toBe(false);
   });
 });

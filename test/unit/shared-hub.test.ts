@@ -1,5 +1,5 @@
 /**
- * The dashboard's hub link in Node: `connectSharedHub` in a "tab" and `createHubPortServer` in a
+ * The dashboard's hub link in Node: `connectSharedHub` in a "tab" and `createMessagePortServer` in a
  * "worker", joined by a real `MessageChannel` and sharing a fake Web Locks manager (one origin).
  * The hub is a fake whose sessions record what they were asked and whether they were closed.
  */
@@ -11,7 +11,7 @@ import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api'
 import { tabLockName } from '../../lib/rpc/hub-worker-messages';
 import { DEFAULT_SETTINGS, type Settings } from '../../lib/rpc/settings';
 import type { Hub, HubSession } from '../../worker/core/hub';
-import { createHubPortServer, createTabNotifier, type HubPortServer } from '../../worker/hosts/shared-worker/message-port-server';
+import { createMessagePortServer, createTabNotifier, type MessagePortServer } from '../../worker/hosts/shared-worker/message-port-server';
 import { dashboardSurface } from '../../worker/hosts/shared-worker/host';
 import { createTabSessions } from '../../worker/hosts/shared-worker/tab-sessions';
 import { createFakeLocks, type FakeLocks } from '../support/fake-locks';
@@ -72,7 +72,7 @@ function fakeSession(options: { hangFeed?: boolean; saved?: Settings[] } = {}): 
 
 interface Setup {
   readonly locks: FakeLocks;
-  readonly server: HubPortServer;
+  readonly server: MessagePortServer;
   readonly sessions: FakeSession[];
   connect(extra?: Partial<Parameters<typeof connectSharedHub>[0]>): HubClient;
 }
@@ -93,7 +93,7 @@ function setup(makeSession: () => FakeSession = () => fakeSession()): Setup {
       return session;
     },
   } as unknown as Hub;
-  const server = createHubPortServer({ hub: async () => hub, tabs: createTabSessions({ locks, log }), log });
+  const server = createMessagePortServer({ hub: async () => hub, tabs: createTabSessions({ locks, log }), log });
   return {
     locks,
     server,
@@ -167,7 +167,7 @@ describe('connectSharedHub ↔ hub port server', () => {
 
   test('the hub failing to open ends the port instead of leaving the view hanging', async () => {
     const log = createRecordingLogger();
-    const server = createHubPortServer({
+    const server = createMessagePortServer({
       hub: () => Promise.reject(new Error('IndexedDB is broken')),
       tabs: createTabSessions({ locks: undefined, log }),
       log,

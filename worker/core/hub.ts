@@ -1,31 +1,36 @@
 /**
  * The hub's composition root: the only module that wires connection, registry, streams, the
  * database, the feed, the outbox, alerts, overlays and sessions together. Hosts call
- * `openHub(ports)` and then `openSession()` once per connected view.
+ * `openHub(platform)` and then `openSession()` once per connected view.
+ *
+ * The parts are built in dependency order: the database, the connection (idle until configured),
+ * whose user the hub shows, the parts that send through the connection, and last what the
+ * connection tells them (`./router.ts` for frames, `followConnection` for transitions).
  */
-import type { AlertsState } from '../../lib/wire/alerts';
 import { toErrorData } from '../../lib/errors';
 import type { HubStatus } from '../../lib/rpc/hub-api';
-import { isUserName } from '../../lib/wire/ids';
-import { modeOf, parseTopic, topics, type TopicId } from '../../lib/wire/topics';
-import { assertNever, type ClientFrame, type ServerFrame } from '../../lib/wire/protocol';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../lib/rpc/settings';
-import { watchUser } from '../../lib/user-change';
-import { tokenSubject } from './token-subject';
-import { createAlerts } from './alerts/alerts';
-import { createConnection, toHubStatus } from './connection/connection';
-import { openHubDb } from '../store/db';
+import type { ClientFrame } from '../../lib/wire/protocol';
+import { createAlerts, type Alerts } from './alerts/alerts';
+import { holdAlertsTopic, type AlertsTopic } from './alerts/alerts-topic';
+import { createConnection } from './connection/connection';
+import { createConnectionEvents } from './connection/events';
+import { toHubStatus, type Transition } from './connection/state';
 import { createFeed } from './feed/feed';
+import { createStreams, type Streams } from './feed/streams';
+import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox';
+import { createOverlays } from './overlays/overlays';
+import type { HubPlatform, Logger, SettingsStore } from './platform';
+import { createFrameRouter } from './router';
+import { createRegistry, type Registry } from './sessions/registry';
+import type { HubSession } from './sessions/session';
+import { createViews } from './sessions/views';
+import { createShownUser, type ShownUser } from './shown-user';
+import { openHubDb } from '../store/db';
 import { createFeedStore } from '../store/feed-store';
-import { createOutbox, type OutboxOptions } from './outbox/outbox';
 import { createOutboxStore } from '../store/outbox-store';
 import { createOverlayStore } from '../store/overlay-store';
-import { createOverlays } from './overlays/overlays';
-import type { HubPorts, Logger, SettingsStore } from './platform';
-import { createRegistry } from './sessions/registry';
-import { createSession, type HubSession } from './sessions/session';
 import { createSnapshotStore } from '../store/snapshot-store';
-import { createStreams } from './feed/streams';
 
 export type { HubSession };
 
@@ -87,46 +92,87 @@ async function loadSettings(store: SettingsStore, log: Logger): Promise<Settings
   return DEFAULT_SETTINGS;
 }
 
+/** The parts that follow the connection as it opens and leaves open. */
+interface Followers {
+  readonly registry: Registry;
+  readonly streams: Streams;
+  readonly outbox: Outbox;
+  readonly alerts: Alerts;
+  readonly alertsTopic: AlertsTopic;
+  readonly shown: ShownUser;
+  /** The user shown may have changed: refresh what depends on it. */
+  userMayHaveChanged(): void;
+  /** Every status change goes to the views. */
+  status(status: HubStatus): void;
+}
+
+/** What each part does when the connection leaves open or opens. */
+function followConnection(parts: Followers, { from, to }: Transition): void {
+  if (from.s === 'open') {
+    parts.streams.closed();
+    parts.outbox.closed();
+    // Released while closed (nothing is sent), so the next open subscribes it exactly once.
+    parts.alertsTopic.closed();
+  }
+  if (to.s === 'open') {
+    parts.shown.opened(to.user);
+    parts.registry.resubscribeAll();
+    parts.streams.open(to.user);
+    parts.alertsTopic.opened(to.user);
+    parts.outbox.opened(to.user);
+    parts.alerts.refresh();
+    parts.userMayHaveChanged();
+  }
+  parts.status(toHubStatus(to));
+}
+
 /** Loads the settings, starts connecting and returns the hub. */
-export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOptions>> = {}): Promise<Hub> {
+export async function openHub(platform: HubPlatform, options: Readonly<Partial<HubOptions>> = {}): Promise<Hub> {
   const opts: HubOptions = { ...DEFAULT_HUB_OPTIONS, ...options };
-  const log = ports.log ?? silent;
-  let settings = await loadSettings(ports.settings, log);
-  const statusListeners = new Set<(status: HubStatus) => void>();
-  const sessions = new Set<HubSession>();
+  const log = platform.log ?? silent;
+  const { clock, random } = platform;
+  let settings = await loadSettings(platform.settings, log);
   let closed = false;
 
+  const db = openHubDb({ factory: platform.indexedDB, log });
+  const events = createConnectionEvents();
+  const connection = createConnection({
+    openSocket: platform.openSocket,
+    clock,
+    random,
+    network: platform.network,
+    log,
+    options: {
+      backoff: { baseMs: opts.backoffBaseMs, capMs: opts.backoffCapMs },
+      maxPingIntervalMs: opts.maxPingIntervalMs,
+      handshakeTimeoutMs: opts.handshakeTimeoutMs,
+    },
+    onTransition: events.onTransition,
+    onFrame: events.onFrame,
+  });
   const send = (frame: ClientFrame): boolean => connection.send(frame);
+  const shown = createShownUser({ connection, token: () => settings.token });
+
   const registry = createRegistry({ send, log });
-  const db = openHubDb({ factory: ports.indexedDB, log });
-  /** The user of the last open connection with the current token, for while the hub is not open. */
-  let lastUser: string | null = null;
-  /** Whose feed and alerts the hub shows: the open connection's user, else the token's subject. */
-  const currentUser = (): string | null => {
-    const state = connection.state;
-    if (state.s === 'open') return state.user;
-    return tokenSubject(settings.token) ?? lastUser;
-  };
+  const store = createFeedStore(db, shown.current);
+  const feed = createFeed({ store, log, ...(platform.badge ? { badge: platform.badge } : {}) });
   /** A change of the user the badge and views show means another user's feed. */
-  const shownUserChanged = watchUser();
   const userMayHaveChanged = (): void => {
-    if (shownUserChanged(currentUser())) void feed.refreshBadge();
+    if (shown.changed()) void feed.refreshBadge();
   };
-  const store = createFeedStore(db, currentUser);
-  const feed = createFeed({ store, log, ...(ports.badge ? { badge: ports.badge } : {}) });
   const overlays = createOverlays({
     store: createOverlayStore(db),
     feed,
-    clock: ports.clock,
+    clock,
     log,
     settings: () => settings,
-    ...(ports.notifier ? { notifier: ports.notifier } : {}),
+    ...(platform.notifier ? { notifier: platform.notifier } : {}),
   });
   const streams = createStreams({
     store,
     send,
-    clock: ports.clock,
-    random: ports.random,
+    clock,
+    random,
     log,
     onChange: (change, origin) => {
       feed.publish(change);
@@ -134,122 +180,44 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
     },
     options: { last: opts.resyncEvents },
   });
-  const outbox = createOutbox({ store: createOutboxStore(db), send, clock: ports.clock, random: ports.random, log, options: opts.outbox });
+  const outbox = createOutbox({ store: createOutboxStore(db), send, clock, random, log, options: opts.outbox });
+  const alerts = createAlerts({ outbox, snapshots: createSnapshotStore(db), clock, log, user: shown.current });
+  const alertsTopic = holdAlertsTopic({ registry, alerts });
 
-  const alerts = createAlerts({
-    outbox,
-    snapshots: createSnapshotStore(db),
-    clock: ports.clock,
-    log,
-    user: currentUser,
-  });
-  // The hub's own hold on `alerts:<user>`, taken on every open (the user is known from `welcome`).
-  const own = registry.join((update) => {
-    if (update.kind !== 'state') return; // A refused subscription is logged by the registry.
-    const topic = parseTopic(update.topic);
-    // The registry delivers only values that passed `parseAlertsState` (its `checkStateValue`).
-    if (topic?.kind === 'alerts' && topic.arg !== undefined) alerts.receive(topic.arg, update.value as AlertsState, update.at);
-  });
-  let heldAlerts: TopicId | null = null;
-
-  const route = (frame: ServerFrame): void => {
-    switch (frame.t) {
-      case 'state':
-        return registry.receive(frame);
-      case 'event':
-        return streams.receive(frame);
-      case 'batch':
-        // Each takes its own frames: `state` values for the registry, events for the streams.
-        registry.receive(frame);
-        return streams.receive(frame);
-      case 'subscribed':
-      case 'unsubscribed':
-      case 'error':
-        return modeOf(frame.topic) === 'stream' ? streams.receive(frame) : registry.receive(frame);
-      case 'ack':
-        return outbox.receive(frame);
-      case 'refreshed':
-        // Token refresh over the open socket arrives with auth; nothing sends `refresh` yet.
-        return log.info('token refreshed', { user: frame.user });
-      case 'welcome':
-      case 'ping':
-      case 'pong':
-        return; // The connection handles these itself.
-      default:
-        return assertNever(frame);
-    }
+  const configure = (next: Settings): void => {
+    if (closed) return;
+    if (next.token !== settings.token) shown.forgetLast();
+    settings = next;
+    connection.configure(next);
+    alerts.refresh();
+    userMayHaveChanged();
   };
-
-  const connection = createConnection({
-    openSocket: ports.openSocket,
-    clock: ports.clock,
-    random: ports.random,
-    network: ports.network,
+  const views = createViews({
+    registry,
+    feed,
+    alerts,
+    overlays,
+    store: platform.settings,
     log,
-    options: {
-      backoff: { baseMs: opts.backoffBaseMs, capMs: opts.backoffCapMs },
-      maxPingIntervalMs: opts.maxPingIntervalMs,
-      handshakeTimeoutMs: opts.handshakeTimeoutMs,
-    },
-    onTransition: ({ from, to }) => {
-      if (from.s === 'open') {
-        streams.closed();
-        outbox.closed();
-        // Released while closed (nothing is sent), so the next open subscribes it exactly once.
-        if (heldAlerts) own.unsubscribe([heldAlerts]);
-        heldAlerts = null;
-      }
-      if (to.s === 'open') {
-        lastUser = to.user;
-        registry.resubscribeAll();
-        streams.open(to.user);
-        const topic = isUserName(to.user) ? parseTopic(topics.alerts(to.user)) : null;
-        if (topic) {
-          own.subscribe([topic]);
-          heldAlerts = topic.id;
-        }
-        outbox.opened(to.user);
-        alerts.refresh();
-        userMayHaveChanged();
-      }
-      const status = toHubStatus(to);
-      for (const listener of statusListeners) listener(status);
-    },
-    onFrame: route,
+    conflate: opts.conflate,
+    status: () => toHubStatus(connection.state),
+    settings: () => settings,
+    configure,
+  });
+
+  const followers: Followers = { registry, streams, outbox, alerts, alertsTopic, shown, userMayHaveChanged, status: views.status };
+  events.attach({
+    onTransition: (change) => followConnection(followers, change),
+    onFrame: createFrameRouter({ registry, streams, outbox, log }),
   });
 
   const hub: Hub = {
     openSession() {
       if (closed) throw new Error('The hub is closed');
-      const session = createSession({
-        registry,
-        feed,
-        alerts,
-        overlays,
-        store: ports.settings,
-        log,
-        conflate: opts.conflate,
-        status: () => hub.status(),
-        watchStatus: (listener) => {
-          statusListeners.add(listener);
-          return () => statusListeners.delete(listener);
-        },
-        settings: () => settings,
-        configure: (next) => hub.configure(next),
-        onClose: () => sessions.delete(session),
-      });
-      sessions.add(session);
-      return session;
+      return views.open();
     },
     status: () => toHubStatus(connection.state),
-    configure(next) {
-      if (closed) return;
-      if (next.token !== settings.token) lastUser = null;
-      settings = next;
-      connection.configure(next);
-      alerts.refresh();
-      userMayHaveChanged();
-    },
+    configure,
     async idle() {
       await streams.idle();
       await outbox.idle();
@@ -258,13 +226,13 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
     close() {
       if (closed) return;
       closed = true;
-      for (const session of [...sessions]) session.close();
+      views.closeAll();
       connection.close();
       streams.close();
       outbox.close();
       alerts.close();
       overlays.close();
-      own.leave();
+      alertsTopic.leave();
       db.close();
     },
   };
@@ -273,7 +241,7 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
   // Not awaited: a database that is slow to open (an upgrade blocked by another context) must
   // not keep the hub from connecting; the stream work simply waits for it.
   connection.configure(settings);
-  shownUserChanged(currentUser());
+  shown.changed();
   void feed.refreshBadge();
   // The stored alert list of the token's user, shown until the server's arrives.
   alerts.refresh();
@@ -281,14 +249,14 @@ export async function openHub(ports: HubPorts, options: Readonly<Partial<HubOpti
 }
 
 /**
- * `openHub(ports)` once, for every caller of the returned function; a failed open is logged and
+ * `openHub(platform)` once, for every caller of the returned function; a failed open is logged and
  * retried by the next caller.
  */
-export function hubOpener(ports: HubPorts): () => Promise<Hub> {
+export function hubOpener(platform: HubPlatform): () => Promise<Hub> {
   let hub: Promise<Hub> | null = null;
   return () => {
-    hub ??= openHub(ports).catch((error: unknown) => {
-      (ports.log ?? silent).warn('could not open the hub', { error: toErrorData(error) });
+    hub ??= openHub(platform).catch((error: unknown) => {
+      (platform.log ?? silent).warn('could not open the hub', { error: toErrorData(error) });
       hub = null;
       throw error;
     });

@@ -66,7 +66,8 @@ export interface Notifier {
   hide(id: string): void;
 }
 
-export interface HubPorts {
+/** Everything a host hands `openHub`: the platform the hub core runs on. */
+export interface HubPlatform {
   readonly openSocket: SocketFactory;
   readonly clock: Clock;
   /** Uniform in [0, 1); injected so backoff jitter is deterministic in tests. */
@@ -80,7 +81,7 @@ export interface HubPorts {
   readonly log?: Logger;
 }
 
-/** Ports backed by the globals every host has (timers, `Math.random`, `Date`). */
+/** Platform parts backed by the globals every host has (timers, `Math.random`, `Date`). */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),

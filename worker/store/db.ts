@@ -10,11 +10,12 @@
  * hosts load `fake-indexeddb/auto` first.
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { AlertMessage } from '../../lib/wire/alerts';
-import type { OverlayItem } from '../../lib/rpc/hub-api';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import { topicOwner } from '../../lib/wire/topics';
 import type { Logger } from '../core/platform';
+import type { OutboxEntry } from '../core/outbox/store';
+import type { StoredOverlay } from '../core/overlays/store';
+import type { StoredSnapshot } from '../core/alerts/store';
 
 export const DB_NAME = 'switchboard-hub';
 
@@ -40,39 +41,6 @@ export interface StoredEntry {
   readonly unread?: 1;
   readonly entry: FeedEntry;
 }
-
-/**
- * Every client message kind the outbox carries (`send {id, kind, body}`); a later kind joins this
- * union and the outbox sends it unchanged.
- */
-export type ClientMessage = AlertMessage;
-
-/**
- * A client message in the outbox. `id` is its idempotency id (sent unchanged on every try); `seq`
- * is the local order it is sent in. `queued` ones wait to be sent (or for their ack); `failed` ones
- * were refused as `invalid` (or grew too old) and stay, with `reason`, for the user to see.
- */
-export type OutboxEntry = ClientMessage & {
-  readonly id: string;
-  readonly seq: number;
-  /** The user it was written for (the token's subject); `null` when unknown: sent as whoever is connected. */
-  readonly user: string | null;
-  readonly createdAt: number;
-  /** Tries that ended without an answer or with a transient refusal; drives the retry delay. */
-  readonly attempts: number;
-  readonly state: 'queued' | 'failed';
-  readonly reason?: string;
-};
-
-/** The latest value of a `state` topic the hub keeps across restarts (its own `alerts:<user>`). */
-export interface StoredSnapshot {
-  readonly topic: string;
-  readonly value: unknown;
-  readonly at: number;
-}
-
-/** An overlay as stored: active, or snoozed until `snoozedUntil` (wall-clock ms). */
-export type StoredOverlay = OverlayItem & { readonly snoozedUntil?: number };
 
 export interface HubSchema extends DBSchema {
   cursors: { key: string; value: StoredCursor };

@@ -10,53 +10,13 @@
  * the last user's notifications are neither shown nor counted (they stay stored for when they
  * come back).
  */
-import type { FeedPage } from '../../lib/rpc/hub-api';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import type { EventFrame, StreamPosition } from '../../lib/wire/protocol';
 import { topicOwner } from '../../lib/wire/topics';
 import { admit, startCursor, toGap, toNotification, type StreamStart } from '../core/feed/cursor';
-import type { IDBPObjectStore } from 'idb';
+import type { AppendResult, FeedStore, Viewer } from '../core/feed/store';
+import type { IDBPObjectStore, StoreNames } from 'idb';
 import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from './db';
-
-/** What a committed change did to the feed: new or re-flagged entries and the unread total. */
-export interface FeedChange {
-  readonly changed: readonly FeedEntry[];
-  readonly unread: number;
-}
-
-export interface AppendResult extends FeedChange {
-  /** The topic's cursor after the transaction. */
-  readonly cursor: StreamPosition | null;
-  /** Events at or before the cursor: replays of stored ones, skipped. */
-  readonly duplicates: number;
-  /** Events of another epoch than the cursor's, not stored. */
-  readonly otherEpoch: number;
-  /** Events that came before the subscription started (no cursor), not stored. */
-  readonly early: number;
-  /** Events whose data is not a notification: not stored, but the cursor passed them. */
-  readonly invalid: number;
-  /** Gaps the server did not announce, each stored as a gap marker. */
-  readonly jumps: number;
-}
-
-/** The user whose feed is shown (`null`: nobody signed in, only everyone's entries). */
-export type Viewer = () => string | null;
-
-export interface FeedStore {
-  cursor(topic: string): Promise<StreamPosition | null>;
-  /**
-   * In one transaction: applies `start` (the subscription's start; may store a gap marker and
-   * move the cursor), then stores each event that is next after the cursor and advances it.
-   * `now` dates a gap marker no event follows.
-   */
-  append(topic: string, start: StreamStart | null, events: readonly EventFrame[], now: number): Promise<AppendResult>;
-  /** The viewer's newest `limit` entries, newest first, and their unread count. */
-  page(limit: number): Promise<FeedPage>;
-  unread(): Promise<number>;
-  /** Marks these notifications read; `changed` holds those that were unread. Unknown ids, and other users' entries, are ignored. */
-  markRead(ids: readonly string[]): Promise<FeedChange>;
-  markAllRead(): Promise<FeedChange>;
-}
 
 /**
  * A request issued without being awaited at once: if its transaction aborts, the failure reaches
@@ -77,7 +37,8 @@ function ownersOf(viewer: string | null): string[] {
   return viewer ? ['', viewer] : [''];
 }
 
-type FeedIndexSource = Pick<IDBPObjectStore<HubSchema, ['feed'], 'feed', IDBTransactionMode>, 'index'>;
+/** The feed store of any transaction that includes it. */
+type FeedIndexSource = Pick<IDBPObjectStore<HubSchema, ArrayLike<StoreNames<HubSchema>>, 'feed', IDBTransactionMode>, 'index'>;
 
 /** The viewer's unread count, in the caller's transaction. */
 async function countUnread(feed: FeedIndexSource, viewer: string | null): Promise<number> {
@@ -94,6 +55,53 @@ async function unreadEntries(feed: FeedIndexSource, viewer: string | null): Prom
 function readVersion(stored: StoredEntry): StoredEntry {
   const entry = stored.entry;
   return toStored(entry.kind === 'notification' ? { ...entry, read: true } : entry, stored.order);
+}
+
+/**
+ * What a batch does to one topic, decided before anything is written: the cursor after it, the
+ * entries to store (gap markers included) and what was skipped.
+ */
+interface AppendPlan {
+  readonly cursor: StreamPosition | null;
+  readonly entries: readonly StoredEntry[];
+  readonly counts: Pick<AppendResult, 'duplicates' | 'otherEpoch' | 'early' | 'invalid' | 'jumps'>;
+}
+
+/** Applies `start`, then the cursor rules (`../core/feed/cursor.ts`) to each event in turn. */
+function planAppend(
+  topic: string,
+  old: StreamPosition | null,
+  start: StreamStart | null,
+  events: readonly EventFrame[],
+  now: number,
+): AppendPlan {
+  let cursor = old;
+  const entries: StoredEntry[] = [];
+  const counts = { duplicates: 0, otherEpoch: 0, early: 0, invalid: 0, jumps: 0 };
+
+  if (start) {
+    const started = startCursor(cursor, start);
+    const at = events[0] ? events[0].at - 1 : now;
+    if (started.gap) entries.push(toStored(toGap(topic, start.epoch, start.next, started.gap, at), start.next - 0.5));
+    cursor = started.cursor;
+  }
+  for (const event of events) {
+    const verdict = admit(cursor, event);
+    if (verdict.k === 'duplicate') counts.duplicates++;
+    else if (verdict.k === 'other epoch') counts.otherEpoch++;
+    else if (verdict.k === 'no cursor') counts.early++;
+    if (verdict.k !== 'next' && verdict.k !== 'jump') continue;
+    if (verdict.k === 'jump') {
+      counts.jumps++;
+      const gap = toGap(topic, event.epoch, event.seq, { reason: 'trimmed', missed: verdict.missed }, event.at - 1);
+      entries.push(toStored(gap, event.seq - 0.5));
+    }
+    cursor = { epoch: event.epoch, seq: event.seq };
+    const entry = toNotification(event);
+    if (entry) entries.push(toStored(entry, event.seq));
+    else counts.invalid++;
+  }
+  return { cursor, entries, counts };
 }
 
 export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
@@ -126,32 +134,7 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
         const feed = tx.objectStore('feed');
         const stored = await cursors.get(topic);
         const old: StreamPosition | null = stored ? { epoch: stored.epoch, seq: stored.seq } : null;
-        let cursor = old;
-        const entries: StoredEntry[] = [];
-        const counts = { duplicates: 0, otherEpoch: 0, early: 0, invalid: 0, jumps: 0 };
-
-        if (start) {
-          const started = startCursor(cursor, start);
-          const at = events[0] ? events[0].at - 1 : now;
-          if (started.gap) entries.push(toStored(toGap(topic, start.epoch, start.next, started.gap, at), start.next - 0.5));
-          cursor = started.cursor;
-        }
-        for (const event of events) {
-          const verdict = admit(cursor, event);
-          if (verdict.k === 'duplicate') counts.duplicates++;
-          else if (verdict.k === 'other epoch') counts.otherEpoch++;
-          else if (verdict.k === 'no cursor') counts.early++;
-          if (verdict.k !== 'next' && verdict.k !== 'jump') continue;
-          if (verdict.k === 'jump') {
-            counts.jumps++;
-            const gap = toGap(topic, event.epoch, event.seq, { reason: 'trimmed', missed: verdict.missed }, event.at - 1);
-            entries.push(toStored(gap, event.seq - 0.5));
-          }
-          cursor = { epoch: event.epoch, seq: event.seq };
-          const entry = toNotification(event);
-          if (entry) entries.push(toStored(entry, event.seq));
-          else counts.invalid++;
-        }
+        const { cursor, entries, counts } = planAppend(topic, old, start, events, now);
 
         // An entry can already be there when a refused cursor was reset within the same epoch:
         // keep it, with its read flag, rather than store it again.

@@ -3,25 +3,8 @@
  * committed transaction (`writeTransaction` awaits `tx.done`), so a message the hub accepted from a
  * view is on disk before anything is sent, and is gone only once its ack was handled.
  */
-import { writeTransaction, type ClientMessage, type HubDb, type OutboxEntry } from './db';
-
-/** What a new entry needs; the store gives it its `seq`. */
-export type NewOutboxEntry = ClientMessage & {
-  readonly id: string;
-  readonly user: string | null;
-  readonly createdAt: number;
-};
-
-export interface OutboxStore {
-  /** Every entry, queued and failed, in `seq` order. */
-  all(): Promise<OutboxEntry[]>;
-  /** Writes a queued entry after every other one; resolves with it once committed. */
-  add(entry: NewOutboxEntry): Promise<OutboxEntry>;
-  /** Replaces entries (by id) that are still there; missing ones are not brought back. */
-  update(entries: readonly OutboxEntry[]): Promise<void>;
-  /** Deletes entries by id; unknown ids are ignored. */
-  remove(ids: readonly string[]): Promise<void>;
-}
+import type { OutboxEntry, OutboxStore } from '../core/outbox/store';
+import { writeTransaction, type HubDb } from './db';
 
 export function createOutboxStore(db: HubDb): OutboxStore {
   return {

@@ -3,15 +3,8 @@
  * IndexedDB: after a service-worker restart the overlay's frame can still fetch its text, a
  * dismiss still marks its entries read, and a snooze still ends.
  */
-import { writeTransaction, type HubDb, type StoredOverlay } from './db';
-
-export interface OverlayStore {
-  all(): Promise<StoredOverlay[]>;
-  /** Resolves once committed. */
-  put(item: StoredOverlay): Promise<void>;
-  /** Resolves once committed; unknown ids are ignored. */
-  remove(ids: readonly string[]): Promise<void>;
-}
+import type { OverlayStore } from '../core/overlays/store';
+import { writeTransaction, type HubDb } from './db';
 
 export function createOverlayStore(db: HubDb): OverlayStore {
   return {

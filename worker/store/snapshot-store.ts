@@ -3,13 +3,8 @@
  * alert list is there after a restart while the hub is still offline; the server's snapshot on the
  * next subscribe replaces it.
  */
-import { writeTransaction, type HubDb, type StoredSnapshot } from './db';
-
-export interface SnapshotStore {
-  get(topic: string): Promise<StoredSnapshot | undefined>;
-  /** Replaces the topic's value; resolves once committed. */
-  put(snapshot: StoredSnapshot): Promise<void>;
-}
+import type { SnapshotStore } from '../core/alerts/store';
+import { writeTransaction, type HubDb } from './db';
 
 export function createSnapshotStore(db: HubDb): SnapshotStore {
   return {

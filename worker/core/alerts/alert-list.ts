@@ -9,7 +9,7 @@ import * as v from 'valibot';
 import { AlertRuleSchema, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
 import type { AlertItem } from '../../../lib/rpc/hub-api';
 import { parseWith } from '../../../lib/parse';
-import type { OutboxEntry } from '../../store/db';
+import type { OutboxEntry } from '../outbox/store';
 
 /** Most alerts one state value may list: far above the server's per-user limit, still bounded. */
 const MAX_LISTED = 5000;

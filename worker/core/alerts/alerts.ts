@@ -1,20 +1,18 @@
 /**
- * The user's price alerts inside the hub: the latest `alerts:<user>` value from the server (kept in
- * IndexedDB for the next start), merged with the outbox into the list views show, and the commands
- * that change it. Every command validates first (the same rule checks as the form and the server)
- * and answers only once its message is committed to the outbox; the outbox sends it. Every change
- * to the merged list goes to every watcher as one whole `AlertsUpdate`.
+ * The user's price alerts inside the hub: the list views show (the server's value merged with the
+ * outbox, `./merged-alerts.ts`) and the commands that change it. Every command validates first
+ * (the same rule checks as the form and the server) and answers only once its message is committed
+ * to the outbox; the outbox sends it.
  */
-import { parseAlertRule, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
+import { parseAlertRule, type AlertsState } from '../../../lib/wire/alerts';
 import { err, ok, toErrorData, type Result } from '../../../lib/errors';
 import type { AlertItem, AlertsUpdate } from '../../../lib/rpc/hub-api';
-import { isUserName, newMessageId } from '../../../lib/wire/ids';
-import { topics } from '../../../lib/wire/topics';
-import { mergeAlerts, parseAlertsState } from './alert-list';
-import type { ClientMessage, OutboxEntry } from '../../store/db';
+import { newMessageId } from '../../../lib/wire/ids';
+import { createMergedAlerts, mine } from './merged-alerts';
+import type { ClientMessage, OutboxEntry } from '../outbox/store';
 import type { Outbox } from '../outbox/outbox';
 import type { Clock, Logger } from '../platform';
-import type { SnapshotStore } from '../../store/snapshot-store';
+import type { SnapshotStore } from './store';
 
 export interface AlertsDeps {
   readonly outbox: Outbox;
@@ -48,85 +46,9 @@ function checkId(id: unknown): Result<string> {
   return typeof id === 'string' && id.length > 0 && id.length <= MAX_ALERT_ID_LENGTH ? ok(id) : err('InvalidAlert', 'Not an alert id');
 }
 
-/** Every field of a rule: a field added to `AlertRule` and not here fails to compile. */
-const RULE_FIELDS = Object.keys({
-  symbol: true,
-  condition: true,
-  price: true,
-  percent: true,
-  windowMinutes: true,
-  repeat: true,
-  cooldownMinutes: true,
-  expiresAt: true,
-  note: true,
-} satisfies Record<keyof AlertRule, true>) as Array<keyof AlertRule>;
-
-function sameItem(a: AlertItem, b: AlertItem): boolean {
-  return (
-    a.id === b.id &&
-    a.state === b.state &&
-    a.reason === b.reason &&
-    a.firedAt === b.firedAt &&
-    a.firedPrice === b.firedPrice &&
-    (a.rule === b.rule || RULE_FIELDS.every((field) => a.rule[field] === b.rule[field]))
-  );
-}
-
-function sameItems(a: readonly AlertItem[], b: readonly AlertItem[]): boolean {
-  return a.length === b.length && a.every((item, i) => sameItem(item, b[i]!));
-}
-
 export function createAlerts(deps: AlertsDeps): Alerts {
   const { outbox, log, clock } = deps;
-  /** The newest server value, and for whom. */
-  let server: { readonly user: string; readonly alerts: readonly ServerAlert[] } | null = null;
-  /** Messages acknowledged since the server's value was sent; the next value includes them. */
-  let acked: OutboxEntry[] = [];
-  let current: AlertItem[] = [];
-  let loadingFor: string | null = null;
-  let closed = false;
-  const watchers = new Set<(update: AlertsUpdate) => void>();
-
-  const mine = (entry: OutboxEntry, user: string | null): boolean => entry.user === null || entry.user === user;
-
-  function recompute(): void {
-    const user = deps.user();
-    const serverAlerts = server && server.user === user ? server.alerts : [];
-    const next = mergeAlerts(
-      serverAlerts,
-      acked.filter((entry) => mine(entry, user)),
-      outbox.entries().filter((entry) => mine(entry, user)),
-    );
-    // An unchanged list (a server value that repeats what acks already showed) is not worth an
-    // update to every view.
-    if (sameItems(current, next)) return;
-    current = next;
-    const update: AlertsUpdate = { kind: 'alerts', alerts: next };
-    for (const watcher of [...watchers]) {
-      try {
-        watcher(update);
-      } catch (error) {
-        log.warn('alerts delivery to a view failed', { error: String(error) });
-      }
-    }
-  }
-
-  /** Shows the stored list of `user` until the server's value arrives (a start while offline). */
-  function loadStored(user: string): void {
-    // A token naming no valid user never had a list stored (the server refuses it).
-    if (!isUserName(user) || loadingFor === user || server?.user === user) return;
-    loadingFor = user;
-    deps.snapshots.get(topics.alerts(user)).then(
-      (stored) => {
-        if (closed || !stored || server?.user === user) return;
-        const parsed = parseAlertsState(stored.value);
-        if (!parsed.ok) return log.warn('ignored a stored alert list that is no longer valid', { error: parsed.error });
-        server = { user, alerts: parsed.value.alerts };
-        recompute();
-      },
-      (error: unknown) => log.warn('could not read the stored alert list', { error: String(error) }),
-    );
-  }
+  const merged = createMergedAlerts({ outbox, snapshots: deps.snapshots, log, user: () => deps.user() });
 
   async function enqueue(message: ClientMessage): Promise<Result<null>> {
     try {
@@ -151,15 +73,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     if (failed.length > 0) await outbox.discard(failed.map((entry) => entry.id));
   }
 
-  const unwatchOutbox = outbox.watch((change) => {
-    acked.push(...change.acked);
-    recompute();
-  });
-
   return {
     async list() {
       await outbox.ready();
-      return current;
+      return merged.current();
     },
 
     async create(input) {
@@ -175,7 +92,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       if (!id.ok) return id;
       if (typeof paused !== 'boolean') return err('InvalidAlert', 'paused must be true or false');
       await outbox.ready();
-      const item = current.find((alert) => alert.id === id.value);
+      const item = merged.current().find((alert) => alert.id === id.value);
       if (!item) return err('NotFound', 'There is no such alert');
       const refusedCreate = entriesOf(id.value).some((entry) => entry.kind === 'alert.create' && entry.state === 'failed');
       if (refusedCreate) return err('InvalidAlert', 'The server refused this alert; delete it instead');
@@ -199,7 +116,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
           await outbox.discard(entries.map((entry) => entry.id));
           return ok(null);
         }
-        if (!current.some((alert) => alert.id === id.value)) return err('NotFound', 'There is no such alert');
+        if (!merged.current().some((alert) => alert.id === id.value)) return err('NotFound', 'There is no such alert');
         // Deleting twice (a double click) must not queue a second delete the server would refuse.
         if (entries.some((entry) => entry.kind === 'alert.delete' && entry.state === 'queued')) return ok(null);
         await dropFailed(id.value);
@@ -210,30 +127,9 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       return enqueue({ kind: 'alert.delete', body: { alertId: id.value } });
     },
 
-    receive(user, state, at) {
-      server = { user, alerts: state.alerts };
-      acked = [];
-      deps.snapshots
-        .put({ topic: topics.alerts(user), value: state, at })
-        .catch((error: unknown) => log.warn('could not store the alert list', { error: String(error) }));
-      recompute();
-    },
-
-    refresh() {
-      const user = deps.user();
-      if (user !== null) loadStored(user);
-      recompute();
-    },
-
-    watch(listener) {
-      watchers.add(listener);
-      return () => watchers.delete(listener);
-    },
-
-    close() {
-      closed = true;
-      unwatchOutbox();
-      watchers.clear();
-    },
+    receive: (user, state, at) => merged.receive(user, state, at),
+    refresh: () => merged.refresh(),
+    watch: (listener) => merged.watch(listener),
+    close: () => merged.close(),
   };
 }

@@ -7,31 +7,19 @@
  *
  * `drop` takes a small union instead of the usual `reconnect` boolean because "what next" has five
  * answers here: retry with backoff, reconnect at once, stop, offline, or idle.
+ *
+ * The state union and the pure rules read from it live in `./state.ts`; what one attempt does on
+ * its socket (handshake, heartbeat, frames) in `./attempt.ts`.
  */
-import { closeRule, CloseCode } from '../../../lib/wire/close-codes';
-import { createCodec, type Codec, type RawFrame } from '../../../lib/wire/codec';
-import { toErrorData } from '../../../lib/errors';
-import type { HubStatus } from '../../../lib/rpc/hub-api';
-import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '../../../lib/wire/protocol';
-import { toWebSocketUrl, type Settings } from '../../../lib/rpc/settings';
-import { tokenSubject } from '../token-subject';
+import { createCodec, type Codec } from '../../../lib/wire/codec';
+import type { ClientFrame, ServerFrame } from '../../../lib/wire/protocol';
+import type { Settings } from '../../../lib/rpc/settings';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
-import { heartbeatTiming, startHeartbeat, type Heartbeat } from './heartbeat';
+import { attachAttempt, attemptTarget } from './attempt';
+import { closeQuietly, openBinarySocket, sendFrame } from './socket';
 import type { Clock, Logger, NetworkMonitor, SocketFactory, SocketLike } from '../platform';
 import { createScope, type Scope } from '../scope';
-
-export type ConnectionState =
-  | { readonly s: 'idle'; readonly reason: string }
-  | { readonly s: 'connecting'; readonly attempt: number }
-  | { readonly s: 'open'; readonly attempt: number; readonly session: string; readonly user: string; readonly since: number }
-  | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
-  | { readonly s: 'offline' }
-  | { readonly s: 'closed'; readonly reason: string };
-
-export interface Transition {
-  readonly from: ConnectionState;
-  readonly to: ConnectionState;
-}
+import { settingsEffect, type ConnectionState, type Transition } from './state';
 
 /** Where `drop()` leaves the connection. */
 type Next = 'retry' | 'now' | 'stop' | 'offline' | 'idle';
@@ -67,22 +55,6 @@ export interface Connection {
   send(frame: ClientFrame): boolean;
   /** Closes for good: the socket, every timer and the network watch. */
   close(): void;
-}
-
-const client = 'switchboard-hub/1';
-
-/** The view-facing status: the state without the hub's own bookkeeping. */
-export function toHubStatus(state: ConnectionState): HubStatus {
-  if (state.s !== 'open') return state;
-  return { s: 'open', session: state.session, user: state.user, since: state.since };
-}
-
-/**
- * The most informative words for a close: the message of an `error` frame the server sent just
- * before closing, else the close frame's own reason text, else the close-code table's.
- */
-export function closeReason(code: number, closeText: string, serverError: string | undefined): string {
-  return serverError || closeText || closeRule(code).reason;
 }
 
 /** Creates the connection in `idle`; the first `configure()` starts it. */
@@ -141,100 +113,30 @@ export function createConnection(deps: ConnectionDeps): Connection {
     release('reconnecting');
     if (ended) return;
     if (!deps.network.isOnline()) return transition({ s: 'offline' });
-    const target = settings ? toWebSocketUrl(settings.serverUrl) : null;
-    if (!settings || !target) return transition({ s: 'idle', reason: 'not configured' });
-    if (!target.ok) return transition({ s: 'idle', reason: target.error.message });
-    if (!settings.token) return transition({ s: 'idle', reason: 'no access token: set one in Options' });
-    const token = settings.token;
+    const target = attemptTarget(settings);
+    if (!target.ok) return transition({ s: 'idle', reason: target.reason });
 
     const scope = createScope(clock);
     live = { scope, socket: null };
     transition({ s: 'connecting', attempt });
-    let socket: SocketLike;
-    try {
-      socket = deps.openSocket(target.value);
-      socket.binaryType = 'arraybuffer';
-    } catch (error) {
-      return drop(`cannot open ${target.value}: ${toErrorData(error).message}`, 'retry');
-    }
+    const opened = openBinarySocket(deps.openSocket, target.url);
+    if (!opened.ok) return drop(opened.reason, 'retry');
+    const { socket } = opened;
     live = { scope, socket };
-    attach(scope, socket, attempt, token);
-  }
-
-  function attach(scope: Scope, socket: SocketLike, attempt: number, token: string): void {
-    const isCurrent = (): boolean => live?.scope.id === scope.id;
-    let heartbeat: Heartbeat | null = null;
-    /** The message of a connection-level `error` frame when it was the last frame received. */
-    let serverError: string | undefined;
-
-    const cancelHandshake = scope.after(options.handshakeTimeoutMs, () => drop('handshake timeout', 'retry'));
-
-    // A failed send is only logged: the close event that follows is what moves the state on.
-    const sendNow = (frame: ClientFrame): void => void sendOn(socket, frame);
-
-    const onWelcome = (frame: Extract<ServerFrame, { t: 'welcome' }>): void => {
-      if (state.s !== 'connecting') return log.warn('ignored a second welcome', { session: frame.session });
-      if (frame.v !== PROTOCOL_VERSION) {
-        return drop(`server speaks protocol v${frame.v}, the hub v${PROTOCOL_VERSION}`, 'stop');
-      }
-      cancelHandshake();
-      heartbeat = startHeartbeat(scope, clock, heartbeatTiming(frame.heartbeatMs, options.maxPingIntervalMs), {
-        ping: () => sendNow({ t: 'ping', at: clock.now() }),
-        dead: () => drop('ping timeout', 'retry'),
-      });
-      transition({ s: 'open', attempt, session: frame.session, user: frame.user, since: clock.now() });
-    };
-
-    const onFrame = (frame: ServerFrame): void => {
-      if (frame.t === 'error' && frame.topic === undefined) {
-        serverError = frame.message;
-        log.warn('server error', { code: frame.code, message: frame.message });
-        return;
-      }
-      serverError = undefined;
-      switch (frame.t) {
-        case 'welcome':
-          return onWelcome(frame);
-        case 'ping':
-          return sendNow({ t: 'pong', at: frame.at });
-        case 'pong':
-          return;
-        default:
-          if (state.s !== 'open') return log.warn('ignored a frame before welcome', { frame: frame.t });
-          return deps.onFrame(frame);
-      }
-    };
-
-    socket.onopen = () => {
-      if (isCurrent()) sendNow({ t: 'hello', v: PROTOCOL_VERSION, token, client });
-    };
-    socket.onmessage = (event) => {
-      if (!isCurrent()) return;
-      heartbeat?.traffic();
-      const decoded = codec.decodeServerFrame(event.data as RawFrame);
-      if (!decoded.ok) return log.warn('ignored a bad frame from the server', { code: decoded.code, message: decoded.message });
-      onFrame(decoded.frame);
-    };
-    socket.onclose = (event) => {
-      if (!isCurrent()) return;
-      const rule = closeRule(event.code);
-      log.info('socket closed', { code: event.code, reason: event.reason });
-      drop(closeReason(event.code, event.reason, serverError), rule.reconnect ? 'retry' : 'stop');
-    };
-    // A handler stays attached even on stale sockets: `ws` throws an 'error' event nobody listens to.
-    socket.onerror = () => {
-      if (isCurrent()) log.info('socket error; the close event follows');
-    };
-  }
-
-  function sendOn(socket: SocketLike, frame: ClientFrame): boolean {
-    try {
-      socket.send(codec.encode(frame));
-      return true;
-    } catch (error) {
-      log.warn('send failed', { frame: frame.t, error: toErrorData(error).message });
-      return false;
-    }
+    attachAttempt({
+      scope,
+      socket,
+      token: target.token,
+      clock,
+      codec,
+      log,
+      timing: options,
+      isCurrent: () => live?.scope.id === scope.id,
+      isOpen: () => state.s === 'open',
+      opened: (welcome) => transition({ s: 'open', attempt, session: welcome.session, user: welcome.user, since: clock.now() }),
+      drop,
+      onFrame: (frame) => deps.onFrame(frame),
+    });
   }
 
   const unwatchNetwork = deps.network.onChange((online) => {
@@ -247,34 +149,24 @@ export function createConnection(deps: ConnectionDeps): Connection {
       return state;
     },
     configure(next) {
-      const changed = settings === null || next.serverUrl !== settings.serverUrl || next.token !== settings.token;
-      const sameServer = settings !== null && next.serverUrl === settings.serverUrl;
+      const effect = settingsEffect(state, settings, next);
       settings = next;
-      switch (state.s) {
-        case 'offline':
-          return; // Applied when the network comes back.
-        case 'open':
-          // A new token for the same user replaces the old one without dropping the socket, so
-          // no subscription or replay is redone; the server closes with 4010 if it refuses it.
-          if (changed && sameServer && next.token && tokenSubject(next.token) === state.user && live?.socket) {
-            log.info('refreshing the access token over the open socket', { user: state.user });
-            return void sendOn(live.socket, { t: 'refresh', token: next.token });
-          }
-          if (changed) drop('settings changed', 'now');
+      switch (effect.k) {
+        case 'none':
           return;
-        case 'connecting':
-        case 'waiting':
-          if (changed) drop('settings changed', 'now');
-          return;
-        case 'idle':
-        case 'closed':
-          // Saving the same settings again is how a user says "try again" after a refused token.
+        case 'refresh':
+          if (!live?.socket) return drop('settings changed', 'now');
+          log.info('refreshing the access token over the open socket', { user: effect.user });
+          return void sendFrame(live.socket, codec, log, { t: 'refresh', token: effect.token });
+        case 'reconnect':
+          return drop('settings changed', 'now');
+        case 'connect':
           return connect(0);
       }
     },
     send(frame) {
       if (state.s !== 'open' || !live?.socket) return false;
-      return sendOn(live.socket, frame);
+      return sendFrame(live.socket, codec, log, frame);
     },
     close() {
       if (ended) return;
@@ -283,17 +175,4 @@ export function createConnection(deps: ConnectionDeps): Connection {
       drop('hub closed', 'stop');
     },
   };
-}
-
-function closeQuietly(socket: SocketLike, reason: string): void {
-  try {
-    // Browsers only accept 1000 or 3000-4999 here, and a reason of at most 123 UTF-8 bytes.
-    socket.close(CloseCode.clientClosing, reason.slice(0, 60));
-  } catch {
-    try {
-      socket.close();
-    } catch {
-      // Already closed.
-    }
-  }
 }

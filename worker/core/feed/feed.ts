@@ -5,7 +5,7 @@
  * committed, so a view never shows what a crash could take back.
  */
 import type { FeedPage, FeedUpdate } from '../../../lib/rpc/hub-api';
-import type { FeedChange, FeedStore } from '../../store/feed-store';
+import type { FeedChange, FeedStore } from './store';
 import type { Badge, Logger } from '../platform';
 
 /** Entries `page()` returns when no limit is given. */

@@ -12,16 +12,17 @@
  * queued message (unknown, duplicate, for a failed one) are logged and change nothing; malformed
  * ones never get here (the codec refuses them).
  *
- * The in-memory list mirrors the store and changes only after a write committed, so nothing is sent
- * (or shown) that a crash could take back. All writes run one after another on one chain, so a late
- * write can never bring back an entry a newer one removed. The next message goes out as soon as
- * an ack arrives, while its removal commits (see `settling`).
+ * The in-memory list mirrors the store and changes only after a write committed (`./mirror.ts`);
+ * the head's state and its timer are `./flight.ts`; recording answers is `./settlements.ts`. The
+ * next message goes out as soon as an ack arrives, while its removal commits.
  */
 import type { FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
-import type { ClientMessage, OutboxEntry } from '../../store/db';
-import type { OutboxStore } from '../../store/outbox-store';
-import type { Clock, Logger, TimerHandle } from '../platform';
+import { createHeadFlight } from './flight';
+import { createOutboxMirror, type OutboxChange } from './mirror';
+import { createSettlements } from './settlements';
+import type { ClientMessage, OutboxEntry, OutboxStore } from './store';
+import type { Clock, Logger } from '../platform';
 
 export type AckFrame = FrameOf<ServerFrame, 'ack'>;
 
@@ -52,12 +53,6 @@ export interface OutboxDeps {
   readonly options?: Readonly<Partial<OutboxOptions>>;
 }
 
-/** A committed change to the outbox. */
-export interface OutboxChange {
-  /** Entries removed because the server acknowledged them (`ok`). */
-  readonly acked: readonly OutboxEntry[];
-}
-
 export interface Outbox {
   /** Every entry (queued and failed) in send order; empty until the store was read. */
   entries(): readonly OutboxEntry[];
@@ -83,224 +78,115 @@ export interface Outbox {
   close(): void;
 }
 
-/** What the head of the queue is doing. */
-type Flight =
-  | { readonly s: 'idle' }
-  /** Sent, waiting for its ack until the timer fires. */
-  | { readonly s: 'sent'; readonly id: string; readonly timer: TimerHandle }
-  /** Waiting to send again after a timeout, a transient refusal (`id`) or a failed write (`null`). */
-  | { readonly s: 'waiting'; readonly id: string | null; readonly timer: TimerHandle };
-
 export function createOutbox(deps: OutboxDeps): Outbox {
-  const { store, clock, log } = deps;
+  const { clock, log } = deps;
   const options: OutboxOptions = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
-  let entries: OutboxEntry[] = [];
-  let loaded = false;
-  let loading: Promise<boolean> | null = null;
-  let flight: Flight = { s: 'idle' };
-  /**
-   * Answered messages whose removal (or failure) is being written. The next message goes out at
-   * once, without waiting for that commit: the server has applied this one, so order holds, and if
-   * the write is lost the message is sent again after a restart and answered from the server's
-   * record. Only the mirror and what watchers hear wait for the commit.
-   */
-  const settling = new Set<string>();
   /** The user of the open connection, `null` while not open. */
   let openFor: string | null = null;
-  /** Consecutive writes that failed, for the delay before trying again. */
-  let storageFailures = 0;
   let stopped = false;
-  const watchers = new Set<(change: OutboxChange) => void>();
-
-  let chain: Promise<unknown> = Promise.resolve();
-  /** Runs `write` after every earlier write; the returned promise settles with it. */
-  function serial<T>(write: () => Promise<T>): Promise<T> {
-    const result = chain.then(write);
-    chain = result.catch(() => {});
-    return result;
-  }
-
-  /** Reads the store once; after a failure the next caller reads it again. */
-  function load(): Promise<boolean> {
-    if (loaded) return Promise.resolve(true);
-    loading ??= serial(() => store.all()).then(
-      (stored) => {
-        entries = stored;
-        loaded = true;
-        const queued = stored.filter((entry) => entry.state === 'queued').length;
-        if (stored.length > 0) log.info('outbox loaded', { queued, failed: stored.length - queued });
-        changed();
-        pump();
-        return true;
-      },
-      (error: unknown) => {
-        loading = null;
-        log.warn('the outbox could not be read; it is read again on the next open', { error: String(error) });
-        return false;
-      },
-    );
-    return loading;
-  }
-
-  function changed(acked: readonly OutboxEntry[] = []): void {
-    for (const watcher of [...watchers]) {
-      try {
-        watcher({ acked });
-      } catch (error) {
-        log.warn('an outbox watcher failed', { error: String(error) });
-      }
-    }
-  }
-
-  function setFlight(next: Flight): void {
-    if (flight.s === 'sent' || flight.s === 'waiting') clock.clearTimeout(flight.timer);
-    flight = next;
-  }
-
-  /** Waits `delay` ms, then sends the head (`id`: the message waiting, if any). */
-  function waitThenPump(id: string | null, delay: number): void {
-    const timer = clock.setTimeout(() => {
-      if (flight.s !== 'waiting' || flight.timer !== timer) return;
-      flight = { s: 'idle' };
-      pump();
-    }, delay);
-    setFlight({ s: 'waiting', id, timer });
-  }
+  const mirror = createOutboxMirror({ store: deps.store, log, onLoaded: () => pump() });
+  const flight = createHeadFlight(clock);
+  const settlements = createSettlements({
+    mirror,
+    log,
+    recorded: () => pump(),
+    notRecorded: (failures) => {
+      if (!stopped && flight.state.s === 'idle') flight.wait(null, backoffDelay(failures - 1, options.retry, deps.random), pump);
+    },
+  });
 
   const isFor = (entry: OutboxEntry, user: string): boolean => entry.user === null || entry.user === user;
+  const carries = (id: string): boolean => flight.state.s !== 'idle' && flight.state.id === id;
 
   /** Sends the head if the connection is open and nothing else is under way. */
   function pump(): void {
-    if (stopped || !loaded || openFor === null || flight.s !== 'idle') return;
+    if (stopped || !mirror.isLoaded() || openFor === null || flight.state.s !== 'idle') return;
     const user = openFor;
     const now = clock.now();
-    const waiting = entries.filter((entry) => entry.state === 'queued' && !settling.has(entry.id));
+    const waiting = mirror.entries().filter((entry) => entry.state === 'queued' && !settlements.has(entry.id));
     const expired = waiting.filter((entry) => now - entry.createdAt > options.maxAgeMs);
-    if (expired.length > 0) settle(expired.map((entry) => ({ ...entry, state: 'failed' as const, reason: EXPIRED_REASON })), []);
-    // `settling` now also holds the expired ones.
-    const head = waiting.find((entry) => !settling.has(entry.id) && isFor(entry, user));
+    if (expired.length > 0) settlements.settle(expired.map((entry) => ({ ...entry, state: 'failed' as const, reason: EXPIRED_REASON })), []);
+    // The expired ones are settling now too.
+    const head = waiting.find((entry) => !settlements.has(entry.id) && isFor(entry, user));
     if (!head) return;
     // A refused send means the socket is going away; the close that follows re-sends on the next open.
     if (!deps.send({ t: 'send', id: head.id, kind: head.kind, body: head.body })) return;
-    const timer = clock.setTimeout(() => retry(head.id, 'no ack in time'), options.ackTimeoutMs);
-    flight = { s: 'sent', id: head.id, timer };
-  }
-
-  /** Commits failures and removals, then mirrors and announces them. */
-  function settle(failed: readonly OutboxEntry[], removed: readonly string[]): void {
-    const ids = [...failed.map((entry) => entry.id), ...removed];
-    for (const id of ids) settling.add(id);
-    void serial(async () => {
-      if (failed.length > 0) await store.update(failed);
-      if (removed.length > 0) await store.remove(removed);
-    }).then(
-      () => {
-        storageFailures = 0;
-        for (const id of ids) settling.delete(id);
-        const byId = new Map(failed.map((entry) => [entry.id, entry]));
-        const gone = new Set(removed);
-        const acked = entries.filter((entry) => gone.has(entry.id));
-        entries = entries.filter((entry) => !gone.has(entry.id)).map((entry) => byId.get(entry.id) ?? entry);
-        for (const entry of failed) log.warn('a client message failed', { id: entry.id, kind: entry.kind, reason: entry.reason });
-        changed(acked);
-        pump();
-      },
-      (error: unknown) => {
-        // Nothing changed on disk: the message is sent again (same id) after a delay, the server
-        // repeats its ack, and recording it is tried again.
-        storageFailures++;
-        for (const id of ids) settling.delete(id);
-        log.warn('the outbox could not record an answer; it tries again', { error: String(error), failures: storageFailures });
-        if (!stopped && flight.s === 'idle') waitThenPump(null, backoffDelay(storageFailures - 1, options.retry, deps.random));
-      },
-    );
+    flight.sent(head.id, options.ackTimeoutMs, () => retry(head.id, 'no ack in time'));
   }
 
   /** The head went unanswered or was refused for now: send it again after a backoff delay. */
   function retry(id: string, reason: string): void {
-    const index = entries.findIndex((entry) => entry.id === id);
-    const entry = entries[index];
+    const entry = mirror.entries().find((e) => e.id === id);
     if (!entry || stopped) return;
     const next: OutboxEntry = { ...entry, attempts: entry.attempts + 1 };
-    entries[index] = next;
+    mirror.counted(next);
     const delay = backoffDelay(next.attempts - 1, options.retry, deps.random);
     log.info('a client message is sent again later', { id, reason, attempts: next.attempts, delayMs: delay });
-    waitThenPump(id, delay);
+    flight.wait(id, delay, pump);
     // Only informative: losing this write costs nothing but a shorter first delay after a restart.
-    void serial(() => store.update([next])).catch((error: unknown) => log.warn('could not store a retry count', { error: String(error) }));
+    void mirror.write((store) => store.update([next])).catch((error: unknown) => log.warn('could not store a retry count', { error: String(error) }));
   }
 
   function receive(frame: AckFrame): void {
     if (stopped) return;
-    const entry = entries.find((e) => e.id === frame.id);
+    const entry = mirror.entries().find((e) => e.id === frame.id);
     if (!entry || entry.state !== 'queued') {
       return log.warn('ignored an ack for no queued message', { id: frame.id, known: entry !== undefined });
     }
-    if (settling.has(entry.id)) return log.warn('ignored a repeated ack', { id: frame.id });
-    const inFlight = flight.s !== 'idle' && flight.id === entry.id;
+    if (settlements.has(entry.id)) return log.warn('ignored a repeated ack', { id: frame.id });
+    const inFlight = carries(entry.id);
     // Only the head is ever sent, but its ack may come late: after a timeout, or from the
     // connection before this one. Whatever the flight says, the server answered this id.
     if (frame.ok || frame.error.code === 'invalid') {
-      if (inFlight) setFlight({ s: 'idle' });
-      settle(frame.ok ? [] : [{ ...entry, state: 'failed', reason: frame.error.message }], frame.ok ? [entry.id] : []);
+      if (inFlight) flight.land();
+      settlements.settle(frame.ok ? [] : [{ ...entry, state: 'failed', reason: frame.error.message }], frame.ok ? [entry.id] : []);
       return pump();
     }
-    if (flight.s !== 'idle' && !inFlight) {
+    if (flight.state.s !== 'idle' && !inFlight) {
       return log.warn('ignored a transient refusal of a message not in flight', { id: frame.id, code: frame.error.code });
     }
     retry(entry.id, `${frame.error.code}: ${frame.error.message}`);
   }
 
-  void load();
+  void mirror.load();
 
   return {
-    entries: () => entries,
+    entries: () => mirror.entries(),
     async ready() {
-      await load();
+      await mirror.load();
     },
     async enqueue(user, message, id) {
-      if (!(await load())) throw new Error('The outbox cannot be read');
-      const entry = await serial(() => store.add({ ...message, id, user, createdAt: clock.now() }));
-      entries = [...entries, entry];
-      changed();
+      if (!(await mirror.load())) throw new Error('The outbox cannot be read');
+      const entry = await mirror.write((store) => store.add({ ...message, id, user, createdAt: clock.now() }));
+      mirror.added(entry);
       pump();
       return entry;
     },
     async discard(ids) {
-      if (!(await load())) throw new Error('The outbox cannot be read');
-      const gone = new Set(ids.filter((id) => flight.s === 'idle' || flight.id !== id));
+      if (!(await mirror.load())) throw new Error('The outbox cannot be read');
+      const gone = new Set(ids.filter((id) => !carries(id)));
       if (gone.size === 0) return;
-      await serial(() => store.remove([...gone]));
-      entries = entries.filter((entry) => !gone.has(entry.id));
-      changed();
+      await mirror.write((store) => store.remove([...gone]));
+      mirror.discarded(gone);
     },
     opened(user) {
       openFor = user;
-      if (loaded) pump();
-      else void load();
+      if (mirror.isLoaded()) pump();
+      else void mirror.load();
     },
     closed() {
       openFor = null;
       // The message in flight may or may not have reached the server: it is sent again on the
       // next open, with the same id, and the server answers the same ack if it applied it.
-      if (flight.s === 'sent') setFlight({ s: 'idle' });
+      if (flight.state.s === 'sent') flight.land();
     },
     receive,
-    watch(listener) {
-      watchers.add(listener);
-      return () => watchers.delete(listener);
-    },
-    async idle() {
-      await load();
-      for (let seen: Promise<unknown> | null = null; seen !== chain; ) {
-        seen = chain;
-        await chain;
-      }
-    },
+    watch: (listener) => mirror.watch(listener),
+    idle: () => mirror.idle(),
     close() {
       stopped = true;
       openFor = null;
-      setFlight({ s: 'idle' });
+      flight.land();
     },
   };
 }

@@ -17,10 +17,10 @@ import type { FeedEntry, NotificationEntry } from '../../../lib/rpc/feed-entry';
 import { inQuietHours, type Settings } from '../../../lib/rpc/settings';
 import type { Feed } from '../feed/feed';
 import { callsForOverlay, overlaysFor } from './overlay-items';
-import type { StoredOverlay } from '../../store/db';
-import type { OverlayStore } from '../../store/overlay-store';
+import type { OverlayStore, StoredOverlay } from './store';
 import type { Clock, Logger, Notifier, TimerHandle } from '../platform';
-import type { StoredOrigin } from '../feed/streams';
+import { createWriteChain } from '../write-chain';
+import type { StoredOrigin } from '../feed/stream-writer';
 
 /** Most overlays kept active; showing another hides the oldest. */
 export const MAX_ACTIVE_OVERLAYS = 20;
@@ -66,10 +66,10 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
   const recovering = new Map<string, NotificationEntry[]>();
   let closed = false;
 
-  let chain: Promise<unknown> = Promise.resolve();
+  const writes = createWriteChain();
   /** Writes commit in the order they were asked for (a put never lands after its removal). */
   function serial(write: () => Promise<void>, what: string): void {
-    chain = chain.then(write).catch((error: unknown) => log.warn(`could not ${what}`, { error: String(error) }));
+    void writes.run(write).catch((error: unknown) => log.warn(`could not ${what}`, { error: String(error) }));
   }
 
   const loaded: Promise<void> = store.all().then(
@@ -179,10 +179,7 @@ export function createOverlays(deps: OverlaysDeps): Overlays {
 
     async idle() {
       await loaded;
-      for (let seen: Promise<unknown> | null = null; seen !== chain; ) {
-        seen = chain;
-        await chain;
-      }
+      await writes.idle();
     },
 
     close() {

@@ -1,6 +1,6 @@
 /**
  * The dashboard's host: the hub core in a `SharedWorker`, so every dashboard tab of an origin shares
- * one hub and one WebSocket. Its ports: the browser's WebSocket, timers, `Math.random`,
+ * one hub and one WebSocket. Its platform: the browser's WebSocket, timers, `Math.random`,
  * `navigator.onLine` with the worker's `online`/`offline` events, the worker's own IndexedDB for the
  * hub's cursors, feed and outbox, and the settings in the dashboard origin's IndexedDB with the
  * server URL fixed to that origin. No toolbar badge (tabs put the unread count in their title); the
@@ -11,10 +11,10 @@
  */
 import { parseHubWorkerMessage } from '../../../lib/rpc/hub-worker-messages';
 import type { HubApi } from '../../../lib/rpc/hub-api';
-import { createHubPortServer, createTabNotifier, type HubPort, type HubPortServer } from './message-port-server';
+import { createMessagePortServer, createTabNotifier, type MessagePortServer, type ViewMessagePort } from './message-port-server';
 import { hubOpener, type HubSession } from '../../core/hub';
 import { createIdbSettingsStore } from './settings-store';
-import { consoleLog, systemClock, type HubPorts, type NetworkMonitor } from '../../core/platform';
+import { consoleLog, systemClock, type HubPlatform, type NetworkMonitor } from '../../core/platform';
 import { rpcSurface } from '../../core/sessions/rpc-surface';
 import { createTabSessions, type LockRequester } from './tab-sessions';
 
@@ -52,8 +52,8 @@ function networkOf(scope: HubWorkerScope): NetworkMonitor {
   };
 }
 
-/** The hub's ports in this worker; the server is the origin the dashboard was served from. */
-export function createWorkerHubPorts(scope: HubWorkerScope): HubPorts {
+/** The hub's platform in this worker; the server is the origin the dashboard was served from. */
+export function createWorkerPlatform(scope: HubWorkerScope): HubPlatform {
   return {
     openSocket: (url) => new WebSocket(url),
     clock: systemClock,
@@ -81,13 +81,13 @@ export function dashboardSurface(session: HubSession, origin: string): HubApi {
 /** Starts the host; call it once, synchronously, from the worker's entry script. */
 export function startHubWorkerHost(scope: HubWorkerScope): void {
   const origin = scope.location.origin;
-  let server: HubPortServer | null = null;
-  const ports: HubPorts = {
-    ...createWorkerHubPorts(scope),
+  let server: MessagePortServer | null = null;
+  const platform: HubPlatform = {
+    ...createWorkerPlatform(scope),
     notifier: createTabNotifier({ focused: () => server?.focused() ?? null, broadcast: (message) => server?.broadcast(message) }),
   };
-  const getHub = hubOpener(ports);
-  const portServer = createHubPortServer({
+  const getHub = hubOpener(platform);
+  const portServer = createMessagePortServer({
     hub: getHub,
     tabs: createTabSessions({ locks: scope.navigator.locks, log: consoleLog }),
     surface: (session) => dashboardSurface(session, origin),
@@ -95,7 +95,7 @@ export function startHubWorkerHost(scope: HubWorkerScope): void {
   });
   server = portServer;
   const serve = (port: MessagePort | undefined): void => {
-    if (port) portServer.serve(port as HubPort);
+    if (port) portServer.serve(port as ViewMessagePort);
   };
 
   scope.addEventListener('connect', (event) => serve(event.ports?.[0]));

@@ -14,12 +14,12 @@ import type { Logger, Notifier } from '../../core/platform';
 import { rpcSurface } from '../../core/sessions/rpc-surface';
 import type { TabSessions } from './tab-sessions';
 
-/** What is used of a `MessagePort`; Node's and the browser's fit. */
-export interface HubPort extends Comlink.Endpoint {
+/** What is used of a view's `MessagePort`; Node's and the browser's fit. */
+export interface ViewMessagePort extends Comlink.Endpoint {
   close(): void;
 }
 
-export interface HubPortServerDeps {
+export interface MessagePortServerDeps {
   /** The hub, opened once; a rejection ends the port (the view reconnects, which asks again). */
   readonly hub: () => Promise<Hub>;
   readonly tabs: TabSessions;
@@ -28,23 +28,23 @@ export interface HubPortServerDeps {
   readonly log: Logger;
 }
 
-export interface HubPortServer {
-  serve(port: HubPort): void;
+export interface MessagePortServer {
+  serve(port: ViewMessagePort): void;
   /** Ports being served, for tests and logs. */
   ports(): number;
   /** The port of the tab that most recently said it has the user's focus and still has it, or `null`. */
-  focused(): HubPort | null;
+  focused(): ViewMessagePort | null;
   /** Posts a control message to every port served. */
   broadcast(message: HubWorkerMessage): void;
 }
 
-export function createHubPortServer(deps: HubPortServerDeps): HubPortServer {
+export function createMessagePortServer(deps: MessagePortServerDeps): MessagePortServer {
   const surface = deps.surface ?? rpcSurface;
   /** Each port served, with when its tab last said it got focus (`null`: not focused). */
-  const served = new Map<HubPort, number | null>();
+  const served = new Map<ViewMessagePort, number | null>();
   let focusCounter = 0;
 
-  function serve(port: HubPort): void {
+  function serve(port: ViewMessagePort): void {
     let session: HubSession | null = null;
     let ended = false;
     let untie = (): void => {};
@@ -93,7 +93,7 @@ export function createHubPortServer(deps: HubPortServerDeps): HubPortServer {
     serve,
     ports: () => served.size,
     focused() {
-      let best: [HubPort, number] | null = null;
+      let best: [ViewMessagePort, number] | null = null;
       for (const [port, at] of served) if (at !== null && (best === null || at > best[1])) best = [port, at];
       return best?.[0] ?? null;
     },
@@ -109,7 +109,7 @@ export function createHubPortServer(deps: HubPortServerDeps): HubPortServer {
  * asking for permission, which the dashboard does not). The tab learns only the id and fetches the
  * text with `overlay(id)`; `hide` reaches every tab.
  */
-export function createTabNotifier(server: Pick<HubPortServer, 'focused' | 'broadcast'>): Notifier {
+export function createTabNotifier(server: Pick<MessagePortServer, 'focused' | 'broadcast'>): Notifier {
   return {
     show(item) {
       server.focused()?.postMessage({ type: 'switchboard:overlay', id: item.id } satisfies HubWorkerMessage);

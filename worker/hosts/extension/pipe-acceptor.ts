@@ -1,18 +1,18 @@
 /**
  * The background side of the pipes that carry `Comlink.proxy` callbacks between views and the
- * background (see `lib/rpc/runtime-port-endpoint.ts`). A view connects a pipe port and sends the marker naming it
- * over its main port; the two may reach the background in either order, and this registry pairs
- * them. A pipe or marker left alone past the claim timeout is given up.
+ * background (see `lib/rpc/runtime-port-endpoint.ts`). A view connects a pipe port and sends the
+ * marker naming it over its main port; the two may reach the background in either order, and the
+ * acceptor pairs them. A pipe or marker left alone past the claim timeout is given up.
  */
 import { PIPE_PREFIX, type PipeSource, type RuntimePortLike } from '../../../lib/rpc/runtime-port-endpoint';
 
-export interface PipeRegistryOptions {
+export interface PipeAcceptorOptions {
   /** How long a pipe and the marker naming it may wait for each other, in ms. Default 30 000. */
   readonly claimTimeoutMs: number;
 }
 
 /** Matches pipe ports views connect with the markers that name them, in either order. */
-export interface PipeRegistry {
+export interface PipeAcceptor {
   /** Takes a port from `runtime.onConnect` if it is a pipe (returns true); leaves other ports alone. */
   accept(port: RuntimePortLike): boolean;
   /** The pipe source for the background's endpoints. */
@@ -57,7 +57,7 @@ function holdMessages(port: RuntimePortLike): RuntimePortLike {
 }
 
 /** The background side's pipe source: pipes arrive through `runtime.onConnect`. */
-export function createPipeRegistry(options: Readonly<Partial<PipeRegistryOptions>> = {}): PipeRegistry {
+export function createPipeAcceptor(options: Readonly<Partial<PipeAcceptorOptions>> = {}): PipeAcceptor {
   const claimTimeoutMs = options.claimTimeoutMs ?? 30_000;
   const arrived = new Map<string, { port: RuntimePortLike; timer: ReturnType<typeof setTimeout> }>();
   const claims = new Map<string, { use: (pipe: RuntimePortLike | null) => void; timer: ReturnType<typeof setTimeout> }>();
