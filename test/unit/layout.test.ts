@@ -15,6 +15,18 @@ const PRODUCT = ['lib', 'worker', 'server', 'components', 'dashboard', 'entrypoi
 /** Where a browser's globals may be touched: the hub's hosts and the views' entry points. */
 const HOSTS = ['worker/hosts/', 'entrypoints/', 'dashboard/'];
 const BROWSER_GLOBALS: ReadonlySet<string> = new Set(['chrome', 'browser', 'navigator', 'self', 'indexedDB']);
+/** `[importer prefix, imported prefix, the one importer allowed]`: edges that must not exist. */
+const FORBIDDEN: ReadonlyArray<readonly [string, string, string?]> = [
+  ...['worker/', 'server/', 'components/', 'dashboard/', 'entrypoints/'].map((dest) => ['lib/', dest] as const),
+  ['lib/wire/', 'lib/rpc/'],
+  ...['server/', 'components/', 'dashboard/', 'entrypoints/'].map((dest) => ['worker/', dest] as const),
+  // Only the composition root wires the IndexedDB stores in; no core part knows a host.
+  ['worker/core/', 'worker/store/', 'worker/core/hub.ts'],
+  ['worker/core/', 'worker/hosts/'],
+  ['worker/store/', 'worker/hosts/'],
+  ...['worker/', 'lib/rpc/', 'components/', 'dashboard/', 'entrypoints/'].map((dest) => ['server/', dest] as const),
+  ...['worker/', 'server/'].map((dest) => ['components/', dest] as const),
+];
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 150;
 
@@ -170,6 +182,19 @@ describe('layout', () => {
   test('no import circle', () => {
     const graph = new Map([...parsed.values()].map((file) => [file.fileName, importsOf(file)] as const));
     expect(importCircles(graph)).toEqual([]);
+  });
+
+  test('dependencies point one way', () => {
+    const wrong: string[] = [];
+    for (const file of parsed.values()) {
+      const from = relative(repoRoot, file.fileName);
+      for (const target of importsOf(file)) {
+        const to = relative(repoRoot, target);
+        const rule = FORBIDDEN.find(([source, dest, except]) => from.startsWith(source) && to.startsWith(dest) && from !== except);
+        if (rule) wrong.push(`${from} imports ${to}`);
+      }
+    }
+    expect(wrong).toEqual([]);
   });
 
   test('the circle check finds one', () => {
