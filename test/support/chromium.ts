@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import WebSocket from 'ws';
+import { poll } from './poll';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -124,13 +125,13 @@ export async function launchChromiumWithExtension(options: Readonly<Partial<Laun
     },
     badgeText,
     async waitForBadge(text, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let shown = await badgeText();
-      while (shown !== text) {
-        if (Date.now() > deadline) throw new Error(`the badge shows ${JSON.stringify(shown)}, not ${JSON.stringify(text)}`);
-        await new Promise((r) => setTimeout(r, 50));
-        shown = await badgeText();
-      }
+      // `chrome.action` has no event for a badge change: re-read it.
+      let shown = '';
+      await poll(
+        () => `the badge to show ${JSON.stringify(text)} (it shows ${JSON.stringify(shown)})`,
+        async () => (shown = await badgeText()) === text,
+        { timeoutMs },
+      );
     },
     async systemNotifications() {
       const worker = await serviceWorker();

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Frame, Page } from 'playwright-core';
 import type { ExtensionBrowser } from '../chromium';
+import { poll } from '../poll';
 
 /** What the page's own script could find out about the overlay. */
 export interface PageView {
@@ -46,27 +47,20 @@ export class WebTab {
 
   /** Waits for an overlay frame whose `role="alert"` contains `title`, and returns it. */
   async waitForOverlay(title: string, timeoutMs = 30_000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    // The frames sit in a closed shadow root, out of reach of the page's locators: ask each one.
+    const showing = async (): Promise<Frame | undefined> => {
       for (const frame of this.overlayFrames()) {
-        const text = await frame
-          .getByRole('alert')
-          .textContent({ timeout: 200 })
-          .catch(() => null);
+        const text = await frame.evaluate(() => document.querySelector('[role="alert"]')?.textContent ?? null).catch(() => null);
         if (text?.includes(title)) return frame;
       }
-      if (Date.now() > deadline) throw new Error(`no overlay with ${JSON.stringify(title)} in ${this.page.url()}`);
-      await this.page.waitForTimeout(50);
-    }
+      return undefined;
+    };
+    return poll(`an overlay with ${JSON.stringify(title)} in ${this.page.url()}`, showing, { timeoutMs });
   }
 
   /** Waits until this tab shows no overlay frame. */
   async waitForNoOverlay(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.overlayFrames().length > 0) {
-      if (Date.now() > deadline) throw new Error(`${this.page.url()} still shows ${this.overlayFrames().length} overlay(s)`);
-      await this.page.waitForTimeout(50);
-    }
+    await poll(() => `no overlay in ${this.page.url()} (it shows ${this.overlayFrames().length})`, () => this.overlayFrames().length === 0, { timeoutMs });
   }
 
   /** Everything the page's own script (main world) can see of what the extension added. */
