@@ -324,7 +324,7 @@ describe('firing', () => {
     await first.close();
 
     await server.publishPrice('AWAY', 44.5);
-    await expect.poll(async () => (await server.alerts('rita'))[0]?.status).toBe('fired');
+    await expect.poll(async () => (await server.alerts('rita'))[0]?.status, { timeout: 10_000 }).toBe('fired');
 
     const back = await greet('rita');
     expect(await back.subscribe('feed:rita', { since: cursor })).toMatchObject({ recovery: 'recovered', from: cursor.seq + 1 });

@@ -41,6 +41,15 @@ export class FirefoxWebTab {
     return children.filter((_, i) => hrefs[i]!.startsWith(prefix));
   }
 
+  /**
+   * The overlay hosts in this tab's DOM (the content script's `<switchboard-overlay>`, there while
+   * it shows at least one overlay). Read from the page as it is now, unlike `overlayFrames()`,
+   * which follows the browser's reports of frames coming and going.
+   */
+  async overlayHosts(): Promise<number> {
+    return this.page.evaluate(() => document.querySelectorAll('switchboard-overlay').length);
+  }
+
   /** The `role="alert"` texts of the overlays shown in this tab, in DOM order of their frames. */
   async overlayTexts(): Promise<string[]> {
     const texts = await Promise.all(

@@ -21,6 +21,27 @@ export interface PageView {
   readonly openShadowRoots: number;
 }
 
+/** A node of CDP's `DOM.getDocument` (`pierce`: shadow roots included). */
+interface DomNode {
+  readonly nodeName: string;
+  /** Name, value, name, value, ... */
+  readonly attributes?: readonly string[];
+  readonly children?: readonly DomNode[];
+  readonly shadowRoots?: readonly DomNode[];
+}
+
+/** Whether `url` is the extension's overlay page. */
+function isOverlayUrl(url: string | undefined): boolean {
+  const parsed = url === undefined ? null : URL.parse(url);
+  return parsed?.protocol === 'chrome-extension:' && parsed.pathname === '/overlay.html';
+}
+
+/** An attribute of a CDP node (its `attributes` list name and value in turn). */
+function attributeOf(node: DomNode, name: string): string | undefined {
+  const at = node.attributes?.findIndex((item, i) => i % 2 === 0 && item === name) ?? -1;
+  return at < 0 ? undefined : node.attributes?.[at + 1];
+}
+
 export class WebTab {
   private constructor(readonly page: Page) {}
 
@@ -39,10 +60,25 @@ export class WebTab {
 
   /** The frames of the extension's overlay page in this tab. */
   overlayFrames(): Frame[] {
-    return this.page.frames().filter((frame) => {
-      const url = URL.parse(frame.url());
-      return url?.protocol === 'chrome-extension:' && url.pathname === '/overlay.html';
-    });
+    return this.page.frames().filter((frame) => isOverlayUrl(frame.url()));
+  }
+
+  /**
+   * The overlay frames in this tab's DOM as it is now, closed shadow roots included (read over CDP,
+   * as DevTools shows them). `overlayFrames()` follows the browser's reports of frames coming and
+   * going instead, which may trail the DOM.
+   */
+  async overlayFramesInDom(): Promise<number> {
+    const cdp = await this.page.context().newCDPSession(this.page);
+    try {
+      const { root } = (await cdp.send('DOM.getDocument', { depth: -1, pierce: true })) as { root: DomNode };
+      const count = (node: DomNode): number =>
+        (node.nodeName === 'IFRAME' && isOverlayUrl(attributeOf(node, 'src')) ? 1 : 0) +
+        [...(node.children ?? []), ...(node.shadowRoots ?? [])].reduce((sum, child) => sum + count(child), 0);
+      return count(root);
+    } finally {
+      await cdp.detach();
+    }
   }
 
   /** Waits for an overlay frame whose `role="alert"` contains `title`, and returns it. */
