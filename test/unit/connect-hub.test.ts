@@ -114,7 +114,11 @@ function setUp(options: { retryDelayMs?: number } = {}) {
     connect: (name) => runtime.connect(name),
     onStatus: (status) => {
       statuses.push(status);
-      for (const wait of awaited) if (wait.matches(status)) (awaited.delete(wait), wait.resolve());
+      for (const wait of [...awaited]) {
+        if (!wait.matches(status)) continue;
+        awaited.delete(wait);
+        wait.resolve();
+      }
     },
     onUpdates: (batch) => updates.push(...batch),
     onReady: () => (ready.count += 1),
