@@ -6,7 +6,8 @@
  * published while the server was down show up exactly once, in order, in every tab after it
  * restarts. The token is signed in through the form, kept across a reload, out of reach of other
  * origins, and forgotten on `Sign out`. Where there is no `SharedWorker`, each tab runs its own hub
- * in a dedicated Worker. The steps run in order and build on each other.
+ * in a dedicated Worker. Later tests stand on the steps of earlier ones (`step`), so each also runs
+ * alone.
  *
  * The browser reaches the server through a TCP proxy (`startTcpProxy`), so the restart step can
  * keep the hub away from the restarted server until it has published, instead of racing its
@@ -19,6 +20,7 @@ import { DashboardPage } from '../support/pages/dashboard';
 import { startWebPages } from '../support/pages/web-tab';
 import { CONNECTIONS, publishNotifications, publishPriceAndSee } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
+import { step } from '../support/steps';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const USER = 'ann';
@@ -36,17 +38,15 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
   const published: string[] = [];
   const read = new Set<string>();
 
-  /** Re-reads the gauge until it is `expected`, then once more to see that it stays there. */
+  /**
+   * Waits until the gauge reads `expected`, and shows that it stays there: the hub of every open tab
+   * is in a state that opens no socket by itself. `Connected` is one socket, counted from its
+   * upgrade on, before the tab heard it open; `Not connected` (signed out) and `Disconnected` (the
+   * token refused) hold no retry timer, unlike `Connecting…`, `Reconnecting…` and `Offline`.
+   */
   async function expectConnections(expected: number): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    let value = await server.metric(CONNECTIONS);
-    while (value !== expected && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      value = await server.metric(CONNECTIONS);
-    }
-    expect(value).toBe(expected);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await server.metric(CONNECTIONS)).toBe(expected);
+    await expect.poll(() => server.metric(CONNECTIONS), POLL).toBe(expected);
+    for (const tab of tabs) expect(await tab.status()).toMatch(/^(Connected|Not connected|Disconnected)/);
   }
 
   /**
@@ -74,7 +74,7 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await server?.dispose();
   });
 
-  test('a garbage token: the form says the server refused it, and nothing breaks', async () => {
+  const garbageRefused = step(async () => {
     const tab = await DashboardPage.open(launched.browser, `${proxy.url}/`);
     tabs.push(tab);
     expect(await tab.waitForSignInForm()).toBe('');
@@ -87,7 +87,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await expectConnections(0);
   });
 
-  test('signing in with a minted token connects', async () => {
+  const signedIn = step(async () => {
+    await garbageRefused();
     const tab = tabs[0]!;
     await tab.signIn(token);
     await tab.waitForStatus('Connected');
@@ -95,7 +96,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await expectConnections(1);
   });
 
-  test(`${TABS} tabs show live prices over one WebSocket`, async () => {
+  const tabsOpen = step(async () => {
+    await signedIn();
     for (let i = 1; i < TABS; i += 1) tabs.push(await DashboardPage.open(launched.browser, `${proxy.url}/`));
     await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
     await publishPriceAndSee(server, tabs, 'AAPL', 101.25);
@@ -105,7 +107,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await tabs[1]!.waitForTabLocks({ held: TABS, pending: TABS });
   });
 
-  test('closing the tab that started the worker leaves the others working', async () => {
+  const firstTabClosed = step(async () => {
+    await tabsOpen();
     await tabs.shift()!.close();
     // The hub was granted the closed tab's lock, which is when it released that tab's session.
     await tabs[0]!.waitForTabLocks({ held: TABS - 1, pending: TABS - 1 });
@@ -115,7 +118,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await expectConnections(1);
   });
 
-  test('a fired alert shows as one banner, in the tab the user looks at only', async () => {
+  const alertFired = step(async () => {
+    await firstTabClosed();
     const looking = tabs[2]!;
     await looking.createAlert({ symbol: 'AAPL', condition: 'above', price: '110' });
     await expect.poll(() => looking.alerts(), POLL).toEqual(['AAPL above 110 | Active']);
@@ -136,7 +140,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await expect.poll(() => looking.alerts(), POLL).toEqual(['AAPL above 110 | Fired']);
   });
 
-  test('notifications published while the server was down show up once, in order, in every tab', async () => {
+  const serverRestarted = step(async () => {
+    await alertFired();
     await server.kill('SIGKILL');
     await Promise.all(tabs.map((tab) => tab.waitForStatusNot('Connected')));
     // Keep the hub away from the restarted server until everything is published.
@@ -151,7 +156,29 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await expectConnections(1);
   });
 
+  const signedOut = step(async () => {
+    await serverRestarted();
+    await tabs[0]!.signOut();
+    await Promise.all(tabs.map((tab) => tab.waitForSignInForm()));
+    await expectConnections(0);
+    await tabs[1]!.reload();
+    expect(await tabs[1]!.waitForSignInForm()).toBe('');
+  });
+
+  test('a garbage token: the form says the server refused it, and nothing breaks', garbageRefused);
+
+  test('signing in with a minted token connects', signedIn);
+
+  test(`${TABS} tabs show live prices over one WebSocket`, tabsOpen);
+
+  test('closing the tab that started the worker leaves the others working', firstTabClosed);
+
+  test('a fired alert shows as one banner, in the tab the user looks at only', alertFired);
+
+  test('notifications published while the server was down show up once, in order, in every tab', serverRestarted);
+
   test('a reload keeps the sign-in, and a page of another origin cannot read the token', async () => {
+    await serverRestarted();
     const tab = tabs[0]!;
     await tab.reload();
     await tab.waitForStatus('Connected');
@@ -184,15 +211,10 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await expectConnections(1);
   });
 
-  test('signing out forgets the token in every tab', async () => {
-    await tabs[0]!.signOut();
-    await Promise.all(tabs.map((tab) => tab.waitForSignInForm()));
-    await expectConnections(0);
-    await tabs[1]!.reload();
-    expect(await tabs[1]!.waitForSignInForm()).toBe('');
-  });
+  test('signing out forgets the token in every tab', signedOut);
 
   test("another user signing in on the same browser sees none of the last user's notifications or alerts", async () => {
+    await signedOut();
     await tabs[0]!.signIn(await server.mintToken('eve'));
     await Promise.all(tabs.map((tab) => tab.waitForStatus('Connected')));
     for (const tab of tabs) {

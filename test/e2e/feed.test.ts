@@ -2,9 +2,9 @@
  * The notification feed in the built extension, in Chromium, against a real server process on the
  * SQLite store. Notifications published while the extension cannot hear them — the server down and
  * restarted, the service worker stopped, the network offline, the browser closed — all show up in
- * the popup exactly once, newest first, with the right unread badge. The steps run in order and
- * build on each other: every step checks the whole feed, so an event shown twice or lost anywhere
- * along the way fails it.
+ * the popup exactly once, newest first, with the right unread badge. Every test checks the whole
+ * feed, so an event shown twice or lost anywhere along the way fails it. The ways of being away
+ * stand on the live feed (`step`), and each test also runs alone.
  *
  * The extension reaches the server through a TCP proxy (`startTcpProxy`) so that a step can keep
  * it away from a restarted server until the step has published, instead of racing its backoff.
@@ -18,6 +18,7 @@ import { OptionsPage } from '../support/pages/options';
 import { PopupPage } from '../support/pages/popup';
 import { CONNECTIONS, publishNotifications } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
+import { step } from '../support/steps';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const USER = 'ann';
@@ -45,7 +46,7 @@ const badgeFor = (unread: number): string => (unread === 0 ? '' : unread > 99 ? 
 async function expectFeedEverywhere(): Promise<void> {
   for (const popup of popups) {
     await popup.waitForTitles(newestFirst());
-    await expect.poll(() => popup.unreadTitles()).toEqual(unreadNewestFirst());
+    await expect.poll(() => popup.unreadTitles(), { timeout: 30_000 }).toEqual(unreadNewestFirst());
     expect((await popup.feed()).filter((row) => row.kind === 'gap')).toEqual([]);
   }
   await browser.waitForBadge(badgeFor(unreadNewestFirst().length));
@@ -83,6 +84,34 @@ afterAll(async () => {
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
+const connected = step(async () => {
+  const options = await OptionsPage.open(browser);
+  await options.save({ serverUrl: proxy.url, token });
+  await options.waitForStatus('Connected');
+  await options.page.close();
+  expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+});
+
+/** Two popups open on three notifications, one of them read. */
+const liveFeed = step(async () => {
+  await connected();
+  const first = await openPopup();
+  const second = await openPopup();
+  await publishNotifications(server, USER, published, 'Deploy finished', HOSTILE_TITLE, 'Disk almost full');
+  await expectFeedEverywhere();
+
+  // Markup in a title stays text: nothing ran and no element was made from it.
+  expect(await first.page.title()).toBe('Switchboard');
+  expect(await first.page.locator('ul[aria-label="Notifications"] img, ul[aria-label="Notifications"] script').count()).toBe(0);
+  expect(await first.titles()).toContain(HOSTILE_TITLE);
+
+  await first.markRead('Deploy finished');
+  read.add('Deploy finished');
+  await second.waitForUnread('Deploy finished', false);
+  await expectFeedEverywhere();
+  expect(await browser.badgeText()).toBe('2');
+});
+
 describe('a notification feed that never loses or repeats an event', () => {
   test('with no access token the popup says so and leads to the options', async () => {
     const popup = await PopupPage.open(browser);
@@ -96,33 +125,12 @@ describe('a notification feed that never loses or repeats an event', () => {
     await popup.page.close();
   });
 
-  test('the options page points the hub at the server with a minted token', async () => {
-    const options = await OptionsPage.open(browser);
-    await options.save({ serverUrl: proxy.url, token });
-    await options.waitForStatus('Connected');
-    await options.page.close();
-    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
-  });
+  test('the options page points the hub at the server with a minted token', connected);
 
-  test('live notifications: newest first, unread marked, hostile text inert, read state synced across views', async () => {
-    const first = await openPopup();
-    const second = await openPopup();
-    await publishNotifications(server, USER, published, 'Deploy finished', HOSTILE_TITLE, 'Disk almost full');
-    await expectFeedEverywhere();
-
-    // Markup in a title stays text: nothing ran and no element was made from it.
-    expect(await first.page.title()).toBe('Switchboard');
-    expect(await first.page.locator('ul[aria-label="Notifications"] img, ul[aria-label="Notifications"] script').count()).toBe(0);
-    expect(await first.titles()).toContain(HOSTILE_TITLE);
-
-    await first.markRead('Deploy finished');
-    read.add('Deploy finished');
-    await second.waitForUnread('Deploy finished', false);
-    await expectFeedEverywhere();
-    expect(await browser.badgeText()).toBe('2');
-  });
+  test('live notifications: newest first, unread marked, hostile text inert, read state synced across views', liveFeed);
 
   test('(a) published while the server is down, then restarted: each shown once, nothing repeated', async () => {
+    await liveFeed();
     await server.kill('SIGKILL');
     await popups[0]!.waitForStatusNot('Connected');
     // Keep the extension away from the restarted server until both are published.
@@ -138,6 +146,7 @@ describe('a notification feed that never loses or repeats an event', () => {
   });
 
   test('(b) published while Chrome has stopped the service worker', async () => {
+    await liveFeed();
     // No view may be open, or its port would start the worker again at once.
     await closePopups();
     await browser.stopServiceWorkers();
@@ -157,6 +166,7 @@ describe('a notification feed that never loses or repeats an event', () => {
   // worker's `navigator.onLine` but leaves its socket alone. The host therefore polls
   // `navigator.onLine`, and the hub closes its socket when it goes false.
   test('(d) published while the service worker is offline (CDP network emulation)', async () => {
+    await liveFeed();
     const popup = popups[0]!;
     await browser.setServiceWorkerOffline(true);
     await popup.waitForStatus('Offline');
@@ -171,6 +181,7 @@ describe('a notification feed that never loses or repeats an event', () => {
   });
 
   test('(c) published while the browser is closed, then relaunched on the same profile', async () => {
+    await liveFeed();
     popups.splice(0);
     await browser.close();
     await server.waitForMetric(CONNECTIONS, (n) => n === 0);

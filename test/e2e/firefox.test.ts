@@ -3,8 +3,8 @@
  * WebDriver BiDi with puppeteer-core, against a real server process on the SQLite store: three
  * popup tabs share one WebSocket and show live prices; notifications published while the server
  * was down show up exactly once, in order, after it restarts; and a price crossing an alert made in
- * the popup shows one overlay, in the focused web tab only. The steps run in order and build on
- * each other.
+ * the popup shows one overlay, in the focused web tab only. Later tests stand on the steps of
+ * earlier ones (`step`), so each also runs alone.
  *
  * The extension reaches the server through a TCP proxy (`startTcpProxy`), so the restart step can
  * keep it away from the restarted server until it has published, instead of racing its backoff.
@@ -17,13 +17,12 @@ import { FirefoxWebTab } from '../support/pages/firefox-web-tab';
 import { startWebPages } from '../support/pages/web-tab';
 import { CONNECTIONS, publishNotifications, publishPriceAndSee } from '../support/publish';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
+import { step } from '../support/steps';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 const USER = 'ann';
 const POPUPS = 3;
 const POLL = { timeout: 30_000, interval: 50 } as const;
-/** How long the tabs are watched for an overlay that should not come (a second show, or the wrong tab). */
-const QUIET_MS = 1000;
 
 let server: ServerProcess;
 let proxy: TcpProxy;
@@ -42,13 +41,14 @@ async function expectFeedEverywhere(): Promise<void> {
   }
 }
 
-/** Fails as soon as the number of overlays in each tab differs from `expected` (in tab order) during `ms`. */
-async function expectOverlaysStay(tabs: readonly FirefoxWebTab[], expected: readonly number[], ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  do {
-    expect(await Promise.all(tabs.map(async (tab) => (await tab.overlayFrames()).length))).toEqual(expected);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  } while (Date.now() < until);
+/**
+ * Expects each tab (in order) to show `expected` overlays, and no more to be on their way (a second
+ * show, or one for the wrong tab): every tab has handled all the extension sent it so far.
+ */
+async function expectOverlays(popup: FirefoxPopupPage, tabs: readonly FirefoxWebTab[], expected: readonly number[]): Promise<void> {
+  await popup.reachTabs();
+  expect(await Promise.all(tabs.map((tab) => tab.overlayHosts()))).toEqual(expected.map((count) => Math.min(count, 1)));
+  expect(await Promise.all(tabs.map(async (tab) => (await tab.overlayFrames()).length))).toEqual(expected);
 }
 
 beforeAll(async () => {
@@ -65,31 +65,37 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-describe('Switchboard in Firefox ESR (MV2)', () => {
-  test('with no token the add-on stays offline; the options page connects it', async () => {
-    const options = await FirefoxOptionsPage.open(firefox);
-    await options.waitForStatus('no access token');
-    expect(await server.metric(CONNECTIONS)).toBe(0);
-    await options.save({ serverUrl: proxy.url, token: await server.mintToken(USER) });
-    await options.waitForStatus('Connected');
-    await options.page.close();
-    expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
-  });
+const connected = step(async () => {
+  const options = await FirefoxOptionsPage.open(firefox);
+  await options.waitForStatus('no access token');
+  expect(await server.metric(CONNECTIONS)).toBe(0);
+  await options.save({ serverUrl: proxy.url, token: await server.mintToken(USER) });
+  await options.waitForStatus('Connected');
+  await options.page.close();
+  expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
+});
 
-  test('three popup tabs show live prices over exactly one WebSocket', async () => {
-    for (let i = 0; i < POPUPS; i += 1) popups.push(await FirefoxPopupPage.open(firefox));
-    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
-    await publishPriceAndSee(server, popups, 'AAPL', 101.25);
-    await publishPriceAndSee(server, popups, 'MSFT', 402.5);
-    await publishPriceAndSee(server, popups, 'AAPL', 99.75);
-    const rows = await popups[0]!.prices();
-    expect(rows.AAPL).toContain('99.75');
-    expect(rows.AAPL).toContain('▼');
-    expect(rows.MSFT).toContain('402.50');
-    expect(await server.metric(CONNECTIONS)).toBe(1);
-  });
+const popupsOpen = step(async () => {
+  await connected();
+  for (let i = 0; i < POPUPS; i += 1) popups.push(await FirefoxPopupPage.open(firefox));
+  await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+  await publishPriceAndSee(server, popups, 'AAPL', 101.25);
+  await publishPriceAndSee(server, popups, 'MSFT', 402.5);
+  await publishPriceAndSee(server, popups, 'AAPL', 99.75);
+  const rows = await popups[0]!.prices();
+  expect(rows.AAPL).toContain('99.75');
+  expect(rows.AAPL).toContain('▼');
+  expect(rows.MSFT).toContain('402.50');
+  expect(await server.metric(CONNECTIONS)).toBe(1);
+});
+
+describe('Switchboard in Firefox ESR (MV2)', () => {
+  test('with no token the add-on stays offline; the options page connects it', connected);
+
+  test('three popup tabs show live prices over exactly one WebSocket', popupsOpen);
 
   test('notifications published while the server is down appear once each, in order, after it restarts', async () => {
+    await popupsOpen();
     await publishNotifications(server, USER, published, 'Before the restart');
     await expectFeedEverywhere();
 
@@ -113,6 +119,7 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
   });
 
   test('an alert created in the popup shows one overlay, in the focused web tab only', async () => {
+    await popupsOpen();
     // The killed server may not have saved its last prices yet; it refuses alerts on symbols it has not seen.
     await publishPriceAndSee(server, popups, 'AAPL', 200);
     const popup = popups[0]!;
@@ -132,11 +139,11 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
     await expectFeedEverywhere();
     await expect.poll(() => popup.alerts(), POLL).toEqual(['AAPL above 250 | Fired']);
     expect(await focused.overlayTexts()).toEqual([expect.stringContaining('AAPL above 250')]);
-    await expectOverlaysStay(tabs, [0, 1], QUIET_MS);
+    await expectOverlays(popup, tabs, [0, 1]);
 
     await focused.dismiss(frame);
     await focused.waitForNoOverlay();
     await expect.poll(async () => (await popup.feed()).find((row) => row.text === 'AAPL above 250')?.unread, POLL).toBe(false);
-    await expectOverlaysStay(tabs, [0, 0], QUIET_MS);
+    await expectOverlays(popup, tabs, [0, 0]);
   });
 });

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type Worker } from 'playwright-core';
 import WebSocket from 'ws';
+import { poll } from './poll';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,6 +43,12 @@ export interface ExtensionBrowser {
   waitForBadge(text: string, timeoutMs?: number): Promise<void>;
   /** Ids of the extension's system notifications now shown (`chrome.notifications.getAll`, read in the service worker). */
   systemNotifications(): Promise<string[]>;
+  /**
+   * Resolves once the content scripts of every tab have handled all the service worker sent them so
+   * far: the worker sends each tab a message no script acts on and waits until it was taken, and
+   * its messages to a tab arrive in the order it sent them.
+   */
+  reachTabs(): Promise<void>;
   /** A new tab at `url(path)`, loaded. */
   openExtensionPage(path: string): Promise<Page>;
   close(): Promise<void>;
@@ -124,18 +131,27 @@ export async function launchChromiumWithExtension(options: Readonly<Partial<Laun
     },
     badgeText,
     async waitForBadge(text, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let shown = await badgeText();
-      while (shown !== text) {
-        if (Date.now() > deadline) throw new Error(`the badge shows ${JSON.stringify(shown)}, not ${JSON.stringify(text)}`);
-        await new Promise((r) => setTimeout(r, 50));
-        shown = await badgeText();
-      }
+      // `chrome.action` has no event for a badge change: re-read it.
+      let shown = '';
+      await poll(
+        () => `the badge to show ${JSON.stringify(text)} (it shows ${JSON.stringify(shown)})`,
+        async () => (shown = await badgeText()) === text,
+        { timeoutMs },
+      );
     },
     async systemNotifications() {
       const worker = await serviceWorker();
       const shown = await worker.evaluate(() => (globalThis as unknown as ChromeGlobal).chrome.notifications.getAll());
       return Object.keys(shown);
+    },
+    async reachTabs() {
+      const worker = await serviceWorker();
+      await worker.evaluate(async () => {
+        const { tabs } = (globalThis as unknown as ChromeGlobal).chrome;
+        const all = await tabs.query({});
+        // A tab with no content script rejects; one whose script answers nothing resolves: either way it is through.
+        await Promise.all(all.map((tab) => tabs.sendMessage(tab.id!, { type: 'switchboard-test:probe' }).catch(() => undefined)));
+      });
     },
     async openExtensionPage(path) {
       const page = await context.newPage();
@@ -154,6 +170,10 @@ interface ChromeGlobal {
   readonly chrome: {
     readonly action: { getBadgeText(details: object): Promise<string> };
     readonly notifications: { getAll(): Promise<Record<string, boolean>> };
+    readonly tabs: {
+      query(query: object): Promise<Array<{ id?: number }>>;
+      sendMessage(tabId: number, message: unknown): Promise<unknown>;
+    };
   };
 }
 

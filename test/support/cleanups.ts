@@ -1,9 +1,11 @@
 /**
  * Teardown for integration tests: what a test starts it hands to `onCleanup`, and after the test
- * every cleanup runs, newest first. `until` polls (real timers) and stops once teardown has begun,
- * so a test that timed out does not keep polling. Call `useCleanups()` once in the file.
+ * every cleanup runs, newest first. `until` is `poll` bound to that teardown: it stops once teardown
+ * has begun, so a test that timed out does not keep probing what is being closed. Call
+ * `useCleanups()` once in the file.
  */
 import { afterEach } from 'vitest';
+import { poll, type Probe } from './poll';
 import { startTestServer, type TestServer } from './server';
 
 let stopped = false;
@@ -22,14 +24,9 @@ export function onCleanup(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
 }
 
-/** Polls every 10 ms until `probe` returns something other than `undefined`/`false`; the test timeout bounds the wait. */
-export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (stopped) throw new Error(`stopped while waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** `poll(what, probe)` for this test: gives up when its teardown begins (or after `poll`'s timeout). */
+export function until<T>(what: string, probe: Probe<T>): Promise<T> {
+  return poll(what, probe, { stopped: () => stopped });
 }
 
 /** `startTestServer(options)`, closed after the test. */

@@ -17,6 +17,7 @@ import { createConnection, type Connection, type ConnectionOptions } from '../..
 import type { ConnectionState, Transition } from '../../worker/core/connection/state';
 import type { OverlayItem } from '../../lib/rpc/hub-api';
 import { createFakeNetwork, type FakeNetwork } from './fake-network';
+import { nextTurn, poll } from './poll';
 import {
   systemClock,
   type Badge,
@@ -317,15 +318,10 @@ export function startConnection(
 }
 
 /**
- * Lets real `setImmediate` turns pass (fake-indexeddb runs on them; fake timers leave them alone)
- * until `probe` returns something other than `undefined`/`false`, and returns it. Fails naming
- * `what` after `maxTurns`: waiting for an event, never for an amount of time.
+ * Waits until `probe` returns something other than `undefined`/`false`, and returns it: `poll`
+ * re-checking after each real `setImmediate` turn (fake-indexeddb runs on those; the fake clock
+ * does not move). Fails naming `what` after 4 s of real time, before the test's own timeout.
  */
-export async function waitUntil<T>(what: string, probe: () => T | undefined | false, maxTurns = 5000): Promise<T> {
-  for (let turn = 0; turn < maxTurns; turn++) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`Gave up waiting for ${what}`);
+export function waitUntil<T>(what: string, probe: () => T | undefined | false): Promise<T> {
+  return poll(what, probe, { pause: nextTurn, timeoutMs: 4_000 });
 }

@@ -10,11 +10,6 @@ import type { Hub } from '../../worker/core/hub';
 import { createFakePlatform, type FakePlatform, type FakeSocket } from './fake-socket';
 import { openTestHub } from './hub-harness';
 
-/** Lets the microtasks the hub's deliveries settle on run. */
-export async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-}
-
 export function ev(topic: string, epoch: string, seq: number, title = `${topic} #${seq}`): EventFrame {
   return { t: 'event', topic, epoch, seq, at: 1_000 + seq, data: { title, body: 'text' } };
 }
@@ -62,11 +57,13 @@ export function streamSubscribes(socket: FakeSocket) {
   return socket.sentOf('subscribe').filter((frame) => frame.topic === 'news' || frame.topic.startsWith('feed:'));
 }
 
-/** The server's side of a first install: both topics fresh, `news` empty, the feed at `seq`. */
+/**
+ * The server's side of a first install: both topics fresh, `news` empty, the feed at `seq`.
+ * Resolves once the events are stored and announced (`hub.idle()`); views get them right after.
+ */
 export async function freshStart(hub: Hub, socket: FakeSocket, feedEvents: EventFrame[] = []) {
   socket.receive(subscribed('news', 'fresh', { epoch: 'n1', seq: 0 }));
   socket.receive(subscribed('feed:ann', 'fresh', { epoch: 'f1', seq: feedEvents.at(-1)?.seq ?? 0 }, feedEvents[0]?.seq));
   if (feedEvents.length > 0) socket.receive({ t: 'batch', frames: feedEvents });
   await hub.idle();
-  await settle();
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'puppeteer-core';
+import { poll } from './poll';
 import { launchBrowser, type LaunchedBrowser } from './puppeteer';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -77,13 +78,8 @@ export async function launchFirefoxWithExtension(options: Readonly<Partial<Firef
  * one that lands while `about:blank` is being replaced fails (its realm is gone) and is retried.
  */
 async function waitForDocument(page: Page, href: string): Promise<void> {
-  const deadline = Date.now() + PAGE_LOAD_MS;
-  for (;;) {
-    const loaded = await page.evaluate((wanted) => location.href === wanted && document.readyState === 'complete', href).catch(() => false);
-    if (loaded) return;
-    if (Date.now() > deadline) throw new Error(`${href} did not load within ${PAGE_LOAD_MS} ms (the tab shows ${page.url()})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const loaded = () => page.evaluate((wanted) => location.href === wanted && document.readyState === 'complete', href).catch(() => false);
+  await poll(() => `${href} to load (the tab shows ${page.url()})`, loaded, { timeoutMs: PAGE_LOAD_MS });
 }
 
 function readGeckoId(extensionDir: string): string {

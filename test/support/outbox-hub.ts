@@ -5,7 +5,7 @@
  */
 import type { AlertRule } from '../../lib/wire/alerts';
 import type { ClientFrame, FrameOf } from '../../lib/wire/protocol';
-import type { Hub, HubOptions } from '../../worker/core/hub';
+import type { HubOptions } from '../../worker/core/hub';
 import { createFakePlatform, waitUntil, type FakePlatform, type FakeSocket } from './fake-socket';
 import { openTestHub } from './hub-harness';
 
@@ -34,13 +34,6 @@ export const allSends = (platform: FakePlatform) => platform.sockets.all.flatMap
 
 export async function sentCount(socket: FakeSocket, n: number): Promise<Array<FrameOf<ClientFrame, 'send'>>> {
   return waitUntil(`${n} send frames`, () => sends(socket).length === n && sends(socket));
-}
-
-/** Lets every IndexedDB write and the deliveries that follow it finish. */
-export async function settle(hub: Hub): Promise<void> {
-  await hub.idle();
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  await hub.idle();
 }
 
 export async function createThree(session: Awaited<ReturnType<typeof start>>['session']): Promise<string[]> {

@@ -20,6 +20,7 @@ import type { ServerAlert } from '../../lib/wire/alerts';
 import type { NotificationData } from '../../lib/wire/notifications';
 import type { PriceTick } from '../../lib/wire/prices';
 import { startServer, type Retention, type RunningServer, type ServerInput } from '../../server/server';
+import { poll } from './poll';
 
 /** The admin token every test server uses unless told otherwise. */
 export const TEST_ADMIN_TOKEN = 'test-admin-token';
@@ -96,7 +97,7 @@ export interface ServerHttp {
   alerts(user: string): Promise<ServerAlert[]>;
   /** Reads `GET /metrics`: the sum of the series of `name` whose labels include `labels` (0 if none). */
   metric(name: string, labels?: Readonly<Record<string, string>>): Promise<number>;
-  /** Re-reads `/metrics` until `predicate` holds for the value, and resolves with it (bounded by the test timeout). */
+  /** Re-reads `/metrics` until `predicate` holds for the value, and resolves with it (`poll`'s timeout). */
   waitForMetric(name: string, predicate: (value: number) => boolean, labels?: Readonly<Record<string, string>>): Promise<number>;
 }
 
@@ -174,11 +175,12 @@ function createServerHttp(url: string, adminToken: string): ServerHttp {
       return readMetric(answer.text, name, labels);
     },
     async waitForMetric(name, predicate, labels) {
-      for (;;) {
-        const value = await http.metric(name, labels);
-        if (predicate(value)) return value;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      let value = Number.NaN;
+      const read = async () => {
+        value = await http.metric(name, labels);
+        return predicate(value) && { value };
+      };
+      return (await poll(() => `${name}${labels ? JSON.stringify(labels) : ''} to match (it reads ${value})`, read)).value;
     },
   };
   return http;
@@ -255,7 +257,7 @@ export interface ServerProcess extends ServerHttp {
   readonly dataDir: string;
   /** Everything the current child printed (stdout and stderr), for diagnostics. */
   output(): string;
-  /** Resolves with the match once the current child's output matches `pattern` (bounded by the test timeout). */
+  /** Resolves with the match once the current child's output matches `pattern`; rejects if it exits first. */
   waitForOutput(pattern: RegExp): Promise<RegExpExecArray>;
   /** Settles when the current child exits. */
   exited(): Promise<ExitInfo>;
@@ -285,6 +287,10 @@ interface Child {
   readonly process: ChildProcess;
   readonly exited: Promise<ExitInfo>;
   output: string;
+  /** Called after each chunk the child prints, once it is in `output`. */
+  readonly printed: Set<() => void>;
+  /** Settles on `close`: the child exited and its last output was read. */
+  readonly closed: Promise<void>;
 }
 
 /**
@@ -321,13 +327,26 @@ export async function spawnServerProcess(options: SpawnOptions = {}): Promise<Se
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     dataDir,
     output: () => child.output,
-    async waitForOutput(pattern) {
-      for (;;) {
-        const match = pattern.exec(child.output);
-        if (match) return match;
-        if (!running()) throw new Error(`Server process exited without printing ${pattern}:\n${child.output}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    waitForOutput(pattern) {
+      const current = child;
+      return new Promise((found, fail) => {
+        const match = (): boolean => {
+          const result = pattern.exec(current.output);
+          if (result) found(result);
+          return result !== null;
+        };
+        if (match()) return;
+        const onOutput = (): void => {
+          if (match()) current.printed.delete(onOutput);
+        };
+        current.printed.add(onOutput);
+        // `close` comes after the child's last output was read.
+        const gone = (): void => {
+          current.printed.delete(onOutput);
+          if (!match()) fail(new Error(`Server process exited without printing ${pattern}:\n${current.output}`));
+        };
+        void current.closed.then(gone);
+      });
     },
     exited: () => child.exited,
     async kill(signal = 'SIGTERM') {
@@ -350,11 +369,13 @@ function launch(env: Readonly<Record<string, string>>): Promise<Child> {
   const node = resolve(repoRoot, 'node_modules/.bin/node');
   const proc = spawn(node, ['--import', 'tsx', 'server/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<ExitInfo>((done) => proc.once('exit', (code, signal) => done({ code, signal })));
-  const child: Child = { process: proc, exited, output: '' };
+  const closed = new Promise<void>((done) => proc.once('close', () => done()));
+  const child: Child = { process: proc, exited, output: '', printed: new Set(), closed };
   return new Promise((ready, fail) => {
     let announced = false;
     const onData = (chunk: Buffer) => {
       child.output += chunk.toString('utf8');
+      for (const listener of [...child.printed]) listener();
       if (!announced && /Switchboard server listening on \S+/.test(child.output)) {
         announced = true;
         ready(child);

@@ -1,10 +1,10 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { StateUpdate, TopicUpdate } from '../../lib/rpc/hub-api';
 import { createConflatingSink } from '../../worker/core/sessions/conflation';
 
 const state = (topic: string, value: number): StateUpdate => ({ kind: 'state', topic, value, at: value });
 
-/** A view whose `updates()` stays pending until the test settles it. */
+/** A view whose `updates()` stays pending until the test finishes it. */
 function slowView() {
   const batches: TopicUpdate[][] = [];
   const pending: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
@@ -13,19 +13,25 @@ function slowView() {
       batches.push([...batch]);
       pending.push({ resolve, reject });
     });
-  const settle = async (how: 'resolve' | 'reject' = 'resolve') => {
+  /** The view is done with the oldest delivery in flight (or it failed). */
+  const finish = (how: 'resolve' | 'reject' = 'resolve') => {
     const next = pending.shift();
     if (!next) throw new Error('no delivery in flight');
     if (how === 'resolve') next.resolve();
     else next.reject(new Error('view gone'));
-    await flushMicrotasks();
   };
-  return { batches, deliver, settle, inFlight: () => pending.length };
+  return { batches, deliver, finish, inFlight: () => pending.length };
 }
 
-async function flushMicrotasks(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Runs every callback still pending, promise reactions and timers: whatever the sink would deliver now has been. */
+const runPending = () => vi.runAllTimersAsync();
 
 const values = (batch: readonly TopicUpdate[] | undefined) =>
   batch?.map((update) => {
@@ -46,20 +52,20 @@ describe('conflation on', () => {
     const view = slowView();
     const sink = createConflatingSink(view.deliver);
     sink.push(state('prices:AAPL', 1));
-    await flushMicrotasks();
-    expect(values(view.batches[0])).toEqual(['prices:AAPL=1']);
+    await vi.waitFor(() => expect(values(view.batches[0])).toEqual(['prices:AAPL=1']));
 
     for (let i = 2; i <= 100; i++) {
       sink.push(state('prices:MSFT', 1000 + i));
       sink.push(state('prices:AAPL', i));
     }
     expect(sink.pending).toBe(2);
-    await flushMicrotasks();
+    await runPending();
     expect(view.batches).toHaveLength(1);
 
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['prices:MSFT=1100', 'prices:AAPL=100']);
-    await view.settle();
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['prices:MSFT=1100', 'prices:AAPL=100']));
+    view.finish();
+    await runPending();
     expect(view.batches).toHaveLength(2);
     expect(view.inFlight()).toBe(0);
   });
@@ -70,19 +76,18 @@ describe('conflation on', () => {
     sink.push(state('prices:AAPL', 1));
     sink.push(state('prices:MSFT', 2));
     sink.push(state('prices:AAPL', 3));
-    await flushMicrotasks();
-    expect(values(view.batches[0])).toEqual(['prices:AAPL=3', 'prices:MSFT=2']);
+    await vi.waitFor(() => expect(values(view.batches[0])).toEqual(['prices:AAPL=3', 'prices:MSFT=2']));
   });
 
   test('error updates are queued, never conflated away', async () => {
     const view = slowView();
     const sink = createConflatingSink(view.deliver);
     sink.push(state('prices:AAPL', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push({ kind: 'error', topic: 'prices:ZZZZ', code: 'unknown-topic', message: 'a' });
     sink.push({ kind: 'error', topic: 'prices:ZZZZ', code: 'unknown-topic', message: 'b' });
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['prices:ZZZZ=a', 'prices:ZZZZ=b']);
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['prices:ZZZZ=a', 'prices:ZZZZ=b']));
   });
 
   test('a synchronous deliver function works too', async () => {
@@ -91,10 +96,10 @@ describe('conflation on', () => {
       got.push(values(batch) ?? []);
     });
     sink.push(state('a', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(got).toHaveLength(1));
     sink.push(state('a', 2));
     sink.push(state('a', 3));
-    await flushMicrotasks();
+    await runPending();
     expect(got).toEqual([['a=1'], ['a=3']]);
   });
 
@@ -103,12 +108,12 @@ describe('conflation on', () => {
     const sink = createConflatingSink(view.deliver);
     const list = (state: 'pending sync' | 'active') => ({ kind: 'alerts' as const, alerts: [{ id: 'a', rule: { symbol: 'AAPL', condition: 'above' as const, price: 1, repeat: 'once' as const }, state }] });
     sink.push(state('prices:AAPL', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push(list('pending sync'));
     sink.push(state('prices:AAPL', 2));
     sink.push(list('active'));
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['alerts=a:active', 'prices:AAPL=2']);
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['alerts=a:active', 'prices:AAPL=2']));
   });
 });
 
@@ -117,11 +122,11 @@ describe('conflation off', () => {
     const view = slowView();
     const sink = createConflatingSink(view.deliver, { conflate: false });
     sink.push(state('prices:AAPL', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     for (let i = 2; i <= 5; i++) sink.push(state('prices:AAPL', i));
     expect(sink.pending).toBe(4);
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['prices:AAPL=2', 'prices:AAPL=3', 'prices:AAPL=4', 'prices:AAPL=5']);
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['prices:AAPL=2', 'prices:AAPL=3', 'prices:AAPL=4', 'prices:AAPL=5']));
   });
 });
 
@@ -131,15 +136,15 @@ describe('failing views', () => {
     const errors: unknown[] = [];
     const sink = createConflatingSink(view.deliver, { onError: (error) => errors.push(error) });
     sink.push(state('a', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push(state('a', 2));
-    await view.settle('reject');
+    view.finish('reject');
+    await vi.waitFor(() => expect(view.batches).toHaveLength(2));
     expect(errors).toEqual([new Error('view gone')]);
     expect(values(view.batches[1])).toEqual(['a=2']);
-    await view.settle();
+    view.finish();
     sink.push(state('a', 3));
-    await flushMicrotasks();
-    expect(values(view.batches[2])).toEqual(['a=3']);
+    await vi.waitFor(() => expect(values(view.batches[2])).toEqual(['a=3']));
   });
 
   test('a deliver function that throws, and an error reporter that throws, do not wedge it either', async () => {
@@ -156,21 +161,21 @@ describe('failing views', () => {
       },
     );
     sink.push(state('a', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(calls).toBe(1));
     sink.push(state('a', 2));
-    await flushMicrotasks();
-    expect(calls).toBe(2);
+    await vi.waitFor(() => expect(calls).toBe(2));
   });
 
   test('close() drops what waits and delivers nothing more', async () => {
     const view = slowView();
     const sink = createConflatingSink(view.deliver);
     sink.push(state('a', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push(state('a', 2));
     sink.close();
     sink.push(state('a', 3));
-    await view.settle();
+    view.finish();
+    await runPending();
     expect(view.batches).toHaveLength(1);
   });
 
@@ -178,11 +183,11 @@ describe('failing views', () => {
     const view = slowView();
     const sink = createConflatingSink<TopicUpdate>(view.deliver, { key: () => 'only' });
     sink.push(state('a', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push(state('b', 2));
     sink.push(state('c', 3));
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['c=3']);
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['c=3']));
   });
 });
 
@@ -205,24 +210,24 @@ describe('feed updates', () => {
     const view = slowView();
     const sink = createConflatingSink(view.deliver);
     sink.push(state('prices:AAPL', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push(feed(1, note(1)));
     sink.push(state('prices:AAPL', 2));
     sink.push(feed(2, note(2)));
     sink.push(feed(1, note(1, true)));
     expect(sink.pending).toBe(2);
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['feed=news/e1/1:read,news/e1/2:unread;unread=1', 'prices:AAPL=2']);
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['feed=news/e1/1:read,news/e1/2:unread;unread=1', 'prices:AAPL=2']));
   });
 
   test('with conflation off every feed update is queued as it came', async () => {
     const view = slowView();
     const sink = createConflatingSink(view.deliver, { conflate: false });
     sink.push(state('a', 1));
-    await flushMicrotasks();
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
     sink.push(feed(1, note(1)));
     sink.push(feed(0, note(1, true)));
-    await view.settle();
-    expect(values(view.batches[1])).toEqual(['feed=news/e1/1:unread;unread=1', 'feed=news/e1/1:read;unread=0']);
+    view.finish();
+    await vi.waitFor(() => expect(values(view.batches[1])).toEqual(['feed=news/e1/1:unread;unread=1', 'feed=news/e1/1:read;unread=0']));
   });
 });

@@ -107,16 +107,26 @@ function setUp(options: { retryDelayMs?: number } = {}) {
   const statuses: HubStatus[] = [];
   const updates: TopicUpdate[] = [];
   const ready = { count: 0 };
+  const awaited = new Set<{ matches: (status: HubStatus) => boolean; resolve: () => void }>();
+  /** Resolves from inside `onStatus` when the view is told a status that `matches`. */
+  const told = (matches: (status: HubStatus) => boolean) => new Promise<void>((resolve) => awaited.add({ matches, resolve }));
   const hub = connectHub({
     connect: (name) => runtime.connect(name),
-    onStatus: (status) => statuses.push(status),
+    onStatus: (status) => {
+      statuses.push(status);
+      for (const wait of [...awaited]) {
+        if (!wait.matches(status)) continue;
+        awaited.delete(wait);
+        wait.resolve();
+      }
+    },
     onUpdates: (batch) => updates.push(...batch),
     onReady: () => (ready.count += 1),
     retryDelayMs: options.retryDelayMs ?? 10,
   });
   connections.push(hub);
   const session = (life = lives.length - 1, index = 0): FakeSession | undefined => lives[life]?.sessions[index];
-  return { lives, runtime, statuses, updates, hub, session, ready };
+  return { lives, runtime, statuses, updates, hub, session, ready, told };
 }
 
 const connections: HubClient[] = [];
@@ -228,19 +238,25 @@ describe('connectHub', () => {
   });
 
   test('calls made while reconnecting wait for the hub', async () => {
-    const { hub, runtime } = setUp({ retryDelayMs: 30 });
+    const { hub, runtime, told } = setUp({ retryDelayMs: 30 });
     await hub.api.status();
+    const dropped = told((status) => status.s === 'connecting');
     runtime.stopWorker();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The client noticed the drop and now waits out its 30 ms backoff.
+    await dropped;
     await expect(hub.api.getSettings()).resolves.toEqual(DEFAULT_SETTINGS);
   });
 
   test('close() stops reconnecting and rejects later calls', async () => {
-    const { hub, runtime, lives } = setUp();
-    await hub.api.status();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { hub, runtime, lives } = setUp({ retryDelayMs: 100 });
+    const connected = hub.api.status();
+    await vi.advanceTimersByTimeAsync(5);
+    await connected;
     hub.close();
     runtime.stopWorker();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Far past every reconnect delay (at most 5 s): a reconnect would have started the worker again.
+    await vi.advanceTimersByTimeAsync(60_000);
     expect(lives).toHaveLength(1);
     await expect(hub.api.status()).rejects.toMatchObject({ name: 'HubDisconnectedError' });
   });
@@ -295,8 +311,10 @@ describe('connectHub: alerts and overlays', () => {
     runtime.stopWorker();
     await expect(call).rejects.toMatchObject({ name: 'HubDisconnectedError' });
     await vi.waitFor(() => expect(session(1)?.calls).toEqual(['listen']));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(session(1)?.calls).toEqual(['listen']);
+    // A call made now reaches the new session after anything the client would have sent again
+    // (a retry goes out as soon as the link is ready, and one port keeps its order).
+    await hub.api.status();
+    expect(session(1)?.calls).toEqual(['listen', 'status']);
   });
 
   test.each([

@@ -7,7 +7,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { TopicUpdate } from '../../lib/rpc/hub-api';
 import { createFakePlatform, jwtFor, TEST_SETTINGS, waitUntil } from '../support/fake-socket';
-import { connect, ev, freshStart, ids, settle, start, streamSubscribes, view } from '../support/feed-hub';
+import { connect, ev, freshStart, ids, start, streamSubscribes, view } from '../support/feed-hub';
 import { useHubHarness } from '../support/hub-harness';
 
 useHubHarness();
@@ -105,6 +105,8 @@ describe('storing and announcing', () => {
     await sb.subscribe(['prices:AAPL']);
     await connect(hub, socket());
     await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
+    // Announced in seq order: once the last one reached a view, everything before it had.
+    await waitUntil('the last event in both views', () => a.announced().includes('feed:ann/f1/2') && b.announced().includes('feed:ann/f1/2'));
     expect(a.announced()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/2']);
     expect(b.announced()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/2']);
     expect(a.unread()).toBe(2);
@@ -120,7 +122,7 @@ describe('storing and announcing', () => {
     await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1)]);
     socket().receive(ev('feed:ann', 'f1', 1)).receive(ev('feed:ann', 'f1', 2)).receive(ev('feed:ann', 'f1', 2));
     await hub.idle();
-    await settle();
+    await waitUntil('the new event in the view', () => a.announced().includes('feed:ann/f1/2'));
     expect(a.feedUpdates().flatMap((update) => ids(update.changed))).toEqual(['feed:ann/f1/1', 'feed:ann/f1/2']);
     expect(ids((await hub.openSession().feed()).entries)).toEqual(['feed:ann/f1/2', 'feed:ann/f1/1']);
   });
@@ -137,7 +139,7 @@ describe('storing and announcing', () => {
     await new Promise<void>((resolve) => setImmediate(resolve));
     socket().receive(ev('feed:ann', 'f1', 5));
     await hub.idle();
-    await settle();
+    await waitUntil('the last event in the view', () => a.announced().includes('feed:ann/f1/5'));
     const announced = a.feedUpdates().flatMap((update) => ids(update.changed));
     expect(announced).toEqual([1, 2, 3, 4, 5].map((seq) => `feed:ann/f1/${seq}`));
     expect(a.unread()).toBe(5);
@@ -167,7 +169,7 @@ describe('read flags', () => {
     await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2), ev('feed:ann', 'f1', 3)]);
 
     await sa.markRead(['feed:ann/f1/2', 'no-such-id']);
-    await settle();
+    await waitUntil('the read flag in both views', () => a.unread() === 2 && b.unread() === 2);
     for (const v of [a, b]) {
       expect(v.feedUpdates().at(-1)).toEqual({
         kind: 'feed',
@@ -178,7 +180,7 @@ describe('read flags', () => {
     expect(platform.badge.current()).toBe(2);
 
     await sa.markAllRead();
-    await settle();
+    await waitUntil('all read in the view', () => b.unread() === 0);
     expect(ids(b.feedUpdates().at(-1)?.changed ?? []).sort()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/3']);
     expect(b.unread()).toBe(0);
     expect(platform.badge.current()).toBe(0);
@@ -186,11 +188,13 @@ describe('read flags', () => {
     expect(page.unread).toBe(0);
     expect(page.entries.every((entry) => entry.read)).toBe(true);
 
-    // Nothing changed, nothing announced.
+    // Nothing changed, nothing announced: the next event's update is the only one after it.
     const count = b.feedUpdates().length;
     await sa.markAllRead();
-    await settle();
-    expect(b.feedUpdates()).toHaveLength(count);
+    socket().receive(ev('feed:ann', 'f1', 4));
+    await hub.idle();
+    await waitUntil('the next event in the view', () => b.announced().includes('feed:ann/f1/4'));
+    expect(b.feedUpdates().slice(count).map((update) => ids(update.changed))).toEqual([['feed:ann/f1/4']]);
   });
 
   test('a busy view gets the feed updates merged, never dropped', async () => {
@@ -213,7 +217,7 @@ describe('read flags', () => {
     await hub.idle();
     await session.markRead(['feed:ann/f1/2']);
     release();
-    await settle();
+    await waitUntil('a second delivery', () => got.length === 2);
     expect(got).toHaveLength(2);
     expect(got[1]).toEqual([
       {

@@ -6,7 +6,8 @@
 import { IDBObjectStore } from 'fake-indexeddb';
 import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
-import { connect, ev, freshStart, ids, settle, start, streamSubscribes, subscribed, view } from '../support/feed-hub';
+import { connect, ev, freshStart, ids, start, streamSubscribes, subscribed, view } from '../support/feed-hub';
+import { waitUntil } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
 
 useHubHarness();
@@ -29,7 +30,8 @@ describe('recovery', () => {
     socket().receive(subscribed('feed:ann', 'recovered', { epoch: 'f1', seq: 4 }, 3));
     socket().receive({ t: 'batch', frames: [ev('feed:ann', 'f1', 3), ev('feed:ann', 'f1', 4)] });
     await hub.idle();
-    await settle();
+    // Announced in order: once the last one reached the view, everything before it had.
+    await waitUntil('the last missed event in the view', () => a.announced().includes('feed:ann/f1/4'));
     expect(a.announced()).toEqual(['feed:ann/f1/1', 'feed:ann/f1/2', 'feed:ann/f1/3', 'feed:ann/f1/4']);
     expect(a.feedUpdates().flatMap((update) => update.changed).some((entry) => entry.kind === 'gap')).toBe(false);
   });
@@ -40,7 +42,7 @@ describe('recovery', () => {
     socket().receive(subscribed('feed:ann', 'trimmed', { epoch: 'f1', seq: 10 }, 8));
     socket().receive({ t: 'batch', frames: [ev('feed:ann', 'f1', 8), ev('feed:ann', 'f1', 9), ev('feed:ann', 'f1', 10)] });
     await hub.idle();
-    await settle();
+    await waitUntil('the newest event in the view', () => a.announced().includes('feed:ann/f1/10'));
     const last = a.feedUpdates().at(-1);
     expect(last?.changed[0]).toMatchObject({ kind: 'gap', reason: 'trimmed', missed: 5, topic: 'feed:ann' });
     expect(last?.unread).toBe(5);
@@ -53,7 +55,7 @@ describe('recovery', () => {
     socket().receive(subscribed('feed:ann', 'epoch changed', { epoch: 'f2', seq: 1 }, 1));
     socket().receive(ev('feed:ann', 'f2', 1));
     await hub.idle();
-    await settle();
+    await waitUntil('the new epoch in the view', () => a.announced().includes('feed:ann/f2/1'));
     expect(a.feedUpdates().at(-1)?.changed.map((entry) => entry.id)).toEqual(['gap/feed:ann/f2/1', 'feed:ann/f2/1']);
     expect(a.feedUpdates().at(-1)?.changed[0]).toMatchObject({ reason: 'epoch changed', missed: null });
     socket().serverClose(CloseCode.abnormal);
@@ -71,7 +73,7 @@ describe('recovery', () => {
     socket().receive(subscribed('feed:ann', 'fresh', { epoch: 'f1', seq: 1 }, 1));
     socket().receive(ev('feed:ann', 'f1', 1, 'replaced'));
     await hub.idle();
-    await settle();
+    await waitUntil('the gap in the view', () => a.feedUpdates().some((update) => update.changed.some((entry) => entry.kind === 'gap')));
     expect(a.feedUpdates().at(-1)?.changed).toEqual([expect.objectContaining({ kind: 'gap', reason: 'epoch changed', missed: null })]);
     expect(frames).toHaveLength(2);
     // A second refusal of a subscription without a cursor is not answered by a loop.
@@ -102,7 +104,7 @@ describe('the server starting a live subscription over', () => {
     await hub.idle();
     socket().receive(ev('feed:ann', 'f2', 1));
     await hub.idle();
-    await settle();
+    await waitUntil('the new epoch in the view', () => a.announced().includes('feed:ann/f2/1'));
     expect(a.announced()).toEqual(['feed:ann/f1/1', 'gap/feed:ann/f2/1', 'feed:ann/f2/1']);
     expect(socket().sentOf('unsubscribe')).toEqual([]);
   });

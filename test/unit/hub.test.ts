@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api';
 import { openHub, type Hub } from '../../worker/core/hub';
-import { createFakePlatform, TEST_SETTINGS, useHubFakeTimers, type FakePlatform, type FakeSocket } from '../support/fake-socket';
+import { createFakePlatform, TEST_SETTINGS, useHubFakeTimers, waitUntil, type FakePlatform, type FakeSocket } from '../support/fake-socket';
 
 beforeEach(() => {
   useHubFakeTimers();
@@ -10,10 +10,6 @@ beforeEach(() => {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
-}
 
 function recordingListener() {
   const statuses: HubStatus[] = [];
@@ -100,7 +96,7 @@ describe('sessions', () => {
     expect(viewSubscribes(socket())).toEqual([{ t: 'subscribe', topic: 'prices:AAPL' }]);
 
     socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 190), at: 7 });
-    await settle();
+    await waitUntil('the price in both views', () => la.flat().length > 0 && lb.flat().length > 0);
     const expected = [{ kind: 'state', topic: 'prices:AAPL', value: tick('AAPL', 190), at: 7 }];
     expect(la.flat()).toEqual(expected);
     expect(lb.flat()).toEqual(expected);
@@ -119,7 +115,7 @@ describe('sessions', () => {
     socket().accept();
     expect(viewSubscribes(socket()).map((frame) => frame.topic)).toEqual(['prices:AAPL', 'prices:*']);
     socket().receive({ t: 'state', topic: 'prices:MSFT', value: tick('MSFT', 400), at: 1 });
-    await settle();
+    await waitUntil('the price in the view', () => la.flat().length > 0);
     expect(la.flat().map((update) => update.kind === 'state' && update.topic)).toEqual(['prices:MSFT']);
   });
 
@@ -154,7 +150,7 @@ describe('sessions', () => {
     socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 5), at: 1 });
     const la = recordingListener();
     await a.listen(la.listener);
-    await settle();
+    await waitUntil('the cached price in the view', () => la.flat().length > 0);
     expect(la.flat()).toEqual([{ kind: 'state', topic: 'prices:AAPL', value: tick('AAPL', 5), at: 1 }]);
   });
 
@@ -172,12 +168,14 @@ describe('sessions', () => {
       },
     });
     await a.subscribe(['prices:AAPL']);
-    for (let price = 1; price <= 50; price++) {
+    socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 1), at: 1 });
+    // The view is busy with the first price while the other 49 arrive.
+    await waitUntil('the first price in the view', () => got.length === 1);
+    for (let price = 2; price <= 50; price++) {
       socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', price), at: price });
-      await settle();
     }
     release();
-    await settle();
+    await waitUntil('a second delivery', () => got.length === 2);
     expect(got.map((batch) => batch.map((update) => update.kind === 'state' && (update.value as { price: number }).price))).toEqual([[1], [50]]);
   });
 
@@ -196,13 +194,13 @@ describe('sessions', () => {
       }),
     ).toEqual({ s: 'connecting', attempt: 0 });
     socket().accept();
-    await settle();
+    await waitUntil('the open status in the view', () => seen.length === 1);
+    // The view is busy with it while the connection drops, waits, connects and opens again.
     socket().serverClose(CloseCode.abnormal);
     vi.runOnlyPendingTimers();
     socket().accept({ session: 'second' });
-    await settle();
     release();
-    await settle();
+    await waitUntil('a second status in the view', () => seen.length === 2);
     expect(seen.map((status) => status.s)).toEqual(['open', 'open']);
     expect(seen[1]).toMatchObject({ session: 'second' });
   });
@@ -222,9 +220,10 @@ describe('sessions', () => {
     await alive.subscribe(['prices:AAPL']);
     for (let price = 1; price <= 3; price++) {
       socket().receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', price), at: price });
-      await settle();
+      await waitUntil(`price ${price} in the live view`, () => la.flat().length === price);
     }
     expect(la.flat()).toHaveLength(3);
+    await waitUntil('the dead view logged', () => platform.log.entries.some((entry) => entry.message === 'a view did not take updates'));
     expect(platform.log.entries.some((entry) => entry.message === 'a view did not take updates')).toBe(true);
   });
 
@@ -236,7 +235,7 @@ describe('sessions', () => {
     await a.listen(la.listener);
     await a.subscribe(['prices:ZZZZ']);
     socket().receive({ t: 'error', code: 'unknown-topic', message: 'unknown topic prices:ZZZZ', topic: 'prices:ZZZZ' });
-    await settle();
+    await waitUntil('the error in the view', () => la.flat().length > 0);
     expect(la.flat()).toEqual([{ kind: 'error', topic: 'prices:ZZZZ', code: 'unknown-topic', message: 'unknown topic prices:ZZZZ' }]);
     expect(hub.status().s).toBe('open');
   });
@@ -253,7 +252,7 @@ describe('sessions', () => {
       .receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', -5), at: 1 })
       .receive({ t: 'ack', id: 'x', ok: true })
       .receive({ t: 'state', topic: 'prices:AAPL', value: tick('AAPL', 5), at: 2 });
-    await settle();
+    await waitUntil('the valid price in the view', () => la.flat().length > 0);
     expect(la.flat()).toHaveLength(1);
     expect(hub.status().s).toBe('open');
     expect(platform.log.warnings().map((entry) => entry.message)).toEqual([
@@ -272,8 +271,11 @@ describe('sessions', () => {
     a.close();
     await a.subscribe(['prices:AAPL']);
     expect(viewSubscribes(socket())).toEqual([]);
+    // A view that joined after it hears of each status change after it would have.
+    const later = recordingListener();
+    await hub.openSession().listen(later.listener);
     socket().serverClose(CloseCode.abnormal);
-    await settle();
+    await waitUntil('the status change in the later view', () => later.statuses.length > 0);
     expect(la.statuses).toEqual([]);
   });
 });

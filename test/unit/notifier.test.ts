@@ -1,4 +1,4 @@
-import { describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { OverlayItem } from '../../lib/rpc/hub-api';
 import { overlayPagePath, parseOverlayMessage, type HideOverlayMessage, type ShowOverlayMessage } from '../../lib/rpc/overlay-messages';
 import { createExtensionNotifier, type NotifierApis } from '../../worker/hosts/extension/notifier';
@@ -57,7 +57,9 @@ function fakeBrowser(tabs: readonly FakeTab[], options: { notifications?: boolea
   return { apis, sent, calls, shownIn };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('createExtensionNotifier', () => {
   test('shows the overlay in the active tab of the focused window only, by id alone', async () => {
@@ -93,6 +95,7 @@ describe('createExtensionNotifier', () => {
   });
 
   test('with system notifications off (or no notifications API) nothing else is shown', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     for (const [systemNotifications, notifications] of [
       [false, true],
       [true, false],
@@ -100,7 +103,8 @@ describe('createExtensionNotifier', () => {
       const fake = fakeBrowser([{ id: 2, active: true, script: false }], { notifications });
       createExtensionNotifier(fake.apis).show(ITEM, { systemNotifications });
       await vi.waitFor(() => expect(fake.sent).toHaveLength(1));
-      await settle();
+      // Every timer and promise callback there is has run: nothing is left that could show more.
+      await vi.runAllTimersAsync();
       expect(fake.calls.filter((call) => call.startsWith('create'))).toEqual([]);
     }
   });

@@ -7,7 +7,7 @@ import { encode } from '@msgpack/msgpack';
 import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { useHubHarness } from '../support/hub-harness';
-import { ACK_TIMEOUT, allSends, createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
+import { ACK_TIMEOUT, allSends, createThree, goOnline, rule, sends, sentCount, start } from '../support/outbox-hub';
 
 useHubHarness();
 
@@ -26,13 +26,13 @@ describe('removal on ack only', () => {
     expect((await session.alerts())[0]?.state).toBe('pending sync');
 
     next.receive({ t: 'ack', id: first!.id, ok: true });
-    await settle(hub);
+    await hub.idle();
     expect((await session.alerts())[0]?.state).toBe('active');
     // Removed: the next connection sends nothing.
     next.serverClose(CloseCode.abnormal);
     vi.advanceTimersByTime(500);
     const third = platform.sockets.last().accept({ user: 'dev' });
-    await settle(hub);
+    await hub.idle();
     expect(sends(third)).toEqual([]);
   });
 
@@ -59,9 +59,9 @@ describe('removal on ack only', () => {
     const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'rate-limited', message: 'slow down' } });
-    await settle(hub);
+    await hub.idle();
     vi.advanceTimersByTime(499);
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toHaveLength(1);
     vi.advanceTimersByTime(1);
     const [, again] = await sentCount(socket, 2);
@@ -92,7 +92,7 @@ describe('bad acks never lose or duplicate a queued message', () => {
       .receiveRaw(encode({ t: 'ack', id: first!.id, ok: 'yes' }).slice().buffer)
       .receiveRaw(encode({ t: 'ack', id: 42, ok: true }).slice().buffer)
       .receiveRaw(encode({ t: 'ack', id: first!.id, ok: false, error: { code: 'nonsense', message: 'x' } }).slice().buffer);
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toHaveLength(1);
     expect(platform.log.warnings().filter((entry) => entry.message === 'ignored a bad frame from the server')).toHaveLength(4);
     expect((await session.alerts()).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync', 'pending sync']);
@@ -108,7 +108,7 @@ describe('bad acks never lose or duplicate a queued message', () => {
     await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: '00000000-0000-4000-8000-000000000000', ok: true });
     socket.receive({ t: 'ack', id: 'not-even-a-uuid', ok: false, error: { code: 'invalid', message: 'no' } });
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toHaveLength(1);
     expect(platform.log.warnings().filter((entry) => entry.message === 'ignored an ack for no queued message')).toHaveLength(2);
     expect((await session.alerts()).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync', 'pending sync']);
@@ -123,13 +123,13 @@ describe('bad acks never lose or duplicate a queued message', () => {
     const [, second] = await sentCount(socket, 2);
     // The repeat arrives while the second message is in flight: it must not count for it.
     socket.receive({ t: 'ack', id: first!.id, ok: true });
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toHaveLength(2);
     expect((await session.alerts()).find((alert) => alert.id === ids[1])?.state).toBe('pending sync');
     socket.receive({ t: 'ack', id: second!.id, ok: true }).receive({ t: 'ack', id: second!.id, ok: false, error: { code: 'invalid', message: 'late' } });
     const [, , third] = await sentCount(socket, 3);
     expect(third!.body).toMatchObject({ alertId: ids[2] });
-    await settle(hub);
+    await hub.idle();
     expect((await session.alerts()).find((alert) => alert.id === ids[1])?.state).toBe('active');
     expect(allSends(platform).map((frame) => frame.body)).toEqual(ids.map((alertId, i) => ({ alertId, rule: rule(101 + i) })));
   });

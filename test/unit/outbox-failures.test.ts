@@ -9,7 +9,7 @@ import { CloseCode } from '../../lib/wire/close-codes';
 import { EXPIRED_REASON } from '../../worker/core/outbox/outbox';
 import { createFakePlatform } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
-import { createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
+import { createThree, goOnline, rule, sends, sentCount, start } from '../support/outbox-hub';
 
 useHubHarness();
 
@@ -25,7 +25,7 @@ describe('storage', () => {
       return original.apply(this, args);
     });
     socket.receive({ t: 'ack', id: first!.id, ok: true });
-    await settle(hub);
+    await hub.idle();
     failing.mockRestore();
     expect(platform.log.warnings().map((entry) => entry.message)).toContain('the outbox could not record an answer; it tries again');
     expect((await session.alerts())[0]).toMatchObject({ id: value.id, state: 'pending sync' });
@@ -35,7 +35,7 @@ describe('storage', () => {
     const [, again] = await sentCount(socket, 2);
     expect(again).toEqual(first);
     socket.receive({ t: 'ack', id: first!.id, ok: true });
-    await settle(hub);
+    await hub.idle();
     expect((await session.alerts())[0]).toMatchObject({ id: value.id, state: 'active' });
   });
 
@@ -48,7 +48,7 @@ describe('storage', () => {
     const result = await session.createAlert(rule(101));
     failing.mockRestore();
     expect(result).toMatchObject({ ok: false, error: { name: 'StorageError' } });
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toEqual([]);
     expect(await session.alerts()).toEqual([]);
   });
@@ -63,7 +63,7 @@ describe('failed messages', () => {
     socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'invalid', message: 'unknown symbol AAPL' } });
     const [, second] = await sentCount(socket, 2);
     expect(second!.body).toMatchObject({ alertId: ids[1] });
-    await settle(hub);
+    await hub.idle();
     const failed = (await session.alerts()).find((alert) => alert.id === ids[0]);
     expect(failed).toMatchObject({ state: 'failed', reason: 'unknown symbol AAPL' });
     // A failed message is never sent again, not even after a reconnect.
@@ -82,9 +82,9 @@ describe('failed messages', () => {
     const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     socket.receive({ t: 'ack', id: first!.id, ok: false, error: { code: 'invalid', message: 'too many alerts' } });
-    await settle(hub);
+    await hub.idle();
     expect(await session.deleteAlert(value.id)).toEqual({ ok: true, value: null });
-    await settle(hub);
+    await hub.idle();
     expect(await session.alerts()).toEqual([]);
     expect(sends(socket)).toHaveLength(1);
   });
@@ -98,7 +98,7 @@ describe('failed messages', () => {
     const socket = goOnline(platform);
     const [only] = await sentCount(socket, 1);
     expect(only!.body).toMatchObject({ alertId: young.id });
-    await settle(hub);
+    await hub.idle();
     expect((await session.alerts()).find((alert) => alert.id === old.id)).toMatchObject({ state: 'failed', reason: EXPIRED_REASON });
   });
 });

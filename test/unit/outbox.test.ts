@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { createFakePlatform } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
-import { createThree, goOnline, rule, sends, sentCount, settle, start } from '../support/outbox-hub';
+import { createThree, goOnline, rule, sends, sentCount, start } from '../support/outbox-hub';
 
 useHubHarness();
 
@@ -30,7 +30,7 @@ describe('queueing and order', () => {
     const socket = goOnline(platform);
     const [first] = await sentCount(socket, 1);
     expect(first).toMatchObject({ t: 'send', kind: 'alert.create', body: { alertId: ids[0], rule: rule(101) } });
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toHaveLength(1);
 
     socket.receive({ t: 'ack', id: first!.id, ok: true });
@@ -40,7 +40,7 @@ describe('queueing and order', () => {
     const third = (await sentCount(socket, 3))[2]!;
     expect(third.body).toMatchObject({ alertId: ids[2] });
     socket.receive({ t: 'ack', id: third.id, ok: true });
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toHaveLength(3);
     expect(new Set(sends(socket).map((frame) => frame.id)).size).toBe(3);
     // Acknowledged: active until the server's next alert list says otherwise.
@@ -74,7 +74,7 @@ describe('pause and delete', () => {
       kinds.push(frame.kind);
       socket.receive({ t: 'ack', id: frame.id, ok: true });
     }
-    await settle(hub);
+    await hub.idle();
     expect(kinds).toEqual(['alert.create', 'alert.pause', 'alert.delete']);
     expect(sends(socket)).toHaveLength(3);
     expect(await session.alerts()).toEqual([]);
@@ -91,7 +91,7 @@ describe('pause and delete', () => {
     expect(await session.createAlert({ ...rule(1), expiresAt: Date.now() - 1 })).toMatchObject({ ok: false, error: { message: 'Expiry must be in the future' } });
     expect(await session.createAlert({ symbol: 'AAPL', condition: 'below', price: 1e13 })).toMatchObject({ ok: false });
     const socket = goOnline(platform);
-    await settle(hub);
+    await hub.idle();
     expect(sends(socket)).toEqual([]);
     expect(await session.alerts()).toEqual([]);
   });
@@ -117,7 +117,7 @@ describe('restart', () => {
       expect(frame.body).toMatchObject({ alertId: ids[i] });
       socket.receive({ t: 'ack', id: frame.id, ok: true });
     }
-    await settle(second.hub);
+    await second.hub.idle();
     expect(sends(socket)).toHaveLength(3);
   });
 

@@ -159,8 +159,10 @@ describe('pipe acceptor', () => {
     const acceptor = createPipeAcceptor();
     const [view, background] = createPortPair(`${PIPE_PREFIX}x`, 'json');
     expect(acceptor.accept(background)).toBe(true);
+    const arrived = new Promise((resolve) => background.onMessage.addListener(resolve));
     view.postMessage({ hello: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Delivered to the background port, where nothing took it yet.
+    await arrived;
     const received: unknown[] = [];
     acceptor.pipes(`${PIPE_PREFIX}x`, (pipe) => pipe?.onMessage.addListener((m) => received.push(m)));
     expect(received).toEqual([{ hello: 1 }]);

@@ -4,7 +4,7 @@
  * event exactly once; an event too big to share a frame goes alone; the promise settles when the
  * socket has written the last frame.
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { createCodec } from '../../lib/wire/codec';
 import type { ServerFrame } from '../../lib/wire/protocol';
@@ -86,12 +86,17 @@ describe('outbound stream events', () => {
   });
 
   test('the promise settles once the last frame is written', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const socket = fakeSocket();
     const out = createOutbound({ ws: socket.ws, codec, metrics: { framesSent: () => undefined }, maxFrameBytes: 2 * 1024 });
     let done = false;
     const written = out.sendEvents(Array.from({ length: 200 }, (_, i) => event(i + 1))).then(() => (done = true));
     expect(socket.callbacks).toHaveLength(1);
-    await Promise.resolve();
+    // Every timer and promise callback there is has run; only the socket's callback is left.
+    await vi.runAllTimersAsync();
     expect(done).toBe(false);
     socket.callbacks[0]!();
     await written;

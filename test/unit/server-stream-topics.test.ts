@@ -5,7 +5,7 @@
  * trimmed or reset under a replay, or a live event that does not follow the last one sent, leads to
  * a new `subscribed` saying what happened; the backlog limits close the connection with 1013.
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { NotificationData } from '../../lib/wire/notifications';
 import type { FrameOf, ServerFrame } from '../../lib/wire/protocol';
@@ -19,9 +19,6 @@ type Sent = { kind: 'frame'; frame: ServerFrame } | { kind: 'events'; events: St
 
 const note = (n: number): NotificationData => ({ title: `n${n}`, body: '', level: 'info' });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-
-/** Lets the microtasks and the memory log's promises run. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function setup(options: { log?: EventLogOptions; buffered?: number; wire?: boolean } = {}) {
   const log: EventLog = createMemoryEventLog(options.log);
@@ -89,15 +86,16 @@ describe('stream subscriptions', () => {
     await fill(t.log, 'news', 2_500);
     const { epoch } = await t.log.head('news');
     t.streams.subscribe('news', { epoch, seq: 0 }, 0);
-    await settle();
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
     expect(t.subscribed('news')).toEqual([{ t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'recovered', position: { epoch, seq: 2_500 }, from: 1 }]);
     expect(t.events('news').map((e) => e.seq)).toEqual(range(1, REPLAY_CHUNK_EVENTS));
     // The replay now waits for the socket; live events arrive meanwhile.
     await fill(t.log, 'news', 10);
     expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS);
-    for (let i = 0; i < 3; i++) {
+    // Each write the socket finishes lets the next chunk go (1001..2000, 2001..2500), then the held ones.
+    for (const through of [2_000, 2_500, 2_510]) {
       t.drain();
-      await settle();
+      await vi.waitFor(() => expect(t.events('news').at(-1)?.seq).toBe(through));
     }
     expect(t.events('news').map((e) => e.seq)).toEqual(range(1, 2_510));
     await fill(t.log, 'news', 2);
@@ -109,17 +107,15 @@ describe('stream subscriptions', () => {
     await fill(t.log, 'news', 2_500);
     const { epoch } = await t.log.head('news');
     t.streams.subscribe('news', { epoch, seq: 0 }, 3);
-    await settle();
-    expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS);
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
     await fill(t.log, 'news', 1_600); // the log now holds 1601..4100; 1001..1600 are gone
     t.drain();
-    await settle();
+    await vi.waitFor(() => expect(t.subscribed('news').map((s) => s.recovery)).toEqual(['recovered', 'trimmed']));
     const announced = t.subscribed('news');
     expect(announced.map((s) => s.recovery)).toEqual(['recovered', 'trimmed']);
     expect(announced[1]).toMatchObject({ position: { epoch, seq: 4_100 }, from: 4_098 });
     t.drain();
-    await settle();
-    expect(t.events('news').map((e) => e.seq)).toEqual([...range(1, 1_000), 4_098, 4_099, 4_100]);
+    await vi.waitFor(() => expect(t.events('news').map((e) => e.seq)).toEqual([...range(1, 1_000), 4_098, 4_099, 4_100]));
   });
 
   test('a reset during the replay restarts it as epoch changed; the old epoch stops at once', async () => {
@@ -127,11 +123,11 @@ describe('stream subscriptions', () => {
     await fill(t.log, 'news', 1_500);
     const { epoch } = await t.log.head('news');
     t.streams.subscribe('news', { epoch, seq: 0 }, 10);
-    await settle();
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
     const { epoch: next } = await t.log.reset('news');
     await t.log.append('news', note(1));
     t.drain();
-    await settle();
+    await vi.waitFor(() => expect(t.events('news').at(-1)?.epoch).toBe(next));
     expect(t.subscribed('news').map((s) => [s.recovery, s.position])).toEqual([
       ['recovered', { epoch, seq: 1_500 }],
       ['epoch changed', { epoch: next, seq: 0 }],
@@ -143,12 +139,12 @@ describe('stream subscriptions', () => {
     const t = setup();
     await fill(t.log, 'news', 3);
     t.streams.subscribe('news', undefined, 0);
-    await settle();
+    await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(1));
     t.wire.on = false;
     await t.log.append('news', note(4)); // never reaches the fan-out
     t.wire.on = true;
     await t.log.append('news', note(5));
-    await settle();
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(2));
     expect(t.subscribed('news').map((s) => s.recovery)).toEqual(['fresh', 'recovered']);
     expect(t.subscribed('news')[1]).toMatchObject({ position: { seq: 5 }, from: 4 });
     expect(t.events('news').map((e) => e.seq)).toEqual([4, 5]);
@@ -159,23 +155,27 @@ describe('stream subscriptions', () => {
     await fill(t.log, 'news', 2);
     const { epoch } = await t.log.head('news');
     t.streams.subscribe('news', { epoch, seq: 3 }, 0);
-    await settle();
-    expect(t.frames()).toEqual([{ t: 'error', code: 'invalid', topic: 'news', message: expect.stringMatching(/ahead/) }]);
+    await vi.waitFor(() => expect(t.frames()).toEqual([{ t: 'error', code: 'invalid', topic: 'news', message: expect.stringMatching(/ahead/) }]));
     expect(t.streams.has('news')).toBe(false);
     await t.log.append('news', note(3));
     expect(t.events('news')).toEqual([]);
   });
 
   test('unsubscribing mid-replay sends nothing more of the topic', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const t = setup({ buffered: 5_000 });
     await fill(t.log, 'news', 2_000);
     const { epoch } = await t.log.head('news');
     t.streams.subscribe('news', { epoch, seq: 0 }, 0);
-    await settle();
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
     expect(t.streams.unsubscribe('news')).toBe(true);
     await t.log.append('news', note(0));
     t.drain();
-    await settle();
+    // Every timer and promise callback there is has run: the replay had its chance to go on.
+    await vi.runAllTimersAsync();
     expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS);
     expect(t.streams.size).toBe(0);
   });
@@ -185,7 +185,7 @@ describe('stream subscriptions', () => {
     await fill(t.log, 'news', 1_500);
     const { epoch } = await t.log.head('news');
     t.streams.subscribe('news', { epoch, seq: 0 }, 0);
-    await settle();
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
     await fill(t.log, 'news', MAX_HELD_EVENTS + 1);
     expect(t.drops).toEqual([{ code: CloseCode.tryAgainLater, reason: 'client too slow for its stream events', refusal: 'slow-consumer' }]);
   });
@@ -193,7 +193,7 @@ describe('stream subscriptions', () => {
   test('a live backlog over maxStreamBacklogBytes closes the connection with 1013 instead of dropping events', async () => {
     const t = setup();
     t.streams.subscribe('news', undefined, 0);
-    await settle();
+    await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(1));
     await t.log.append('news', note(1));
     expect(t.drops).toEqual([]);
     t.setBuffered(200_000);

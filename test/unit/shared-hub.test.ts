@@ -3,7 +3,7 @@
  * "worker", joined by a real `MessageChannel` and sharing a fake Web Locks manager (one origin).
  * The hub is a fake whose sessions record what they were asked and whether they were closed.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { connectSharedHub } from '../../lib/rpc/connect-shared-hub';
 import { ok } from '../../lib/errors';
 import type { HubClient } from '../../lib/rpc/hub-client';
@@ -17,14 +17,8 @@ import { createTabSessions } from '../../worker/hosts/shared-worker/tab-sessions
 import { createFakeLocks, type FakeLocks } from '../support/fake-locks';
 import { createRecordingLogger } from '../support/fake-socket';
 
-/** Re-checks `probe` every few ms (messages cross a real MessageChannel) until it holds; 2 s at most. */
-async function waitUntil(what: string, probe: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`Gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Re-runs `check` until it passes: messages cross a real `MessageChannel`. */
+const waitFor = (check: () => void) => vi.waitFor(check, { timeout: 2_000, interval: 5 });
 
 const TAB = '6f1c2f4e-9d1b-4c55-8a77-0c6a3c1f2b10';
 const OPEN: HubStatus = { s: 'open', session: 's1', user: 'ann', since: 1 };
@@ -136,12 +130,12 @@ describe('connectSharedHub ↔ hub port server', () => {
   test('the tab holds its lock while connected, and its session closes once the tab is gone', async () => {
     const { connect, sessions, locks, server } = setup();
     await connect().api.status();
-    await waitUntil('the worker watches the tab', () => locks.waiting(tabLockName(TAB)) === 1);
+    await waitFor(() => expect(locks.waiting(tabLockName(TAB)), 'the worker watches the tab').toBe(1));
     expect(locks.held()).toEqual([tabLockName(TAB)]);
     expect(sessions[0]!.closed).toBe(false);
 
     locks.drop(tabLockName(TAB)); // The browser closed the tab.
-    await waitUntil('the session closes', () => sessions[0]!.closed);
+    await waitFor(() => expect(sessions[0]!.closed, 'the session closes').toBe(true));
     expect(server.ports()).toBe(0);
   });
 
@@ -150,9 +144,9 @@ describe('connectSharedHub ↔ hub port server', () => {
     const connection = connect();
     await connection.api.status();
     connection.close();
-    await waitUntil('the session closes', () => sessions[0]!.closed);
+    await waitFor(() => expect(sessions[0]!.closed, 'the session closes').toBe(true));
     expect(server.ports()).toBe(0);
-    await waitUntil('the lock is free', () => locks.held().length === 0);
+    await waitFor(() => expect(locks.held(), 'the lock is free').toEqual([]));
   });
 
   test('a call with no answer times out; the client opens a new session and the stale one is closed', async () => {
@@ -160,8 +154,8 @@ describe('connectSharedHub ↔ hub port server', () => {
     const connection = connect({ callTimeoutMs: 100 });
     await expect(connection.api.feed()).rejects.toMatchObject({ name: 'HubDisconnectedError' });
     // The first session was dropped (bye), the retry used a second one, which timed out too.
-    await waitUntil('a session after the retry', () => sessions.length >= 2);
-    await waitUntil('the stale sessions close', () => sessions[0]!.closed && sessions[1]!.closed);
+    await waitFor(() => expect(sessions.length, 'a session after the retry').toBeGreaterThanOrEqual(2));
+    await waitFor(() => expect([sessions[0]!.closed, sessions[1]!.closed], 'the stale sessions close').toEqual([true, true]));
     await expect(connection.api.status()).resolves.toEqual(OPEN);
   });
 
@@ -174,7 +168,7 @@ describe('connectSharedHub ↔ hub port server', () => {
     });
     const channel = new MessageChannel();
     server.serve(channel.port2);
-    await waitUntil('the port is dropped', () => server.ports() === 0);
+    await waitFor(() => expect(server.ports(), 'the port is dropped').toBe(0));
     expect(log.entries.map((entry) => entry.message)).toContain('could not open the hub for a view');
     channel.port1.close();
   });
@@ -186,11 +180,13 @@ describe('alert banners', () => {
   test('an alert goes to the tab that last got focus and still has it, and nowhere else', async () => {
     const { connect, server } = setup();
     const shown: Record<string, string[]> = { a: [], b: [] };
+    const hidden: Record<string, string[]> = { a: [], b: [] };
     const focus: Record<string, (focused: boolean) => void> = {};
     const open = (name: 'a' | 'b', tabId: string) =>
       connect({
         tabId,
         onOverlay: (id) => shown[name]!.push(id),
+        onOverlayHide: (id) => hidden[name]!.push(id),
         watchFocus: (report) => {
           focus[name] = report;
           return () => {};
@@ -201,15 +197,17 @@ describe('alert banners', () => {
     const notifier = createTabNotifier(server);
 
     notifier.show(item, { systemNotifications: true });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // A hide goes to every tab, after anything the show sent on the same port.
+    notifier.hide('alert:probe');
+    await waitFor(() => expect(hidden, 'both tabs hear of the hide').toEqual({ a: ['alert:probe'], b: ['alert:probe'] }));
     expect(shown).toEqual({ a: [], b: [] }); // No tab in focus: the feed has it.
 
     focus.a!(true);
     focus.b!(true);
     focus.a!(false);
-    await waitUntil('the focus reports arrive', () => server.focused() !== null);
+    await waitFor(() => expect(server.focused(), 'the focus reports arrive').not.toBeNull());
     notifier.show(item, { systemNotifications: true });
-    await waitUntil('the banner is asked for', () => shown.b!.length === 1);
+    await waitFor(() => expect(shown.b, 'the banner is asked for').toHaveLength(1));
     expect(shown).toEqual({ a: [], b: ['alert:e1'] });
   });
 
@@ -219,7 +217,7 @@ describe('alert banners', () => {
     await connect({ onOverlayHide: (id) => hidden.push(`a:${id}`) }).api.status();
     await connect({ tabId: '0b7e8a3d-1c2f-4d5e-9f60-7a8b9c0d1e2f', onOverlayHide: (id) => hidden.push(`b:${id}`) }).api.status();
     createTabNotifier(server).hide('alert:e1');
-    await waitUntil('both hear of it', () => hidden.length === 2);
+    await waitFor(() => expect(hidden, 'both hear of it').toHaveLength(2));
     expect(hidden.sort()).toEqual(['a:alert:e1', 'b:alert:e1']);
   });
 });

@@ -5,6 +5,7 @@
  * timer: Firefox clamps timers in background tabs to one a second and several tabs are open at once.
  */
 import type { Browser, ElementHandle, Page } from 'puppeteer-core';
+import { poll } from '../poll';
 import { clickButton, fillByLabel, selectByLabel } from './puppeteer-form';
 
 const WAIT_MS = 30_000;
@@ -241,13 +242,13 @@ export class DashboardPage {
 
   /** Waits until `tabLocks()` reads `expected`, and rejects with what it read otherwise. */
   async waitForTabLocks(expected: { held: number; pending: number }, timeoutMs = WAIT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let seen = await this.tabLocks();
-    while (seen.held !== expected.held || seen.pending !== expected.pending) {
-      if (Date.now() > deadline) throw new Error(`tab locks read ${JSON.stringify(seen)}, expected ${JSON.stringify(expected)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // Web Locks have no change event (and no DOM to watch): re-read them.
+    let seen = { held: -1, pending: -1 };
+    const reads = async () => {
       seen = await this.tabLocks();
-    }
+      return seen.held === expected.held && seen.pending === expected.pending;
+    };
+    await poll(() => `tab locks ${JSON.stringify(expected)} (they read ${JSON.stringify(seen)})`, reads, { timeoutMs });
   }
 
   async close(): Promise<void> {

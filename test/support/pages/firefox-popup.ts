@@ -16,11 +16,32 @@ export interface FirefoxAlertInput {
   readonly price: string;
 }
 
+/** The part of the WebExtension `tabs` API `reachTabs` uses. */
+interface TabsApi {
+  query(query: object): Promise<Array<{ id?: number }>>;
+  sendMessage(tabId: number, message: unknown): Promise<unknown>;
+}
+
 export class FirefoxPopupPage {
   private constructor(readonly page: Page) {}
 
   static async open(firefox: FirefoxExtension): Promise<FirefoxPopupPage> {
     return new FirefoxPopupPage(await firefox.openExtensionPage('popup.html'));
+  }
+
+  /**
+   * Resolves once the content scripts of every tab have handled all the extension sent them so far:
+   * this page (in the extension's process, as its background page) sends each tab a message no
+   * script acts on and waits until it was taken, and the extension's messages to a tab arrive in
+   * the order they were sent.
+   */
+  async reachTabs(): Promise<void> {
+    await this.page.evaluate(async () => {
+      const { tabs } = (globalThis as unknown as { browser: { tabs: TabsApi } }).browser;
+      const all = await tabs.query({});
+      // A tab with no content script rejects; one whose script answers nothing resolves: either way it is through.
+      await Promise.all(all.map((tab) => tabs.sendMessage(tab.id!, { type: 'switchboard-test:probe' }).catch(() => undefined)));
+    });
   }
 
   /** The status line's text. */

@@ -9,6 +9,7 @@
  */
 import type { Frame, Page } from 'puppeteer-core';
 import type { FirefoxExtension } from '../firefox';
+import { poll } from '../poll';
 import { clickButton } from './puppeteer-form';
 
 export class FirefoxWebTab {
@@ -40,6 +41,15 @@ export class FirefoxWebTab {
     return children.filter((_, i) => hrefs[i]!.startsWith(prefix));
   }
 
+  /**
+   * The overlay hosts in this tab's DOM (the content script's `<switchboard-overlay>`, there while
+   * it shows at least one overlay). Read from the page as it is now, unlike `overlayFrames()`,
+   * which follows the browser's reports of frames coming and going.
+   */
+  async overlayHosts(): Promise<number> {
+    return this.page.evaluate(() => document.querySelectorAll('switchboard-overlay').length);
+  }
+
   /** The `role="alert"` texts of the overlays shown in this tab, in DOM order of their frames. */
   async overlayTexts(): Promise<string[]> {
     const texts = await Promise.all(
@@ -50,15 +60,14 @@ export class FirefoxWebTab {
 
   /** Waits for an overlay whose `role="alert"` contains `title`, and returns its frame. */
   async waitForOverlay(title: string, timeoutMs = 30_000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const showing = async (): Promise<Frame | undefined> => {
       for (const frame of await this.overlayFrames()) {
         const text = await frame.evaluate(() => document.querySelector('[role="alert"]')?.textContent ?? '').catch(() => '');
         if (text.includes(title)) return frame;
       }
-      if (Date.now() > deadline) throw new Error(`no overlay with ${JSON.stringify(title)} in ${this.page.url()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+      return undefined;
+    };
+    return poll(`an overlay with ${JSON.stringify(title)} in ${this.page.url()}`, showing, { timeoutMs });
   }
 
   /** Presses `Dismiss` in the overlay shown in `frame`. */
@@ -68,10 +77,6 @@ export class FirefoxWebTab {
 
   /** Waits until this tab shows no overlay frame. */
   async waitForNoOverlay(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.overlayFrames()).length > 0) {
-      if (Date.now() > deadline) throw new Error(`${this.page.url()} still shows an overlay`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await poll(`no overlay in ${this.page.url()}`, async () => (await this.overlayFrames()).length === 0, { timeoutMs });
   }
 }

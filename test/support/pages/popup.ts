@@ -102,14 +102,17 @@ export class PopupPage {
    * after `timeoutMs` (default 30 000) with what the list showed instead.
    */
   async waitForTitles(titles: readonly string[], timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let shown = await this.titles();
-    while (JSON.stringify(shown) !== JSON.stringify(titles)) {
-      if (Date.now() > deadline) {
-        throw new Error(`the Notifications list shows ${JSON.stringify(shown)}, expected ${JSON.stringify(titles)}`);
-      }
-      await this.page.waitForTimeout(50);
-      shown = await this.titles();
+    const expected = JSON.stringify(titles);
+    try {
+      await this.page.waitForFunction(
+        (wanted) =>
+          JSON.stringify([...document.querySelectorAll('ul[aria-label="Notifications"] > li.notification .title')].map((title) => title.textContent ?? '')) ===
+          wanted,
+        expected,
+        { polling: 50, timeout: timeoutMs },
+      );
+    } catch (error) {
+      throw new Error(`the Notifications list shows ${JSON.stringify(await this.titles())}, expected ${expected}`, { cause: error });
     }
   }
 
@@ -171,15 +174,22 @@ export class PopupPage {
    * rejects after `timeoutMs` (default 30 000) with what it showed instead.
    */
   async waitForAlerts(expected: readonly { readonly rule: string; readonly state: string }[], timeoutMs = 30_000): Promise<AlertRow[]> {
-    const key = (rows: readonly { rule: string; state: string }[]) => JSON.stringify(rows.map((r) => `${r.rule} | ${r.state}`).sort());
-    const deadline = Date.now() + timeoutMs;
-    let shown = await this.alerts();
-    while (key(shown) !== key(expected)) {
-      if (Date.now() > deadline) throw new Error(`the Alerts list shows ${JSON.stringify(shown)}, expected ${JSON.stringify(expected)}`);
-      await this.page.waitForTimeout(50);
-      shown = await this.alerts();
+    const key = JSON.stringify(expected.map((row) => `${row.rule} | ${row.state}`).sort());
+    try {
+      await this.page.waitForFunction(
+        (wanted) =>
+          JSON.stringify(
+            [...document.querySelectorAll('ul[aria-label="Alerts"] > li')]
+              .map((item) => `${item.querySelector('.rule')?.textContent ?? ''} | ${item.querySelector('.state')?.textContent ?? ''}`)
+              .sort(),
+          ) === wanted,
+        key,
+        { polling: 50, timeout: timeoutMs },
+      );
+    } catch (error) {
+      throw new Error(`the Alerts list shows ${JSON.stringify(await this.alerts())}, expected ${JSON.stringify(expected)}`, { cause: error });
     }
-    return shown;
+    return this.alerts();
   }
 
   /** The row of the notification titled `title`. */

@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Frame, Page } from 'playwright-core';
 import type { ExtensionBrowser } from '../chromium';
+import { poll } from '../poll';
 
 /** What the page's own script could find out about the overlay. */
 export interface PageView {
@@ -18,6 +19,27 @@ export interface PageView {
   /** Whether an element other than the page's own is in `<body>`, and if it has a readable shadow root. */
   readonly foreignElements: number;
   readonly openShadowRoots: number;
+}
+
+/** A node of CDP's `DOM.getDocument` (`pierce`: shadow roots included). */
+interface DomNode {
+  readonly nodeName: string;
+  /** Name, value, name, value, ... */
+  readonly attributes?: readonly string[];
+  readonly children?: readonly DomNode[];
+  readonly shadowRoots?: readonly DomNode[];
+}
+
+/** Whether `url` is the extension's overlay page. */
+function isOverlayUrl(url: string | undefined): boolean {
+  const parsed = url === undefined ? null : URL.parse(url);
+  return parsed?.protocol === 'chrome-extension:' && parsed.pathname === '/overlay.html';
+}
+
+/** An attribute of a CDP node (its `attributes` list name and value in turn). */
+function attributeOf(node: DomNode, name: string): string | undefined {
+  const at = node.attributes?.findIndex((item, i) => i % 2 === 0 && item === name) ?? -1;
+  return at < 0 ? undefined : node.attributes?.[at + 1];
 }
 
 export class WebTab {
@@ -38,35 +60,43 @@ export class WebTab {
 
   /** The frames of the extension's overlay page in this tab. */
   overlayFrames(): Frame[] {
-    return this.page.frames().filter((frame) => {
-      const url = URL.parse(frame.url());
-      return url?.protocol === 'chrome-extension:' && url.pathname === '/overlay.html';
-    });
+    return this.page.frames().filter((frame) => isOverlayUrl(frame.url()));
+  }
+
+  /**
+   * The overlay frames in this tab's DOM as it is now, closed shadow roots included (read over CDP,
+   * as DevTools shows them). `overlayFrames()` follows the browser's reports of frames coming and
+   * going instead, which may trail the DOM.
+   */
+  async overlayFramesInDom(): Promise<number> {
+    const cdp = await this.page.context().newCDPSession(this.page);
+    try {
+      const { root } = (await cdp.send('DOM.getDocument', { depth: -1, pierce: true })) as { root: DomNode };
+      const count = (node: DomNode): number =>
+        (node.nodeName === 'IFRAME' && isOverlayUrl(attributeOf(node, 'src')) ? 1 : 0) +
+        [...(node.children ?? []), ...(node.shadowRoots ?? [])].reduce((sum, child) => sum + count(child), 0);
+      return count(root);
+    } finally {
+      await cdp.detach();
+    }
   }
 
   /** Waits for an overlay frame whose `role="alert"` contains `title`, and returns it. */
   async waitForOverlay(title: string, timeoutMs = 30_000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    // The frames sit in a closed shadow root, out of reach of the page's locators: ask each one.
+    const showing = async (): Promise<Frame | undefined> => {
       for (const frame of this.overlayFrames()) {
-        const text = await frame
-          .getByRole('alert')
-          .textContent({ timeout: 200 })
-          .catch(() => null);
+        const text = await frame.evaluate(() => document.querySelector('[role="alert"]')?.textContent ?? null).catch(() => null);
         if (text?.includes(title)) return frame;
       }
-      if (Date.now() > deadline) throw new Error(`no overlay with ${JSON.stringify(title)} in ${this.page.url()}`);
-      await this.page.waitForTimeout(50);
-    }
+      return undefined;
+    };
+    return poll(`an overlay with ${JSON.stringify(title)} in ${this.page.url()}`, showing, { timeoutMs });
   }
 
   /** Waits until this tab shows no overlay frame. */
   async waitForNoOverlay(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.overlayFrames().length > 0) {
-      if (Date.now() > deadline) throw new Error(`${this.page.url()} still shows ${this.overlayFrames().length} overlay(s)`);
-      await this.page.waitForTimeout(50);
-    }
+    await poll(() => `no overlay in ${this.page.url()} (it shows ${this.overlayFrames().length})`, () => this.overlayFrames().length === 0, { timeoutMs });
   }
 
   /** Everything the page's own script (main world) can see of what the extension added. */
