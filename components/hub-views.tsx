@@ -1,7 +1,7 @@
 /**
  * What both hosts (popup and dashboard) show of the hub: the notification feed, the price list and
- * the alerts. `useHubViews` opens the host's connection once, keeps the three from its updates and
- * reloads, subscribes to prices and closes the connection with the component; `HubPanels` renders
+ * the alerts. `useHubViews` opens the host's hub client once, keeps the three from its updates and
+ * reloads, subscribes to prices and closes the client with the component; `HubPanels` renders
  * them. Each host keeps only its own parts: how it connects, and its sign-in, badge, title or banners.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -17,9 +17,9 @@ import { PriceList } from './PriceList';
 /** A rejection handler that logs what could not be done. */
 export const warn = (what: string) => (error: unknown) => console.warn(`could not ${what}`, error);
 
-/** What a host hands its connection and calls itself. */
+/** What a host hands its hub client and calls itself. */
 export interface HubViewWiring {
-  /** For the connection's `onUpdates`: folds prices, feed and alerts in; true when the batch changed the feed. */
+  /** For the client's `onUpdates`: folds prices, feed and alerts in; true when the batch changed the feed. */
   readonly onUpdates: (batch: readonly TopicUpdate[]) => boolean;
   /** Loads the feed and the alerts afresh: for `onReady`, and whenever what is stored may have grown. */
   readonly reload: () => void;
@@ -36,7 +36,7 @@ export interface HubViews<C extends HubClient = HubClient> {
   readonly clear: () => void;
 }
 
-/** Opens the connection `connect` makes (once) and keeps the views' state from it. */
+/** Opens the hub client `connect` makes (once) and keeps the views' state from it. */
 export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring) => C): HubViews<C> {
   const [prices, setPrices] = useState<PriceTicks>(new Map());
   const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
@@ -46,7 +46,7 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
 
   const { hub, clear } = useMemo(() => {
     const feedLoader = createFeedLoader({
-      fetch: () => connection.api.feed(FEED_PAGE_SIZE),
+      fetch: () => client.api.feed(FEED_PAGE_SIZE),
       apply: (snapshot) => setFeed((page) => applyFeedSnapshot(page, snapshot)),
       onError: warn('load the feed'),
     });
@@ -68,7 +68,7 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
       reload: () => {
         feedLoader.load();
         const asked = alertVersion.current;
-        connection.api.alerts().then((list) => {
+        client.api.alerts().then((list) => {
           if (alertVersion.current === asked) setAlerts(list);
         }, warn('load the alerts'));
       },
@@ -77,8 +77,8 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
         setAlerts([]);
       },
     };
-    const connection = connect(wiring);
-    return { hub: connection, clear: wiring.clear };
+    const client = connect(wiring);
+    return { hub: client, clear: wiring.clear };
   }, []);
 
   useEffect(() => {

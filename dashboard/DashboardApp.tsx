@@ -30,7 +30,7 @@ export function DashboardApp() {
 
   const views = useHubViews(({ onUpdates, reload, clear }) => {
     const sync = hubIsShared ? null : createFeedSync(reload);
-    const connection = connectSharedHub({
+    const client = connectSharedHub({
       openPort: openHubPort,
       ...(typeof navigator.locks === 'object' ? { locks: navigator.locks } : {}),
       onUserChange: () => {
@@ -50,18 +50,18 @@ export function DashboardApp() {
       onReady: reload,
       watchFocus: watchDocumentFocus,
       onOverlay: (id) => {
-        connection.api.overlay(id).then((item) => {
+        client.api.overlay(id).then((item) => {
           if (item) setBanners((shown) => [...shown.filter((other) => other.id !== id), item]);
         }, warn('load an alert'));
       },
       onOverlayHide: (id) => setBanners((shown) => shown.filter((item) => item.id !== id)),
     });
-    if (!sync) return connection;
+    if (!sync) return client;
     return {
-      ...connection,
+      ...client,
       close() {
         sync.close();
-        connection.close();
+        client.close();
       },
     };
   });

@@ -2,7 +2,7 @@
  * The dashboard's way to the hub: `createHubClient` over a `MessagePort` to the hub worker (a
  * `SharedWorker`, or a dedicated `Worker` where there is none), so dashboard views get the same
  * `HubClient` as extension views. The tab holds a Web Lock named after a random id for as long
- * as the connection is open and tells the hub that id on every port: the hub asks for the same lock
+ * as the client is open and tells the hub that id on every port: the hub asks for the same lock
  * and is granted it only once this tab is gone, which is how it learns to release the tab's
  * subscriptions (a `MessagePort` has no close event).
  */
@@ -64,7 +64,7 @@ export function connectSharedHub(options: ConnectSharedHubOptions): HubClient {
   let current: MessagePort | null = null;
   const post = (port: MessagePort | null, message: HubWorkerMessage): void => port?.postMessage(message);
 
-  const connection = createHubClient((timeoutMs) => {
+  const client = createHubClient((timeoutMs) => {
     const port = options.openPort();
     const endpoint = createMessagePortEndpoint(port, {
       timeoutMs,
@@ -89,10 +89,10 @@ export function connectSharedHub(options: ConnectSharedHubOptions): HubClient {
     post(current, { type: 'switchboard:focus', focused });
   });
   return {
-    ...connection,
+    ...client,
     close() {
       unwatchFocus?.();
-      connection.close();
+      client.close();
       lock.release();
     },
   };

@@ -1,6 +1,6 @@
 /**
  * The RPC surface between views and the hub, declared once. The hub exposes one `HubApi` per view
- * connection (so a view that goes away releases exactly its own subscriptions); views get a
+ * session (so a view that goes away releases exactly its own subscriptions); views get a
  * `Remote<HubApi>` from `connectHub()`. Everything that crosses it is plain data that survives
  * Chrome's JSON message serialisation: no `Date`, `Map`, `undefined`-as-meaning or `BigInt`.
  */

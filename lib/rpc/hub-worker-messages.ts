@@ -6,7 +6,7 @@
  *   `connect` event would;
  * - `tab` names the Web Lock the tab holds for its whole life: when the worker is granted that lock
  *   the tab is gone (closed, reloaded, navigated away), since a `MessagePort` has no close event;
- * - `bye` ends this port's session at once (the view closed its connection or is reconnecting);
+ * - `bye` ends this port's session at once (the view closed its client or is reconnecting);
  * - `focus` says whether the tab is the one the user is looking at (visible and focused);
  * - `overlay` (worker → tab) asks the focused tab to show the alert overlay `id` as a banner (the
  *   tab fetches its text with `overlay(id)`), and `overlay-hide` has every tab remove it.
