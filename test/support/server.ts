@@ -255,6 +255,8 @@ export interface ServerProcess extends ServerHttp {
   readonly wsUrl: string;
   /** The `DATA_DIR` the process uses; the same directory across restarts. */
   readonly dataDir: string;
+  /** The current child's process id (for reading its memory from `/proc`). */
+  pid(): number | undefined;
   /** Everything the current child printed (stdout and stderr), for diagnostics. */
   output(): string;
   /** Resolves with the match once the current child's output matches `pattern`; rejects if it exits first. */
@@ -326,6 +328,7 @@ export async function spawnServerProcess(options: SpawnOptions = {}): Promise<Se
     port,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     dataDir,
+    pid: () => child.process.pid,
     output: () => child.output,
     waitForOutput(pattern) {
       const current = child;
