@@ -27,6 +27,7 @@ import { createDashboard, NOT_BUILT_MESSAGE } from './http/dashboard';
 import { createOriginPolicy } from './http/origin';
 import { createHttpHandler } from './http/routes';
 import { createConnectionCaps, type ConnectionCaps } from './limits/connection-caps';
+import { capSockets, httpServerOptions } from './limits/http';
 import { createLimitMetrics } from './limits/metrics';
 import { refuseSocket } from './limits/refuse';
 import { createMetrics } from './metrics';
@@ -138,8 +139,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     listAlerts: (user) => alerts.service.list(user),
   });
   const dashboard = createDashboard({ dir: options.dashboardDir, logger });
-  const http = createServer(createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
+  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
   const limitMetrics = createLimitMetrics(metrics.registry);
+  capSockets(http, options.limits, limitMetrics);
   const caps = createConnectionCaps({ limits: options.limits, metrics: limitMetrics });
   const origins = createOriginPolicy(options);
   let closing: Promise<void> | undefined;
