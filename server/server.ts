@@ -157,7 +157,12 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       onSocket: (ws, req) => {
         const admission = caps.admit(req.socket.remoteAddress);
         if (!admission.ok) return refuseSocket(ws, admission, { codec, metrics, graceMs: options.shutdownGraceMs });
-        clients.add(createClient(ws, context, admission.ticket));
+        try {
+          clients.add(createClient(ws, context, admission.ticket));
+        } catch (error) {
+          admission.ticket.release(); // The endpoint reports the failure and destroys the socket.
+          throw error;
+        }
       },
     }),
   );

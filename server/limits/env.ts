@@ -1,7 +1,7 @@
 /**
  * The limits an operator sets through the environment: caps, HTTP timeouts and the frame rates.
  * Pure: `server/env.ts` (the only reader of `process.env`) hands the variables in. A rate is
- * written `<per second>/s` with an optional burst after a comma, e.g. `SEND_RATE=10/s,50`.
+ * written `<per second>/s` with an optional burst after a comma, e.g. `SEND_RATE=10/s,100`.
  */
 import type { Result } from '../../lib/errors';
 import { err, ok } from '../../lib/errors';
