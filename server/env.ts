@@ -8,6 +8,7 @@ import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
 import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
 import { DEFAULT_RETENTION } from './event-log/types';
+import { readLimitsEnv } from './limits/env';
 import { DEFAULTS, MAX_SIMULATOR_RATE, randomAdminToken, type ServerInput } from './options';
 
 export interface EnvConfig {
@@ -71,6 +72,8 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
   const production = env.NODE_ENV === 'production';
   const dataDir = env.DATA_DIR?.trim() || DEFAULTS.dataDir;
   const dashboardDir = env.DASHBOARD_DIR?.trim();
+  const limits = readLimitsEnv(env);
+  if (!limits.ok) return limits;
   return ok({
     options: {
       port,
@@ -85,6 +88,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
       allowExtensionOrigins: !production,
       ...(dashboardDir ? { dashboardDir } : {}),
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
+      limits: limits.value,
       logLevel,
     },
     dataDir,

@@ -11,7 +11,8 @@ import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
  * Why a connection was refused at the upgrade or closed by the server for cause: a token that is
  * no good (`unauthorized`, 4010), an expired one at the handshake or while connected (`expired`,
  * 4011), a refresh for another user (`wrong-user`, 4010), a client that cannot keep up with its
- * stream events (`slow-consumer`, 1013), and the protocol faults.
+ * stream events (`slow-consumer`, 1013), the limits (`server-busy` and `too-many-pending`, 1013;
+ * `too-many-connections` for one user, 4013; `rate-limited`, 4029), and the protocol faults.
  */
 export type RefusalReason =
   | 'origin'
@@ -24,7 +25,11 @@ export type RefusalReason =
   | 'bad-frames'
   | 'handshake-timeout'
   | 'ping-timeout'
-  | 'slow-consumer';
+  | 'slow-consumer'
+  | 'server-busy'
+  | 'too-many-pending'
+  | 'too-many-connections'
+  | 'rate-limited';
 
 const REFUSAL_REASONS: readonly RefusalReason[] = [
   'origin',
@@ -38,6 +43,10 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
   'handshake-timeout',
   'ping-timeout',
   'slow-consumer',
+  'server-busy',
+  'too-many-pending',
+  'too-many-connections',
+  'rate-limited',
 ];
 
 /** Why a `subscribe` was refused (the connection stays). */

@@ -12,6 +12,7 @@ import type { TokenVerifier } from './auth/checks';
 import { isTokenTtl, MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
 import type { StoreKind } from './event-log/open';
 import { resolveRetention, type EventLog, type Retention } from './event-log/types';
+import { LIMIT_DEFAULTS, resolveLimits, type Limits } from './limits/options';
 
 /** Price simulator settings; `'off'` disables it. */
 export interface SimulatorOptions {
@@ -86,6 +87,11 @@ export interface ServerOptions {
   readonly clientMessageRetentionMs: number;
   /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
   readonly shutdownGraceMs: number;
+  /**
+   * Rate limits and caps: frame rates per connection and per user, connections per user, per
+   * address and in all, sockets, HTTP timeouts. Each default is in `limits/options.ts` (`LIMIT_DEFAULTS`).
+   */
+  readonly limits: Limits;
   /** Structured logger. Default: pino at `logLevel` on stdout. */
   readonly logger: Logger;
   /** Wall clock in ms, injectable for tests. Default `Date.now`. */
@@ -133,15 +139,17 @@ export const DEFAULTS = Object.freeze({
   alertSweepMs: 1000,
   clientMessageRetentionMs: 7 * 24 * 3600 * 1000,
   shutdownGraceMs: 2000,
+  limits: LIMIT_DEFAULTS,
   logLevel: 'info' as LevelWithSilent,
 });
 
 /** The admin token made when none is given. */
 export const randomAdminToken = (): string => randomBytes(24).toString('base64url');
 
-/** What `startServer` takes: any option, retention limits one at a time, and the default logger's level. */
-export type ServerInput = Readonly<Partial<Omit<ServerOptions, 'retention'>>> & {
+/** What `startServer` takes: any option, retention limits and rate limits one at a time, and the default logger's level. */
+export type ServerInput = Readonly<Partial<Omit<ServerOptions, 'retention' | 'limits'>>> & {
   readonly retention?: Partial<Retention>;
+  readonly limits?: Partial<Limits>;
   /** Level of the default logger (not used when `logger` is given). Default `info` (`LOG_LEVEL`). */
   readonly logLevel?: LevelWithSilent;
 };
@@ -176,6 +184,7 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     alertSweepMs: input.alertSweepMs ?? DEFAULTS.alertSweepMs,
     clientMessageRetentionMs: input.clientMessageRetentionMs ?? DEFAULTS.clientMessageRetentionMs,
     shutdownGraceMs: input.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+    limits: resolveLimits(input.limits),
     logger: input.logger ?? pino({ name: 'switchboard', level: input.logLevel ?? DEFAULTS.logLevel }),
     now: input.now ?? Date.now,
   };

@@ -3,7 +3,7 @@
  * static web dashboard at `/` and the `/ws` WebSocket endpoint, wired to the server's parts —
  * access tokens (`auth/access.ts`), stream topics and the event log (`streams/streams.ts`), alerts
  * (`alerts/open.ts`), prices and the simulator (`prices/prices.ts`), the live clients, client
- * messages and metrics. Only this module wires parts together; each receives what it needs here.
+ * messages, the limits on what clients may cost (`limits/`) and metrics. Only this module wires parts together; each receives what it needs here.
  * Start-up that fails releases what it opened; `close()` takes everything down in order.
  */
 import { createServer, type Server } from 'node:http';
@@ -26,6 +26,10 @@ import { createAdminRoutes } from './http/admin-api';
 import { createDashboard, NOT_BUILT_MESSAGE } from './http/dashboard';
 import { createOriginPolicy } from './http/origin';
 import { createHttpHandler } from './http/routes';
+import { createConnectionCaps, type ConnectionCaps } from './limits/connection-caps';
+import { capSockets, httpServerOptions } from './limits/http';
+import { createLimitMetrics } from './limits/metrics';
+import { refuseSocket } from './limits/refuse';
 import { createMetrics } from './metrics';
 import { resolveOptions, type ServerInput } from './options';
 import type { PublishResult } from './prices/book';
@@ -135,7 +139,10 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     listAlerts: (user) => alerts.service.list(user),
   });
   const dashboard = createDashboard({ dir: options.dashboardDir, logger });
-  const http = createServer(createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
+  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
+  const limitMetrics = createLimitMetrics(metrics.registry);
+  capSockets(http, options.limits, limitMetrics);
+  const caps = createConnectionCaps({ limits: options.limits, metrics: limitMetrics });
   const origins = createOriginPolicy(options);
   let closing: Promise<void> | undefined;
   http.on(
@@ -147,7 +154,16 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       logger,
       reportError,
       accepting: () => closing === undefined,
-      onSocket: (ws) => clients.add(createClient(ws, context)),
+      onSocket: (ws, req) => {
+        const admission = caps.admit(req.socket.remoteAddress);
+        if (!admission.ok) return refuseSocket(ws, admission, { codec, metrics, graceMs: options.shutdownGraceMs });
+        try {
+          clients.add(createClient(ws, context, admission.ticket));
+        } catch (error) {
+          admission.ticket.release(); // The endpoint reports the failure and destroys the socket.
+          throw error;
+        }
+      },
     }),
   );
 
@@ -156,6 +172,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   } catch (error) {
     // Not listening (e.g. the port is taken): release what was opened, then report.
     clients.stop();
+    caps.stop();
     await alerts.service.close();
     await streams.close();
     throw error;
@@ -191,7 +208,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     connectionCount: () => clients.openCount(),
     flush: () => prices.fanout.flush(),
     metricsText: () => metrics.render(),
-    close: () => (closing ??= shutdown({ http, clients, prices, streams, alerts, logger })),
+    close: () => (closing ??= shutdown({ http, clients, caps, prices, streams, alerts, logger })),
   };
 }
 
@@ -209,6 +226,7 @@ function listen(http: Server, port: number, host: string): Promise<void> {
 interface Running {
   readonly http: Server;
   readonly clients: LiveClients;
+  readonly caps: ConnectionCaps;
   readonly prices: Prices;
   readonly streams: Streams;
   readonly alerts: Alerts;
@@ -216,12 +234,13 @@ interface Running {
 }
 
 /** Refuses new sockets, closes every client with 1001, stops the timers, then closes alerts and the log in that order. */
-async function shutdown({ http, clients, prices, streams, alerts, logger }: Running): Promise<void> {
+async function shutdown({ http, clients, caps, prices, streams, alerts, logger }: Running): Promise<void> {
   prices.simulator?.stop();
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
   await clients.closeAll('server going away');
   clients.stop();
+  caps.stop();
   prices.fanout.stop();
   streams.stop();
   http.closeAllConnections();

@@ -21,6 +21,8 @@ export const CloseCode = {
   pingTimeout: 4008,
   unauthorized: 4010,
   tokenExpired: 4011,
+  tooManyConnections: 4013,
+  rateLimited: 4029,
   clientClosing: 4100,
 } as const;
 
@@ -51,6 +53,12 @@ const table: Readonly<Record<number, CloseRule>> = {
   // A refused token stays refused until the user saves a new one in the options.
   [CloseCode.unauthorized]: { reason: 'access token refused', reconnect: false },
   [CloseCode.tokenExpired]: { reason: 'access token expired', reconnect: false },
+  // Per-user twin of 1013: the user already holds the server's limit of connections. Back off as
+  // from 1013; a later try gets in once one of them closes.
+  [CloseCode.tooManyConnections]: { reason: 'too many connections for this user', reconnect: true },
+  // Kept sending over the rate limit (mirrors HTTP 429). Reconnect only after a backoff as from
+  // 1013: reconnecting at once would be the same flood again.
+  [CloseCode.rateLimited]: { reason: 'rate limited', reconnect: true },
   [CloseCode.clientClosing]: { reason: 'client closing', reconnect: false },
 };
 

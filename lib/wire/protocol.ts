@@ -119,17 +119,20 @@ export const StateFrameSchema = v.object({ t: v.literal('state'), topic, value: 
 export const EventFrameSchema = v.object({ t: v.literal('event'), topic, epoch: text(64), seq, data: v.unknown(), at: time });
 const Batch = v.object({ t: v.literal('batch'), frames: v.array(v.variant('t', [StateFrameSchema, EventFrameSchema])) });
 const AckOk = v.object({ t: v.literal('ack'), id: text(64), ok: v.literal(true), result: v.optional(v.unknown()) });
+/** With `rate-limited`: how long to wait before the refused frame would be accepted, in ms. */
+const retryAfterMs = v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0)));
 const AckFail = v.object({
   t: v.literal('ack'),
   id: text(64),
   ok: v.literal(false),
-  error: v.object({ code: errorCode, message: text(500) }),
+  error: v.object({ code: errorCode, message: text(500), retryAfterMs }),
 });
 const ErrorFrame = v.object({
   t: v.literal('error'),
   code: errorCode,
   message: text(500),
   topic: v.optional(topic),
+  retryAfterMs,
 });
 
 export const ServerFrameSchema = v.variant('t', [

@@ -10,6 +10,8 @@ import { randomUUID } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { clip } from '../common/untrusted';
+import type { Ticket } from '../limits/connection-caps';
+import type { FrameLimiter } from '../limits/frame-limits';
 import type { RefusalReason } from '../metrics';
 import type { ClientContext } from './context';
 import { createFrameQueue } from './frame-queue';
@@ -34,7 +36,7 @@ export interface Client {
 
 type State =
   | { readonly s: 'greeting'; readonly handshake: Handshake }
-  | { readonly s: 'open'; readonly session: Session }
+  | { readonly s: 'open'; readonly session: Session; readonly limiter: FrameLimiter }
   | { readonly s: 'closing'; readonly reason: string }
   | { readonly s: 'closed'; readonly reason: string };
 
@@ -44,7 +46,8 @@ function socketErrorKind(error: Error & { code?: string }): 'too-large' | 'proto
   return tooLarge ? 'too-large' : 'protocol';
 }
 
-export function createClient(ws: WebSocket, ctx: ClientContext): Client {
+/** `ticket`: the connection's place under the caps (`limits/connection-caps.ts`), released when it closes. */
+export function createClient(ws: WebSocket, ctx: ClientContext, ticket: Ticket): Client {
   const { codec, options, metrics } = ctx;
   const id = randomUUID();
   const log = ctx.logger.child({ conn: id });
@@ -100,9 +103,14 @@ export function createClient(ws: WebSocket, ctx: ClientContext): Client {
   }
 
   function open(user: string, expiresAt: number | undefined): void {
+    const admitted = ticket.signIn(user, { out, drop: guardedDrop });
+    if (!admitted.ok) {
+      out.send(admitted.error);
+      return drop(admitted.closeCode, admitted.closeReason, admitted.metric);
+    }
     leave(state);
     const session = createSession({ ctx, user, expiresAt, out, drop: guardedDrop, fail });
-    state = { s: 'open', session };
+    state = { s: 'open', session, limiter: admitted.frames };
     log.debug({ user, session: session.id }, 'welcome');
     out.send(welcomeFrame(session, expiresAt, options));
   }
@@ -112,7 +120,9 @@ export function createClient(ws: WebSocket, ctx: ClientContext): Client {
     if (state.s === 'closing' || state.s === 'closed') return;
     // ws hands text frames over as bytes; the codec refuses them by their string type.
     const decoded = codec.decodeClientFrame(isBinary ? data : Buffer.isBuffer(data) ? data.toString('utf8') : '');
-    return state.s === 'greeting' ? state.handshake.onFrame(decoded) : state.session.onFrame(decoded);
+    if (state.s === 'greeting') return state.handshake.onFrame(decoded);
+    if (decoded.ok && !state.limiter.admit(decoded.frame)) return;
+    return state.session.onFrame(decoded);
   }
 
   const frames = createFrameQueue({
@@ -135,6 +145,7 @@ export function createClient(ws: WebSocket, ctx: ClientContext): Client {
     try {
       if (state.s !== 'closed') leave(state);
       state = { s: 'closed', reason: reason.toString() || `code ${code}` };
+      ticket.release();
       clearTimeout(terminateTimer);
       log.debug({ code, reason: reason.toString() }, 'connection closed');
     } finally {

@@ -37,10 +37,9 @@ const describe = (value: unknown): string => describeValue(value, 70);
 const badUser = (user: unknown) => `Invalid user ${describe(user)}: use 1-64 of A-Z, a-z, 0-9, "_", ".", "@" and "-"`;
 
 export function createAdminRoutes(deps: AdminApiDeps): Routes {
-  /** Answers 401 unless the request carries the admin token. */
+  /** Answers 401 unless the request carries the admin token; the body is not read (the router closes the connection instead). */
   function authorized(req: IncomingMessage, res: ServerResponse): boolean {
     if (isAdminRequest(req.headers.authorization, deps.adminToken)) return true;
-    req.resume();
     sendJson(res, 401, { error: 'Missing or wrong admin token: send Authorization: Bearer <ADMIN_TOKEN>' }, {
       'www-authenticate': 'Bearer realm="switchboard-admin"',
     });

@@ -12,13 +12,28 @@ export type Routes = Readonly<Record<string, Readonly<Record<string, Handler>>>>
 
 export type BodyResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
 
-/** Reads and parses a JSON body of at most `maxBytes`. */
+/**
+ * Keeps the connection for another request only if this request's body is read to its end. Node
+ * otherwise reads an unread body to the end after answering, to reuse the connection: any peer
+ * could make the server take in megabytes for a 401 or a 404. Closing instead bounds what it reads
+ * to what arrived before the answer.
+ */
+export function closeUnlessBodyRead(req: IncomingMessage, res: ServerResponse): void {
+  const declared = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (declared === undefined || Number(declared) === 0)) return;
+  const keepAlive = res.shouldKeepAlive;
+  res.shouldKeepAlive = false;
+  req.once('end', () => {
+    if (!res.headersSent) res.shouldKeepAlive = keepAlive;
+  });
+}
+
+/** Reads and parses a JSON body of at most `maxBytes`; over that, stops reading (see `closeUnlessBodyRead`). */
 export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
       resolve({ ok: false, error: `Body of ${declared} bytes exceeds the limit of ${maxBytes}` });
-      req.resume();
       return;
     }
     const chunks: Buffer[] = [];
@@ -29,6 +44,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Bo
       size += chunk.byteLength;
       if (size > maxBytes) {
         done = true;
+        req.pause();
         resolve({ ok: false, error: `Body exceeds the limit of ${maxBytes} bytes` });
         return;
       }

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics';
-import { sendJson, type Handler, type Routes } from './body';
+import { closeUnlessBodyRead, sendJson, type Handler, type Routes } from './body';
 import type { Dashboard } from './dashboard';
 
 export interface HttpRoutesDeps {
@@ -40,6 +40,7 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
   };
 
   return (req, res) => {
+    closeUnlessBodyRead(req, res);
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const methods = Object.hasOwn(routes, path) ? routes[path] : undefined;

@@ -24,7 +24,7 @@ export interface WebSocketEndpointDeps {
   /** False once shutdown has begun: new upgrades are refused with 503. */
   readonly accepting: () => boolean;
   /** An upgrade was accepted. */
-  readonly onSocket: (ws: WebSocket) => void;
+  readonly onSocket: (ws: WebSocket, req: IncomingMessage) => void;
 }
 
 /** Returns the handler for the HTTP server's `upgrade` event. */

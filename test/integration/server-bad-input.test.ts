@@ -11,7 +11,8 @@ import { connect, connectAndGreet, type TestClient } from '../support/ws-client'
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ maxBadFrames: 10 });
+  // The ordering test below sends 300 subscribes at once, more than the default burst allows.
+  server = await startTestServer({ maxBadFrames: 10, limits: { subscribeRate: { burst: 300, perSecond: 20 } } });
 });
 afterAll(() => server.close());
 

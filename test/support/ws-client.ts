@@ -18,6 +18,8 @@ export interface ConnectOptions {
   readonly path?: string;
   /** Answer the server's `ping` with `pong` automatically. Default true; false makes a silent client. */
   readonly autoPong?: boolean;
+  /** Local address to connect from, e.g. `127.0.0.2` to be another peer on loopback. Default the system's choice. */
+  readonly localAddress?: string;
 }
 
 export interface CloseInfo {
@@ -93,6 +95,7 @@ const codec = createCodec();
 export function connect(url: string, options: ConnectOptions = {}): Promise<TestClient> {
   const ws = new WebSocket(wsUrlOf(url, options.path), {
     ...(options.origin === undefined ? {} : { origin: options.origin }),
+    ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     perMessageDeflate: false,
   });
   const received: ServerFrame[] = [];
