@@ -82,8 +82,16 @@ export interface ServerOptions {
   readonly maxTopicsPerConnection: number;
   /** How often alert expiries are swept (without waiting for a tick) and symbols' last prices saved. Default 1000. */
   readonly alertSweepMs: number;
-  /** How long applied client message ids and their acks are kept to answer repeats. Default 7 days. */
+  /**
+   * How long applied client message ids and their acks are kept to answer repeats: at least as
+   * long as a hub retries one (its outbox gives up after 7 days). Default 7 days (`CLIENT_MESSAGE_RETENTION_DAYS`).
+   */
   readonly clientMessageRetentionMs: number;
+  /**
+   * Applied client message ids kept per user; past it the oldest are forgotten (a retry of one is
+   * decided afresh). Refused messages are never recorded. Default 1000 (`CLIENT_MESSAGE_IDS_PER_USER`).
+   */
+  readonly maxClientMessageIdsPerUser: number;
   /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
   readonly shutdownGraceMs: number;
   /** Structured logger. Default: pino at `logLevel` on stdout. */
@@ -100,6 +108,7 @@ const limits = {
   maxFrameBytes: [1024, 16 * 1024 * 1024],
   alertSweepMs: [10, 3_600_000],
   clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
+  maxClientMessageIdsPerUser: [1, 1_000_000],
 } as const;
 
 /** The fastest simulator allowed, in ticks per second. */
@@ -132,6 +141,7 @@ export const DEFAULTS = Object.freeze({
   maxTopicsPerConnection: 1000,
   alertSweepMs: 1000,
   clientMessageRetentionMs: 7 * 24 * 3600 * 1000,
+  maxClientMessageIdsPerUser: 1000,
   shutdownGraceMs: 2000,
   logLevel: 'info' as LevelWithSilent,
 });
@@ -175,6 +185,7 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     maxTopicsPerConnection: input.maxTopicsPerConnection ?? DEFAULTS.maxTopicsPerConnection,
     alertSweepMs: input.alertSweepMs ?? DEFAULTS.alertSweepMs,
     clientMessageRetentionMs: input.clientMessageRetentionMs ?? DEFAULTS.clientMessageRetentionMs,
+    maxClientMessageIdsPerUser: input.maxClientMessageIdsPerUser ?? DEFAULTS.maxClientMessageIdsPerUser,
     shutdownGraceMs: input.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
     logger: input.logger ?? pino({ name: 'switchboard', level: input.logLevel ?? DEFAULTS.logLevel }),
     now: input.now ?? Date.now,
