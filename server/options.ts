@@ -72,8 +72,12 @@ export interface ServerOptions {
   readonly maxFrameBytes: number;
   /** A connection whose send buffer holds more than this skips flushes (latest values are kept). Default 1 MiB. */
   readonly maxBufferedBytes: number;
-  /** Over this many bytes buffered on a socket, the connection is closed with 1013 rather than drop stream events. Default 16 MiB. */
-  readonly maxStreamBacklogBytes: number;
+  /**
+   * Over this many bytes queued for a connection and not yet written (whatever the frames:
+   * snapshots, replays, acks, errors), it is closed with 1013 rather than grow the server's memory
+   * or drop stream events. Default 16 MiB (`MAX_BACKLOG_BYTES`).
+   */
+  readonly maxBacklogBytes: number;
   /** A replay waiting longer than this for a socket to drain closes that connection with 1013. Default 30000. */
   readonly drainTimeoutMs: number;
   /** Bad frames tolerated on one connection before it is closed with 4000. Default 10. */
@@ -135,7 +139,7 @@ export const DEFAULTS = Object.freeze({
   flushMs: 50,
   maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
   maxBufferedBytes: 1024 * 1024,
-  maxStreamBacklogBytes: 16 * 1024 * 1024,
+  maxBacklogBytes: 16 * 1024 * 1024,
   drainTimeoutMs: 30_000,
   maxBadFrames: 10,
   maxTopicsPerConnection: 1000,
@@ -179,7 +183,7 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     flushMs: input.flushMs ?? DEFAULTS.flushMs,
     maxFrameBytes: input.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
     maxBufferedBytes: input.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
-    maxStreamBacklogBytes: input.maxStreamBacklogBytes ?? DEFAULTS.maxStreamBacklogBytes,
+    maxBacklogBytes: input.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes,
     drainTimeoutMs: input.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
     maxBadFrames: input.maxBadFrames ?? DEFAULTS.maxBadFrames,
     maxTopicsPerConnection: input.maxTopicsPerConnection ?? DEFAULTS.maxTopicsPerConnection,
@@ -207,8 +211,8 @@ export function resolveOptions(input: ServerInput): ServerOptions {
   if (!isTokenTtl(resolved.tokenTtlSeconds)) {
     throw new RangeError(`Option tokenTtlSeconds must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS}, got ${resolved.tokenTtlSeconds}`);
   }
-  if (!(resolved.maxStreamBacklogBytes > resolved.maxBufferedBytes)) {
-    throw new RangeError('Option maxStreamBacklogBytes must be above maxBufferedBytes');
+  if (!(resolved.maxBacklogBytes > Math.max(resolved.maxBufferedBytes, resolved.maxFrameBytes))) {
+    throw new RangeError('Option maxBacklogBytes must be above maxBufferedBytes and maxFrameBytes');
   }
   const sim = resolved.simulator;
   if (sim !== 'off' && !(Number.isFinite(sim.ticksPerSecond) && sim.ticksPerSecond > 0 && sim.ticksPerSecond <= MAX_SIMULATOR_RATE)) {
