@@ -10,10 +10,12 @@
  *   afresh (and may apply then, once). A user keeps at most `appliedPerUser` records, the oldest
  *   forgotten first, and none past `appliedRetentionMs`: a flood of unique ids costs a bounded
  *   store. A retry whose record was forgotten is decided afresh against the alerts as they are:
- *   a create finds its alertId taken and a delete finds its alert gone (refused, nothing changes);
- *   an update or pause sets its own values again. That takes `appliedPerUser` later messages of
- *   the same user between the first try and the retry, while a hub retries its unacknowledged
- *   message before it sends anything else: only the user's other devices could send them.
+ *   a create finds its alertId taken and a delete finds its alert gone (refused, nothing changes;
+ *   creates are keyed by alertId, so never a second alert), and an update or pause sets its own
+ *   values again (which undoes a change made since, and a create whose alert was deleted since
+ *   makes it again). That takes `appliedPerUser` later messages of the same user between the first
+ *   try and the retry, while a hub retries its unacknowledged message before it sends anything
+ *   else: only the user's other devices could send them.
  * - Every tick is evaluated synchronously, so the engine never fires a rule twice however fast
  *   ticks come; what fired is then appended to `feed:<user>` and its new state saved, in that
  *   order. A crash between the two can at worst fire an alert once more after the restart; the
