@@ -7,6 +7,7 @@ import pino, { type LevelWithSilent } from 'pino';
 import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
 import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
+import { readBoundsEnv } from './env-bounds';
 import { DEFAULT_RETENTION } from './event-log/types';
 import { readLimitsEnv } from './limits/env';
 import { DEFAULTS, MAX_SIMULATOR_RATE, randomAdminToken, type ServerInput } from './options';
@@ -69,6 +70,8 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     .split(',')
     .map((origin) => origin.trim())
     .filter((origin) => origin.length > 0);
+  const bounds = readBoundsEnv(env);
+  if (!bounds.ok) return bounds;
   const production = env.NODE_ENV === 'production';
   const dataDir = env.DATA_DIR?.trim() || DEFAULTS.dataDir;
   const dashboardDir = env.DASHBOARD_DIR?.trim();
@@ -90,6 +93,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
       limits: limits.value,
       logLevel,
+      ...bounds.value,
     },
     dataDir,
     generatedAdminToken: !givenAdmin,

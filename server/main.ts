@@ -17,7 +17,8 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const { options, dataDir, generatedAdminToken, production } = config.value;
-  mkdirSync(resolve(dataDir), { recursive: true });
+  // The token secret and every user's data live here: only the server's user may list it.
+  mkdirSync(resolve(dataDir), { recursive: true, mode: 0o700 });
 
   const server = await startServer(options);
   // Minted before announcing, so the token line follows the listening line at once.

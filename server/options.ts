@@ -73,8 +73,12 @@ export interface ServerOptions {
   readonly maxFrameBytes: number;
   /** A connection whose send buffer holds more than this skips flushes (latest values are kept). Default 1 MiB. */
   readonly maxBufferedBytes: number;
-  /** Over this many bytes buffered on a socket, the connection is closed with 1013 rather than drop stream events. Default 16 MiB. */
-  readonly maxStreamBacklogBytes: number;
+  /**
+   * Over this many bytes queued for a connection and not yet written (whatever the frames:
+   * snapshots, replays, acks, errors), it is closed with 1013 rather than grow the server's memory
+   * or drop stream events. Default 16 MiB (`MAX_BACKLOG_BYTES`).
+   */
+  readonly maxBacklogBytes: number;
   /** A replay waiting longer than this for a socket to drain closes that connection with 1013. Default 30000. */
   readonly drainTimeoutMs: number;
   /** Bad frames tolerated on one connection before it is closed with 4000. Default 10. */
@@ -83,8 +87,16 @@ export interface ServerOptions {
   readonly maxTopicsPerConnection: number;
   /** How often alert expiries are swept (without waiting for a tick) and symbols' last prices saved. Default 1000. */
   readonly alertSweepMs: number;
-  /** How long applied client message ids and their acks are kept to answer repeats. Default 7 days. */
+  /**
+   * How long applied client message ids and their acks are kept to answer repeats: at least as
+   * long as a hub retries one (its outbox gives up after 7 days). Default 7 days (`CLIENT_MESSAGE_RETENTION_DAYS`).
+   */
   readonly clientMessageRetentionMs: number;
+  /**
+   * Applied client message ids kept per user; past it the oldest are forgotten (a retry of one is
+   * decided afresh). Refused messages are never recorded. Default 1000 (`CLIENT_MESSAGE_IDS_PER_USER`).
+   */
+  readonly maxClientMessageIdsPerUser: number;
   /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
   readonly shutdownGraceMs: number;
   /**
@@ -106,6 +118,7 @@ const limits = {
   maxFrameBytes: [1024, 16 * 1024 * 1024],
   alertSweepMs: [10, 3_600_000],
   clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
+  maxClientMessageIdsPerUser: [1, 1_000_000],
 } as const;
 
 /** The fastest simulator allowed, in ticks per second. */
@@ -132,12 +145,13 @@ export const DEFAULTS = Object.freeze({
   flushMs: 50,
   maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
   maxBufferedBytes: 1024 * 1024,
-  maxStreamBacklogBytes: 16 * 1024 * 1024,
+  maxBacklogBytes: 16 * 1024 * 1024,
   drainTimeoutMs: 30_000,
   maxBadFrames: 10,
   maxTopicsPerConnection: 1000,
   alertSweepMs: 1000,
   clientMessageRetentionMs: 7 * 24 * 3600 * 1000,
+  maxClientMessageIdsPerUser: 1000,
   shutdownGraceMs: 2000,
   limits: LIMIT_DEFAULTS,
   logLevel: 'info' as LevelWithSilent,
@@ -177,12 +191,13 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     flushMs: input.flushMs ?? DEFAULTS.flushMs,
     maxFrameBytes: input.maxFrameBytes ?? DEFAULTS.maxFrameBytes,
     maxBufferedBytes: input.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
-    maxStreamBacklogBytes: input.maxStreamBacklogBytes ?? DEFAULTS.maxStreamBacklogBytes,
+    maxBacklogBytes: input.maxBacklogBytes ?? DEFAULTS.maxBacklogBytes,
     drainTimeoutMs: input.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
     maxBadFrames: input.maxBadFrames ?? DEFAULTS.maxBadFrames,
     maxTopicsPerConnection: input.maxTopicsPerConnection ?? DEFAULTS.maxTopicsPerConnection,
     alertSweepMs: input.alertSweepMs ?? DEFAULTS.alertSweepMs,
     clientMessageRetentionMs: input.clientMessageRetentionMs ?? DEFAULTS.clientMessageRetentionMs,
+    maxClientMessageIdsPerUser: input.maxClientMessageIdsPerUser ?? DEFAULTS.maxClientMessageIdsPerUser,
     shutdownGraceMs: input.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
     limits: resolveLimits(input.limits),
     logger: input.logger ?? pino({ name: 'switchboard', level: input.logLevel ?? DEFAULTS.logLevel }),
@@ -205,8 +220,8 @@ export function resolveOptions(input: ServerInput): ServerOptions {
   if (!isTokenTtl(resolved.tokenTtlSeconds)) {
     throw new RangeError(`Option tokenTtlSeconds must be an integer from 1 to ${MAX_TOKEN_TTL_SECONDS}, got ${resolved.tokenTtlSeconds}`);
   }
-  if (!(resolved.maxStreamBacklogBytes > resolved.maxBufferedBytes)) {
-    throw new RangeError('Option maxStreamBacklogBytes must be above maxBufferedBytes');
+  if (!(resolved.maxBacklogBytes > Math.max(resolved.maxBufferedBytes, resolved.maxFrameBytes))) {
+    throw new RangeError('Option maxBacklogBytes must be above maxBufferedBytes and maxFrameBytes');
   }
   const sim = resolved.simulator;
   if (sim !== 'off' && !(Number.isFinite(sim.ticksPerSecond) && sim.ticksPerSecond > 0 && sim.ticksPerSecond <= MAX_SIMULATOR_RATE)) {

@@ -18,7 +18,7 @@ export interface Alerts {
 }
 
 export interface AlertsDeps {
-  readonly options: Pick<ServerOptions, 'dataDir' | 'maxFrameBytes' | 'now' | 'alertSweepMs' | 'clientMessageRetentionMs'>;
+  readonly options: Pick<ServerOptions, 'dataDir' | 'maxFrameBytes' | 'now' | 'alertSweepMs' | 'clientMessageRetentionMs' | 'maxClientMessageIdsPerUser'>;
   /**
    * Where alerts are kept: they outlive a restart exactly when the log does, so this is the log's
    * store when the server opened its own, and `memory` beside an injected log (the caller's business).
@@ -53,6 +53,7 @@ export async function openAlerts(deps: AlertsDeps): Promise<Alerts> {
     onError: (error, what) => reportError(error, `alerts: ${what} failed`),
     sweepMs: options.alertSweepMs,
     appliedRetentionMs: options.clientMessageRetentionMs,
+    appliedPerUser: options.maxClientMessageIdsPerUser,
   });
   return { service, topic };
 }

@@ -6,6 +6,16 @@
  *   engine changed and `alerts:<user>` republished. A repeated id gets the recorded ack and
  *   changes nothing. Messages and store writes run one at a time, in order, so a lookup and its
  *   commit are never interleaved with another write.
+ * - Only applied messages are recorded: a refusal changed nothing, so a repeat of it is decided
+ *   afresh (and may apply then, once). A user keeps at most `appliedPerUser` records, the oldest
+ *   forgotten first, and none past `appliedRetentionMs`: a flood of unique ids costs a bounded
+ *   store. A retry whose record was forgotten is decided afresh against the alerts as they are:
+ *   a create finds its alertId taken and a delete finds its alert gone (refused, nothing changes;
+ *   creates are keyed by alertId, so never a second alert), and an update or pause sets its own
+ *   values again (which undoes a change made since, and a create whose alert was deleted since
+ *   makes it again). That takes `appliedPerUser` later messages of the same user between the first
+ *   try and the retry, while a hub retries its unacknowledged message before it sends anything
+ *   else: only the user's other devices could send them.
  * - Every tick is evaluated synchronously, so the engine never fires a rule twice however fast
  *   ticks come; what fired is then appended to `feed:<user>` and its new state saved, in that
  *   order. A crash between the two can at worst fire an alert once more after the restart; the
@@ -59,6 +69,8 @@ export interface AlertServiceDeps {
   readonly sweepMs: number;
   /** How long applied message ids and their acks are kept. */
   readonly appliedRetentionMs: number;
+  /** How many applied message ids of one user are kept; past it the oldest are forgotten. */
+  readonly appliedPerUser: number;
 }
 
 export interface AlertService {
@@ -162,11 +174,14 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
           const after = [...engine.list(user).filter((a) => a.id !== effect.held.alert.id), effect.held.alert].sort(newestFirst);
           if (!deps.fits({ alerts: after })) decision = refuse('Too many alerts to send in one update: delete some, or shorten their notes');
         }
-        await store.apply({ user, messageId, at: now, ack: decision.ack, ...(decision.effect ? { effect: decision.effect } : {}) });
+        // A refusal changes nothing, so there is nothing a repeat could apply twice: not recorded.
+        if (!decision.ack.ok) return { ack: decision.ack, outcome: 'refused' as const };
+        const message = { user, messageId, at: now, ack: decision.ack, ...(decision.effect ? { effect: decision.effect } : {}) };
+        await store.apply(message, { perUser: deps.appliedPerUser });
         if (decision.effect?.type === 'put') engine.put(decision.effect.held);
         if (decision.effect?.type === 'delete') engine.remove(decision.effect.alertId);
         if (decision.effect) topic.publish(user);
-        return { ack: decision.ack, outcome: decision.ack.ok ? ('applied' as const) : ('refused' as const) };
+        return { ack: decision.ack, outcome: 'applied' as const };
       });
     },
     onTick(tick) {

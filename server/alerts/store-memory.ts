@@ -7,11 +7,10 @@ import type { HeldAlert } from './types';
 
 export function createMemoryAlertStore(): AlertStore {
   const alerts = new Map<string, HeldAlert>();
-  /** `user\nmessageId` → when, and the ack. */
-  const applied = new Map<string, { readonly at: number; readonly ack: AckOutcome }>();
+  /** user → messageId → when, and the ack; in the order applied, so the oldest come first. */
+  const applied = new Map<string, Map<string, { readonly at: number; readonly ack: AckOutcome }>>();
   const prices = new Map<string, SymbolPrice>();
   let closed = false;
-  const key = (user: string, messageId: string) => `${user}\n${messageId}`;
 
   function open(): void {
     if (closed) throw new Error('The alert store is closed');
@@ -25,13 +24,19 @@ export function createMemoryAlertStore(): AlertStore {
     },
     async findAck(user, messageId) {
       open();
-      return applied.get(key(user, messageId))?.ack;
+      return applied.get(user)?.get(messageId)?.ack;
     },
-    async apply({ user, messageId, at, ack, effect }) {
+    async apply({ user, messageId, at, ack, effect }, limits) {
       open();
-      const k = key(user, messageId);
-      if (applied.has(k)) throw new Error(`Message ${messageId} of ${user} was already applied`);
-      applied.set(k, { at, ack });
+      let records = applied.get(user);
+      if (records?.has(messageId)) throw new Error(`Message ${messageId} of ${user} was already applied`);
+      if (!records) applied.set(user, (records = new Map()));
+      records.set(messageId, { at, ack });
+      // Map keys iterate in insertion order: the first ones are the oldest, the new one is last.
+      for (const oldest of records.keys()) {
+        if (records.size <= Math.max(1, limits.perUser)) break;
+        records.delete(oldest);
+      }
       if (effect?.type === 'put') alerts.set(effect.held.alert.id, effect.held);
       if (effect?.type === 'delete') alerts.delete(effect.alertId);
     },
@@ -55,11 +60,14 @@ export function createMemoryAlertStore(): AlertStore {
     async trimApplied(before) {
       open();
       let removed = 0;
-      for (const [k, record] of applied) {
-        if (record.at < before) {
-          applied.delete(k);
-          removed += 1;
+      for (const [user, records] of applied) {
+        for (const [id, record] of records) {
+          if (record.at < before) {
+            records.delete(id);
+            removed += 1;
+          }
         }
+        if (records.size === 0) applied.delete(user);
       }
       return removed;
     },

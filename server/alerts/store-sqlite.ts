@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS applied_messages (
   PRIMARY KEY (user, id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS applied_by_age ON applied_messages (at);
+CREATE INDEX IF NOT EXISTS applied_by_user_age ON applied_messages (user, at);
 CREATE TABLE IF NOT EXISTS symbol_prices (
   symbol TEXT PRIMARY KEY,
   price  REAL NOT NULL,
@@ -70,6 +71,11 @@ export async function openSqliteAlertStore(options: { readonly path: string }): 
     prices: db.prepare('SELECT symbol, price, at FROM symbol_prices'),
     findAck: db.prepare('SELECT ack FROM applied_messages WHERE user = ? AND id = ?'),
     record: db.prepare('INSERT INTO applied_messages (user, id, at, ack) VALUES (?, ?, ?, ?)'),
+    // Keeps the message just recorded and the newest `perUser - 1` others of its user.
+    evict: db.prepare(
+      'DELETE FROM applied_messages WHERE user = ?1 AND id IN ' +
+        '(SELECT id FROM applied_messages WHERE user = ?1 AND id <> ?2 ORDER BY at DESC LIMIT -1 OFFSET ?3)',
+    ),
     upsert: db.prepare(
       'INSERT INTO alerts (id, user, rule, status, created_at, since, fired_at, fired_price, fire_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (id) DO UPDATE SET user = excluded.user, rule = excluded.rule, status = excluded.status, created_at = excluded.created_at, ' +
@@ -102,11 +108,12 @@ export async function openSqliteAlertStore(options: { readonly path: string }): 
       const row = q.findAck.get(user, messageId);
       return row ? (JSON.parse(str(row, 'ack')) as AckOutcome) : undefined;
     },
-    async apply({ user, messageId, at, ack, effect }) {
+    async apply({ user, messageId, at, ack, effect }, limits) {
       open();
       transaction(db, () => {
         // The primary key refuses an id recorded meanwhile, rolling the effect back with it.
         q.record.run(user, messageId, at, JSON.stringify(ack));
+        q.evict.run(user, messageId, Math.max(1, limits.perUser) - 1);
         if (effect?.type === 'delete') q.delete.run(effect.alertId);
         if (effect?.type === 'put') {
           const { user: owner, alert, since } = effect.held;

@@ -3,8 +3,9 @@
  * alerts themselves, the client message ids already applied with the ack each got, and the last
  * price of every symbol. Applying a message records its id and its effect in one transaction, so
  * after a crash either both happened or neither did: a message is applied at most once, and a
- * repeated id is answered from the record without applying anything. Every method is async so a
- * networked store fits the same shape.
+ * repeated id is answered from the record without applying anything. The records are bounded: at
+ * most `perUser` per user (the oldest go first, in the same transaction) and none older than the
+ * retention (`trimApplied`). Every method is async so a networked store fits the same shape.
  */
 import type { ServerAlert } from '../../lib/wire/alerts';
 import type { ErrorCode } from '../../lib/wire/protocol';
@@ -29,6 +30,12 @@ export interface AppliedMessage {
   readonly effect?: AlertEffect;
 }
 
+/** How many message records `apply` keeps. */
+export interface RecordLimits {
+  /** A user's records beyond this many are forgotten, oldest first; the one being applied is always kept. */
+  readonly perUser: number;
+}
+
 export interface SymbolPrice {
   readonly symbol: string;
   readonly price: number;
@@ -42,8 +49,11 @@ export interface AlertStore {
   load(): Promise<{ readonly alerts: HeldAlert[]; readonly prices: SymbolPrice[] }>;
   /** The ack a message id of this user already got, if it was applied. */
   findAck(user: string, messageId: string): Promise<AckOutcome | undefined>;
-  /** Records the message and applies its effect in one transaction; throws (changing nothing) if the id is already recorded. */
-  apply(message: AppliedMessage): Promise<void>;
+  /**
+   * Records the message and applies its effect in one transaction, forgetting the user's oldest
+   * records beyond `limits.perUser`; throws (changing nothing) if the id is already recorded.
+   */
+  apply(message: AppliedMessage, limits: RecordLimits): Promise<void>;
   /**
    * Writes what firing and expiry change (status, `firedAt`, `firedPrice`, `fireCount`) of alerts
    * that still exist; a deleted one stays deleted.

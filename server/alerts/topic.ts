@@ -15,7 +15,7 @@ export interface AlertsTarget {
 }
 
 export interface AlertsTopic {
-  /** Starts sending `user`'s alerts to `target`, beginning with the snapshot (again when already subscribed). */
+  /** Starts sending `user`'s alerts to `target`, beginning with the snapshot (the caller subscribes a target once). */
   subscribe(user: string, target: AlertsTarget): void;
   unsubscribe(user: string, target: AlertsTarget): void;
   /** Sends `user`'s alerts as they are now to every subscriber. */

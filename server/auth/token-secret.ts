@@ -18,7 +18,8 @@ export function randomSecret(): string {
 /** Reads `dataDir/token-secret`, creating it (0600) with a random secret if missing. */
 export function loadOrCreateTokenSecret(dataDir: string): string {
   const path = join(dataDir, TOKEN_SECRET_FILE);
-  mkdirSync(dataDir, { recursive: true });
+  // Only the server's user may list it: the secret and the SQLite files live here.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     // 'wx' fails if the file exists, so two servers starting at once cannot overwrite each other's.
     writeFileSync(path, `${randomSecret()}\n`, { mode: 0o600, flag: 'wx' });

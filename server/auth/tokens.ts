@@ -15,6 +15,12 @@ export const TOKEN_AUDIENCE = 'switchboard';
 export const MAX_TOKEN_TTL_SECONDS = 365 * 24 * 3600;
 /** HS256 keys shorter than the hash output weaken it (RFC 7518 §3.2). */
 export const MIN_SECRET_LENGTH = 32;
+/**
+ * How far ahead of this server's clock a token's `iat` may be: nodes sharing `TOKEN_SECRET` mint
+ * for each other and their clocks drift a little. Further ahead, the token was minted by a clock
+ * that is wrong (or in advance, to outlive a key rotation) and is refused.
+ */
+export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 export interface MintedToken {
   readonly token: string;
@@ -82,6 +88,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
           currentDate: new Date(deps.now()),
         });
         if (!isUserName(payload.sub)) return { ok: false, expired: false, reason: 'Access token refused: it names no valid user' };
+        // jose checks `iat` only alongside `maxTokenAge`; a token from the future is ours to refuse.
+        const ahead = payload.iat! - deps.now() / 1000;
+        if (ahead > MAX_CLOCK_SKEW_SECONDS) {
+          return {
+            ok: false,
+            expired: false,
+            reason: `Access token refused: issued in the future (${Math.round(ahead)} s ahead of this server's clock, more than the ${MAX_CLOCK_SKEW_SECONDS} s allowed)`,
+          };
+        }
         return { ok: true, user: payload.sub, expiresAt: payload.exp! * 1000 };
       } catch (error) {
         // jose checks the signature before the claims, so only a genuine token is ever called expired.

@@ -51,7 +51,14 @@ export function createClient(ws: WebSocket, ctx: ClientContext, ticket: Ticket):
   const { codec, options, metrics } = ctx;
   const id = randomUUID();
   const log = ctx.logger.child({ conn: id });
-  const out = createOutbound({ ws, codec, metrics, maxFrameBytes: options.maxFrameBytes });
+  const out = createOutbound({
+    ws,
+    codec,
+    metrics,
+    maxFrameBytes: options.maxFrameBytes,
+    maxBacklogBytes: options.maxBacklogBytes,
+    onBacklog: () => guardedDrop(CloseCode.tryAgainLater, 'client too slow: it does not take what it asked for', 'slow-consumer'),
+  });
   const liveness = createLiveness(options.heartbeatMs);
   let terminateTimer: ReturnType<typeof setTimeout> | undefined;
   let resolveClosed!: () => void;

@@ -25,7 +25,7 @@ export interface ClientContext {
     | 'maxTopicsPerConnection'
     | 'shutdownGraceMs'
     | 'maxBufferedBytes'
-    | 'maxStreamBacklogBytes'
+    | 'maxBacklogBytes'
     | 'drainTimeoutMs'
     | 'now'
   >;

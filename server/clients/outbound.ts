@@ -3,6 +3,12 @@
  * upstream, split into size-limited batches here) and stream events. Stream events are never
  * dropped or merged: they go out in order as `event` frames or byte-limited `batch` frames, and the
  * caller learns when the socket has written them, which is how replay waits out backpressure.
+ *
+ * It also bounds what one client can make the server hold: whatever the frames are (snapshots,
+ * replays, acks, errors), once the bytes queued and not yet written (`ws` `bufferedAmount`: the
+ * socket's buffer and `ws`'s own queue) exceed `maxBacklogBytes`, nothing more is written and the
+ * client is handed to `onBacklog` (closed with 1013). The frames that build a backlog are each
+ * bounded, so the buffer never holds much more than the limit.
  */
 import { WebSocket } from 'ws';
 import type { Codec } from '../../lib/wire/codec';
@@ -15,6 +21,7 @@ import type { Metrics } from '../metrics';
 export const MAX_BATCH_FRAMES = 4096;
 
 export interface Outbound {
+  /** The socket is open and not over its backlog limit: frames sent now are written. */
   isOpen(): boolean;
   send(frame: ServerFrame): void;
   /** One `state`, or `batch` frames that each stay within the frame size limit. */
@@ -34,6 +41,13 @@ export interface OutboundDeps {
   readonly metrics: Pick<Metrics, 'framesSent'>;
   /** Largest frame to send as a batch; a single event bigger than this still goes out alone. */
   readonly maxFrameBytes: number;
+  /** Over this many bytes queued and not yet written, nothing more is written and `onBacklog` is called. */
+  readonly maxBacklogBytes: number;
+  /**
+   * Called once, on a microtask (so the handler that wrote finishes its bookkeeping before the
+   * client is torn down), with the backlog that went over the limit.
+   */
+  readonly onBacklog: (bytes: number) => void;
 }
 
 export const eventFrame = (event: StoredEvent): EventFrame => ({
@@ -63,7 +77,7 @@ function arrayHeader(n: number): Uint8Array {
 }
 
 export function createOutbound(deps: OutboundDeps): Outbound {
-  const { ws, codec, metrics, maxFrameBytes } = deps;
+  const { ws, codec, metrics, maxFrameBytes, maxBacklogBytes } = deps;
   // A batch is `{t: 'batch', frames: [...]}`: its bytes are this prefix, the array header and the
   // frames' own encodings, so each event is encoded once, and sized exactly, before packing.
   const emptyBatch = codec.encode({ t: 'batch', frames: [] });
@@ -71,11 +85,17 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   const batchPrefix = emptyBatch.subarray(0, -1);
   const batchOverhead = batchPrefix.byteLength + 3;
 
-  const isOpen = () => ws.readyState === WebSocket.OPEN;
+  let overLimit = false;
+  const isOpen = () => !overLimit && ws.readyState === WebSocket.OPEN;
 
   function write(bytes: Uint8Array, type: string, done?: () => void): void {
     ws.send(bytes, { binary: true }, done && (() => done()));
     metrics.framesSent(type);
+    const backlog = ws.bufferedAmount;
+    if (backlog > maxBacklogBytes && !overLimit) {
+      overLimit = true;
+      queueMicrotask(() => deps.onBacklog(backlog));
+    }
   }
 
   function send(frame: ServerFrame): void {
@@ -117,6 +137,8 @@ export function createOutbound(deps: OutboundDeps): Outbound {
         const part = codec.encode(eventFrame(event));
         if (group.length > 0 && (groupBytes + part.byteLength > maxFrameBytes || group.length === MAX_BATCH_FRAMES)) {
           writeGroup(group);
+          // Over the backlog limit: the client is being closed, the rest would only pile up.
+          if (!isOpen()) return resolve();
           group = [];
           groupBytes = batchOverhead;
         }

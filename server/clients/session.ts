@@ -2,8 +2,8 @@
  * A greeted client's session: its user, its topics and the access token in force, and the router
  * for every frame after the welcome. Bad frames are counted against `maxBadFrames`; `send` acks go
  * out in the order the messages came (the frame queue waits for each); `refresh` lets a valid token
- * of the same user take over on this socket and restarts the expiry countdown, anything else
- * closes it with 4010; an expired token closes it with 4011.
+ * of the same user take over on this socket and restarts the expiry countdown, an expired one
+ * closes it with 4011 and anything else with 4010; a token expiring while connected closes it with 4011.
  */
 import { randomUUID } from 'node:crypto';
 import { CloseCode } from '../../lib/wire/close-codes';
@@ -85,7 +85,9 @@ export function createSession(deps: SessionDeps): Session {
     if (closed) return;
     if (!check.ok) {
       out.send(errorFrame('unauthorized', check.reason));
-      return drop(CloseCode.unauthorized, 'access token refused', check.expired ? 'expired' : 'unauthorized');
+      // As at the handshake: an expired token is 4011, so the hub says "expired", not "refused".
+      if (check.expired) return drop(CloseCode.tokenExpired, 'access token expired', 'expired');
+      return drop(CloseCode.unauthorized, 'access token refused', 'unauthorized');
     }
     if (check.user !== user) {
       out.send(errorFrame('unauthorized', `A refreshed token must belong to the same user (${user}), not ${check.user}`));

@@ -4,8 +4,11 @@
  * routes `stream` topics (`feed:<user>`, `news`) to the stream subscriptions, price `state` topics
  * (`prices:*`) to the price fan-out and `alerts:<user>` to the alerts topic. For a state topic the
  * snapshot follows `subscribed` at once.
- * Subscribing twice is idempotent: the second answer repeats `subscribed` and the snapshot (for a
- * stream, the replay since the cursor given).
+ * Subscribing again to a topic the connection holds is answered with `subscribed` but sends
+ * nothing the client already has: a state topic's snapshot and every change since were sent (a
+ * change still pending follows as usual), and a stream topic continues from the last event sent
+ * (`streams/topics.ts`). Otherwise one client re-subscribing in a loop could make the server copy
+ * the same snapshot or replay into its send buffer without end.
  */
 import type { ClientFrame, ErrorCode, FrameOf } from '../../lib/wire/protocol';
 import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../../lib/wire/topics';
@@ -87,6 +90,7 @@ export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
         return refuse('too-many-topics', 'rate-limited', topic, `At most ${deps.maxTopics} topics per connection`);
       }
       if (isStreamTopic(parsed)) return streams.subscribe(parsed.id, since, last ?? 0);
+      if (holding) return out.send({ t: 'subscribed', topic, mode: 'state' });
       if (parsed.kind === 'alerts') {
         alertTopics.set(topic, parsed.arg!);
         out.send({ t: 'subscribed', topic, mode: 'state' });

@@ -1,8 +1,9 @@
 /**
  * The admin HTTP API (`Authorization: Bearer ADMIN_TOKEN`, JSON bodies): publish a price, mint an
  * access token, publish a notification to a user's feed or to `news`, reset a stream topic to a new
- * epoch, list a user's price alerts as the server holds them. Every input is validated before anything changes; a refusal is a 400 (401 without the
- * admin token) whose `error` says what is wrong. A publish answers only once the event is durable.
+ * epoch, list a user's price alerts as the server holds them. Every input is validated before
+ * anything changes; a refusal is a 400 (401 without the admin token) whose `error` says what is
+ * wrong. A publish answers only once the event is durable, and never carries the engine-only `alert`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerAlert } from '../../lib/wire/alerts';
@@ -66,7 +67,11 @@ export function createAdminRoutes(deps: AdminApiDeps): Routes {
       await handle(body.value, res);
     };
 
-  async function publish(res: ServerResponse, topic: string, input: unknown): Promise<void> {
+  async function publish(res: ServerResponse, topic: string, input: Fields): Promise<void> {
+    // `alert` marks a fired price alert (the overlay shows it as one); only the engine may say so.
+    if ('alert' in input) {
+      return sendJson(res, 400, { error: 'Invalid notification: the field alert is set only by the alert engine, for alerts that fired; publish without it' });
+    }
     const parsed = parseNotification(input);
     if (!parsed.ok) return sendJson(res, 400, { error: `Invalid notification: ${parsed.error}` });
     const { epoch, seq } = await deps.publishEvent(topic, parsed.value);

@@ -2,7 +2,8 @@
  * The replay half of a stream subscription: the log after a position, up to the head the
  * subscribe flow read, in chunks of `REPLAY_CHUNK_EVENTS`, each sent before the next is read and
  * the socket given time to drain whenever it holds more than `maxBufferedBytes`. Events past the
- * head are left to live delivery, which holds them meanwhile.
+ * head are left to live delivery, which holds them meanwhile. A replay whose subscription was
+ * replaced or removed stops at once, also in the middle of waiting for the socket.
  */
 import type { StreamPosition } from '../../lib/wire/protocol';
 import type { Outbound } from '../clients/outbound';
@@ -33,14 +34,18 @@ export async function readChunk(log: Pick<EventLog, 'readAfter'>, topic: string,
   return events.filter((e) => e.seq <= head.seq);
 }
 
-/** Waits until `written` (the socket has taken the bytes); false after `timeoutMs`. */
-async function drained(written: Promise<void>, timeoutMs: number): Promise<boolean> {
+/** Waits until `written` (the socket has taken the bytes), `timeoutMs` passed, or `signal` aborted. */
+async function drained(written: Promise<void>, timeoutMs: number, signal: AbortSignal): Promise<'drained' | 'timeout' | 'stopped'> {
+  if (signal.aborted) return 'stopped';
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  let onAbort: (() => void) | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  const stopped = new Promise<'stopped'>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve('stopped')), { once: true }));
   try {
-    return await Promise.race([written.then(() => true as const), timeout]);
+    return await Promise.race([written.then(() => 'drained' as const), timeout, stopped]);
   } finally {
     clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort!);
   }
 }
 
@@ -53,6 +58,8 @@ export interface ReplayRun {
   readonly current: () => boolean;
   /** The socket did not drain in time (called only while `current()`). */
   readonly onSlow: () => void;
+  /** Aborted when the subscription is replaced or removed. */
+  readonly signal: AbortSignal;
 }
 
 /** Sends `chunk` (the first, already read) and the chunks after it up to the head. */
@@ -63,9 +70,10 @@ export async function replay(deps: ReplayDeps, run: ReplayRun, chunk: readonly S
     const written = out.sendEvents(chunk);
     deps.metrics.eventsReplayed(chunk.length);
     sub.lastSent = chunk.at(-1)!.seq;
-    if (out.bufferedAmount() > limits.maxBufferedBytes && !(await drained(written, limits.drainTimeoutMs))) {
-      if (run.current()) run.onSlow();
-      return 'stopped';
+    if (out.bufferedAmount() > limits.maxBufferedBytes) {
+      const waited = await drained(written, limits.drainTimeoutMs, run.signal);
+      if (waited === 'timeout' && run.current()) run.onSlow();
+      if (waited !== 'drained') return 'stopped';
     }
     if (!run.current()) return 'stopped';
     if (sub.lastSent >= run.head.seq) return 'sent';

@@ -14,6 +14,14 @@
  * event arrives that does not follow the last one sent), the subscription starts over from the
  * last event sent, which announces a new `subscribed` saying what happened: the client is never
  * left with a silent gap.
+ *
+ * A `subscribe` to a topic the connection already holds replaces the subscription the same way:
+ * it continues from the later of the client's cursor and the last event this connection was sent,
+ * so what the client already has is not sent again (everything sent before the new `subscribed`
+ * reaches it first, in order). A client that dropped events it was sent says so by unsubscribing
+ * first (as the hub does): after `unsubscribe` a subscribe replays from its cursor like any other.
+ * A replay that a newer subscribe or an unsubscribe superseded stops at once, also while waiting
+ * for the socket to drain.
  */
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { StreamPosition } from '../../lib/wire/protocol';
@@ -29,11 +37,10 @@ export { REPLAY_CHUNK_EVENTS } from './replay';
 export const MAX_HELD_EVENTS = 10_000;
 const MAX_ATTEMPTS = 5;
 
+/** The outbound closes a connection whose backlog outgrows its limit, stream events included. */
 export interface StreamLimits {
   /** Over this many buffered bytes a replay waits for the socket to drain. */
   readonly maxBufferedBytes: number;
-  /** Over this many buffered bytes the connection is closed with 1013 (events are never dropped). */
-  readonly maxStreamBacklogBytes: number;
   /** A replay waiting longer than this for the socket to drain closes the connection with 1013. */
   readonly drainTimeoutMs: number;
 }
@@ -51,7 +58,10 @@ export interface StreamTopicsDeps {
 }
 
 export interface StreamTopics {
-  /** Starts (or restarts) a subscription; the answer and the events follow asynchronously. */
+  /**
+   * Starts a subscription, or replaces a held one from the later of `since` and what was sent;
+   * the answer and the events follow asynchronously.
+   */
   subscribe(topic: string, since: StreamPosition | undefined, last: number): void;
   /** Stops one; nothing more of the topic is sent after this returns. Returns whether it was held. */
   unsubscribe(topic: string): boolean;
@@ -72,12 +82,26 @@ interface Subscription {
   lastSent: number;
   /** Live events that arrived while replaying. */
   held: StoredEvent[];
+  /** Where an earlier flow of this topic left this connection, until this one announces its own. */
+  sentBefore: StreamPosition | undefined;
+  /** Aborted when the subscription is replaced or removed: its replay stops at once. */
+  readonly stop: AbortController;
+}
+
+/** Where the connection is in the topic: the last event (or announced position) it was sent. */
+const sentPosition = (sub: Subscription): StreamPosition | undefined =>
+  sub.epoch === undefined ? sub.sentBefore : { epoch: sub.epoch, seq: sub.lastSent };
+
+/** A held topic continues from the client's cursor only where that is ahead of what it was sent. */
+function resume(since: StreamPosition | undefined, sent: StreamPosition | undefined): StreamPosition | undefined {
+  if (sent === undefined) return since;
+  return since !== undefined && since.epoch === sent.epoch && since.seq > sent.seq ? since : sent;
 }
 
 const slowConsumer = 'client too slow for its stream events';
 
 export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
-  const { log, fanout, out, metrics, limits } = deps;
+  const { log, fanout, out, metrics } = deps;
   const subs = new Map<string, Subscription>();
 
   const target: StreamTarget = {
@@ -92,7 +116,19 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
   };
 
   function subscribe(topic: string, since: StreamPosition | undefined, last: number): void {
-    const sub: Subscription = { since, last, phase: 'replaying', epoch: undefined, lastSent: 0, held: [] };
+    const old = subs.get(topic);
+    const sent = old && sentPosition(old);
+    old?.stop.abort();
+    const sub: Subscription = {
+      since: resume(since, sent),
+      last,
+      phase: 'replaying',
+      epoch: undefined,
+      lastSent: 0,
+      held: [],
+      sentBefore: sent,
+      stop: new AbortController(),
+    };
     subs.set(topic, sub);
     fanout.add(topic, target);
     run(topic, sub).catch((error: unknown) => {
@@ -102,11 +138,11 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
 
   /** Replaces the subscription by one that continues from the last event sent (or the original cursor). */
   function startOver(topic: string, sub: Subscription): void {
-    const since = sub.epoch === undefined ? sub.since : { epoch: sub.epoch, seq: sub.lastSent };
-    subscribe(topic, since, sub.last);
+    subscribe(topic, sub.since, sub.last);
   }
 
   function remove(topic: string): void {
+    subs.get(topic)?.stop.abort();
     subs.delete(topic);
     fanout.remove(topic, target);
   }
@@ -138,11 +174,12 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
       metrics.streamSubscribed(plan.kind);
 
       const onSlow = () => deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
-      const end = await replay(deps, { topic, head, sub, current, onSlow }, chunk);
+      const end = await replay(deps, { topic, head, sub, current, onSlow, signal: sub.stop.signal }, chunk);
       if (end === 'stopped') return;
       if (end === 'moved-on') {
         // The log lost events we had not sent yet: say so with a new `subscribed` from here.
         sub.since = { epoch: head.epoch, seq: sub.lastSent };
+        sub.sentBefore = sub.since;
         sub.epoch = undefined;
         continue;
       }
@@ -169,7 +206,6 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
     void out.sendEvents([event]);
     sub.lastSent = event.seq;
     metrics.eventsDelivered(1);
-    if (out.bufferedAmount() > limits.maxStreamBacklogBytes) deps.drop(CloseCode.tryAgainLater, slowConsumer, 'slow-consumer');
   }
 
   return {

@@ -123,14 +123,16 @@ describe('at most once per message id', () => {
     expect((await server.alerts('gina')).map((a) => a.rule.price)).toEqual([240]);
   });
 
-  test('a refusal is recorded too: the same id gets the same refusal', async () => {
+  test('a refusal is not recorded: the same id is decided afresh, and applies once when it can', async () => {
     const client = await greet('hank');
     const id = newMessageId();
     const body = { alertId: newMessageId(), rule: above(250, { symbol: 'NOPE' }) };
-    const first = await client.message('alert.create', body, id);
+    expect(await client.message('alert.create', body, id)).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringMatching(/Unknown symbol NOPE/) } });
     await server.publishPrice('NOPE', 240);
-    expect(await client.message('alert.create', body, id)).toEqual(first);
-    expect(await server.alerts('hank')).toEqual([]);
+    const applied = await client.message('alert.create', body, id);
+    expect(applied).toMatchObject({ ok: true });
+    expect(await client.message('alert.create', body, id)).toEqual(applied);
+    expect(await server.alerts('hank')).toHaveLength(1);
   });
 
   test('ids are per user: the same id from another user is another message', async () => {

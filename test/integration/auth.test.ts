@@ -57,6 +57,7 @@ describe('handshake', () => {
     ['a token for another audience', () => signTestToken({ sub: 'dev', audience: 'another-service' }), /aud/],
     ['a token from another issuer', () => signTestToken({ sub: 'dev', issuer: 'someone-else' }), /iss/],
     ['a token naming no valid user', () => signTestToken({ sub: 'no spaces allowed' }), /no valid user/],
+    ['a token issued a day in the future', () => signTestToken({ sub: 'dev', issuedAt: Math.floor(Date.now() / 1000) + 24 * 3600 }), /issued in the future/],
   ])('%s is refused with unauthorized and close 4010, counted', async (_name, makeToken, message) => {
     const before = await refused(server, 'unauthorized');
     const { error, closed } = await refusedHello(server, await makeToken());
@@ -148,6 +149,16 @@ describe('refresh and expiry', () => {
     client.send({ t: 'refresh', token: await signTestToken({ sub: 'carol', secret: 'someone-elses-secret-0123456789abcdef' }) });
     expect(await client.nextOf('error')).toMatchObject({ code: 'unauthorized' });
     expect((await client.closed).code).toBe(CloseCode.unauthorized);
+  });
+
+  test('refresh with an expired token closes with 4011 (expired, not refused), counted as expired', async () => {
+    const before = await refused(server, 'expired');
+    const { client } = await connectAndGreet(server.url, { token: await server.mintToken('carol') });
+    const now = Math.floor(Date.now() / 1000);
+    client.send({ t: 'refresh', token: await signTestToken({ sub: 'carol', issuedAt: now - 7200, expiresAt: now - 3600 }) });
+    expect(await client.nextOf('error')).toMatchObject({ code: 'unauthorized', message: expect.stringMatching(/expired/) });
+    expect(await client.closed).toEqual({ code: CloseCode.tokenExpired, reason: 'access token expired' });
+    expect(await refused(server, 'expired')).toBe(before + 1);
   });
 
   test('a token expiring while connected closes the connection with 4011, counted; a refresh had moved the deadline', async () => {

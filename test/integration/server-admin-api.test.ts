@@ -16,6 +16,13 @@ afterAll(() => server.close());
 
 const head = (topic: string) => server.server.eventLog.head(topic);
 const errorOf = (body: unknown) => (body as { error: string }).error;
+/** What the alert engine attaches to a fired alert's notification: well formed, so only its origin is wrong. */
+const forgedAlert = {
+  alertId: '6f1c1f0e-4a8b-4c1e-9a57-3c1d2b8e9f10',
+  rule: { symbol: 'AAPL', condition: 'above', price: 210, repeat: 'once' },
+  price: 211,
+  firedAt: 1_700_000_000_000,
+};
 
 describe('POST /api/notifications', () => {
   test('appends to feed:<user> and answers topic, epoch and seq once durable; seq grows by one', async () => {
@@ -54,6 +61,9 @@ describe('POST /api/notifications', () => {
     ['bad JSON', '{"user": "alice", title: 1', /not valid JSON/],
     ['a JSON array', ['alice', 't', 'b'], /JSON object \{user, title, body, level\?, url\?\}/],
     ['a body over 16 KiB', { user: 'alice', title: 't', body: 'b'.repeat(17 * 1024) }, /exceeds the limit/],
+    // Only the alert engine may publish `alert`: with it, an admin could forge "price alert" overlays.
+    ['the engine-only alert field', { user: 'alice', title: 't', body: 'b', alert: forgedAlert }, /field alert is set only by the alert engine/],
+    ['an alert field of null', { user: 'alice', title: 't', body: 'b', alert: null }, /field alert is set only by the alert engine/],
   ])('%s gets 400 naming the problem and appends nothing', async (_name, body, error) => {
     const before = await head('feed:alice');
     const answer = await server.request('POST', '/api/notifications', { body });
@@ -70,11 +80,14 @@ describe('POST /api/news', () => {
     expect(answer.body).toEqual({ topic: 'news', epoch: (await head('news')).epoch, seq: 1 });
   });
 
-  test('a malformed notification gets 400 and appends nothing', async () => {
+  test.each<[string, unknown, RegExp]>([
+    ['a malformed notification', { title: 42, body: 'b' }, /Invalid notification: title/],
+    ['the engine-only alert field', { title: 't', body: 'b', alert: forgedAlert }, /field alert is set only by the alert engine/],
+  ])('%s gets 400 and appends nothing', async (_name, body, error) => {
     const before = await head('news');
-    const answer = await server.request('POST', '/api/news', { body: { title: 42, body: 'b' } });
+    const answer = await server.request('POST', '/api/news', { body });
     expect(answer.status).toBe(400);
-    expect(errorOf(answer.body)).toMatch(/Invalid notification: title/);
+    expect(errorOf(answer.body)).toMatch(error);
     expect(await head('news')).toEqual(before);
   });
 });

@@ -1,8 +1,12 @@
 /**
  * The server as a process (`node --import tsx server/main.ts`): it announces its URL, SIGTERM closes
- * every client with 1001 and exits 0, and after a crash (SIGKILL) it restarts on the same port.
+ * every client with 1001 and exits 0, after a crash (SIGKILL) it restarts on the same port, and
+ * the `DATA_DIR` it makes and every file in it are readable by its user only.
  */
-import { afterEach, expect, test } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, onTestFinished, test } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 import { connectAndGreet } from '../support/ws-client';
@@ -49,4 +53,20 @@ test('with the simulator on, prices:* carries the well-known symbols at once', a
   expect(symbols).toEqual(expect.arrayContaining(['prices:AAPL', 'prices:BTC-USD', 'prices:BRK.B']));
   expect(symbols.length).toBeGreaterThanOrEqual(20);
   await client.close();
+});
+
+test('the DATA_DIR it makes is 0700 and the token secret, the SQLite files and their WAL are 0600', async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'switchboard-perms-'));
+  onTestFinished(() => rmSync(parent, { recursive: true, force: true }));
+  const dataDir = join(parent, 'data');
+  proc = await spawnServerProcess({ env: { DATA_DIR: dataDir, TOKEN_SECRET: '' } });
+  // A write or two, so every file the stores keep exists.
+  await proc.publishNotification('dev', { title: 'hello', body: '' });
+  await proc.publishPrice('AAPL', 190);
+  const modes = Object.fromEntries(readdirSync(dataDir).map((name) => [name, statSync(join(dataDir, name)).mode & 0o777]));
+  expect(Object.keys(modes)).toEqual(expect.arrayContaining(['token-secret', 'switchboard.sqlite', 'switchboard.sqlite-wal', 'alerts.sqlite', 'alerts.sqlite-wal']));
+  expect({ dir: statSync(dataDir).mode & 0o777, ...modes }).toEqual({
+    dir: 0o700,
+    ...Object.fromEntries(Object.keys(modes).map((name) => [name, 0o600])),
+  });
 });

@@ -35,6 +35,8 @@ const held = (id: string, user = 'alice'): HeldAlert => ({
   alert: { id, rule: { symbol: 'AAPL', condition: 'above', price: 210, repeat: 'once' }, status: 'active', createdAt: 10, fireCount: 0 },
 });
 const ok = { ok: true, result: { n: 1 } } as const;
+/** Limits that never evict in the tests that are not about them. */
+const keep = { perUser: 1000 };
 
 describe.each([
   ['memory', async () => ({ store: createMemoryAlertStore(), reopen: undefined })],
@@ -52,7 +54,7 @@ describe.each([
   test('apply records the ack and the effect together; load returns them', async () => {
     const opened = await open();
     store = opened.store;
-    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok, effect: { type: 'put', held: held('a1') } });
+    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok, effect: { type: 'put', held: held('a1') } }, keep);
     expect(await store.findAck('alice', 'm1')).toEqual(ok);
     expect(await store.findAck('bob', 'm1')).toBeUndefined();
     expect((await store.load()).alerts).toEqual([held('a1')]);
@@ -66,19 +68,31 @@ describe.each([
 
   test('a message id recorded before is refused and its new effect not applied', async () => {
     store = (await open()).store;
-    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok });
-    await expect(store.apply({ user: 'alice', messageId: 'm1', at: 101, ack: ok, effect: { type: 'put', held: held('a2') } })).rejects.toThrow();
+    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok }, keep);
+    await expect(store.apply({ user: 'alice', messageId: 'm1', at: 101, ack: ok, effect: { type: 'put', held: held('a2') } }, keep)).rejects.toThrow();
     expect((await store.load()).alerts).toEqual([]);
   });
 
   test('saveStates writes firing state of existing alerts and never resurrects a deleted one', async () => {
     store = (await open()).store;
-    await store.apply({ user: 'alice', messageId: 'm1', at: 1, ack: ok, effect: { type: 'put', held: held('a1') } });
-    await store.apply({ user: 'alice', messageId: 'm2', at: 2, ack: ok, effect: { type: 'put', held: held('a2') } });
-    await store.apply({ user: 'alice', messageId: 'm3', at: 3, ack: ok, effect: { type: 'delete', alertId: 'a2' } });
+    await store.apply({ user: 'alice', messageId: 'm1', at: 1, ack: ok, effect: { type: 'put', held: held('a1') } }, keep);
+    await store.apply({ user: 'alice', messageId: 'm2', at: 2, ack: ok, effect: { type: 'put', held: held('a2') } }, keep);
+    await store.apply({ user: 'alice', messageId: 'm3', at: 3, ack: ok, effect: { type: 'delete', alertId: 'a2' } }, keep);
     const fired: ServerAlert = { ...held('a1').alert, status: 'fired', firedAt: 50, firedPrice: 211.5, fireCount: 1 };
     await store.saveStates([fired, { ...held('a2').alert, status: 'fired', fireCount: 1 }]);
     expect((await store.load()).alerts).toEqual([{ ...held('a1'), alert: fired }]);
+  });
+
+  test('a user keeps at most perUser records: the oldest go first, the one applied stays, other users keep theirs', async () => {
+    store = (await open()).store;
+    await store.apply({ user: 'bob', messageId: 'b1', at: 1, ack: ok }, { perUser: 2 });
+    for (const [i, id] of ['m1', 'm2', 'm3', 'm4'].entries()) await store.apply({ user: 'alice', messageId: id, at: 10 + i, ack: ok }, { perUser: 2 });
+    const held = async (user: string, ids: string[]) => (await Promise.all(ids.map((id) => store.findAck(user, id)))).map((ack) => ack !== undefined);
+    expect(await held('alice', ['m1', 'm2', 'm3', 'm4'])).toEqual([false, false, true, true]);
+    expect(await held('bob', ['b1'])).toEqual([true]);
+    // Applied in the same millisecond as older records, the new one is still the one kept.
+    await store.apply({ user: 'alice', messageId: 'm5', at: 13, ack: ok }, { perUser: 1 });
+    expect(await held('alice', ['m3', 'm4', 'm5'])).toEqual([false, false, true]);
   });
 
   test('prices are upserted; trimApplied forgets ids older than the cut', async () => {
@@ -86,8 +100,8 @@ describe.each([
     await store.savePrices([{ symbol: 'AAPL', price: 1, at: 1 }]);
     await store.savePrices([{ symbol: 'AAPL', price: 2, at: 2 }, { symbol: 'KO', price: 3, at: 3 }]);
     expect((await store.load()).prices.sort((a, b) => a.at - b.at)).toEqual([{ symbol: 'AAPL', price: 2, at: 2 }, { symbol: 'KO', price: 3, at: 3 }]);
-    await store.apply({ user: 'alice', messageId: 'old', at: 100, ack: ok });
-    await store.apply({ user: 'alice', messageId: 'new', at: 200, ack: ok });
+    await store.apply({ user: 'alice', messageId: 'old', at: 100, ack: ok }, keep);
+    await store.apply({ user: 'alice', messageId: 'new', at: 200, ack: ok }, keep);
     expect(await store.trimApplied(150)).toBe(1);
     expect(await store.findAck('alice', 'old')).toBeUndefined();
     expect(await store.findAck('alice', 'new')).toEqual(ok);
@@ -116,6 +130,7 @@ describe('alert service', () => {
       },
       sweepMs: 3_600_000,
       appliedRetentionMs: 7 * DAY,
+      appliedPerUser: 1000,
       ...overrides,
     });
     return { svc, store, engine, appended, advance: (ms: number) => (now += ms), now: () => now };
@@ -134,6 +149,56 @@ describe('alert service', () => {
     await svc.sweep();
     // Forgotten: the id is a new message now, refused because its alert exists.
     expect(await svc.handle('alice', id, 'alert.create', body)).toMatchObject({ outcome: 'refused', ack: { ok: false } });
+    await svc.close();
+  });
+
+  test('a refused message is not recorded: its id is decided afresh, and once it applies it applies once', async () => {
+    const { svc, engine, now } = await service();
+    const id = newMessageId() as MessageId;
+    const body = { alertId: newMessageId(), rule: { symbol: 'KO', condition: 'above', price: 70 } };
+    expect(await svc.handle('alice', id, 'alert.create', body)).toMatchObject({ outcome: 'refused', ack: { ok: false, error: { message: expect.stringMatching(/Unknown symbol KO/) } } });
+    engine.seed('KO', 60, now());
+    expect(await svc.handle('alice', id, 'alert.create', body)).toMatchObject({ outcome: 'applied', ack: { ok: true } });
+    expect(await svc.handle('alice', id, 'alert.create', body)).toMatchObject({ outcome: 'duplicate', ack: { ok: true } });
+    expect(svc.list('alice')).toHaveLength(1);
+    await svc.close();
+  });
+
+  test('a flood of refused ids records nothing', async () => {
+    const { svc, store } = await service();
+    for (let i = 0; i < 50; i++) {
+      const id = newMessageId() as MessageId;
+      expect((await svc.handle('mallory', id, 'alert.delete', { alertId: newMessageId() })).outcome).toBe('refused');
+      expect(await store.findAck('mallory', id)).toBeUndefined();
+    }
+    await svc.close();
+  });
+
+  test('past appliedPerUser the oldest ids are forgotten; a retried create or delete of a forgotten id changes nothing', async () => {
+    const { svc, store } = await service({ appliedPerUser: 3 });
+    const alertId = newMessageId();
+    const create = newMessageId() as MessageId;
+    const createBody = { alertId, rule: { symbol: 'AAPL', condition: 'above', price: 210 } };
+    expect((await svc.handle('alice', create, 'alert.create', createBody)).outcome).toBe('applied');
+    const pauses: MessageId[] = [];
+    for (const paused of [true, false, true]) {
+      const id = newMessageId() as MessageId;
+      pauses.push(id);
+      expect((await svc.handle('alice', id, 'alert.pause', { alertId, paused })).outcome).toBe('applied');
+    }
+    expect(await store.findAck('alice', create)).toBeUndefined();
+    expect(await Promise.all(pauses.map((id) => store.findAck('alice', id)))).toEqual([expect.anything(), expect.anything(), expect.anything()]);
+    // The create's record is gone: decided afresh, its alertId is taken, so no second alert.
+    expect(await svc.handle('alice', create, 'alert.create', createBody)).toMatchObject({ outcome: 'refused', ack: { error: { message: expect.stringMatching(/already exists/) } } });
+    expect(svc.list('alice')).toMatchObject([{ id: alertId, status: 'paused' }]);
+
+    const remove = newMessageId() as MessageId;
+    expect((await svc.handle('alice', remove, 'alert.delete', { alertId })).outcome).toBe('applied');
+    for (let i = 0; i < 3; i++) await svc.handle('alice', newMessageId() as MessageId, 'alert.create', { alertId: newMessageId(), rule: createBody.rule });
+    expect(await store.findAck('alice', remove)).toBeUndefined();
+    // The delete's record is gone: decided afresh, its alert is unknown, so nothing else is deleted.
+    expect(await svc.handle('alice', remove, 'alert.delete', { alertId })).toMatchObject({ outcome: 'refused' });
+    expect(svc.list('alice')).toHaveLength(3);
     await svc.close();
   });
 

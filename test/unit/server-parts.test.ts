@@ -234,6 +234,9 @@ describe('environment', () => {
       SIMULATOR: 'off',
       ALLOWED_ORIGINS: 'https://a.example, https://b.example ,',
       NODE_ENV: 'production',
+      MAX_BACKLOG_BYTES: '8388608',
+      CLIENT_MESSAGE_IDS_PER_USER: '200',
+      CLIENT_MESSAGE_RETENTION_DAYS: '2',
     });
     expect(config).toMatchObject({
       ok: true,
@@ -250,6 +253,9 @@ describe('environment', () => {
           simulator: 'off',
           allowedOrigins: ['https://a.example', 'https://b.example'],
           allowExtensionOrigins: false,
+          maxBacklogBytes: 8 * 1024 * 1024,
+          maxClientMessageIdsPerUser: 200,
+          clientMessageRetentionMs: 2 * 24 * 3600 * 1000,
         },
         dataDir: '/tmp/sb',
         generatedAdminToken: false,
@@ -271,6 +277,9 @@ describe('environment', () => {
     [{ RETENTION_EVENTS: '-1' }, /RETENTION_EVENTS/],
     [{ RETENTION_EVENTS: '2.5' }, /RETENTION_EVENTS/],
     [{ RETENTION_DAYS: 'forever' }, /RETENTION_DAYS/],
+    [{ MAX_BACKLOG_BYTES: '16MB' }, /MAX_BACKLOG_BYTES/],
+    [{ CLIENT_MESSAGE_IDS_PER_USER: '0' }, /CLIENT_MESSAGE_IDS_PER_USER/],
+    [{ CLIENT_MESSAGE_RETENTION_DAYS: '-1' }, /CLIENT_MESSAGE_RETENTION_DAYS/],
   ])('%j is refused with a reason', (env, message) => {
     const config = readEnv(env);
     expect(config.ok).toBe(false);
@@ -290,7 +299,10 @@ describe('options', () => {
     [{ devToken: '' }, /devToken/],
     [{ retention: { maxEvents: 0 } }, /maxEvents/],
     [{ retention: { maxAgeMs: -1 } }, /maxAgeMs/],
-    [{ maxStreamBacklogBytes: 1024 }, /maxStreamBacklogBytes/],
+    [{ maxBacklogBytes: 1024 }, /maxBacklogBytes/],
+    [{ maxClientMessageIdsPerUser: 0 }, /maxClientMessageIdsPerUser/],
+    [{ clientMessageRetentionMs: 1000 }, /clientMessageRetentionMs/],
+    [{ maxBacklogBytes: 2 * 1024 * 1024, maxFrameBytes: 4 * 1024 * 1024 }, /maxBacklogBytes/],
   ])('%j is refused', (input, message) => {
     expect(() => resolveOptions(input)).toThrow(message);
   });

@@ -3,7 +3,10 @@
  * real stream fan-out, and a fake outbound whose socket "drains" only when the test says so. Live
  * events published while a replay waits are held and follow it with no gap and no duplicate; a log
  * trimmed or reset under a replay, or a live event that does not follow the last one sent, leads to
- * a new `subscribed` saying what happened; the backlog limits close the connection with 1013.
+ * a new `subscribed` saying what happened; too many held events close the connection with 1013.
+ * A subscribe to a held topic continues from what the connection was already sent (never sending
+ * it again), a replay superseded or unsubscribed stops at once, and after an unsubscribe a
+ * subscribe replays from the client's cursor as the hub's recovery needs.
  */
 import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
@@ -50,7 +53,7 @@ function setup(options: { log?: EventLogOptions; buffered?: number; wire?: boole
     fanout,
     out,
     metrics: { streamSubscribed: () => undefined, subscriptionRefused: () => undefined, eventsReplayed: () => undefined, eventsDelivered: () => undefined },
-    limits: { maxBufferedBytes: 1000, maxStreamBacklogBytes: 100_000, drainTimeoutMs: 60_000 },
+    limits: { maxBufferedBytes: 1000, drainTimeoutMs: 60_000 },
     drop: (code, reason, refusal) => {
       drops.push({ code, reason, ...(refusal ? { refusal } : {}) });
       open = false;
@@ -189,16 +192,90 @@ describe('stream subscriptions', () => {
     await fill(t.log, 'news', MAX_HELD_EVENTS + 1);
     expect(t.drops).toEqual([{ code: CloseCode.tryAgainLater, reason: 'client too slow for its stream events', refusal: 'slow-consumer' }]);
   });
+});
 
-  test('a live backlog over maxStreamBacklogBytes closes the connection with 1013 instead of dropping events', async () => {
+describe('subscribing again to a held stream topic', () => {
+  /** Fake timers that leave promises real: a replay waiting for the socket holds its drain timer. */
+  function fakeTimers(): void {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+  }
+
+  test('while live, it answers subscribed where the connection is and sends nothing again, however it asks', async () => {
     const t = setup();
-    t.streams.subscribe('news', undefined, 0);
-    await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(1));
-    await t.log.append('news', note(1));
+    await fill(t.log, 'news', 500);
+    t.streams.subscribe('news', undefined, 500);
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(500));
+    const { epoch } = await t.log.head('news');
+    for (const ask of [{ since: undefined, last: 500 }, { since: { epoch, seq: 0 }, last: 0 }, { since: { epoch: 'OLD', seq: 3 }, last: 500 }]) {
+      t.streams.subscribe('news', ask.since, ask.last);
+    }
+    await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(2));
+    // Three asks in one go: the last one answers, from where the connection is.
+    expect(t.subscribed('news')[1]).toEqual({ t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'recovered', position: { epoch, seq: 500 } });
+    await t.log.append('news', note(501));
+    expect(t.events('news').map((e) => e.seq)).toEqual(range(1, 501));
+  });
+
+  test('mid-replay, the replay stops at once and the new one goes on from the last event sent', async () => {
+    fakeTimers();
+    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
+    await fill(t.log, 'news', 2_500);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
+    // The replay waits for the socket: one drain timer.
+    expect(vi.getTimerCount()).toBe(1);
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(2));
+    expect(t.subscribed('news')[1]).toMatchObject({ recovery: 'recovered', position: { epoch, seq: 2_500 }, from: REPLAY_CHUNK_EVENTS + 1 });
+    // The first replay stopped (its timer is gone); only the new one waits.
+    await vi.waitFor(() => expect(vi.getTimerCount()).toBe(1));
+    for (let i = 0; i < 3; i++) {
+      t.drain();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    await vi.waitFor(() => expect(t.events('news').at(-1)?.seq).toBe(2_500));
+    expect(t.events('news').map((e) => e.seq)).toEqual(range(1, 2_500));
+  });
+
+  test('an unsubscribe stops a replay waiting for the socket at once', async () => {
+    fakeTimers();
+    const t = setup({ buffered: 5_000 });
+    await fill(t.log, 'news', 2_000);
+    t.streams.subscribe('news', undefined, 2_000);
+    await vi.waitFor(() => expect(vi.getTimerCount()).toBe(1));
+    t.streams.unsubscribe('news');
+    await vi.waitFor(() => expect(vi.getTimerCount()).toBe(0));
     expect(t.drops).toEqual([]);
-    t.setBuffered(200_000);
-    await t.log.append('news', note(2));
-    expect(t.events('news').map((e) => e.seq)).toEqual([1, 2]);
-    expect(t.drops).toMatchObject([{ code: CloseCode.tryAgainLater, refusal: 'slow-consumer' }]);
+  });
+
+  test('a cursor ahead of what was sent (a newer one) skips what the client has', async () => {
+    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
+    await fill(t.log, 'news', 2_500);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
+    t.streams.subscribe('news', { epoch, seq: 2_000 }, 0);
+    await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(2));
+    expect(t.subscribed('news')[1]).toMatchObject({ recovery: 'recovered', from: 2_001 });
+    t.drain();
+    await vi.waitFor(() => expect(t.events('news').at(-1)?.seq).toBe(2_500));
+    expect(t.events('news').map((e) => e.seq)).toEqual([...range(1, REPLAY_CHUNK_EVENTS), ...range(2_001, 2_500)]);
+  });
+
+  test('after an unsubscribe, a subscribe replays from the cursor: the hub re-subscribes that way to recover', async () => {
+    const t = setup();
+    await fill(t.log, 'news', 10);
+    const { epoch } = await t.log.head('news');
+    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(10));
+    t.streams.unsubscribe('news');
+    t.streams.subscribe('news', { epoch, seq: 4 }, 0);
+    await vi.waitFor(() => expect(t.events('news')).toHaveLength(16));
+    expect(t.subscribed('news')[1]).toMatchObject({ recovery: 'recovered', from: 5 });
+    expect(t.events('news').slice(10).map((e) => e.seq)).toEqual(range(5, 10));
   });
 });

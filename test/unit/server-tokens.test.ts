@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadOrCreateTokenSecret } from '../../server/auth/token-secret';
-import { createTokenService } from '../../server/auth/tokens';
+import { createTokenService, MAX_CLOCK_SKEW_SECONDS } from '../../server/auth/tokens';
 
 const SECRET = 'unit-test-secret-0123456789abcdefghij';
 
@@ -32,6 +32,17 @@ describe('token service', () => {
   test('ttlSeconds overrides the default lifetime', async () => {
     now = Date.UTC(2030, 0, 1);
     expect((await service.mint('bob', 60)).expiresAt).toBe(now + 60_000);
+  });
+
+  test(`a token issued more than ${MAX_CLOCK_SKEW_SECONDS} s in the future is refused; within the skew it is accepted`, async () => {
+    now = Date.UTC(2030, 0, 1);
+    const skewed = (seconds: number) => createTokenService({ secret: SECRET, ttlSeconds: 3600, now: () => now + seconds * 1000 });
+    const justAhead = await skewed(MAX_CLOCK_SKEW_SECONDS).mint('alice');
+    expect(await service.verify(justAhead.token)).toMatchObject({ ok: true, user: 'alice' });
+    const tooFar = await skewed(MAX_CLOCK_SKEW_SECONDS + 1).mint('alice');
+    expect(await service.verify(tooFar.token)).toEqual({ ok: false, expired: false, reason: expect.stringMatching(/issued in the future/) });
+    const farFuture = await skewed(365 * 24 * 3600).mint('alice');
+    expect(await service.verify(farFuture.token)).toMatchObject({ ok: false, expired: false });
   });
 
   test('another secret is a forgery', async () => {
@@ -76,6 +87,11 @@ describe('token secret file', () => {
     chmodSync(path, 0o644);
     expect(loadOrCreateTokenSecret(dir)).toBe('a-hand-made-secret-of-enough-length-0123');
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  test('a data directory it creates is 0700', () => {
+    loadOrCreateTokenSecret(join(dir, 'made', 'here'));
+    expect(statSync(join(dir, 'made', 'here')).mode & 0o777).toBe(0o700);
   });
 
   test('a secret too short to be safe is refused with what to do', () => {
