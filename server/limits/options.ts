@@ -11,9 +11,12 @@ export type { RateLimit } from './token-bucket';
 export interface Limits {
   /** `subscribe` and `unsubscribe` frames of one connection. Default 200 at once, 20 a second (`SUBSCRIBE_RATE`). */
   readonly subscribeRate: RateLimit;
-  /** `send` frames of one connection. Default 100 at once (a user's whole alert list), 10 a second (`SEND_RATE`). */
+  /**
+   * `send` frames of one connection. Default 1000 at once, so an outbox that queued a day of changes
+   * offline flushes in one go, then 20 a second (`SEND_RATE`).
+   */
   readonly sendRate: RateLimit;
-  /** `send` frames of one user across all its connections to this server. Default 200 at once, 20 a second (`USER_SEND_RATE`). */
+  /** `send` frames of one user across all its connections to this server. Default 2000 at once, 40 a second (`USER_SEND_RATE`). */
   readonly userSendRate: RateLimit;
   /** `ping`, `pong` and `refresh` frames of one connection. Default 20 at once, 2 a second. */
   readonly controlRate: RateLimit;
@@ -46,8 +49,8 @@ export interface Limits {
 /** Every limit's default. */
 export const LIMIT_DEFAULTS: Limits = Object.freeze({
   subscribeRate: Object.freeze({ burst: 200, perSecond: 20 }),
-  sendRate: Object.freeze({ burst: 100, perSecond: 10 }),
-  userSendRate: Object.freeze({ burst: 200, perSecond: 20 }),
+  sendRate: Object.freeze({ burst: 1000, perSecond: 20 }),
+  userSendRate: Object.freeze({ burst: 2000, perSecond: 40 }),
   controlRate: Object.freeze({ burst: 20, perSecond: 2 }),
   maxRateLimited: 50,
   rateLimitWindowMs: 10_000,
