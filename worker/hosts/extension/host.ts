@@ -1,11 +1,12 @@
 /**
  * The extension's background host (Chrome MV3 service worker, Firefox MV2 background page): the
- * wiring. It gives the hub core its platform (WebSocket, timers, the network monitor, settings in
- * `storage.local`, the extension's IndexedDB, the toolbar badge, the notifier), serves one
- * `HubSession` per port of an extension page (`./callers`: content scripts get none), and turns the browser's events (a system notification clicked, an
- * overlay frame with nothing to show, the wake alarm) into hub calls. Chrome may stop the service
- * worker at any time; everything the hub needs is re-created here on the next start, which comes
- * from a view reconnecting or from the wake alarm.
+ * wiring. It gives the hub core its platform (WebSocket, timers, the network monitor, settings and
+ * the hub's data in the extension's IndexedDB, the toolbar badge, the notifier), serves one
+ * `HubSession` per port of an extension page (`./callers`: content scripts get none), and turns
+ * the browser's events (a system notification clicked, an overlay frame with nothing to show, the
+ * wake alarm) into hub calls. Chrome may stop the service worker at any time; everything the hub
+ * needs is re-created here on the next start, which comes from a view reconnecting or from the wake
+ * alarm.
  */
 import * as Comlink from 'comlink';
 import { browser } from 'wxt/browser';
@@ -22,7 +23,7 @@ import { isExtensionPage, type OwnExtension } from './callers';
 import { backgroundNetwork } from './network';
 import { browserNotifierApis, createExtensionNotifier } from './notifier';
 import { createPipeAcceptor } from './pipe-acceptor';
-import { storageSettings, watchStoredSettings } from './settings';
+import { createExtensionSettings } from './settings';
 
 /** Wakes a stopped service worker every 30 s (Chrome's shortest period), which reopens the hub. */
 const WAKE_ALARM = 'switchboard-wake';
@@ -37,7 +38,7 @@ function createExtensionPlatform(): HubPlatform {
     clock: systemClock,
     random: Math.random,
     network: backgroundNetwork,
-    settings: storageSettings,
+    settings: createExtensionSettings({ factory: globalThis.indexedDB, legacy: browser.storage.local, log: consoleLog }),
     indexedDB: globalThis.indexedDB,
     badge: createToolbarBadge(),
     notifier: createExtensionNotifier(browserNotifierApis(consoleLog)),
@@ -80,8 +81,6 @@ export function startExtensionHost(): void {
     if (port.name === HUB_PORT_NAME) serve(port);
     else port.disconnect();
   });
-
-  watchStoredSettings((settings) => void getHub().then((opened) => opened.configure(settings), () => {}));
 
   /** Dismisses an overlay through a short-lived session, as a view would. */
   function dismiss(id: string): void {
