@@ -23,6 +23,11 @@ export default defineConfig({
     name: 'Switchboard',
     description: 'Live notifications and price alerts over one connection for every tab.',
     permissions: ['storage', 'alarms', 'notifications'],
+    // The overlay script is a plain (unlisted) script declared here rather than a WXT content
+    // script: WXT's content-script context announces itself to every page it runs in (a window
+    // message and a DOM event naming the extension), and this one must stay silent until an alert
+    // is shown (entrypoints/alert-overlay.ts).
+    content_scripts: [{ matches: ['http://*/*', 'https://*/*'], run_at: 'document_idle', js: ['alert-overlay.js'] }],
     // Only the overlay page may be framed by web pages (its scripts and styles are loaded by the
     // page itself, from the extension's origin). Chrome's dynamic URL changes every session, so
     // pages cannot probe for the extension by its fixed id; Firefox's ids are per install anyway.

@@ -1,6 +1,7 @@
 /**
  * The few messages a dashboard tab and the hub worker exchange on a hub port besides Comlink's own
- * (Comlink's `expose` ignores message types it does not know, so both share the port):
+ * (the worker's call filter, `./call-filter`, keeps them from Comlink's `expose`, so both share the
+ * port):
  *
  * - `connect` (dedicated Worker only) hands the worker the port to serve, as a SharedWorker's
  *   `connect` event would;

@@ -21,6 +21,16 @@ export interface PageView {
   readonly openShadowRoots: number;
 }
 
+/** What a watched page's own script saw of the extension (`WebTab.signalsSeen`). */
+export interface PageSignals {
+  /** Window messages, as JSON, other than the page's own marker. */
+  readonly messages: readonly string[];
+  /** Names of elements added that the page did not make. */
+  readonly nodes: readonly string[];
+  /** Names on `window` that were not there when the page's first script ran. */
+  readonly globals: readonly string[];
+}
+
 /** A node of CDP's `DOM.getDocument` (`pierce`: shadow roots included). */
 interface DomNode {
   readonly nodeName: string;
@@ -140,6 +150,32 @@ export class WebTab {
     }, element);
   }
 
+  /**
+   * What the watching script of this page (under `/watched`) saw of the extension so far: window
+   * messages, elements the page did not make, and names added to `window`. The page first posts a
+   * marker to itself and waits for it, so every message posted to it before has been delivered.
+   */
+  async signalsSeen(): Promise<PageSignals> {
+    return this.page.evaluate(async (marker) => {
+      const seen = (window as unknown as { __seen?: { messages: string[]; nodes: string[]; globals: string[] } }).__seen;
+      if (!seen) throw new Error('not a watched page');
+      await new Promise<void>((arrived) => {
+        const onMessage = (event: MessageEvent) => {
+          if (event.data !== marker) return;
+          removeEventListener('message', onMessage);
+          arrived();
+        };
+        addEventListener('message', onMessage);
+        postMessage(marker, '*');
+      });
+      return {
+        messages: seen.messages.filter((message) => message !== JSON.stringify(marker)),
+        nodes: [...seen.nodes],
+        globals: Object.getOwnPropertyNames(window).filter((name) => !seen.globals.includes(name)),
+      };
+    }, MARKER);
+  }
+
   /** The page's script clicks whatever is at the overlay's place (top-right), as a clickjacker would. */
   async pageClicksTopRight(): Promise<string> {
     return this.page.evaluate(() => {
@@ -150,16 +186,37 @@ export class WebTab {
   }
 }
 
+/** The window message a page posts to itself to know that everything posted before has arrived. */
+const MARKER = 'switchboard-test:marker';
+
+/**
+ * What the watching script of a page under `/watched` records from before anything else runs in
+ * the page: every window message, every element added that the page did not make (`data-page`
+ * marks its own), and the names on `window` at that time.
+ */
+const WATCH_SCRIPT = `window.__seen = { messages: [], nodes: [], globals: [] };
+addEventListener('message', (event) => __seen.messages.push(JSON.stringify(event.data)));
+new MutationObserver((records) => {
+  for (const record of records) for (const node of record.addedNodes) {
+    if (node.nodeType === 1 && !node.hasAttribute('data-page')) __seen.nodes.push(node.nodeName);
+  }
+}).observe(document, { childList: true, subtree: true });
+__seen.globals = Object.getOwnPropertyNames(window);`;
+
 /**
  * A tiny HTTP server on 127.0.0.1 serving one ordinary page at every path: a heading and a
- * paragraph, all marked `data-page` so a test can tell the extension's additions apart.
+ * paragraph, all marked `data-page` so a test can tell the extension's additions apart. Pages
+ * under `/watched` also run `WATCH_SCRIPT` first thing (see `WebTab.signalsSeen`).
  */
 export async function startWebPages(): Promise<{ readonly url: (path: string) => string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
+    const watched = request.url?.startsWith('/watched') ?? false;
     response.setHeader('content-type', 'text/html; charset=utf-8');
     response.end(
-      `<!doctype html><html lang="en"><head><title>Page ${request.url}</title></head>` +
-        `<body><h1 data-page>Ordinary page ${request.url}</h1><p data-page>Nothing to see here.</p></body></html>`,
+      `<!doctype html><html lang="en" data-page><head data-page>` +
+        (watched ? `<script data-page>${WATCH_SCRIPT}</script>` : '') +
+        `<title data-page>Page ${request.url}</title></head>` +
+        `<body data-page><h1 data-page>Ordinary page ${request.url}</h1><p data-page>Nothing to see here.</p></body></html>`,
     );
   });
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));

@@ -1,26 +1,29 @@
 /**
  * The extension's background host (Chrome MV3 service worker, Firefox MV2 background page): the
- * wiring. It gives the hub core its platform (WebSocket, timers, the network monitor, settings in
- * `storage.local`, the extension's IndexedDB, the toolbar badge, the notifier), serves one
- * `HubSession` per view port, and turns the browser's events (a system notification clicked, an
- * overlay frame with nothing to show, the wake alarm) into hub calls. Chrome may stop the service
- * worker at any time; everything the hub needs is re-created here on the next start, which comes
- * from a view reconnecting or from the wake alarm.
+ * wiring. It gives the hub core its platform (WebSocket, timers, the network monitor, settings and
+ * the hub's data in the extension's IndexedDB, the toolbar badge, the notifier), serves one
+ * `HubSession` per port of an extension page (`./callers`: content scripts get none), and turns
+ * the browser's events (a system notification clicked, an overlay frame with nothing to show, the
+ * wake alarm) into hub calls. Chrome may stop the service worker at any time; everything the hub
+ * needs is re-created here on the next start, which comes from a view reconnecting or from the wake
+ * alarm.
  */
 import * as Comlink from 'comlink';
 import { browser } from 'wxt/browser';
 import { toErrorData } from '../../../lib/errors';
-import { HUB_PORT_NAME } from '../../../lib/rpc/hub-api';
+import { filterCalls } from '../../../lib/rpc/call-filter';
+import { HUB_METHOD_NAMES, HUB_PORT_NAME } from '../../../lib/rpc/hub-api';
 import { parseOverlayMessage } from '../../../lib/rpc/overlay-messages';
 import { createPortEndpoint, type RuntimePortLike } from '../../../lib/rpc/runtime-port-endpoint';
 import { hubOpener } from '../../core/hub';
 import { consoleLog, systemClock, type HubPlatform, type SocketLike } from '../../core/platform';
 import { rpcSurface } from '../../core/sessions/rpc-surface';
 import { createToolbarBadge } from './badge';
+import { isExtensionPage, type OwnExtension } from './callers';
 import { backgroundNetwork } from './network';
 import { browserNotifierApis, createExtensionNotifier } from './notifier';
 import { createPipeAcceptor } from './pipe-acceptor';
-import { storageSettings, watchStoredSettings } from './settings';
+import { createExtensionSettings } from './settings';
 
 /** Wakes a stopped service worker every 30 s (Chrome's shortest period), which reopens the hub. */
 const WAKE_ALARM = 'switchboard-wake';
@@ -35,7 +38,7 @@ function createExtensionPlatform(): HubPlatform {
     clock: systemClock,
     random: Math.random,
     network: backgroundNetwork,
-    settings: storageSettings,
+    settings: createExtensionSettings({ factory: globalThis.indexedDB, legacy: browser.storage.local, log: consoleLog }),
     indexedDB: globalThis.indexedDB,
     badge: createToolbarBadge(),
     notifier: createExtensionNotifier(browserNotifierApis(consoleLog)),
@@ -60,24 +63,24 @@ export function startExtensionHost(): void {
         if (endpoint.closed) return;
         const session = opened.openSession();
         endpoint.onClose(() => session.close());
-        Comlink.expose(rpcSurface(session), endpoint);
+        Comlink.expose(rpcSurface(session), filterCalls(endpoint, HUB_METHOD_NAMES));
       },
       // The view reconnects with backoff, and that retries opening the hub.
       () => endpoint.close(),
     );
   }
 
+  const own: OwnExtension = { id: browser.runtime.id, baseUrl: browser.runtime.getURL('/') };
   browser.runtime.onConnect.addListener((port) => {
-    // Other extensions and web pages never reach the hub (and they cannot name our id).
-    if (port.sender?.id !== browser.runtime.id) {
+    // Only the extension's own pages reach the hub: not its content scripts, other extensions or web pages.
+    if (!isExtensionPage(port.sender, own)) {
       port.disconnect();
       return;
     }
     if (pipes.accept(port)) return;
     if (port.name === HUB_PORT_NAME) serve(port);
+    else port.disconnect();
   });
-
-  watchStoredSettings((settings) => void getHub().then((opened) => opened.configure(settings), () => {}));
 
   /** Dismisses an overlay through a short-lived session, as a view would. */
   function dismiss(id: string): void {
@@ -107,7 +110,7 @@ export function startExtensionHost(): void {
   // The overlay page found nothing to show (dismissed meanwhile): remove its frame from its tab.
   browser.runtime.onMessage.addListener((message: unknown, sender) => {
     const parsed = parseOverlayMessage(message);
-    if (parsed?.type !== 'switchboard:overlay-gone' || sender.id !== browser.runtime.id) return;
+    if (parsed?.type !== 'switchboard:overlay-gone' || !isExtensionPage(sender, own)) return;
     const tabId = sender.tab?.id;
     if (tabId !== undefined) void browser.tabs.sendMessage(tabId, { type: 'switchboard:overlay-hide', id: parsed.id }).catch(() => {});
   });

@@ -1,13 +1,14 @@
 /**
- * Serves hub sessions over native `MessagePort`s: one `HubSession` per port, exposed with Comlink,
- * closed when the view says `bye`, when Comlink releases the proxy, or when the tab that opened the
+ * Serves hub sessions over native `MessagePort`s: one `HubSession` per port, exposed with Comlink
+ * (calls of `HubApi` methods only, `lib/rpc/call-filter.ts`), closed when the view says `bye`, when Comlink releases the proxy, or when the tab that opened the
  * port is gone (see `./tab-sessions`). The SharedWorker host hands it each `connect` event's port;
  * the dedicated-Worker fallback hands it the port a tab sends in its `connect` message. It also
  * keeps which port's tab the user looks at, so an alert is shown there and nowhere else.
  */
 import * as Comlink from 'comlink';
 import { toErrorData } from '../../../lib/errors';
-import type { HubApi } from '../../../lib/rpc/hub-api';
+import { filterCalls } from '../../../lib/rpc/call-filter';
+import { HUB_METHOD_NAMES, type HubApi } from '../../../lib/rpc/hub-api';
 import { parseHubWorkerMessage, type HubWorkerMessage } from '../../../lib/rpc/hub-worker-messages';
 import type { Hub, HubSession } from '../../core/hub';
 import type { Logger, Notifier } from '../../core/platform';
@@ -80,7 +81,9 @@ export function createMessagePortServer(deps: MessagePortServerDeps): MessagePor
       (hub) => {
         if (ended) return;
         session = hub.openSession();
-        Comlink.expose({ ...surface(session), [Comlink.finalizer]: end }, port);
+        // Only calls of `HubApi` methods reach Comlink: a view of the dashboard's origin that was
+        // compromised still cannot read or write the worker's objects, nor `Object.prototype`.
+        Comlink.expose({ ...surface(session), [Comlink.finalizer]: end }, filterCalls(port, HUB_METHOD_NAMES));
       },
       (error: unknown) => {
         deps.log.warn('could not open the hub for a view', { error: toErrorData(error) });
