@@ -153,7 +153,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
   const send = (frame: ClientFrame): boolean => connection.send(frame);
   const shown = createShownUser({ connection, token: () => settings.token });
 
-  const registry = createRegistry({ send, log });
+  const registry = createRegistry({ send, log, clock });
   const store = createFeedStore(db, shown.current);
   const feed = createFeed({ store, log, ...(platform.badge ? { badge: platform.badge } : {}) });
   /** A change of the user the badge and views show means another user's feed. */

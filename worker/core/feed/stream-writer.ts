@@ -3,10 +3,11 @@
  * `subscribed` is applied in the transaction of the first events that follow (at once when none
  * follow), so a gap marker lands just before them; and every committed change says how its events
  * reached the hub (`StoredOrigin`): the replay of what the server held when the hub subscribed is
- * tracked until the cursor reaches that head.
+ * tracked until the cursor reaches that head. An event whose time is implausible (years ahead of the
+ * hub's clock, or no time a `Date` holds) is stored at the time it arrived (`redateImplausible`).
  */
 import type { EventFrame, FrameOf, ServerFrame } from '../../../lib/wire/protocol';
-import type { StreamStart } from './cursor';
+import { redateImplausible, type StreamStart } from './cursor';
 import type { AppendResult, FeedStore } from './store';
 import type { Clock, Logger } from '../platform';
 
@@ -82,7 +83,12 @@ export function createStreamWriter(deps: StreamWriterDeps): StreamWriter {
     async write(events) {
       const applying = start;
       start = null;
-      const result = await deps.store.append(topic, applying, events, deps.clock.now());
+      const now = deps.clock.now();
+      const dated = redateImplausible(events, now);
+      if (dated.redated > 0) {
+        log.warn('stream events with an implausible time are stored at the time they arrived', { topic, count: dated.redated, why: dated.why });
+      }
+      const result = await deps.store.append(topic, applying, dated.events, now);
       report(log, topic, result);
       const replayed = replay;
       const cursor = result.cursor;
