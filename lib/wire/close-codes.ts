@@ -1,5 +1,6 @@
 /**
- * The one table of WebSocket close codes: what each means and whether the hub reconnects after it.
+ * The one table of WebSocket close codes: what each means, whether the hub reconnects after it, and
+ * whether it waits longer first (the server is busy or full).
  * 4000-4999 are private-use codes (RFC 6455 §7.4.2); standard codes are listed where the hub must
  * decide on them. Codes not in the table reconnect: a transient fault is the safer guess.
  */
@@ -30,6 +31,11 @@ interface CloseRule {
   readonly reason: string;
   /** Whether the hub schedules a reconnect (with backoff) after this code. */
   readonly reconnect: boolean;
+  /**
+   * The server is over capacity: the hub waits its longer "busy" backoff, so a crowd of hubs turned
+   * away together does not come back at once. Default false.
+   */
+  readonly busy?: boolean;
 }
 
 const table: Readonly<Record<number, CloseRule>> = {
@@ -41,7 +47,8 @@ const table: Readonly<Record<number, CloseRule>> = {
   [CloseCode.tooLarge]: { reason: 'frame too large', reconnect: true },
   [CloseCode.internalError]: { reason: 'server error', reconnect: true },
   [CloseCode.serviceRestart]: { reason: 'server restarting', reconnect: true },
-  [CloseCode.tryAgainLater]: { reason: 'server busy', reconnect: true },
+  // Also what a server-wide connection cap answers, and a client too slow to take its stream.
+  [CloseCode.tryAgainLater]: { reason: 'server busy', reconnect: true, busy: true },
   [CloseCode.badFrame]: { reason: 'bad frame', reconnect: true },
   // A server that speaks another protocol version will not change by retrying.
   [CloseCode.unsupportedVersion]: { reason: 'unsupported protocol version', reconnect: false },

@@ -11,6 +11,7 @@ import { toErrorData } from '../../lib/errors';
 import type { HubStatus } from '../../lib/rpc/hub-api';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../lib/rpc/settings';
 import type { ClientFrame } from '../../lib/wire/protocol';
+import type { BackoffOptions } from '../../lib/backoff';
 import { createAlerts, type Alerts } from './alerts/alerts';
 import { holdAlertsTopic, type AlertsTopic } from './alerts/alerts-topic';
 import { createConnection } from './connection/connection';
@@ -39,6 +40,12 @@ export interface HubOptions {
   backoffBaseMs: number;
   /** Largest backoff ceiling in ms. Default 30 000. */
   backoffCapMs: number;
+  /**
+   * The backoff after close 1013 (the server is busy or full): never sooner than `minMs`, then full
+   * jitter below a ceiling that starts at `baseMs` and doubles up to `capMs`, so hubs turned away
+   * together come back spread out. Default `{ minMs: 5 000, baseMs: 15 000, capMs: 120 000 }`.
+   */
+  busyBackoff: BackoffOptions;
   /** Client ping interval upper bound in ms; ≤ 20 s keeps a Chrome MV3 service worker alive. Default 20 000. */
   maxPingIntervalMs: number;
   /** How long the socket may take to open and the server to answer `welcome`, in ms. Default 10 000. */
@@ -54,6 +61,7 @@ export interface HubOptions {
 export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
   backoffBaseMs: 500,
   backoffCapMs: 30_000,
+  busyBackoff: { minMs: 5_000, baseMs: 15_000, capMs: 120_000 },
   maxPingIntervalMs: 20_000,
   handshakeTimeoutMs: 10_000,
   conflate: true,
@@ -144,6 +152,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
     log,
     options: {
       backoff: { baseMs: opts.backoffBaseMs, capMs: opts.backoffCapMs },
+      busyBackoff: opts.busyBackoff,
       maxPingIntervalMs: opts.maxPingIntervalMs,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
     },
