@@ -73,6 +73,12 @@ export function createStreamWriter(deps: StreamWriterDeps): StreamWriter {
         throw new Error(`the server answered a stream subscription with mode ${frame.mode} and no position`);
       }
       const { position } = frame;
+      // Events are numbered from 1 and the first that follows is at most one past the head; a
+      // `from` outside that would move the cursor below 0 (a cursor no subscribe can carry, which
+      // would wedge the topic) or past events that exist.
+      if (frame.from !== undefined && (frame.from < 1 || frame.from > position.seq + 1)) {
+        throw new Error(`the server's subscription answer starts at ${frame.from}, outside 1 to ${position.seq + 1}`);
+      }
       log.info('stream subscribed', { topic, recovery: frame.recovery, position, from: frame.from });
       start = { epoch: position.epoch, next: frame.from ?? position.seq + 1, cursorRefused };
       replay = { epoch: position.epoch, until: position.seq };
