@@ -3,12 +3,15 @@
  * connection, with the close code in the status so views can name the cause and the fix, and no
  * timer is left that would reconnect; saving settings again tries once more. A busy server (1013)
  * is retried, but never sooner than the busy backoff's minimum: nothing at d−1, the reconnect at d.
- * Fake sockets and timers.
+ * A lasting refusal is remembered, so a restarted background does not ask again with the same
+ * settings. Fake sockets and timers, fake-indexeddb.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
+import { createRefusals, RECALL_TIMEOUT_MS, settingsFingerprint } from '../../worker/core/connection/refusal';
 import { toHubStatus } from '../../worker/core/connection/state';
-import { createFakePlatform, startConnection, TEST_SETTINGS, useHubFakeTimers, waitUntil } from '../support/fake-socket';
+import { systemClock } from '../../worker/core/platform';
+import { createFakePlatform, createRecordingLogger, startConnection, TEST_SETTINGS, useHubFakeTimers, waitUntil } from '../support/fake-socket';
 import { openTestHub, useHubHarness } from '../support/hub-harness';
 
 describe('the connection', () => {
@@ -118,5 +121,90 @@ describe('the hub', () => {
     await waitUntil('the closed status in the view', () => (statuses.at(-1) as { s?: string } | undefined)?.s === 'closed');
     expect(statuses.at(-1)).toEqual({ s: 'closed', reason: 'origin not allowed', code: CloseCode.originForbidden });
     expect(await session.status()).toEqual({ s: 'closed', reason: 'origin not allowed', code: CloseCode.originForbidden });
+  });
+});
+
+describe('a refusal remembered across restarts', () => {
+  useHubHarness();
+
+  /** A hub refused with `code`, closed again once the refusal is stored: its database is what a restart finds. */
+  async function refusedBefore(code: number, reason: string) {
+    const platform = createFakePlatform();
+    const hub = await openTestHub(platform);
+    platform.sockets.last().open().serverClose(code, reason);
+    await hub.idle();
+    hub.close();
+    return platform.indexedDB;
+  }
+
+  test.each([
+    ['origin not allowed', CloseCode.originForbidden],
+    ['access token refused', CloseCode.unauthorized],
+    ['access token expired', CloseCode.tokenExpired],
+  ])('a start with the settings refused (%s) stays closed and opens no socket; a save asks once', async (reason, code) => {
+    const indexedDB = await refusedBefore(code, reason);
+    const platform = createFakePlatform({ indexedDB });
+    const hub = await openTestHub(platform);
+    expect(hub.status()).toEqual({ s: 'closed', reason, code });
+    vi.advanceTimersByTime(24 * 3600 * 1000);
+    expect(platform.sockets.all).toHaveLength(0);
+
+    hub.configure({ ...TEST_SETTINGS });
+    expect(platform.sockets.all).toHaveLength(1);
+  });
+
+  test('a start with other settings connects', async () => {
+    const indexedDB = await refusedBefore(CloseCode.originForbidden, 'origin not allowed');
+    const platform = createFakePlatform({ indexedDB, settings: { ...TEST_SETTINGS, token: 'another-token' } });
+    await openTestHub(platform);
+    expect(platform.sockets.all).toHaveLength(1);
+  });
+
+  test('an open forgets the refusal: the next start connects', async () => {
+    const indexedDB = await refusedBefore(CloseCode.originForbidden, 'origin not allowed');
+    const second = createFakePlatform({ indexedDB });
+    const hub = await openTestHub(second);
+    hub.configure({ ...TEST_SETTINGS });
+    second.sockets.last().accept();
+    await hub.idle();
+    hub.close();
+
+    const third = createFakePlatform({ indexedDB });
+    await openTestHub(third);
+    expect(third.sockets.all).toHaveLength(1);
+  });
+
+  test('a lost connection or a busy server is not remembered', async () => {
+    const platform = createFakePlatform();
+    const hub = await openTestHub(platform);
+    platform.sockets.last().open().serverClose(CloseCode.tryAgainLater);
+    await hub.idle();
+    hub.close();
+    const next = createFakePlatform({ indexedDB: platform.indexedDB });
+    await openTestHub(next);
+    expect(next.sockets.all).toHaveLength(1);
+  });
+
+  test('a refusal that cannot be read within a second does not keep the hub from connecting', async () => {
+    const refusals = createRefusals({
+      store: { get: () => new Promise(() => {}), put: async () => {}, clear: async () => {} },
+      clock: systemClock,
+      log: createRecordingLogger(),
+    });
+    let answer: unknown = 'pending';
+    void refusals.recall(TEST_SETTINGS).then((value) => (answer = value));
+    await vi.advanceTimersByTimeAsync(RECALL_TIMEOUT_MS - 1);
+    expect(answer).toBe('pending');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(answer).toBeNull();
+  });
+
+  test('the fingerprint tells settings apart without holding the token', async () => {
+    const a = await settingsFingerprint(TEST_SETTINGS);
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(a).not.toContain(TEST_SETTINGS.token);
+    expect(await settingsFingerprint({ ...TEST_SETTINGS })).toBe(a);
+    expect(await settingsFingerprint({ ...TEST_SETTINGS, token: 'other' })).not.toBe(a);
+    expect(await settingsFingerprint({ ...TEST_SETTINGS, serverUrl: 'http://other.example' })).not.toBe(a);
   });
 });

@@ -16,6 +16,7 @@ import { createAlerts, type Alerts } from './alerts/alerts';
 import { holdAlertsTopic, type AlertsTopic } from './alerts/alerts-topic';
 import { createConnection } from './connection/connection';
 import { createConnectionEvents } from './connection/events';
+import { createRefusals } from './connection/refusal';
 import { toHubStatus, type Transition } from './connection/state';
 import { createFeed } from './feed/feed';
 import { createStreams, type Streams } from './feed/streams';
@@ -31,6 +32,7 @@ import { openHubDb } from '../store/db';
 import { createFeedStore } from '../store/feed-store';
 import { createOutboxStore } from '../store/outbox-store';
 import { createOverlayStore } from '../store/overlay-store';
+import { createRefusalStore } from '../store/refusal-store';
 import { createSnapshotStore } from '../store/snapshot-store';
 
 export type { HubSession };
@@ -76,7 +78,7 @@ export interface Hub {
   configure(settings: Settings): void;
   /**
    * Resolves once every received stream event is stored (or dropped) and announced, and every
-   * outbox and overlay write so far committed.
+   * outbox, overlay and refusal write so far committed.
    */
   idle(): Promise<void>;
   /**
@@ -160,6 +162,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
     onFrame: events.onFrame,
   });
   const send = (frame: ClientFrame): boolean => connection.send(frame);
+  const refusals = createRefusals({ store: createRefusalStore(db), clock, log });
   const shown = createShownUser({ connection, token: () => settings.token });
 
   const registry = createRegistry({ send, log, clock });
@@ -216,7 +219,10 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
 
   const followers: Followers = { registry, streams, outbox, alerts, alertsTopic, shown, userMayHaveChanged, status: views.status };
   events.attach({
-    onTransition: (change) => followConnection(followers, change),
+    onTransition: (change) => {
+      refusals.follow(change, settings);
+      followConnection(followers, change);
+    },
     onFrame: createFrameRouter({ registry, streams, outbox, log }),
   });
 
@@ -231,6 +237,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
       await streams.idle();
       await outbox.idle();
       await overlays.idle();
+      await refusals.idle();
     },
     close() {
       if (closed) return;
@@ -248,8 +255,12 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
 
   // The badge shows what is stored from the start (a browser restart), before anything arrives.
   // Not awaited: a database that is slow to open (an upgrade blocked by another context) must
-  // not keep the hub from connecting; the stream work simply waits for it.
-  connection.configure(settings);
+  // not keep the hub from connecting; the stream work simply waits for it. Only the refusal the
+  // server gave these very settings before is read first (for at most a second): asking again on
+  // every start would knock on a server that refused for good.
+  const refused = await refusals.recall(settings);
+  if (refused) connection.configureRefused(settings, refused);
+  else connection.configure(settings);
   shown.changed();
   void feed.refreshBadge();
   // The stored alert list of the token's user, shown until the server's arrives.

@@ -54,6 +54,11 @@ export interface Connection {
   readonly state: ConnectionState;
   /** Applies settings; (re)connects at once when they changed or nothing is connected. */
   configure(settings: Settings): void;
+  /**
+   * Takes settings the server refused for good before (remembered across a restart) without
+   * connecting: `closed` with that refusal until the next `configure`. Only from `idle`.
+   */
+  configureRefused(settings: Settings, refusal: { readonly code: number; readonly reason: string }): void;
   /** Sends a frame if the connection is open; returns whether it was handed to the socket. */
   send(frame: ClientFrame): boolean;
   /** Closes for good: the socket, every timer and the network watch. */
@@ -150,7 +155,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
     else if (online && state.s === 'offline') connect(0);
   });
 
-  return {
+  const connection: Connection = {
     get state() {
       return state;
     },
@@ -170,6 +175,11 @@ export function createConnection(deps: ConnectionDeps): Connection {
           return connect(0);
       }
     },
+    configureRefused(next, refusal) {
+      if (state.s !== 'idle') return connection.configure(next);
+      settings = next;
+      transition({ s: 'closed', reason: refusal.reason, code: refusal.code });
+    },
     send(frame) {
       if (state.s !== 'open' || !live?.socket) return false;
       return sendFrame(live.socket, codec, log, frame);
@@ -181,4 +191,5 @@ export function createConnection(deps: ConnectionDeps): Connection {
       drop('hub closed', 'stop');
     },
   };
+  return connection;
 }
