@@ -10,6 +10,7 @@
  * `worker/store/refusal-store.ts`.
  */
 import { closeRule, CloseCode } from '../../../lib/wire/close-codes';
+import { PROTOCOL_VERSION } from '../../../lib/wire/protocol';
 import type { Settings } from '../../../lib/rpc/settings';
 import type { Clock, Logger } from '../platform';
 import type { Transition } from './state';
@@ -48,9 +49,13 @@ export interface Refusals {
 /** How long a start waits to read the remembered refusal before it connects anyway (a blocked database). */
 export const RECALL_TIMEOUT_MS = 1000;
 
-/** Hex SHA-256 of the server URL and token: which settings were refused, without keeping the token twice. */
+/**
+ * Hex SHA-256 of the protocol version, server URL and token: which settings were refused, without
+ * keeping the token twice. The version is in it because a hub that speaks another one (after an
+ * update) may well be accepted where this one was refused with 4001.
+ */
 export async function settingsFingerprint(settings: Settings): Promise<string> {
-  const bytes = new TextEncoder().encode(`${settings.serverUrl}\n${settings.token}`);
+  const bytes = new TextEncoder().encode(`${PROTOCOL_VERSION}\n${settings.serverUrl}\n${settings.token}`);
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
