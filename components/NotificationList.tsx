@@ -29,10 +29,11 @@ export interface NotificationListProps {
 const LEVEL_LABELS: Readonly<Record<NotificationLevel, string>> = { info: 'Info', warning: 'Warning', high: 'High' };
 
 /** What a gap marker says, e.g. `3 notifications could not be recovered`. */
-export function describeGap(gap: Pick<GapEntry, 'missed' | 'topic'>): string {
+export function describeGap(gap: Pick<GapEntry, 'missed' | 'topic'> & Partial<Pick<GapEntry, 'reason'>>): string {
   const where = gap.topic === topics.news ? ' from News' : '';
   if (gap.missed === null) return `Some notifications${where} may be missing: the server's history was reset`;
-  return `${gap.missed} notification${gap.missed === 1 ? '' : 's'}${where} could not be recovered`;
+  const some = `${gap.missed} notification${gap.missed === 1 ? '' : 's'}${where}`;
+  return `${some} could not be ${gap.reason === 'unreadable' ? 'read' : 'recovered'}`;
 }
 
 function When({ at, now }: { readonly at: number; readonly now: number }) {

@@ -103,6 +103,16 @@ describe('formatting never throws', () => {
   });
 });
 
+describe('events the hub could not read', () => {
+  test('show as a marker that says how many', async () => {
+    const marker = { kind: 'gap', id: 'unreadable/news/e1/4', topic: 'news', at: NOW, reason: 'unreadable', missed: 2, read: true } as const;
+    await show(<NotificationList entries={[note(1), marker]} unread={1} onMarkRead={noop} onMarkAllRead={noop} now={() => NOW} />);
+    const rows = [...root.querySelectorAll('ul[aria-label="Notifications"] > li')];
+    expect(rows[1]?.textContent).toContain('2 notifications from News could not be read');
+    expect(rows[1]?.getAttribute('data-gap')).toBe('unreadable');
+  });
+});
+
 describe('a notification with a time no Date can hold', () => {
   test('renders with its text and no time; the rest of the feed renders', async () => {
     const entries = [note(1, { at: 1e16, title: 'From the future' }), note(2), note(3)];

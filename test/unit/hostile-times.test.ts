@@ -154,6 +154,18 @@ describe('in the hub', () => {
     ]);
   });
 
+  test('a fired alert whose firing time no Date holds cannot be read: a marker says so and the feed goes on', async () => {
+    const { hub, socket, platform } = await start();
+    await connect(hub, socket());
+    const rule = { symbol: 'AAPL', condition: 'above', price: 200, repeat: 'once' };
+    const alert = { ...ev('feed:ann', 'f1', 2), data: { title: 'AAPL above 200', body: '', level: 'high', alert: { alertId: 'a1', rule, price: 201, firedAt: 1e16 } } };
+    await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), alert, ev('feed:ann', 'f1', 3)]);
+    const page = await hub.openSession().feed();
+    expect(page.entries.map((entry) => (entry.kind === 'gap' ? `${entry.reason} ${entry.missed}` : entry.id))).toEqual(['feed:ann/f1/3', 'unreadable 1', 'feed:ann/f1/1']);
+    expect(platform.log.warnings().map((entry) => entry.message)).toContain('stream events that are not notifications were stored as unreadable markers');
+    expect(platform.notifier.shown).toEqual([]);
+  });
+
   test('an event dated before 1970 is re-dated too', async () => {
     const { hub, socket } = await start();
     await connect(hub, socket());

@@ -111,6 +111,15 @@ export function toNotification(event: EventFrame): NotificationEntry | null {
 }
 
 /**
+ * The marker stored in place of `count` events in a row, from `seq` on, that are not notifications
+ * the hub can read (a buggy or hostile server's): the cursor passes them like any event, so the
+ * topic goes on, and the marker says what was not shown instead of skipping them in silence.
+ */
+export function toUnreadable(topic: string, epoch: string, seq: number, count: number, at: number): GapEntry {
+  return { kind: 'gap', id: `unreadable/${topic}/${epoch}/${seq}`, topic, at, reason: 'unreadable', missed: count, read: true };
+}
+
+/**
  * A gap marker placed just before the first event that follows it (`at` one millisecond earlier),
  * so sorting by time shows it between what was stored and what came after; `at` is the time it was
  * found when nothing follows.

@@ -50,7 +50,7 @@ export interface StreamWriter {
 
 function report(log: Logger, topic: string, result: AppendResult): void {
   if (result.jumps > 0) log.warn('the server skipped events; gap marker stored', { topic, jumps: result.jumps });
-  if (result.invalid > 0) log.warn('stream events that are not notifications were skipped', { topic, count: result.invalid });
+  if (result.invalid > 0) log.warn('stream events that are not notifications were stored as unreadable markers', { topic, count: result.invalid });
   if (result.early > 0) log.warn('stream events before the subscription started were dropped', { topic, count: result.early });
   if (result.otherEpoch > 0) log.warn('stream events of another epoch were dropped', { topic, count: result.otherEpoch });
 }
