@@ -1,12 +1,13 @@
 /**
  * The user's alerts, newest first, each with its rule in words (`describeRule`), its state — a
  * create still in the outbox reads `Pending sync`, a refused one `Failed` with the server's reason —
- * and Pause / Resume and Delete. The note is the user's own text and rendered as text only.
+ * and Pause / Resume and Delete. The note is the user's own text and rendered as text only. Each
+ * row renders behind its own `Guard`.
  */
 import { describeRule } from '../lib/wire/alerts';
 import type { AlertItem, AlertItemState } from '../lib/rpc/hub-api';
-import { formatTime } from './NotificationList';
-import { formatPrice } from './PriceList';
+import { formatPrice, formatTime } from './format';
+import { Guard } from './Guard';
 
 export interface AlertListProps {
   readonly alerts: readonly AlertItem[];
@@ -74,7 +75,9 @@ export function AlertList({ alerts, onPause, onDelete, now = Date.now }: AlertLi
     <>
       <ul aria-label="Alerts" class="alert-list">
         {alerts.map((item) => (
-          <AlertRow key={item.id} item={item} now={at} onPause={onPause} onDelete={onDelete} />
+          <Guard key={item.id} what="an alert" value={item} fallback={<li class="alert alert-error">This alert could not be shown.</li>}>
+            <AlertRow item={item} now={at} onPause={onPause} onDelete={onDelete} />
+          </Guard>
         ))}
       </ul>
       {alerts.length === 0 && <p class="empty">No alerts yet.</p>}

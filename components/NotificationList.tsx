@@ -3,12 +3,17 @@
  * read` for the lot. Titles and bodies come from whoever published them, so they are rendered as
  * text only (JSX text children, never `dangerouslySetInnerHTML`), and a `url` becomes a link only
  * when `isWebUrl` accepts it; a `javascript:` or `data:` URL shows no link at all. Gap markers say
- * what the hub could not recover.
+ * what the hub could not recover. Each row renders behind its own `Guard`: an entry that cannot be
+ * shown becomes one line saying so, and the rest of the feed renders on.
  */
 import type { NotificationLevel } from '../lib/wire/notifications';
 import type { FeedEntry, GapEntry, NotificationEntry } from '../lib/rpc/feed-entry';
 import { isWebUrl } from '../lib/wire/notifications';
 import { topics } from '../lib/wire/topics';
+import { formatTime, isoTime } from './format';
+import { Guard } from './Guard';
+
+export { formatTime } from './format';
 
 export interface NotificationListProps {
   /** Newest first, as `applyFeedUpdates` keeps them. */
@@ -23,25 +28,17 @@ export interface NotificationListProps {
 
 const LEVEL_LABELS: Readonly<Record<NotificationLevel, string>> = { info: 'Info', warning: 'Warning', high: 'High' };
 
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateAndTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-
-/** `14:05` for today, `Mar 3, 14:05` otherwise (in the user's locale). */
-export function formatTime(at: number, now: number): string {
-  const day = (ms: number): string => new Date(ms).toDateString();
-  return (day(at) === day(now) ? timeOnly : dateAndTime).format(at);
-}
-
 /** What a gap marker says, e.g. `3 notifications could not be recovered`. */
-export function describeGap(gap: Pick<GapEntry, 'missed' | 'topic'>): string {
+export function describeGap(gap: Pick<GapEntry, 'missed' | 'topic'> & Partial<Pick<GapEntry, 'reason'>>): string {
   const where = gap.topic === topics.news ? ' from News' : '';
   if (gap.missed === null) return `Some notifications${where} may be missing: the server's history was reset`;
-  return `${gap.missed} notification${gap.missed === 1 ? '' : 's'}${where} could not be recovered`;
+  const some = `${gap.missed} notification${gap.missed === 1 ? '' : 's'}${where}`;
+  return `${some} could not be ${gap.reason === 'unreadable' ? 'read' : 'recovered'}`;
 }
 
 function When({ at, now }: { readonly at: number; readonly now: number }) {
   return (
-    <time class="time" dateTime={new Date(at).toISOString()}>
+    <time class="time" dateTime={isoTime(at)}>
       {formatTime(at, now)}
     </time>
   );
@@ -106,13 +103,11 @@ export function NotificationList({ entries, unread, onMarkRead, onMarkAllRead, n
         </button>
       </div>
       <ul aria-label="Notifications" class="feed-list">
-        {entries.map((entry) =>
-          entry.kind === 'gap' ? (
-            <GapRow key={entry.id} entry={entry} now={at} />
-          ) : (
-            <NotificationRow key={entry.id} entry={entry} now={at} onMarkRead={onMarkRead} />
-          ),
-        )}
+        {entries.map((entry) => (
+          <Guard key={entry.id} what="a notification" value={entry} fallback={<li class="entry-error">This notification could not be shown.</li>}>
+            {entry.kind === 'gap' ? <GapRow entry={entry} now={at} /> : <NotificationRow entry={entry} now={at} onMarkRead={onMarkRead} />}
+          </Guard>
+        ))}
       </ul>
       {entries.length === 0 && <p class="empty">No notifications yet.</p>}
     </section>

@@ -5,16 +5,18 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { HubStatus } from '../lib/rpc/hub-api';
-import { describeStatus } from './status-text';
+import { describeStatus, type StatusHost } from './status-text';
 
 export interface StatusLineProps {
   /** `null` until the hub has answered. */
   readonly status: HubStatus | null;
   /** Wall clock in ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** Which fix a refused connection names (see `describeStatus`). Default `extension`. */
+  readonly host?: StatusHost;
 }
 
-export function StatusLine({ status, now = Date.now }: StatusLineProps) {
+export function StatusLine({ status, now = Date.now, host = 'extension' }: StatusLineProps) {
   const [, setTick] = useState(0);
   const waiting = status?.s === 'waiting';
   useEffect(() => {
@@ -24,7 +26,7 @@ export function StatusLine({ status, now = Date.now }: StatusLineProps) {
   }, [waiting, status]);
 
   const state = status?.s ?? 'connecting';
-  const text = status ? describeStatus(status, now()) : 'Connecting…';
+  const text = status ? describeStatus(status, now(), host) : 'Connecting…';
   return (
     <p role="status" class={`status status-${state}`}>
       {text}

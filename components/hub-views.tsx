@@ -11,6 +11,7 @@ import { topics } from '../lib/wire/topics';
 import { AlertsSection } from './AlertsSection';
 import { applyFeedSnapshot, applyFeedUpdates, applyPriceUpdates, EMPTY_FEED, FEED_PAGE_SIZE, latestAlerts, type PriceTicks } from './hub-state';
 import { createFeedLoader } from './feed-loader';
+import { Guard } from './Guard';
 import { NotificationList } from './NotificationList';
 import { PriceList } from './PriceList';
 
@@ -89,25 +90,39 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
   return { hub, feed, prices, alerts, clear };
 }
 
-/** The notification feed, the price list and the alerts, wired to the hub's calls. */
+/** A panel that could not be shown: its heading's words and one line, nothing of its data. */
+const failedPanel = (name: string) => (
+  <section class="panel-error">
+    <h2>{name}</h2>
+    <p class="error">{name} could not be shown.</p>
+  </section>
+);
+
+/** The notification feed, the price list and the alerts, wired to the hub's calls, each behind its own `Guard`. */
 export function HubPanels({ views: { hub, feed, prices, alerts } }: { readonly views: HubViews }) {
   const currentPrices = useMemo(() => new Map([...prices.values()].map((tick) => [tick.symbol, tick.price])), [prices]);
   return (
     <>
-      <NotificationList
-        entries={feed.entries}
-        unread={feed.unread}
-        onMarkRead={(id) => void hub.api.markRead([id]).catch(warn('mark it read'))}
-        onMarkAllRead={() => void hub.api.markAllRead().catch(warn('mark all read'))}
-      />
-      <PriceList prices={[...prices.values()]} />
-      <AlertsSection
-        alerts={alerts}
-        prices={currentPrices}
-        pauseAlert={(id, paused) => hub.api.pauseAlert(id, paused)}
-        deleteAlert={(id) => hub.api.deleteAlert(id)}
-        createAlert={(rule) => hub.api.createAlert(rule)}
-      />
+      <Guard what="the notifications" value={feed} fallback={failedPanel('Notifications')}>
+        <NotificationList
+          entries={feed.entries}
+          unread={feed.unread}
+          onMarkRead={(id) => void hub.api.markRead([id]).catch(warn('mark it read'))}
+          onMarkAllRead={() => void hub.api.markAllRead().catch(warn('mark all read'))}
+        />
+      </Guard>
+      <Guard what="the prices" value={prices} fallback={failedPanel('Prices')}>
+        <PriceList prices={[...prices.values()]} />
+      </Guard>
+      <Guard what="the alerts" value={alerts} fallback={failedPanel('Alerts')}>
+        <AlertsSection
+          alerts={alerts}
+          prices={currentPrices}
+          pauseAlert={(id, paused) => hub.api.pauseAlert(id, paused)}
+          deleteAlert={(id) => hub.api.deleteAlert(id)}
+          createAlert={(rule) => hub.api.createAlert(rule)}
+        />
+      </Guard>
     </>
   );
 }

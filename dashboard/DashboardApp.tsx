@@ -111,7 +111,7 @@ export function DashboardApp() {
     <main class="dashboard">
       <header class="dashboard-head">
         <h1>Switchboard</h1>
-        <StatusLine status={status?.s === 'idle' ? NOT_SIGNED_IN : status} />
+        <StatusLine status={status?.s === 'idle' ? NOT_SIGNED_IN : status} host="dashboard" />
         {screen.s === 'dashboard' && (
           <button type="button" class="link-button sign-out" onClick={signOut}>
             Sign out

@@ -26,14 +26,15 @@ export interface NotificationEntry {
 /**
  * A visible marker where the hub could not recover what it missed: the server's log no longer
  * reached back to the cursor (`trimmed`, `missed` events known), or was lost or reset
- * (`epoch changed`, `missed` unknown).
+ * (`epoch changed`, `missed` unknown); or where it received events it could not read as
+ * notifications (`unreadable`, `missed` of them in a row).
  */
 export interface GapEntry {
   readonly kind: 'gap';
   readonly id: string;
   readonly topic: string;
   readonly at: number;
-  readonly reason: 'trimmed' | 'epoch changed';
+  readonly reason: 'trimmed' | 'epoch changed' | 'unreadable';
   /** How many events were missed, when the server could tell. */
   readonly missed: number | null;
   readonly read: true;

@@ -20,7 +20,8 @@ export type HubStatus =
   | { readonly s: 'open'; readonly session: string; readonly user: string; readonly since: number }
   | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
   | { readonly s: 'offline' }
-  | { readonly s: 'closed'; readonly reason: string };
+  /** `code`: the server's close code when it refused the connection (4001 version, 4003 origin, 4010/4011 token). */
+  | { readonly s: 'closed'; readonly reason: string; readonly code?: number };
 
 /** The latest value of a `state` topic, as delivered to a view. */
 export interface StateUpdate {

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { SYMBOL_PATTERN } from './ids';
 import { MAX_PRICE } from './prices';
+import { MAX_TIME } from './times';
 
 export type AlertCondition = 'above' | 'below' | 'crossing' | 'percent-move';
 export const ALERT_CONDITIONS: readonly AlertCondition[] = ['above', 'below', 'crossing', 'percent-move'];
@@ -50,7 +51,7 @@ export const AlertRuleSchema = v.pipe(
     repeat: v.optional(v.picklist(['once', 'recurring'] as const), 'once'),
     cooldownMinutes: v.optional(v.pipe(v.number(), v.integer('Cooldown must be whole minutes'), v.minValue(1, 'Cooldown must be at least 1 minute'), v.maxValue(MAX_COOLDOWN_MINUTES, 'Cooldown must be at most a week'))),
     /** Wall-clock ms after which the rule no longer fires. */
-    expiresAt: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0))),
+    expiresAt: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(MAX_TIME, 'Expiry is too far in the future'))),
     note: v.optional(v.pipe(v.string(), v.maxLength(MAX_NOTE_LENGTH, 'Note must be at most 200 characters'))),
   }),
   v.check((r) => r.condition === 'percent-move' || r.price !== undefined, 'Price is required for this condition'),

@@ -1,5 +1,6 @@
 /**
- * The one table of WebSocket close codes: what each means and whether the hub reconnects after it.
+ * The one table of WebSocket close codes: what each means, whether the hub reconnects after it, and
+ * whether it waits longer first (the server is busy or full).
  * 4000-4999 are private-use codes (RFC 6455 §7.4.2); standard codes are listed where the hub must
  * decide on them. Codes not in the table reconnect: a transient fault is the safer guess.
  */
@@ -32,6 +33,11 @@ interface CloseRule {
   readonly reason: string;
   /** Whether the hub schedules a reconnect (with backoff) after this code. */
   readonly reconnect: boolean;
+  /**
+   * The server is over capacity: the hub waits its longer "busy" backoff, so a crowd of hubs turned
+   * away together does not come back at once. Default false.
+   */
+  readonly busy?: boolean;
 }
 
 const table: Readonly<Record<number, CloseRule>> = {
@@ -43,7 +49,8 @@ const table: Readonly<Record<number, CloseRule>> = {
   [CloseCode.tooLarge]: { reason: 'frame too large', reconnect: true },
   [CloseCode.internalError]: { reason: 'server error', reconnect: true },
   [CloseCode.serviceRestart]: { reason: 'server restarting', reconnect: true },
-  [CloseCode.tryAgainLater]: { reason: 'server busy', reconnect: true },
+  // Also what a server-wide connection cap answers, and a client too slow to take its stream.
+  [CloseCode.tryAgainLater]: { reason: 'server busy', reconnect: true, busy: true },
   [CloseCode.badFrame]: { reason: 'bad frame', reconnect: true },
   // A server that speaks another protocol version will not change by retrying.
   [CloseCode.unsupportedVersion]: { reason: 'unsupported protocol version', reconnect: false },
@@ -55,10 +62,10 @@ const table: Readonly<Record<number, CloseRule>> = {
   [CloseCode.tokenExpired]: { reason: 'access token expired', reconnect: false },
   // Per-user twin of 1013: the user already holds the server's limit of connections. Back off as
   // from 1013; a later try gets in once one of them closes.
-  [CloseCode.tooManyConnections]: { reason: 'too many connections for this user', reconnect: true },
+  [CloseCode.tooManyConnections]: { reason: 'too many connections for this user', reconnect: true, busy: true },
   // Kept sending over the rate limit (mirrors HTTP 429). Reconnect only after a backoff as from
   // 1013: reconnecting at once would be the same flood again.
-  [CloseCode.rateLimited]: { reason: 'rate limited', reconnect: true },
+  [CloseCode.rateLimited]: { reason: 'rate limited', reconnect: true, busy: true },
   [CloseCode.clientClosing]: { reason: 'client closing', reconnect: false },
 };
 

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { AlertRuleSchema } from './alerts';
 import { parseWith } from '../parse';
+import { TimeSchema } from './times';
 
 export const MAX_TITLE_LENGTH = 200;
 export const MAX_BODY_LENGTH = 4000;
@@ -34,7 +35,7 @@ export const NotificationSchema = v.object({
       alertId: v.pipe(v.string(), v.maxLength(64)),
       rule: AlertRuleSchema,
       price: v.pipe(v.number(), v.finite()),
-      firedAt: v.pipe(v.number(), v.finite()),
+      firedAt: TimeSchema,
     }),
   ),
 });

@@ -4,6 +4,7 @@
  */
 import * as v from 'valibot';
 import { SYMBOL_PATTERN } from './ids';
+import { TimeSchema } from './times';
 
 /** Largest price accepted anywhere; above it a tick is a typo or an attack, not a market. */
 export const MAX_PRICE = 1e12;
@@ -15,7 +16,7 @@ export const PriceTickSchema = v.object({
   price,
   /** The price before this tick (equal to `price` for the first one). */
   prev: price,
-  at: v.pipe(v.number(), v.finite(), v.minValue(0)),
+  at: TimeSchema,
 });
 export type PriceTick = v.InferOutput<typeof PriceTickSchema>;
 

@@ -4,12 +4,20 @@
  * them, and the codec validates every incoming frame against them before anyone reads it.
  */
 import * as v from 'valibot';
+import { TimeSchema } from './times';
 
 /** Bumped on any incompatible change; the server refuses other versions with close code 4001. */
 export const PROTOCOL_VERSION = 1;
 
 const text = (max: number) => v.pipe(v.string(), v.maxLength(max));
-const time = v.pipe(v.number(), v.finite(), v.minValue(0));
+/** Times a `Date` can hold (`./times.ts`); the hub also checks them against its own clock. */
+const time = TimeSchema;
+/**
+ * An event's `at` is only when it was published, for display and order: the hub stores an event
+ * with an implausible time at the time it received it (`worker/core/feed/cursor.ts`), because
+ * refusing the frame would leave its place in the log empty (or refuse a whole batch with it).
+ */
+const eventTime = v.pipe(v.number(), v.finite());
 const seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const topic = text(80);
 
@@ -116,7 +124,7 @@ const Subscribed = v.object({
 });
 const Unsubscribed = v.object({ t: v.literal('unsubscribed'), topic, reason: v.optional(text(200)) });
 export const StateFrameSchema = v.object({ t: v.literal('state'), topic, value: v.unknown(), at: time });
-export const EventFrameSchema = v.object({ t: v.literal('event'), topic, epoch: text(64), seq, data: v.unknown(), at: time });
+export const EventFrameSchema = v.object({ t: v.literal('event'), topic, epoch: text(64), seq, data: v.unknown(), at: eventTime });
 const Batch = v.object({ t: v.literal('batch'), frames: v.array(v.variant('t', [StateFrameSchema, EventFrameSchema])) });
 const AckOk = v.object({ t: v.literal('ack'), id: text(64), ok: v.literal(true), result: v.optional(v.unknown()) });
 /** With `rate-limited`: how long to wait before the refused frame would be accepted, in ms. */

@@ -1,12 +1,15 @@
 /**
- * The `/ws` endpoint: which HTTP upgrades become WebSocket clients. A wrong path (404), an origin
- * the policy refuses (403) or a server shutting down (503) is answered with a plain HTTP status
- * and counted; an accepted socket is handed to `onSocket`. Nothing here reads a frame.
+ * The `/ws` endpoint: which HTTP upgrades become WebSocket clients. A wrong path (404) or a server
+ * shutting down (503) is answered with a plain HTTP status; an origin the policy refuses gets the
+ * upgrade and close 4003 at once, because a browser reports any refused upgrade to scripts only as
+ * 1006 (which reads as "retry"), while a close code tells the hub to stop and why. Refusals are
+ * counted; an accepted socket is handed to `onSocket`. Nothing here reads a frame.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, closeRule } from '../../lib/wire/close-codes';
 import type { OriginPolicy } from '../http/origin';
 import type { Metrics, RefusalReason } from '../metrics';
 
@@ -45,13 +48,23 @@ export function createWebSocketEndpoint(deps: WebSocketEndpointDeps): (req: Inco
     );
   }
 
+  /**
+   * Completes the upgrade only to close it with 4003: no listener is attached and `onSocket` never
+   * sees it, so nothing the peer sends is read and nothing but the close frame is sent.
+   */
+  function refuseOrigin(req: IncomingMessage, socket: Duplex, head: Buffer, message: string): void {
+    metrics.connectionRefused('origin');
+    logger.debug({ message }, 'origin refused; closing with 4003');
+    wss.handleUpgrade(req, socket, head, (ws) => ws.close(CloseCode.originForbidden, closeRule(CloseCode.originForbidden).reason));
+  }
+
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A peer resetting mid-handshake must not surface as an unhandled 'error' event.
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== WS_PATH) return refuse(socket, 404, `No WebSocket endpoint at ${path}: use ${WS_PATH}`, 'path');
     const origin = deps.origins.check(req.headers.origin, req.headers.host);
-    if (!origin.ok) return refuse(socket, 403, origin.reason, 'origin');
+    if (!origin.ok) return refuseOrigin(req, socket, head, origin.reason);
     if (!deps.accepting()) return refuse(socket, 503, 'Server is shutting down');
     wss.handleUpgrade(req, socket, head, deps.onSocket);
   }

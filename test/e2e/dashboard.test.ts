@@ -81,7 +81,8 @@ describe.each<BrowserKind>(['chromium', 'firefox'])('the web dashboard in %s', (
     await tab.signIn('not-a-token');
     const error = await tab.waitForSignInError('Access token refused');
     expect(error).toMatch(/^Could not sign in\. Access token refused/);
-    expect(await tab.status()).toContain('Disconnected');
+    // The status line names the fix the dashboard offers.
+    expect(await tab.status()).toMatch(/^Not connected: Access token refused.*\. Sign in with a new access token$/);
     // The form is usable again, and no socket stayed open with the bad token.
     expect(await tab.waitForSignInForm()).toContain('Access token refused');
     await expectConnections(0);

@@ -10,10 +10,10 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server';
-import { connectAndGreet, connectRefused } from '../support/ws-client';
+import { CloseCode } from '../../lib/wire/close-codes';
+import { connectAndGreet, helloAnswer } from '../support/ws-client';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-DASHBOARD';
 const INDEX = '<!doctype html><title>Switchboard</title><script type="module" src="/assets/index-3f9a1c.js"></script>';
@@ -273,21 +273,10 @@ describe('not built', () => {
   });
 });
 
-/** Opens `/ws` with this Origin and Host and resolves with the upgrade's status (101 when accepted). */
-function upgradeStatus(origin: string, host: string): Promise<number> {
-  const ws = new WebSocket(server.wsUrl, { origin, headers: { host } });
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.on('error', reject);
-  });
+/** Opens `/ws` with this Origin and Host, says hello, and resolves with `welcome` or the close code. */
+async function originAnswer(origin: string, host?: string): Promise<'welcome' | number> {
+  const answer = await helloAnswer(server.url, { origin, ...(host === undefined ? {} : { host }) });
+  return answer.answer === 'welcome' ? 'welcome' : answer.close.code;
 }
 
 describe("WebSocket from the dashboard's own origin", () => {
@@ -298,18 +287,17 @@ describe("WebSocket from the dashboard's own origin", () => {
   });
 
   test('an Origin equal to http:// or https:// plus the Host is accepted, whatever the name', async () => {
-    expect(await upgradeStatus('http://dash.example:8443', 'dash.example:8443')).toBe(101);
-    expect(await upgradeStatus('https://dash.example', 'dash.example')).toBe(101);
+    expect(await originAnswer('http://dash.example:8443', 'dash.example:8443')).toBe('welcome');
+    expect(await originAnswer('https://dash.example', 'dash.example')).toBe('welcome');
   });
 
-  test('foreign origins, other ports and an Origin not matching the Host are refused with 403 and counted', async () => {
+  test('foreign origins, other ports and an Origin not matching the Host are closed with 4003 and counted', async () => {
     const before = await server.metric('switchboard_connections_refused_total', { reason: 'origin' });
-    const evil = await connectRefused(server.url, { origin: 'http://evil.example' });
-    expect(evil).toEqual({ status: 403, body: 'Origin "http://evil.example" is not allowed\n' });
+    expect(await originAnswer('http://evil.example')).toBe(CloseCode.originForbidden);
     const otherPort = server.port === 65_535 ? server.port - 1 : server.port + 1;
-    expect((await connectRefused(server.url, { origin: `http://127.0.0.1:${otherPort}` })).status).toBe(403);
-    expect(await upgradeStatus('http://dash.example:8443', `127.0.0.1:${server.port}`)).toBe(403);
-    expect(await upgradeStatus('http://evil.example', 'dash.example')).toBe(403);
+    expect(await originAnswer(`http://127.0.0.1:${otherPort}`)).toBe(CloseCode.originForbidden);
+    expect(await originAnswer('http://dash.example:8443', `127.0.0.1:${server.port}`)).toBe(CloseCode.originForbidden);
+    expect(await originAnswer('http://evil.example', 'dash.example')).toBe(CloseCode.originForbidden);
     expect(await server.metric('switchboard_connections_refused_total', { reason: 'origin' })).toBe(before + 4);
   });
 });

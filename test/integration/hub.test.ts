@@ -8,6 +8,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import type { HubListener, HubStatus, TopicUpdate } from '../../lib/rpc/hub-api';
+import { CloseCode } from '../../lib/wire/close-codes';
 import type { PriceTick } from '../../lib/wire/prices';
 import { openHub, type Hub } from '../../worker/core/hub';
 import { systemClock } from '../../worker/core/platform';
@@ -35,11 +36,12 @@ function view() {
 
 useCleanups();
 
-async function startHub(server: TestServer): Promise<Hub> {
+/** `origin`: the Origin header the hub's sockets send, as a browser would; none by default. */
+async function startHub(server: TestServer, origin?: string): Promise<Hub> {
   const log = createRecordingLogger();
   const hub = await openHub(
     {
-      openSocket: (url) => new WebSocket(url),
+      openSocket: (url) => new WebSocket(url, origin === undefined ? {} : { origin }),
       clock: systemClock,
       random: Math.random,
       network: createFakeNetwork(true),
@@ -160,5 +162,24 @@ describe('hub against the real server', () => {
     expect(await server.metric('switchboard_connections_refused_total', { reason: 'unauthorized' })).toBe(1);
     await session.saveSettings({ serverUrl: server.url, token: TEST_DEV_TOKEN });
     await until('open again', () => hub.status().s === 'open');
+  });
+
+  test('a server that does not allow the origin closes with 4003: the hub stops; saving the settings again tries once', async () => {
+    const server = await serve({ allowExtensionOrigins: false });
+    const hub = await startHub(server, 'chrome-extension://abcdefghijklmnopabcdefghijklmnop');
+    const closed = () => {
+      const current = hub.status();
+      return current.s === 'closed' && current;
+    };
+    expect(await until('closed', closed)).toEqual({ s: 'closed', reason: 'origin not allowed', code: CloseCode.originForbidden });
+    expect(await server.metric('switchboard_connections_refused_total', { reason: 'origin' })).toBe(1);
+    // No retry timer exists in 'closed' (pinned with fake timers in the unit tests); a save is
+    // what tries again, once, and the server counts exactly that second attempt.
+    const session = hub.openSession();
+    await session.saveSettings({ serverUrl: server.url, token: TEST_DEV_TOKEN });
+    await server.waitForMetric('switchboard_connections_refused_total', (n) => n === 2, { reason: 'origin' });
+    await until('closed again', closed);
+    expect(await server.metric('switchboard_connections_refused_total', { reason: 'origin' })).toBe(2);
+    expect(await server.metric('switchboard_ws_connections')).toBe(0);
   });
 });

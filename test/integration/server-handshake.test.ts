@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { startTestServer, type TestServer } from '../support/server';
-import { connect, connectAndGreet, connectRefused } from '../support/ws-client';
+import { connect, connectAndGreet, connectRefused, helloAnswer } from '../support/ws-client';
 
 let server: TestServer;
 
@@ -87,11 +87,13 @@ describe('handshake', () => {
 });
 
 describe('origin allow-list', () => {
-  test('a foreign origin is refused at the upgrade with 403, counted by reason', async () => {
-    const refused = await connectRefused(server.url, { origin: 'https://evil.example' });
-    expect(refused.status).toBe(403);
-    expect(refused.body).toContain('https://evil.example');
+  test('a foreign origin is closed at once with 4003, nothing read or served, counted by reason and never as a connection', async () => {
+    const helloBefore = await server.metric('switchboard_frames_received_total', { type: 'hello' });
+    const refused = await helloAnswer(server.url, { origin: 'https://evil.example' });
+    expect(refused).toEqual({ answer: 'closed', close: { code: CloseCode.originForbidden, reason: 'origin not allowed' }, received: [] });
     expect(await server.metric('switchboard_connections_refused_total', { reason: 'origin' })).toBe(1);
+    expect(await server.metric('switchboard_frames_received_total', { type: 'hello' })).toBe(helloBefore);
+    expect(await server.metric('switchboard_ws_connections')).toBe(0);
   });
 
   test.each([
@@ -115,7 +117,7 @@ describe('origin allow-list', () => {
   test('extension origins are refused in production unless listed', async () => {
     const production = await startTestServer({ allowExtensionOrigins: false, allowedOrigins: ['chrome-extension://listedextensionid'] });
     try {
-      expect((await connectRefused(production.url, { origin: 'chrome-extension://otherextensionid' })).status).toBe(403);
+      expect(await helloAnswer(production.url, { origin: 'chrome-extension://otherextensionid' })).toMatchObject({ answer: 'closed', close: { code: CloseCode.originForbidden } });
       const { client } = await connectAndGreet(production.url, { origin: 'chrome-extension://listedextensionid' });
       await client.close();
     } finally {

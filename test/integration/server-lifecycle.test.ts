@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { startTestServer, type TestServer } from '../support/server';
-import { connect, connectAndGreet, connectRefused } from '../support/ws-client';
+import { connect, connectAndGreet, helloAnswer } from '../support/ws-client';
 
 const HEARTBEAT_MS = 200;
 let server: TestServer;
@@ -34,7 +34,7 @@ test('the connections gauge counts open sockets exactly and returns to 0 after e
   await c.closed;
   expect(await gauge()).toBe(1);
 
-  await connectRefused(server.url, { origin: 'https://evil.example' }); // never counted
+  await helloAnswer(server.url, { origin: 'https://evil.example' }); // closed with 4003, never counted
   expect(await gauge()).toBe(1);
 
   b.client.ws.terminate(); // abrupt: the server only learns from the TCP close

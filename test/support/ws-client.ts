@@ -14,6 +14,8 @@ import { TEST_DEV_TOKEN } from './server';
 export interface ConnectOptions {
   /** `Origin` header to send; none by default (like a non-browser client). */
   readonly origin?: string;
+  /** `Host` header to send instead of the URL's. */
+  readonly host?: string;
   /** Path of the endpoint. Default `/ws`. */
   readonly path?: string;
   /** Answer the server's `ping` with `pong` automatically. Default true; false makes a silent client. */
@@ -96,6 +98,7 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
   const ws = new WebSocket(wsUrlOf(url, options.path), {
     ...(options.origin === undefined ? {} : { origin: options.origin }),
     ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    ...(options.host === undefined ? {} : { headers: { host: options.host } }),
     perMessageDeflate: false,
   });
   const received: ServerFrame[] = [];
@@ -208,6 +211,29 @@ export async function connectAndGreet(
   const client = await connect(url, options);
   const welcome = await client.hello(options.token === undefined ? {} : { token: options.token });
   return { client, welcome };
+}
+
+/**
+ * How the server answers a connection that says `hello` as soon as it opens: `welcome` (served), or
+ * the close code and reason when it closes first, with every frame received before it (none, when
+ * nothing was served). A refused origin closes at once with 4003.
+ */
+export async function helloAnswer(
+  url: string,
+  options: ConnectOptions = {},
+): Promise<{ readonly answer: 'welcome' } | { readonly answer: 'closed'; readonly close: CloseInfo; readonly received: readonly ServerFrame[] }> {
+  const client = await connect(url, options);
+  try {
+    client.send({ t: 'hello', v: PROTOCOL_VERSION, token: TEST_DEV_TOKEN, client: 'test' });
+  } catch {
+    // Already closing: the close below is the answer.
+  }
+  const first = await Promise.race([client.next((f) => f.t === 'welcome').then(() => 'welcome' as const, () => 'closed' as const), client.closed.then(() => 'closed' as const)]);
+  if (first === 'welcome') {
+    await client.close();
+    return { answer: 'welcome' };
+  }
+  return { answer: 'closed', close: await client.closed, received: client.received };
 }
 
 /** Attempts an upgrade the server is expected to refuse; resolves with the HTTP status and body. */

@@ -27,6 +27,26 @@ describe('StatusLine', () => {
     expect(root.querySelector('[role="status"]')?.textContent).toBe(text);
   });
 
+  const refused = (code: number, reason: string) => ({ s: 'closed', reason, code }) as const;
+  test.each([
+    ['extension', refused(4003, 'origin not allowed'), "Not connected: this server does not allow the extension's origin (ALLOWED_ORIGINS)"],
+    ['dashboard', refused(4003, 'origin not allowed'), "Not connected: this server does not allow this page's origin (ALLOWED_ORIGINS, or a proxy that changes the Host header)"],
+    ['extension', refused(4010, 'Access token refused: not a valid access token'), 'Not connected: Access token refused: not a valid access token. Save a new access token in Options'],
+    ['dashboard', refused(4010, 'access token refused'), 'Not connected: access token refused. Sign in with a new access token'],
+    ['extension', refused(4011, 'access token expired'), 'Not connected: the access token expired. Save a new access token in Options'],
+    ['dashboard', refused(4011, 'Access token refused: "exp" claim timestamp check failed'), 'Not connected: the access token expired. Sign in with a new access token'],
+    ['extension', refused(4001, 'unsupported protocol version'), 'Not connected: unsupported protocol version. Update the extension'],
+    ['extension', { s: 'closed', reason: 'hub closed' } as const, 'Disconnected: hub closed'],
+  ] as const)('in the %s, %j reads %s', async (host, status, text) => {
+    await show(<StatusLine status={status} host={host} />);
+    expect(root.querySelector('[role="status"]')?.textContent).toBe(text);
+  });
+
+  test('the extension is the default host', async () => {
+    await show(<StatusLine status={refused(4003, 'origin not allowed')} />);
+    expect(root.querySelector('[role="status"]')?.textContent).toContain("the extension's origin");
+  });
+
   test('counts down every second while waiting to reconnect', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const start = Date.now();

@@ -110,6 +110,29 @@ describe('the server starting a live subscription over', () => {
   });
 });
 
+describe('answers that do not add up', () => {
+  test.each([
+    ['0 (it would put the cursor at -1, which no subscribe can carry)', 0],
+    ['past the head (it would skip events that exist)', 6],
+  ])('a subscribed whose first event is %s is refused: the cursor stays, and the topic subscribes again since it', async (_name, from) => {
+    const { hub, socket, platform } = await start();
+    await connect(hub, socket());
+    await freshStart(hub, socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
+    socket().serverClose(CloseCode.abnormal);
+    vi.runOnlyPendingTimers();
+    await connect(hub, socket());
+    socket().receive(subscribed('feed:ann', 'recovered', { epoch: 'f1', seq: 4 }, from));
+    await hub.idle();
+    expect(platform.log.warnings()).toContainEqual(
+      expect.objectContaining({ message: 'a stream failed; it subscribes again later', data: expect.objectContaining({ error: expect.stringMatching(/outside 1 to 5/) }) }),
+    );
+    vi.advanceTimersByTime(500);
+    await hub.idle();
+    expect(streamSubscribes(socket()).at(-1)).toEqual({ t: 'subscribe', topic: 'feed:ann', since: { epoch: 'f1', seq: 2 }, last: 50 });
+    expect(platform.log.warnings().map((entry) => entry.message)).not.toContain('send failed');
+  });
+});
+
 describe('storage failures', () => {
   test('a failed write stops the topic and subscribes again since the unchanged cursor after the backoff delay', async () => {
     const { hub, socket, platform } = await start();

@@ -95,11 +95,29 @@ describe('storing events', () => {
     expect(other).toMatchObject({ changed: [], otherEpoch: 1, cursor: { epoch: 'e1', seq: 0 } });
   });
 
-  test('an event that is not a notification is skipped, but the cursor passes it', async () => {
+  test('an event that is not a notification leaves a marker saying so, and the cursor passes it', async () => {
     const { store } = setup();
     const result = await store.append('news', fresh('e1', 1), [event('news', 'e1', 1, { body: 'no title' }), event('news', 'e1', 2)], 0);
-    expect(ids(result.changed)).toEqual(['news/e1/2']);
+    expect(ids(result.changed)).toEqual(['unreadable/news/e1/1', 'news/e1/2']);
+    expect(result.changed[0]).toEqual({ kind: 'gap', id: 'unreadable/news/e1/1', topic: 'news', at: 1001, reason: 'unreadable', missed: 1, read: true });
     expect(result).toMatchObject({ invalid: 1, cursor: { epoch: 'e1', seq: 2 } });
+    // A replay of it stores nothing again.
+    const again = await store.append('news', null, [event('news', 'e1', 1, { body: 'no title' })], 0);
+    expect(again).toMatchObject({ changed: [], duplicates: 1 });
+  });
+
+  test('unreadable events in a row make one marker with their count; a readable one or a jump ends the run', async () => {
+    const { store } = setup();
+    const bad = (seq: number) => event('news', 'e1', seq, { title: 42 });
+    const result = await store.append('news', fresh('e1', 1), [bad(1), bad(2), bad(3), event('news', 'e1', 4), bad(5), bad(7)], 0);
+    expect(result.changed.map((entry) => (entry.kind === 'gap' ? `${entry.id} ${entry.reason} ${entry.missed}` : entry.id))).toEqual([
+      'unreadable/news/e1/1 unreadable 3',
+      'news/e1/4',
+      'unreadable/news/e1/5 unreadable 1',
+      'gap/news/e1/7 trimmed 1',
+      'unreadable/news/e1/7 unreadable 1',
+    ]);
+    expect(result).toMatchObject({ invalid: 5, jumps: 1, cursor: { epoch: 'e1', seq: 7 }, unread: 1 });
   });
 });
 

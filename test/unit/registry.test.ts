@@ -31,6 +31,7 @@ function setup(open = true) {
       return true;
     },
     log,
+    clock: { now: () => Date.now() },
   });
   const view = () => {
     const got: TopicUpdate[] = [];

@@ -11,10 +11,12 @@ import { toErrorData } from '../../lib/errors';
 import type { HubStatus } from '../../lib/rpc/hub-api';
 import { DEFAULT_SETTINGS, parseSettings, type Settings } from '../../lib/rpc/settings';
 import type { ClientFrame } from '../../lib/wire/protocol';
+import type { BackoffOptions } from '../../lib/backoff';
 import { createAlerts, type Alerts } from './alerts/alerts';
 import { holdAlertsTopic, type AlertsTopic } from './alerts/alerts-topic';
 import { createConnection } from './connection/connection';
 import { createConnectionEvents } from './connection/events';
+import { createRefusals } from './connection/refusal';
 import { toHubStatus, type Transition } from './connection/state';
 import { createFeed } from './feed/feed';
 import { createStreams, type Streams } from './feed/streams';
@@ -30,6 +32,7 @@ import { openHubDb } from '../store/db';
 import { createFeedStore } from '../store/feed-store';
 import { createOutboxStore } from '../store/outbox-store';
 import { createOverlayStore } from '../store/overlay-store';
+import { createRefusalStore } from '../store/refusal-store';
 import { createSnapshotStore } from '../store/snapshot-store';
 
 export type { HubSession };
@@ -39,6 +42,12 @@ export interface HubOptions {
   backoffBaseMs: number;
   /** Largest backoff ceiling in ms. Default 30 000. */
   backoffCapMs: number;
+  /**
+   * The backoff after close 1013 (the server is busy or full): never sooner than `minMs`, then full
+   * jitter below a ceiling that starts at `baseMs` and doubles up to `capMs`, so hubs turned away
+   * together come back spread out. Default `{ minMs: 5 000, baseMs: 15 000, capMs: 120 000 }`.
+   */
+  busyBackoff: BackoffOptions;
   /** Client ping interval upper bound in ms; ≤ 20 s keeps a Chrome MV3 service worker alive. Default 20 000. */
   maxPingIntervalMs: number;
   /** How long the socket may take to open and the server to answer `welcome`, in ms. Default 10 000. */
@@ -54,6 +63,7 @@ export interface HubOptions {
 export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
   backoffBaseMs: 500,
   backoffCapMs: 30_000,
+  busyBackoff: { minMs: 5_000, baseMs: 15_000, capMs: 120_000 },
   maxPingIntervalMs: 20_000,
   handshakeTimeoutMs: 10_000,
   conflate: true,
@@ -68,7 +78,7 @@ export interface Hub {
   configure(settings: Settings): void;
   /**
    * Resolves once every received stream event is stored (or dropped) and announced, and every
-   * outbox and overlay write so far committed.
+   * outbox, overlay and refusal write so far committed.
    */
   idle(): Promise<void>;
   /**
@@ -144,6 +154,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
     log,
     options: {
       backoff: { baseMs: opts.backoffBaseMs, capMs: opts.backoffCapMs },
+      busyBackoff: opts.busyBackoff,
       maxPingIntervalMs: opts.maxPingIntervalMs,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
     },
@@ -151,9 +162,10 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
     onFrame: events.onFrame,
   });
   const send = (frame: ClientFrame): boolean => connection.send(frame);
+  const refusals = createRefusals({ store: createRefusalStore(db), clock, log });
   const shown = createShownUser({ connection, token: () => settings.token });
 
-  const registry = createRegistry({ send, log });
+  const registry = createRegistry({ send, log, clock });
   const store = createFeedStore(db, shown.current);
   const feed = createFeed({ store, log, ...(platform.badge ? { badge: platform.badge } : {}) });
   /** A change of the user the badge and views show means another user's feed. */
@@ -207,7 +219,10 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
 
   const followers: Followers = { registry, streams, outbox, alerts, alertsTopic, shown, userMayHaveChanged, status: views.status };
   events.attach({
-    onTransition: (change) => followConnection(followers, change),
+    onTransition: (change) => {
+      refusals.follow(change, settings);
+      followConnection(followers, change);
+    },
     onFrame: createFrameRouter({ registry, streams, outbox, log }),
   });
 
@@ -222,6 +237,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
       await streams.idle();
       await outbox.idle();
       await overlays.idle();
+      await refusals.idle();
     },
     close() {
       if (closed) return;
@@ -239,8 +255,12 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
 
   // The badge shows what is stored from the start (a browser restart), before anything arrives.
   // Not awaited: a database that is slow to open (an upgrade blocked by another context) must
-  // not keep the hub from connecting; the stream work simply waits for it.
-  connection.configure(settings);
+  // not keep the hub from connecting; the stream work simply waits for it. Only the refusal the
+  // server gave these very settings before is read first (for at most a second): asking again on
+  // every start would knock on a server that refused for good.
+  const refused = await refusals.recall(settings);
+  if (refused) connection.configureRefused(settings, refused);
+  else connection.configure(settings);
   shown.changed();
   void feed.refreshBadge();
   // The stored alert list of the token's user, shown until the server's arrives.

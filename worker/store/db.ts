@@ -16,6 +16,7 @@ import type { Logger } from '../core/platform';
 import type { OutboxEntry } from '../core/outbox/store';
 import type { StoredOverlay } from '../core/overlays/store';
 import type { StoredSnapshot } from '../core/alerts/store';
+import type { StoredRefusal } from '../core/connection/refusal';
 
 export const DB_NAME = 'switchboard-hub';
 
@@ -56,6 +57,8 @@ export interface HubSchema extends DBSchema {
    */
   overlays: { key: string; value: StoredOverlay };
   snapshots: { key: string; value: StoredSnapshot };
+  /** The last lasting refusal by the server, so a restarted background does not ask again with the same settings. */
+  refusal: { key: string; value: StoredRefusal & { readonly key: string } };
 }
 
 type Db = IDBPDatabase<HubSchema>;
@@ -98,6 +101,10 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
         cursor.update({ ...cursor.value, owner: topicOwner(cursor.value.entry.topic) }).catch(() => {});
       }
     })().catch(() => {});
+  },
+  // 4: the server's last lasting refusal (origin, token, version) and the settings it refused.
+  (db) => {
+    db.createObjectStore('refusal', { keyPath: 'key' });
   },
 ];
 

@@ -13,7 +13,7 @@
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import type { EventFrame, StreamPosition } from '../../lib/wire/protocol';
 import { topicOwner } from '../../lib/wire/topics';
-import { admit, startCursor, toGap, toNotification, type StreamStart } from '../core/feed/cursor';
+import { admit, startCursor, toGap, toNotification, toUnreadable, type StreamStart } from '../core/feed/cursor';
 import type { AppendResult, FeedStore, Viewer } from '../core/feed/store';
 import type { IDBPObjectStore, StoreNames } from 'idb';
 import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from './db';
@@ -78,6 +78,14 @@ function planAppend(
   let cursor = old;
   const entries: StoredEntry[] = [];
   const counts = { duplicates: 0, otherEpoch: 0, early: 0, invalid: 0, jumps: 0 };
+  /** Unreadable events in a row, stored as one marker once the run ends. */
+  let unreadable: { readonly event: EventFrame; count: number } | null = null;
+  const endUnreadable = (): void => {
+    if (!unreadable) return;
+    const { event, count } = unreadable;
+    entries.push(toStored(toUnreadable(topic, event.epoch, event.seq, count, event.at), event.seq));
+    unreadable = null;
+  };
 
   if (start) {
     const started = startCursor(cursor, start);
@@ -92,15 +100,23 @@ function planAppend(
     else if (verdict.k === 'no cursor') counts.early++;
     if (verdict.k !== 'next' && verdict.k !== 'jump') continue;
     if (verdict.k === 'jump') {
+      endUnreadable();
       counts.jumps++;
       const gap = toGap(topic, event.epoch, event.seq, { reason: 'trimmed', missed: verdict.missed }, event.at - 1);
       entries.push(toStored(gap, event.seq - 0.5));
     }
     cursor = { epoch: event.epoch, seq: event.seq };
     const entry = toNotification(event);
-    if (entry) entries.push(toStored(entry, event.seq));
-    else counts.invalid++;
+    if (entry) {
+      endUnreadable();
+      entries.push(toStored(entry, event.seq));
+    } else {
+      counts.invalid++;
+      if (unreadable) unreadable.count++;
+      else unreadable = { event, count: 1 };
+    }
   }
+  endUnreadable();
   return { cursor, entries, counts };
 }
 

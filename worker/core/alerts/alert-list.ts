@@ -9,11 +9,12 @@ import * as v from 'valibot';
 import { AlertRuleSchema, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
 import type { AlertItem } from '../../../lib/rpc/hub-api';
 import { parseWith } from '../../../lib/parse';
+import { implausibleTime, TimeSchema } from '../../../lib/wire/times';
 import type { OutboxEntry } from '../outbox/store';
 
 /** Most alerts one state value may list: far above the server's per-user limit, still bounded. */
 const MAX_LISTED = 5000;
-const time = v.pipe(v.number(), v.finite(), v.minValue(0));
+const time = TimeSchema;
 
 const ServerAlertSchema = v.object({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
@@ -26,9 +27,19 @@ const ServerAlertSchema = v.object({
 });
 const AlertsStateSchema = v.object({ alerts: v.pipe(v.array(ServerAlertSchema), v.maxLength(MAX_LISTED)) });
 
-/** The value of an `alerts:<user>` state frame, or the first problem with it as text. */
-export function parseAlertsState(value: unknown): { ok: true; value: AlertsState } | { ok: false; error: string } {
-  return parseWith(AlertsStateSchema, value);
+/**
+ * The value of an `alerts:<user>` state frame, or the first problem with it as text. With `now`,
+ * the server's times in it (`createdAt`, `firedAt`) must also be plausible at that time
+ * (`lib/wire/times.ts`).
+ */
+export function parseAlertsState(value: unknown, now?: number): { ok: true; value: AlertsState } | { ok: false; error: string } {
+  const parsed = parseWith(AlertsStateSchema, value);
+  if (!parsed.ok || now === undefined) return parsed;
+  for (const [i, alert] of parsed.value.alerts.entries()) {
+    const why = implausibleTime(alert.createdAt, now) ?? (alert.firedAt === undefined ? null : implausibleTime(alert.firedAt, now));
+    if (why !== null) return { ok: false, error: `alerts.${i}: ${why}` };
+  }
+  return parsed;
 }
 
 function fromServer(alert: ServerAlert): AlertItem {

@@ -49,8 +49,8 @@ export interface AttemptDeps {
   isOpen(): boolean;
   /** The server welcomed the hub in the protocol version it speaks: the connection is open. */
   opened(welcome: Extract<ServerFrame, { t: 'welcome' }>): void;
-  /** Ends the attempt: the connection's `drop`. */
-  drop(reason: string, next: 'retry' | 'stop'): void;
+  /** Ends the attempt: the connection's `drop`; `code` is the close code when the socket closed. */
+  drop(reason: string, next: 'retry' | 'stop', code?: number): void;
   /** Valid frames received while open that the connection does not handle itself. */
   onFrame(frame: ServerFrame): void;
 }
@@ -114,7 +114,7 @@ export function attachAttempt(deps: AttemptDeps): void {
     if (!deps.isCurrent()) return;
     const rule = closeRule(event.code);
     log.info('socket closed', { code: event.code, reason: event.reason });
-    deps.drop(closeReason(event.code, event.reason, serverError), rule.reconnect ? 'retry' : 'stop');
+    deps.drop(closeReason(event.code, event.reason, serverError), rule.reconnect ? 'retry' : 'stop', event.code);
   };
   // A handler stays attached even on stale sockets: `ws` throws an 'error' event nobody listens to.
   socket.onerror = () => {

@@ -15,6 +15,7 @@ import { createCodec, type Codec } from '../../../lib/wire/codec';
 import type { ClientFrame, ServerFrame } from '../../../lib/wire/protocol';
 import type { Settings } from '../../../lib/rpc/settings';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
+import { closeRule } from '../../../lib/wire/close-codes';
 import { attachAttempt, attemptTarget } from './attempt';
 import { closeQuietly, openBinarySocket, sendFrame } from './socket';
 import type { Clock, Logger, NetworkMonitor, SocketFactory, SocketLike } from '../platform';
@@ -26,6 +27,8 @@ type Next = 'retry' | 'now' | 'stop' | 'offline' | 'idle';
 
 export interface ConnectionOptions {
   readonly backoff: BackoffOptions;
+  /** The backoff after a close the table marks `busy` (1013: the server is over capacity). Default: `backoff`. */
+  readonly busyBackoff?: BackoffOptions;
   /** Upper bound of the client ping interval, in ms. */
   readonly maxPingIntervalMs: number;
   /** How long the socket may take to open and the server to answer `welcome`, in ms. */
@@ -51,6 +54,11 @@ export interface Connection {
   readonly state: ConnectionState;
   /** Applies settings; (re)connects at once when they changed or nothing is connected. */
   configure(settings: Settings): void;
+  /**
+   * Takes settings the server refused for good before (remembered across a restart) without
+   * connecting: `closed` with that refusal until the next `configure`. Only from `idle`.
+   */
+  configureRefused(settings: Settings, refusal: { readonly code: number; readonly reason: string }): void;
   /** Sends a frame if the connection is open; returns whether it was handed to the socket. */
   send(frame: ClientFrame): boolean;
   /** Closes for good: the socket, every timer and the network watch. */
@@ -83,17 +91,20 @@ export function createConnection(deps: ConnectionDeps): Connection {
     if (old.socket) closeQuietly(old.socket, reason);
   }
 
-  function drop(reason: string, next: Next): void {
+  /** `code`: the close code, when the socket's close is what ended the attempt. */
+  function drop(reason: string, next: Next, code?: number): void {
     const from = state;
     release(reason);
     switch (next) {
-      case 'retry':
+      case 'retry': {
         // A failed attempt n makes the next one n + 1; an open connection resets the count.
-        return wait(from.s === 'connecting' ? from.attempt + 1 : 1, reason);
+        const busy = code !== undefined && closeRule(code).busy === true;
+        return wait(from.s === 'connecting' ? from.attempt + 1 : 1, reason, busy ? (options.busyBackoff ?? options.backoff) : options.backoff);
+      }
       case 'now':
         return connect(0);
       case 'stop':
-        return transition({ s: 'closed', reason });
+        return transition({ s: 'closed', reason, ...(code === undefined ? {} : { code }) });
       case 'offline':
         return transition({ s: 'offline' });
       case 'idle':
@@ -101,8 +112,8 @@ export function createConnection(deps: ConnectionDeps): Connection {
     }
   }
 
-  function wait(attempt: number, reason: string): void {
-    const delay = backoffDelay(attempt - 1, options.backoff, deps.random);
+  function wait(attempt: number, reason: string, backoff: BackoffOptions): void {
+    const delay = backoffDelay(attempt - 1, backoff, deps.random);
     const scope = createScope(clock);
     live = { scope, socket: null };
     scope.after(delay, () => connect(attempt));
@@ -144,7 +155,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
     else if (online && state.s === 'offline') connect(0);
   });
 
-  return {
+  const connection: Connection = {
     get state() {
       return state;
     },
@@ -164,6 +175,11 @@ export function createConnection(deps: ConnectionDeps): Connection {
           return connect(0);
       }
     },
+    configureRefused(next, refusal) {
+      if (state.s !== 'idle') return connection.configure(next);
+      settings = next;
+      transition({ s: 'closed', reason: refusal.reason, code: refusal.code });
+    },
     send(frame) {
       if (state.s !== 'open' || !live?.socket) return false;
       return sendFrame(live.socket, codec, log, frame);
@@ -175,4 +191,5 @@ export function createConnection(deps: ConnectionDeps): Connection {
       drop('hub closed', 'stop');
     },
   };
+  return connection;
 }

@@ -13,7 +13,8 @@ export type ConnectionState =
   | { readonly s: 'open'; readonly attempt: number; readonly session: string; readonly user: string; readonly since: number }
   | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
   | { readonly s: 'offline' }
-  | { readonly s: 'closed'; readonly reason: string };
+  /** `code`: the server's close code when it refused the connection (4001, 4003, 4010, 4011). */
+  | { readonly s: 'closed'; readonly reason: string; readonly code?: number };
 
 export interface Transition {
   readonly from: ConnectionState;

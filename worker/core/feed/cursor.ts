@@ -6,6 +6,7 @@
  */
 import type { EventFrame, StreamPosition } from '../../../lib/wire/protocol';
 import { parseNotification } from '../../../lib/wire/notifications';
+import { implausibleTime } from '../../../lib/wire/times';
 import { type GapEntry, type NotificationEntry } from '../../../lib/rpc/feed-entry';
 
 /** What an event means for a topic whose cursor is `cursor`. */
@@ -58,6 +59,26 @@ export function startCursor(old: StreamPosition | null, start: StreamStart): { c
   return { cursor: old, gap: null };
 }
 
+/**
+ * The events with every implausible `at` (far from the hub's clock, `lib/wire/times.ts`) replaced
+ * by `now`, the time the hub received them, and why the first one was not believed. An event's
+ * time only dates and orders it in the feed; its place in the log is its `seq`. Refusing it would
+ * either wedge the topic (the cursor could not pass it, and every replay would bring it back) or
+ * skip it as if it had been stored; re-dated, it is stored once like any other.
+ */
+export function redateImplausible(events: readonly EventFrame[], now: number): { events: readonly EventFrame[]; redated: number; why: string | null } {
+  let redated = 0;
+  let why: string | null = null;
+  const out = events.map((event) => {
+    const problem = implausibleTime(event.at, now);
+    if (problem === null) return event;
+    redated++;
+    why ??= problem;
+    return { ...event, at: now };
+  });
+  return redated === 0 ? { events, redated, why } : { events: out, redated, why };
+}
+
 /** `topic/epoch/seq`: unique and stable, so a replayed event maps to the entry already stored. */
 export function notificationId(topic: string, epoch: string, seq: number): string {
   return `${topic}/${epoch}/${seq}`;
@@ -87,6 +108,15 @@ export function toNotification(event: EventFrame): NotificationEntry | null {
     ...(alert === undefined ? {} : { alert }),
     read: false,
   };
+}
+
+/**
+ * The marker stored in place of `count` events in a row, from `seq` on, that are not notifications
+ * the hub can read (a buggy or hostile server's): the cursor passes them like any event, so the
+ * topic goes on, and the marker says what was not shown instead of skipping them in silence.
+ */
+export function toUnreadable(topic: string, epoch: string, seq: number, count: number, at: number): GapEntry {
+  return { kind: 'gap', id: `unreadable/${topic}/${epoch}/${seq}`, topic, at, reason: 'unreadable', missed: count, read: true };
 }
 
 /**

@@ -23,7 +23,7 @@ export interface AppendResult extends FeedChange {
   readonly otherEpoch: number;
   /** Events that came before the subscription started (no cursor), not stored. */
   readonly early: number;
-  /** Events whose data is not a notification: not stored, but the cursor passed them. */
+  /** Events whose data is not a notification: stored as an `unreadable` marker, and the cursor passed them. */
   readonly invalid: number;
   /** Gaps the server did not announce, each stored as a gap marker. */
   readonly jumps: number;

@@ -3,10 +3,11 @@
  * `subscribed` is applied in the transaction of the first events that follow (at once when none
  * follow), so a gap marker lands just before them; and every committed change says how its events
  * reached the hub (`StoredOrigin`): the replay of what the server held when the hub subscribed is
- * tracked until the cursor reaches that head.
+ * tracked until the cursor reaches that head. An event whose time is implausible (years ahead of the
+ * hub's clock, or no time a `Date` holds) is stored at the time it arrived (`redateImplausible`).
  */
 import type { EventFrame, FrameOf, ServerFrame } from '../../../lib/wire/protocol';
-import type { StreamStart } from './cursor';
+import { redateImplausible, type StreamStart } from './cursor';
 import type { AppendResult, FeedStore } from './store';
 import type { Clock, Logger } from '../platform';
 
@@ -49,7 +50,7 @@ export interface StreamWriter {
 
 function report(log: Logger, topic: string, result: AppendResult): void {
   if (result.jumps > 0) log.warn('the server skipped events; gap marker stored', { topic, jumps: result.jumps });
-  if (result.invalid > 0) log.warn('stream events that are not notifications were skipped', { topic, count: result.invalid });
+  if (result.invalid > 0) log.warn('stream events that are not notifications were stored as unreadable markers', { topic, count: result.invalid });
   if (result.early > 0) log.warn('stream events before the subscription started were dropped', { topic, count: result.early });
   if (result.otherEpoch > 0) log.warn('stream events of another epoch were dropped', { topic, count: result.otherEpoch });
 }
@@ -72,6 +73,12 @@ export function createStreamWriter(deps: StreamWriterDeps): StreamWriter {
         throw new Error(`the server answered a stream subscription with mode ${frame.mode} and no position`);
       }
       const { position } = frame;
+      // Events are numbered from 1 and the first that follows is at most one past the head; a
+      // `from` outside that would move the cursor below 0 (a cursor no subscribe can carry, which
+      // would wedge the topic) or past events that exist.
+      if (frame.from !== undefined && (frame.from < 1 || frame.from > position.seq + 1)) {
+        throw new Error(`the server's subscription answer starts at ${frame.from}, outside 1 to ${position.seq + 1}`);
+      }
       log.info('stream subscribed', { topic, recovery: frame.recovery, position, from: frame.from });
       start = { epoch: position.epoch, next: frame.from ?? position.seq + 1, cursorRefused };
       replay = { epoch: position.epoch, until: position.seq };
@@ -82,7 +89,12 @@ export function createStreamWriter(deps: StreamWriterDeps): StreamWriter {
     async write(events) {
       const applying = start;
       start = null;
-      const result = await deps.store.append(topic, applying, events, deps.clock.now());
+      const now = deps.clock.now();
+      const dated = redateImplausible(events, now);
+      if (dated.redated > 0) {
+        log.warn('stream events with an implausible time are stored at the time they arrived', { topic, count: dated.redated, why: dated.why });
+      }
+      const result = await deps.store.append(topic, applying, dated.events, now);
       report(log, topic, result);
       const replayed = replay;
       const cursor = result.cursor;

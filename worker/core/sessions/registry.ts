@@ -14,9 +14,10 @@
 import type { StateUpdate, TopicUpdate } from '../../../lib/rpc/hub-api';
 import { parseTopic, TOPIC_KINDS, topics, type ParsedTopic, type TopicId } from '../../../lib/wire/topics';
 import { parsePriceTick } from '../../../lib/wire/prices';
+import { implausibleTime } from '../../../lib/wire/times';
 import type { ClientFrame, FrameOf, ServerFrame, StateFrame, TopicMode } from '../../../lib/wire/protocol';
 import { parseAlertsState } from '../alerts/alert-list';
-import type { Logger } from '../platform';
+import type { Clock, Logger } from '../platform';
 
 /**
  * The server frames the registry handles; the composition root routes them here (for a `batch`,
@@ -28,6 +29,8 @@ export interface RegistryDeps {
   /** Sends a frame if the connection is open; returns `false` otherwise (the topic is sent on open). */
   send(frame: ClientFrame): boolean;
   readonly log: Logger;
+  /** For the check that a value's times are not years ahead of the hub's clock. */
+  readonly clock: Pick<Clock, 'now'>;
 }
 
 /** One view's hold on topics. */
@@ -62,16 +65,23 @@ interface Entry {
   readonly members: Set<Member>;
 }
 
-/** A `state` value checked against its topic, or `null` with why it is not acceptable. */
-function checkStateValue(topic: ParsedTopic, value: unknown): { ok: true; value: unknown } | { ok: false; why: string } {
+/**
+ * A `state` frame's value checked against its topic, its times against the hub's clock `now`, or
+ * why it is not acceptable. A refused value changes nothing: the last good one stays.
+ */
+function checkStateValue(topic: ParsedTopic, frame: StateFrame, now: number): { ok: true; value: unknown } | { ok: false; why: string } {
+  const late = implausibleTime(frame.at, now);
+  if (late !== null) return { ok: false, why: `frame ${late}` };
   if (topic.kind === 'alerts') {
-    const alerts = parseAlertsState(value);
+    const alerts = parseAlertsState(frame.value, now);
     return alerts.ok ? alerts : { ok: false, why: `not a valid alert list: ${alerts.error}` };
   }
   if (topic.kind !== 'prices') return { ok: false, why: `${topic.kind} topics carry no state values` };
-  const tick = parsePriceTick(value);
+  const tick = parsePriceTick(frame.value);
   if (!tick) return { ok: false, why: 'not a valid price tick' };
   if (tick.symbol !== topic.arg) return { ok: false, why: `tick for ${tick.symbol} on ${topic.id}` };
+  const tickLate = implausibleTime(tick.at, now);
+  if (tickLate !== null) return { ok: false, why: `tick ${tickLate}` };
   return { ok: true, value: tick };
 }
 
@@ -136,7 +146,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
   function onState(frame: StateFrame): void {
     const topic = parseTopic(frame.topic);
     if (!topic || topic.kind === 'prices-all') return log.warn('ignored state for an unknown topic', { topic: frame.topic });
-    const checked = checkStateValue(topic, frame.value);
+    const checked = checkStateValue(topic, frame, deps.clock.now());
     if (!checked.ok) return log.warn('ignored an invalid state value', { topic: topic.id, why: checked.why });
     // Frames still in flight after the last holder left are expected; nobody wants them.
     if (!covered(topic.id)) return;
