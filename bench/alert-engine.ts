@@ -13,6 +13,7 @@ import { createAlertEngine } from '../server/alerts/engine';
 import { createScanEngine } from '../server/alerts/scan-engine';
 import type { AlertEngine, HeldAlert } from '../server/alerts/types';
 import type { Row } from './table';
+import { seededRandom } from '../test/support/random';
 
 const RULES = 100_000;
 const SYMBOLS = 100;
@@ -23,18 +24,6 @@ const TICK_SPACING_MS = 10;
 const DAY_MS = 24 * 3600 * 1000;
 /** A few common window lengths (minutes): rules of one symbol and window share one sliding window. */
 const WINDOWS = [5, 15, 60, 240, 1440];
-
-/** mulberry32: seeded, so every run measures the same work. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeRules(random: () => number): HeldAlert[] {
   const rules: HeldAlert[] = [];
@@ -92,7 +81,7 @@ function run(engine: AlertEngine, rules: readonly HeldAlert[], ticks: ReadonlyAr
 }
 
 export function alertEngineRows(): Row[] {
-  const random = seeded(42);
+  const random = seededRandom(42);
   const rules = makeRules(random);
   const ticks = makeTicks(random);
   const index = run(createAlertEngine(), rules, ticks);

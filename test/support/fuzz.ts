@@ -7,8 +7,9 @@
  * the codec's limits), text frames, and now and then one over the frame size limit.
  */
 import { Encoder } from '@msgpack/msgpack';
+import { seededRandom } from './random';
 
-/** A seeded uniform random source (mulberry32, public domain: https://gist.github.com/tommyettinger/46a874533244883189143505d203312c). */
+/** A seeded uniform random source (`./random`'s mulberry32) with the draws a fuzz needs. */
 export interface Random {
   /** Uniform in [0, 1). */
   next(): number;
@@ -20,13 +21,7 @@ export interface Random {
 }
 
 export function createRandom(seed: number): Random {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return {
     next,

@@ -9,17 +9,7 @@
 import { encode } from '@msgpack/msgpack';
 import type { ClientFrame, FrameOf, ServerFrame } from '../../lib/wire/protocol';
 
-/** A seeded uniform source in [0, 1): mulberry32 (public domain, Tommy Ettinger). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { seededRandom } from './random';
 
 export interface Dice {
   readonly random: () => number;

@@ -7,6 +7,7 @@ import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/wire/alerts'
 import { createAlertEngine } from '../../server/alerts/engine';
 import { createScanEngine } from '../../server/alerts/scan-engine';
 import type { AlertEngine, EngineOutcome, HeldAlert } from '../../server/alerts/types';
+import { seededRandom } from '../support/random';
 
 const MIN = 60_000;
 const ENGINES = [
@@ -208,18 +209,6 @@ describe.each(ENGINES)('%s engine truth table', (_name, createEngine) => {
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const summary = (outcome: EngineOutcome) => ({
   fired: outcome.fired.map((f) => `${f.alert.id}@${f.price}`).sort(),
   expired: outcome.expired.map((h) => h.alert.id).sort(),
@@ -227,7 +216,7 @@ const summary = (outcome: EngineOutcome) => ({
 
 describe('the index agrees with the reference scan', () => {
   test.each([1, 2, 3, 4, 5, 6])('on random rules and ticks (seed %i)', (seed) => {
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
     const symbols = ['AAPL', 'MSFT', 'KO'];
     const index = createAlertEngine();

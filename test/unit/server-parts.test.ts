@@ -13,6 +13,7 @@ import { resolveOptions } from '../../server/options';
 import { createOriginPolicy } from '../../server/http/origin';
 import { createPriceBook } from '../../server/prices/book';
 import { createSimulator, DEFAULT_START_PRICES, roundPrice } from '../../server/prices/simulator';
+import { seededRandom } from '../support/random';
 
 describe('decideHandshake', () => {
   const verify: TokenVerifier = async (token) => {
@@ -132,17 +133,6 @@ describe('price book', () => {
   });
 });
 
-/** A small deterministic generator (mulberry32) so simulator runs repeat exactly. */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('simulator', () => {
   test('start publishes every default symbol at its starting price', () => {
     const published: Array<[string, number]> = [];
@@ -156,7 +146,7 @@ describe('simulator', () => {
   test('steps are a small random walk that stays positive and repeats with the same seed', () => {
     const run = (seed: number) => {
       const published: Array<[string, number]> = [];
-      const sim = createSimulator({ ticksPerSecond: 1, symbols: ['AAPL', 'BTC-USD'], random: seeded(seed), publish: (s, p) => published.push([s, p]) });
+      const sim = createSimulator({ ticksPerSecond: 1, symbols: ['AAPL', 'BTC-USD'], random: seededRandom(seed), publish: (s, p) => published.push([s, p]) });
       for (let i = 0; i < 500; i++) sim.step();
       return published;
     };
