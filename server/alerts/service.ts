@@ -116,13 +116,10 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   let closing: Promise<void> | undefined;
 
   async function persist(outcome: EngineOutcome): Promise<void> {
-    for (const firing of outcome.fired) {
-      try {
-        await deps.publishEvent(topics.feed(firing.user), firedNotification(firing));
-      } catch (error) {
-        deps.onError(error, 'appending a fired alert to the feed');
-      }
-    }
+    // Appended together, so they share one group commit of the log; each feed gets its alerts in
+    // the order they fired, because appends are sequenced in the order they are made.
+    const appended = await Promise.allSettled(outcome.fired.map(async (firing) => deps.publishEvent(topics.feed(firing.user), firedNotification(firing))));
+    for (const result of appended) if (result.status === 'rejected') deps.onError(result.reason, 'appending a fired alert to the feed');
     // The state as it is now: a message applied meanwhile may already have moved the alert on.
     const ids = new Set([...outcome.fired.map((f) => f.alert.id), ...outcome.expired.map((h) => h.alert.id)]);
     const current = [...ids].flatMap((id) => engine.get(id)?.alert ?? []);
