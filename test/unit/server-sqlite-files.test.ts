@@ -1,7 +1,8 @@
 /**
  * The server's SQLite files hold every user's notifications, alerts and idempotency records: they,
  * their WAL and shared-memory files are readable by the server's user only (0600), in a directory
- * it makes 0700; a file left wider by an older server is narrowed when opened.
+ * it makes 0700; a file left wider by an older server is narrowed when opened. Every file is in WAL
+ * mode with synchronous=FULL, which the event log's acknowledgements stand on.
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,17 @@ test('files an older server left readable by others (a crash leaves the WAL behi
   try {
     db.exec('INSERT INTO t VALUES (1)');
     expect([mode(path), mode(`${path}-wal`), mode(`${path}-shm`)]).toEqual([0o600, 0o600, 0o600]);
+  } finally {
+    db.close();
+  }
+});
+
+test('every file is in WAL mode with synchronous=FULL: a commit that returned is fsynced', () => {
+  const db = openSqliteFile(join(dir, 'events.sqlite'), SCHEMA, 1);
+  try {
+    expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    // 2 is FULL (https://www.sqlite.org/pragma.html#pragma_synchronous).
+    expect(db.prepare('PRAGMA synchronous').get()).toEqual({ synchronous: 2 });
   } finally {
     db.close();
   }
