@@ -58,7 +58,9 @@ export interface EventLog {
   readonly kind: string;
   /**
    * Appends one event and resolves once it is durable in this store (for SQLite: fsynced, so it
-   * survives `kill -9`). Watchers hear of it before the promise resolves, in `seq` order.
+   * survives `kill -9`). Watchers hear of it before the promise resolves, in `seq` order. Appends
+   * made without waiting for each other get their seqs in the order they were called; a store may
+   * commit them together, and then a failure rejects all of them and keeps none.
    */
   append(topic: string, data: NotificationData): Promise<Appended>;
   /**
