@@ -2,12 +2,13 @@
  * The alert stores (memory and SQLite, one contract) and the alert service over a memory store
  * with an injected clock: a message's id and effect commit together or not at all, firing state
  * never resurrects a deleted alert, applied ids are forgotten after their retention, and what
- * fired reaches the feed before its state is saved.
+ * fired reaches the feed before its state is saved (alerts fired on one tick appended together, so
+ * they can share the log's group commit; a failed append reported and not retried).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ServerAlert } from '../../lib/wire/alerts';
 import { newMessageId, type MessageId } from '../../lib/wire/ids';
 import type { NotificationData } from '../../lib/wire/notifications';
@@ -211,6 +212,34 @@ describe('alert service', () => {
     await svc.settled();
     expect(appended).toEqual([['feed:alice', expect.objectContaining({ title: 'AAPL above 210', level: 'high', alert: expect.objectContaining({ alertId, price: 211 }) })]]);
     expect((await store.load()).alerts).toMatchObject([{ alert: { id: alertId, status: 'fired', firedPrice: 211 } }]);
+    await svc.close();
+  });
+
+  test('alerts fired on one tick are appended together; a failed append is reported, not retried, and the states are saved', async () => {
+    const calls: Array<{ topic: string; title: string; settle: (ok: boolean) => void }> = [];
+    const errors: string[] = [];
+    const { svc, store, now } = await service({
+      // Held open by the test: the service must not wait for one append before making the next.
+      publishEvent: (topic, data) =>
+        new Promise((resolve, reject) => calls.push({ topic, title: data.title, settle: (ok) => (ok ? resolve(undefined) : reject(new Error('disk full'))) })),
+      onError: (_error, what) => void errors.push(what),
+    });
+    const rules = [
+      ['alice', 210],
+      ['bob', 208],
+      ['alice', 205],
+    ] as const;
+    for (const [user, price] of rules) {
+      await svc.handle(user, newMessageId() as MessageId, 'alert.create', { alertId: newMessageId(), rule: { symbol: 'AAPL', condition: 'above', price } });
+    }
+    svc.onTick({ symbol: 'AAPL', price: 211, prev: 200, at: now() });
+    await vi.waitFor(() => expect(calls).toHaveLength(3));
+    expect(calls.map((c) => c.topic).sort()).toEqual(['feed:alice', 'feed:alice', 'feed:bob']);
+    for (const call of calls) call.settle(call.topic !== 'feed:bob');
+    await svc.settled();
+    expect(errors).toEqual(['appending a fired alert to the feed']);
+    expect(calls).toHaveLength(3);
+    expect((await store.load()).alerts.map((a) => a.alert.status)).toEqual(['fired', 'fired', 'fired']);
     await svc.close();
   });
 
