@@ -28,7 +28,8 @@ import type { NotificationData } from '../lib/wire/notifications';
 import { topics } from '../lib/wire/topics';
 import { openSqliteEventLog } from '../server/event-log/sqlite';
 import { startServer } from '../server/server';
-import { printTable, type Row } from './table';
+import { report } from './report';
+import type { Row } from './table';
 
 const PUBLISHERS = 50;
 const ROUNDS = Number(process.env.DURABLE_ROUNDS ?? 3);
@@ -212,8 +213,11 @@ export async function durablePublishRows(): Promise<Row[]> {
   return rows;
 }
 
+/** The chart `docs/bench/durable-publish.svg` draws: publishes/s per path, one bar per commit mode. */
+export const DURABLE_PUBLISH_CHART = { values: ['publishes/s'], label: ['path'], colour: 'commit' } as const;
+
 export const DURABLE_PUBLISH_TITLE = `Durable publishes: ${PUBLISHERS} concurrent publishers, each answered once its event is fsynced; SQLite log with group commit vs one fsync per publish (median of ${ROUNDS} interleaved rounds of ${ROUND_MS / 1000} s)`;
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  printTable(DURABLE_PUBLISH_TITLE, await durablePublishRows());
+  await report('durable-publish', DURABLE_PUBLISH_TITLE, await durablePublishRows(), DURABLE_PUBLISH_CHART);
 }

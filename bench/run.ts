@@ -5,7 +5,7 @@
  */
 import { abuseRows } from './abuse';
 import { alertEngineRows } from './alert-engine';
-import { DURABLE_PUBLISH_TITLE, durablePublishRows } from './durable-publish';
+import { DURABLE_PUBLISH_CHART, DURABLE_PUBLISH_TITLE, durablePublishRows } from './durable-publish';
 import { fanoutRows } from './fanout';
 import { outboxRows } from './outbox';
 import { perTabRows } from './per-tab';
@@ -52,4 +52,4 @@ await report(
   await abuseRows(),
   { values: ['peak RSS growth MB (median)'], label: ['attack'], colour: 'server', log: true },
 );
-printTable(DURABLE_PUBLISH_TITLE, await durablePublishRows());
+await report('durable-publish', DURABLE_PUBLISH_TITLE, await durablePublishRows(), DURABLE_PUBLISH_CHART);
