@@ -8,6 +8,9 @@ import { fanoutRows } from './fanout';
 import { outboxRows } from './outbox';
 import { perTabRows } from './per-tab';
 import { recoveryRows } from './recovery';
+import { SERVER_MEMORY_TITLE, serverMemoryRows } from './server-memory';
+import { STATE_FANOUT_TITLE, stateFanoutRows } from './server-state';
+import { STREAM_FANOUT_TITLE, streamFanoutRows } from './server-streams';
 import { printTable } from './table';
 import { wireSizeRows } from './wire-size';
 
@@ -22,3 +25,6 @@ printTable(
   'One abusive client: server RSS growth over 5 s, Switchboard beside Socket.IO 4 with its defaults (a fresh server process per run, median of 3 interleaved rounds)',
   await abuseRows(),
 );
+printTable(STREAM_FANOUT_TITLE, await streamFanoutRows());
+printTable(STATE_FANOUT_TITLE, await stateFanoutRows());
+printTable(SERVER_MEMORY_TITLE, await serverMemoryRows());

@@ -8,8 +8,11 @@
  * delivered; publish → receive latency (the publisher's clock when it sends the request to the
  * client's when the event arrives: one process, one clock); events lost; events out of order or
  * twice (by the server's `seq` and the publisher's numbering). Switchboard appends each event to
- * its durable SQLite log before fanning it out (`STORE=memory` with `SERVER_BENCH_STORE=memory`);
- * the peers keep nothing. Run alone: `node --import tsx bench/server-streams.ts`.
+ * its log before fanning it out: its durable SQLite log (`npm start`'s default; one fsync per
+ * append, which stalls the server while it syncs) and, to show the fan-out alone, the memory log;
+ * the peers keep nothing and number the events themselves. Run alone:
+ * `node --import tsx bench/server-streams.ts` (`SERVER_BENCH_SYSTEMS` picks rows by label,
+ * `SERVER_BENCH_ROUNDS` the rounds).
  */
 import { signTestToken } from '../test/support/server';
 import { cpuMs } from './peers/proc';
@@ -19,12 +22,27 @@ import { printTable, type Row } from './table';
 
 const CLIENTS = Number(process.env.STREAM_BENCH_CLIENTS ?? 1000);
 const RATE = 100;
-const EVENTS = Number(process.env.STREAM_BENCH_EVENTS ?? 500);
+const EVENTS = Number(process.env.STREAM_BENCH_EVENTS ?? 300);
 const WARMUP = 20;
 const ROUNDS = Number(process.env.SERVER_BENCH_ROUNDS ?? 2);
-const STORE = process.env.SERVER_BENCH_STORE === 'memory' ? 'memory' : 'sqlite';
 const BODY = 'Markets moved on the news. '.repeat(7);
-const SYSTEM_ORDER = (process.env.SERVER_BENCH_SYSTEMS?.split(',') ?? ['Switchboard', 'Socket.IO 4', 'raw ws']) as readonly SystemName[];
+
+/** A row of the table: a server, and for Switchboard the log it appends to. */
+interface Contender {
+  readonly label: string;
+  readonly system: SystemName;
+  readonly store?: 'sqlite' | 'memory';
+}
+
+const CONTENDERS: readonly Contender[] = [
+  { label: 'Switchboard (SQLite log)', system: 'Switchboard', store: 'sqlite' },
+  { label: 'Switchboard (memory log)', system: 'Switchboard', store: 'memory' },
+  { label: 'Socket.IO 4', system: 'Socket.IO 4' },
+  { label: 'raw ws', system: 'raw ws' },
+  ...(process.env.SERVER_BENCH_BASELINE ? [{ label: 'Switchboard before (SQLite log)', system: 'Switchboard before' as const, store: 'sqlite' as const }] : []),
+];
+const CHOSEN = process.env.SERVER_BENCH_SYSTEMS?.split(',');
+const ORDER = CONTENDERS.filter((c) => !CHOSEN || CHOSEN.includes(c.label));
 
 interface Outcome {
   readonly cpuMs: number;
@@ -35,8 +53,8 @@ interface Outcome {
   readonly p99: number;
 }
 
-async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome> {
-  const server = await SYSTEMS[name]({ store: STORE });
+async function run({ label: name, system, store }: Contender, tokens: readonly string[]): Promise<Outcome> {
+  const server = await SYSTEMS[system](store ? { store } : {});
   const clients: BenchClient[] = [];
   try {
     const lastSeq = new Int32Array(CLIENTS);
@@ -70,7 +88,6 @@ async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome
     if (!warmed) throw new Error(`${name}: not every client got the warm-up events`);
 
     const cpuBefore = cpuMs(server.pid);
-    const ownBefore = process.cpuUsage();
     const started = performance.now();
     await paced(EVENTS, RATE, (k) => {
       sentAt[k] = performance.now();
@@ -78,8 +95,6 @@ async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome
     });
     await settle(() => delivered === CLIENTS * EVENTS, () => delivered, 3_000, 30_000);
     const cpu = cpuMs(server.pid) - cpuBefore;
-    const own = process.cpuUsage(ownBefore);
-    process.stderr.write(`  (bench process: ${Math.round((own.user + own.system) / 1000)} ms CPU)\n`);
     process.stderr.write(`  streams ${name}: ${delivered} delivered in ${Math.round(performance.now() - started)} ms, ${cpu} ms CPU, ${dropped} connections lost, ${failed} publishes failed\n`);
     return { cpuMs: cpu, delivered, lost: CLIENTS * EVENTS - delivered, disorder, p50: percentile(latency, 50), p99: percentile(latency, 99) };
   } finally {
@@ -90,17 +105,17 @@ async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome
 
 export async function streamFanoutRows(): Promise<Row[]> {
   const tokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => signTestToken({ sub: `reader${i}` })));
-  const outcomes = new Map<SystemName, Outcome[]>(SYSTEM_ORDER.map((name) => [name, []]));
+  const outcomes = new Map<string, Outcome[]>(ORDER.map((c) => [c.label, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    // Each round starts with another system, so none always runs first (or last) on a busy machine.
-    for (let j = 0; j < SYSTEM_ORDER.length; j++) {
-      const name = SYSTEM_ORDER[(round + j) % SYSTEM_ORDER.length]!;
-      process.stderr.write(`stream fan-out, round ${round + 1}/${ROUNDS}: ${name}\n`);
-      outcomes.get(name)!.push(await run(name, tokens));
+    // Each round starts with another server, so none always runs first (or last) on a busy machine.
+    for (let j = 0; j < ORDER.length; j++) {
+      const contender = ORDER[(round + j) % ORDER.length]!;
+      process.stderr.write(`stream fan-out, round ${round + 1}/${ROUNDS}: ${contender.label}\n`);
+      outcomes.get(contender.label)!.push(await run(contender, tokens));
     }
   }
-  const summary = (name: SystemName) => {
-    const runs = outcomes.get(name) ?? [];
+  const summary = (label: string) => {
+    const runs = outcomes.get(label) ?? [];
     return {
       cpuPerEvent: median(runs.map((r) => (r.cpuMs * 1000) / Math.max(1, r.delivered))),
       p50: median(runs.map((r) => r.p50)),
@@ -112,10 +127,10 @@ export async function streamFanoutRows(): Promise<Row[]> {
   };
   const socketIo = summary('Socket.IO 4');
   const raw = summary('raw ws');
-  return SYSTEM_ORDER.map((name) => {
-    const s = summary(name);
+  return ORDER.map(({ label }) => {
+    const s = summary(label);
     return {
-      server: name === 'Switchboard' ? `Switchboard (${STORE} log)` : name,
+      server: label,
       'events delivered': s.delivered,
       lost: s.lost,
       'out of order or twice': s.disorder,

@@ -10,6 +10,8 @@
  *   (`STORE`), limits per address off (every bench client comes from 127.0.0.1, as behind a proxy).
  * - **Socket.IO 4**: `socketio-server.ts`, its defaults, WebSocket transport.
  * - **raw ws**: `ws-server.ts`, the README broadcast.
+ * - **Switchboard before**: with `SERVER_BENCH_BASELINE=<another checkout>`, that checkout's server
+ *   (e.g. an export of an earlier commit with `node_modules` linked), to compare a change in one run.
  */
 import { Agent, request } from 'node:http';
 import { Decoder, Encoder } from '@msgpack/msgpack';
@@ -18,7 +20,7 @@ import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
 import { spawnServerProcess, TEST_TOKEN_SECRET } from '../../test/support/server';
 import { spawnPeer } from './proc';
 
-export type SystemName = 'Switchboard' | 'Socket.IO 4' | 'raw ws';
+export type SystemName = 'Switchboard' | 'Socket.IO 4' | 'raw ws' | 'Switchboard before';
 
 /** What a client hands the bench: stream events (the server's `seq`, the publisher's title) and state values. */
 export interface ClientHandlers {
@@ -135,14 +137,14 @@ interface SwitchboardFrame {
   message?: string;
 }
 
-async function switchboard(options: StartOptions): Promise<BenchServer> {
-  const server = await spawnServerProcess({
+async function switchboard(options: StartOptions, spawn = spawnServerProcess, name: SystemName = 'Switchboard'): Promise<BenchServer> {
+  const server = await spawn({
     store: options.store ?? 'sqlite',
     env: { LOG_LEVEL: 'warn', MAX_SOCKETS_PER_ADDRESS: '0', MAX_PENDING_PER_ADDRESS: '0', ...options.env },
   });
   const http = publisher(server.url);
   return {
-    name: 'Switchboard',
+    name,
     pid: server.pid()!,
     output: () => server.output(),
     client: (token, topics, on) =>
@@ -248,7 +250,13 @@ async function rawWs(options: StartOptions): Promise<BenchServer> {
 }
 
 export const SYSTEMS: Readonly<Record<SystemName, (options: StartOptions) => Promise<BenchServer>>> = {
-  Switchboard: switchboard,
+  Switchboard: (options) => switchboard(options),
+  /** Another checkout's server (`SERVER_BENCH_BASELINE=<its directory>`), e.g. before a change, to compare in one run. */
+  'Switchboard before': async (options) => {
+    const base = process.env.SERVER_BENCH_BASELINE!;
+    const mod = (await import(`${base}/test/support/server.ts`)) as { spawnServerProcess: typeof spawnServerProcess };
+    return switchboard(options, mod.spawnServerProcess, 'Switchboard before');
+  },
   'Socket.IO 4': socketIo,
   'raw ws': rawWs,
 };
