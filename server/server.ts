@@ -160,7 +160,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
         const admission = caps.admit(req.socket.remoteAddress);
         if (!admission.ok) return refuseSocket(ws, admission, { codec, metrics, graceMs: options.shutdownGraceMs });
         try {
-          clients.add(createClient(ws, context, admission.ticket));
+          clients.add(createClient(ws, context, admission.ticket, clients));
         } catch (error) {
           admission.ticket.release(); // The endpoint reports the failure and destroys the socket.
           throw error;

@@ -41,6 +41,11 @@ export interface Client {
   readonly closed: Promise<void>;
 }
 
+/** Who holds the client (the live clients): told once when its socket has closed. */
+export interface ClientOwner {
+  released(client: Client): void;
+}
+
 type State =
   | { readonly s: 'greeting'; readonly handshake: Handshake }
   | { readonly s: 'open'; readonly session: Session; readonly limiter: FrameLimiter }
@@ -73,14 +78,22 @@ function terminate(ws: WebSocket): void {
   ws.terminate();
 }
 
+/** What `closed` is for a connection whose socket closed before anyone asked. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** Connections made by this process, for their ids (in logs only). */
 let made = 0;
 
 class Connection implements Client, HandshakeHost, SessionHost, BacklogListener, FrameQueueDeps<Inbound> {
   readonly id = `c${++made}`;
-  readonly closed: Promise<void>;
   readonly out: SocketOutbound;
-  private resolveClosed!: () => void;
+  /**
+   * Made when first asked for (only shutdown asks), not per connection: a promise and its resolver
+   * cost some 150 bytes on each of thousands of idle connections. Once the socket has closed it is
+   * `SETTLED`, whatever the state machine says, so nothing waiting on it can hang.
+   */
+  private whenClosed: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
   private state: State;
   private readonly liveness: Liveness;
   private readonly frames: FrameQueue<Inbound>;
@@ -90,10 +103,10 @@ class Connection implements Client, HandshakeHost, SessionHost, BacklogListener,
     private readonly ws: WebSocket,
     private readonly ctx: ClientContext,
     private readonly ticket: Ticket,
+    private readonly owner: ClientOwner | undefined,
   ) {
     const { options, metrics } = ctx;
     this.out = new SocketOutbound(ws, ctx.frames, metrics, options.maxBacklogBytes, this);
-    this.closed = new Promise<void>((resolve) => (this.resolveClosed = resolve));
     this.liveness = createLiveness(options.heartbeatMs);
     this.frames = createFrameQueue<Inbound>(this);
     this.state = { s: 'greeting', handshake: createHandshake({ verifyToken: ctx.verifyToken, timeoutMs: options.handshakeTimeoutMs, metrics }, this) };
@@ -102,6 +115,10 @@ class Connection implements Client, HandshakeHost, SessionHost, BacklogListener,
     ws.on('message', onMessage);
     ws.on('error', onSocketError);
     ws.on('close', onClose);
+  }
+
+  get closed(): Promise<void> {
+    return (this.whenClosed ??= new Promise<void>((resolve) => (this.resolveClosed = resolve)));
   }
 
   isOpen(): boolean {
@@ -197,7 +214,9 @@ class Connection implements Client, HandshakeHost, SessionHost, BacklogListener,
       clearTimeout(this.terminateTimer);
       this.ctx.logger.debug({ conn: this.id, code, reason: reason.toString() }, 'connection closed');
     } finally {
-      this.resolveClosed();
+      if (this.resolveClosed) this.resolveClosed();
+      else this.whenClosed = SETTLED;
+      this.owner?.released(this);
     }
   }
 
@@ -220,7 +239,10 @@ class Connection implements Client, HandshakeHost, SessionHost, BacklogListener,
   }
 }
 
-/** `ticket`: the connection's place under the caps (`limits/connection-caps.ts`), released when it closes. */
-export function createClient(ws: WebSocket, ctx: ClientContext, ticket: Ticket): Client {
-  return new Connection(ws, ctx, ticket);
+/**
+ * `ticket`: the connection's place under the caps (`limits/connection-caps.ts`), released when it
+ * closes; `owner`, told when it has closed.
+ */
+export function createClient(ws: WebSocket, ctx: ClientContext, ticket: Ticket, owner?: ClientOwner): Client {
+  return new Connection(ws, ctx, ticket, owner);
 }
