@@ -57,24 +57,13 @@ class ClientSession implements Session, TokenExpiryDeps {
   readonly user: string;
   private closed = false;
   private badFrames = 0;
-  private readonly subscriptions: Subscriptions;
+  /** Made on the first `subscribe` or `unsubscribe`: most connections hold few topics, some none. */
+  private topics: Subscriptions | undefined;
   private readonly expiry: TokenExpiry;
 
   constructor(private readonly deps: SessionDeps) {
-    const { ctx, out, host } = deps;
+    const { ctx } = deps;
     this.user = deps.user;
-    this.subscriptions = createSubscriptions({
-      user: deps.user,
-      out,
-      host,
-      fanout: ctx.fanout,
-      alerts: ctx.alertsTopic,
-      log: ctx.log,
-      streamFanout: ctx.streamFanout,
-      streamLimits: ctx.options,
-      metrics: ctx.metrics,
-      maxTopics: ctx.options.maxTopicsPerConnection,
-    });
     // The heartbeat sweep checks every heartbeatMs: an expiry more than two sweeps away needs no timer yet.
     this.expiry = createTokenExpiry(this, 2 * ctx.options.heartbeatMs);
     this.expiry.set(deps.expiresAt);
@@ -95,7 +84,7 @@ class ClientSession implements Session, TokenExpiryDeps {
   close(): void {
     this.closed = true;
     this.expiry.stop();
-    this.subscriptions.clear();
+    this.topics?.clear();
   }
 
   now(): number {
@@ -109,6 +98,22 @@ class ClientSession implements Session, TokenExpiryDeps {
 
   onError(error: unknown): void {
     this.deps.host.fail(error);
+  }
+
+  private subscriptions(): Subscriptions {
+    const { ctx, out, host, user } = this.deps;
+    return (this.topics ??= createSubscriptions({
+      user,
+      out,
+      host,
+      fanout: ctx.fanout,
+      alerts: ctx.alertsTopic,
+      log: ctx.log,
+      streamFanout: ctx.streamFanout,
+      streamLimits: ctx.options,
+      metrics: ctx.metrics,
+      maxTopics: ctx.options.maxTopicsPerConnection,
+    }));
   }
 
   private reject(code: Parameters<Metrics['frameRejected']>[0], errorCode: ErrorCode, message: string): void {
@@ -141,9 +146,9 @@ class ClientSession implements Session, TokenExpiryDeps {
     const { ctx, out, user } = this.deps;
     switch (frame.t) {
       case 'subscribe':
-        return this.subscriptions.subscribe(frame);
+        return this.subscriptions().subscribe(frame);
       case 'unsubscribe':
-        return this.subscriptions.unsubscribe(frame);
+        return this.subscriptions().unsubscribe(frame);
       case 'ping':
         return out.send({ t: 'pong', at: frame.at });
       case 'pong':
