@@ -2,8 +2,9 @@
  * Server memory per idle signed-in connection: Switchboard beside Socket.IO 4 and a raw `ws`
  * server (`./peers/systems.ts`), each a fresh server process per run, rounds interleaved. Every
  * server preloads the same probe (`./peers/memory-probe.mjs`), which collects garbage twice and
- * reports `process.memoryUsage()`: read once before CLIENTS clients connect and sign in (and hold
- * nothing else), and once after they have sat idle for a second. Per connection: the growth of the
+ * reports `process.memoryUsage()`: read once WARMUP clients are connected (so what connecting grows
+ * once is not counted), and again once CLIENTS more have connected and signed in (and hold
+ * nothing else) and sat idle for a second. Per connection: the growth of the
  * live JavaScript heap (plus `external`: buffers outside it) and of the resident set, divided by
  * CLIENTS. What a connection costs the kernel (socket buffers) is in neither.
  * Run alone: `node --import tsx bench/server-memory.ts`.
@@ -15,6 +16,7 @@ import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers
 import { printTable, type Row } from './table';
 
 const CLIENTS = Number(process.env.MEMORY_BENCH_CLIENTS ?? 2000);
+const WARMUP = 500;
 const ROUNDS = Number(process.env.SERVER_BENCH_ROUNDS ?? 2);
 const SYSTEM_ORDER = (process.env.SERVER_BENCH_SYSTEMS?.split(',') ?? ['Switchboard', 'Socket.IO 4', 'raw ws']) as readonly SystemName[];
 
@@ -30,12 +32,14 @@ async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome
   const server = await SYSTEMS[name]({ env: { NODE_OPTIONS: MEMORY_PROBE_OPTIONS } });
   const clients: BenchClient[] = [];
   try {
-    // One client first, so that what the first connection loads (code, pools) is not counted.
-    clients.push(await server.client(tokens[0]!, [], { event() {}, state() {}, lost() {} }));
-    await sleep(200);
-    const before = await probeMemory(server.pid, server.output);
     let lost = 0;
-    clients.push(...(await openClients(CLIENTS, (i) => server.client(tokens[i + 1]!, [], { event() {}, state() {}, lost: () => void lost++ }))));
+    const handlers = { event() {}, state() {}, lost: () => void lost++ };
+    // Some clients first, so that what connecting grows once (code, pools, the young generation
+    // of the heap) is in the first sample and only what each connection keeps is in the difference.
+    clients.push(...(await openClients(WARMUP, (i) => server.client(tokens[i]!, [], handlers))));
+    await sleep(500);
+    const before = await probeMemory(server.pid, server.output);
+    clients.push(...(await openClients(CLIENTS, (i) => server.client(tokens[WARMUP + i]!, [], handlers))));
     await sleep(1_000);
     const after = await probeMemory(server.pid, server.output);
     if (lost > 0) throw new Error(`${name}: ${lost} idle connections were closed`);
@@ -49,7 +53,7 @@ async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome
 }
 
 export async function serverMemoryRows(): Promise<Row[]> {
-  const tokens = await Promise.all(Array.from({ length: CLIENTS + 1 }, (_, i) => signTestToken({ sub: `idle${i}` })));
+  const tokens = await Promise.all(Array.from({ length: WARMUP + CLIENTS }, (_, i) => signTestToken({ sub: `idle${i}` })));
   const outcomes = new Map<SystemName, Outcome[]>(SYSTEM_ORDER.map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (let j = 0; j < SYSTEM_ORDER.length; j++) {
