@@ -164,12 +164,24 @@ export async function stateFanoutRows(): Promise<Row[]> {
         'receive p50 ms': of(name, (o) => o.receiveP50),
         'p50 vs Socket.IO': ratio(of(name, (o) => o.receiveP50), of(peer, (o) => o.receiveP50)),
         'has tick or newer p99 ms': `${runs.some((o) => o.censored > 0) ? '≥ ' : ''}${Math.round(of(name, (o) => o.hasP99)).toLocaleString('en-US')}`,
-        'p99 vs Socket.IO': ratio(of(name, (o) => o.hasP99), of(peer, (o) => o.hasP99)),
+        'p99 vs Socket.IO': boundedRatio(runs, outcomes.get(peer) ?? [], ratio(of(name, (o) => o.hasP99), of(peer, (o) => o.hasP99))),
         'all end on the last tick': runs.every((o) => o.onLatest) ? 'yes' : 'no',
       });
     }
   }
   return rows;
+}
+
+/**
+ * A p99 is a lower bound when some clients never caught up (censored): the ratio is then at most
+ * the figure when only the peer's is censored, at least it when only ours is, and unknown when both are.
+ */
+function boundedRatio(ours: readonly Outcome[], peers: readonly Outcome[], figure: string): string {
+  const oursLow = ours.some((o) => o.censored > 0);
+  const peerLow = peers.some((o) => o.censored > 0);
+  if (ours === peers) return figure;
+  if (oursLow === peerLow) return oursLow ? `? (${figure})` : figure;
+  return `${peerLow ? '≤' : '≥'} ${figure}`;
 }
 
 export const STATE_FANOUT_TITLE = `State fan-out: one symbol's price topic, ticks over HTTP; publish → receive and "has this tick or newer" (median of ${ROUNDS} interleaved rounds)`;

@@ -9,9 +9,11 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 
 export const median = (values: readonly number[]): number => percentile(values, 50);
 
-/** `a / b` as `1.23×`, or `—` when either is missing. */
+/** `a / b` as `1.23×` (two significant digits below 0.1: `0.0046×`), or `—` when either is missing. */
 export function ratio(a: number, b: number): string {
-  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '—';
+  if (!(Number.isFinite(a) && Number.isFinite(b) && b > 0)) return '—';
+  const r = a / b;
+  return `${r < 0.1 ? r.toPrecision(2) : r.toFixed(2)}×`;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
