@@ -12,6 +12,9 @@ import { outboxRows } from './outbox';
 import { perTabRows } from './per-tab';
 import { recoveryRows } from './recovery';
 import { report, type Chart } from './report';
+import { SERVER_MEMORY_TITLE, serverMemoryRows } from './server-memory';
+import { STATE_FANOUT_TITLE, stateFanoutRows } from './server-state';
+import { STREAM_FANOUT_TITLE, streamFanoutRows } from './server-streams';
 import type { Row } from './table';
 import { wireSizeRows } from './wire-size';
 
@@ -68,6 +71,24 @@ const BENCHES: readonly Bench[] = [
     chart: { values: ['peak RSS growth MB (median)'], label: ['attack'], colour: 'server', log: true },
   },
   { slug: 'durable-publish', title: DURABLE_PUBLISH_TITLE, rows: durablePublishRows, chart: DURABLE_PUBLISH_CHART },
+  {
+    slug: 'server-streams',
+    title: STREAM_FANOUT_TITLE,
+    rows: streamFanoutRows,
+    chart: { values: ['CPU µs / delivered event'], label: ['server'] },
+  },
+  {
+    slug: 'server-state',
+    title: STATE_FANOUT_TITLE,
+    rows: stateFanoutRows,
+    chart: { values: ['receive p50 ms'], label: ['scenario'], colour: 'server', log: true },
+  },
+  {
+    slug: 'server-memory',
+    title: SERVER_MEMORY_TITLE,
+    rows: serverMemoryRows,
+    chart: { values: ['heap + external KB / connection', 'RSS KB / connection'], label: ['server'], axis: 'KB per idle connection' },
+  },
 ];
 
 const only = process.env.BENCH?.split(',').map((slug) => slug.trim()).filter(Boolean);

@@ -2,7 +2,7 @@
  * The server's Prometheus metrics on a registry of its own (not prom-client's global one), so
  * several servers in one test process never share or clash over counters.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Recovery } from '../lib/wire/protocol';
 import { STREAM_TOPIC_KINDS } from '../lib/wire/topics';
 import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
@@ -80,6 +80,14 @@ export interface Metrics {
   eventsReplayed(count: number): void;
   /** Events sent live, as they were appended. */
   eventsDelivered(count: number): void;
+  /**
+   * A value went out to the sockets `seconds` after it was published: a stream event after it was
+   * appended (`stream`), a price tick after it was published (`state`). Observed once per fan-out
+   * send, not per socket.
+   */
+  publishToWrite(mode: 'stream' | 'state', seconds: number): void;
+  /** A subscribe replayed events from the log, taking `seconds` from the subscribe until the last was written. */
+  streamReplayed(seconds: number): void;
   priceTick(): void;
   /** A client message was answered; `kind` outside the known kinds is counted as `other`. */
   clientMessage(kind: string, outcome: ClientMessageOutcome): void;
@@ -120,9 +128,29 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
       },
     });
 
+  /**
+   * A counter by one label counted per frame: increments are plain additions here, moved into the
+   * registry when it is read, because `labels(…).inc()` per frame and socket costs more than the
+   * write it counts.
+   */
+  function tallied(name: string, help: string, label: string): (value: string, count?: number) => void {
+    const tally = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        for (const [value, count] of tally) this.labels(value).inc(count);
+        tally.clear();
+      },
+    });
+    return (value, count = 1) => void tally.set(value, (tally.get(value) ?? 0) + count);
+  }
+
   gauge('switchboard_ws_connections', 'Currently open WebSocket connections', () => deps.openConnections());
-  const received = counter('switchboard_frames_received_total', 'Valid frames received from clients, by frame type', ['type']);
-  const sent = counter('switchboard_frames_sent_total', 'Frames sent to clients, by frame type', ['type']);
+  const received = tallied('switchboard_frames_received_total', 'Valid frames received from clients, by frame type', 'type');
+  const sent = tallied('switchboard_frames_sent_total', 'Frames sent to clients, by frame type', 'type');
   const rejected = countedBy('switchboard_frames_rejected_total', 'Incoming frames rejected, by error code', 'code', REJECTION_CODES);
   const refused = countedBy(
     'switchboard_connections_refused_total',
@@ -142,7 +170,31 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
     'switchboard_events_replayed_total',
     'Stream events sent from the log on subscribe (replayed gaps and newest-last resyncs)',
   );
-  const delivered = counter('switchboard_events_delivered_total', 'Stream events sent live to subscribed connections');
+  let deliveredTally = 0;
+  new Counter({
+    name: 'switchboard_events_delivered_total',
+    help: 'Stream events sent live to subscribed connections',
+    registers: [registry],
+    collect() {
+      this.inc(deliveredTally);
+      deliveredTally = 0;
+    },
+  });
+  const publishToWrite = new Histogram({
+    name: 'switchboard_publish_to_write_seconds',
+    help: 'Time from publishing a value to writing it to the subscribed sockets, by topic mode (stream: from the append; state: from the tick; once per fan-out send)',
+    labelNames: ['mode'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const streamWrites = publishToWrite.labels('stream');
+  const stateWrites = publishToWrite.labels('state');
+  const replayTime = new Histogram({
+    name: 'switchboard_stream_replay_seconds',
+    help: 'Time a stream subscribe took to replay events from the log, from the subscribe until the last replayed event was written',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   const ticks = counter('switchboard_price_ticks_total', 'Price ticks published');
   const clientMessages = counter(
     'switchboard_client_messages_total',
@@ -169,15 +221,17 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
 
   return {
     registry,
-    framesReceived: (type) => received.labels(type).inc(),
-    framesSent: (type, count = 1) => sent.labels(type).inc(count),
+    framesReceived: (type) => received(type),
+    framesSent: (type, count = 1) => sent(type, count),
     frameRejected: (code) => rejected.labels(code).inc(),
     connectionRefused: (reason) => refused.labels(reason).inc(),
     subscriptionRefused: (reason) => subscriptionsRefused.labels(reason).inc(),
     streamSubscribed: (recovery) => streamSubscriptions.labels(recovery).inc(),
     eventAppended: (kind) => appended.labels(kind).inc(),
     eventsReplayed: (count) => replayed.inc(count),
-    eventsDelivered: (count) => delivered.inc(count),
+    eventsDelivered: (count) => void (deliveredTally += count),
+    publishToWrite: (mode, seconds) => (mode === 'stream' ? streamWrites : stateWrites).observe(seconds),
+    streamReplayed: (seconds) => replayTime.observe(seconds),
     priceTick: () => ticks.inc(),
     clientMessage: (kind, outcome) => clientMessages.labels(isAlertMessageKind(kind) ? kind : 'other', outcome).inc(),
     alertsFired: (count) => fired.inc(count),

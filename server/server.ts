@@ -19,6 +19,7 @@ import { createAccess } from './auth/access';
 import type { MintedToken } from './auth/tokens';
 import { createClient, type ClientContext } from './clients/client';
 import { createLiveClients, type LiveClients } from './clients/live-clients';
+import { createServerFrames } from './clients/frames';
 import { createClientMessages } from './clients/messages';
 import type { StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
@@ -95,6 +96,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const options = resolveOptions(input);
   const { logger } = options;
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
+  const frames = createServerFrames(codec, options.maxFrameBytes);
   const clients = createLiveClients({ heartbeatMs: options.heartbeatMs });
   const engine = createAlertEngine();
   const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size });
@@ -109,18 +111,18 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const streams = await openStreams({ options, metrics, logger, reportError });
   let alerts: Alerts;
   try {
-    alerts = await openAlerts({ options, store: ownLog ? options.store : 'memory', engine, codec, metrics, publishEvent: streams.publish, reportError });
+    alerts = await openAlerts({ options, store: ownLog ? options.store : 'memory', engine, codec, frames, metrics, publishEvent: streams.publish, reportError });
   } catch (error) {
     await streams.close();
     throw error;
   }
   const clientMessages = createClientMessages({ alerts: alerts.service, metrics, logger });
-  const prices = createPrices({ options, metrics, logger, reportError, onTick: (tick) => alerts.service.onTick(tick) });
+  const prices = createPrices({ options, metrics, frames, logger, reportError, onTick: (tick) => alerts.service.onTick(tick) });
   const context: ClientContext = {
     codec,
+    frames,
     options,
     verifyToken: access.verify,
-    book: prices.book,
     fanout: prices.fanout,
     log: streams.log,
     streamFanout: streams.fanout,
@@ -158,7 +160,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
         const admission = caps.admit(req.socket.remoteAddress);
         if (!admission.ok) return refuseSocket(ws, admission, { codec, metrics, graceMs: options.shutdownGraceMs });
         try {
-          clients.add(createClient(ws, context, admission.ticket));
+          clients.add(createClient(ws, context, admission.ticket, clients));
         } catch (error) {
           admission.ticket.release(); // The endpoint reports the failure and destroys the socket.
           throw error;

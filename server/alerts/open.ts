@@ -3,6 +3,7 @@
  * event log's), and the service that joins them to the engine, the feeds and the clock.
  */
 import type { Codec } from '../../lib/wire/codec';
+import type { ServerFrames } from '../clients/frames';
 import type { NotificationData } from '../../lib/wire/notifications';
 import { MAX_TOPIC_LENGTH } from '../../lib/wire/topics';
 import type { StoreKind } from '../event-log/open';
@@ -26,6 +27,8 @@ export interface AlertsDeps {
   readonly store: StoreKind;
   readonly engine: AlertEngine;
   readonly codec: Codec;
+  /** The server's shared frames: each alerts value is encoded once for all its watchers. */
+  readonly frames: Pick<ServerFrames, 'prepare'>;
   readonly metrics: AlertServiceDeps['metrics'];
   /** Appends a fired alert's notification to `feed:<user>`. */
   readonly publishEvent: (topic: string, data: NotificationData) => Promise<unknown>;
@@ -37,6 +40,7 @@ export async function openAlerts(deps: AlertsDeps): Promise<Alerts> {
   const { options, engine, codec, reportError } = deps;
   const topic = createAlertsTopic({
     snapshot: (user) => ({ alerts: engine.list(user) }),
+    frames: deps.frames,
     now: options.now,
     onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
   });

@@ -2,16 +2,20 @@
  * The `alerts:<user>` state topics: which clients watch whose alerts, the snapshot a
  * subscriber gets at once, and the new value every watcher gets on each change. Alerts change
  * rarely (a message, a firing, an expiry) and the service publishes once per change batch, so
- * values go out at once rather than through the price fan-out's conflating timer.
+ * values go out at once rather than through the price fan-out's conflation; each value is encoded
+ * once for all of the user's connections.
  */
 import type { AlertsState } from '../../lib/wire/alerts';
 import type { StateFrame } from '../../lib/wire/protocol';
 import { topics } from '../../lib/wire/topics';
+import type { ServerFrames } from '../clients/frames';
 import { addToSet, deleteFromSet } from '../common/set-map';
+import type { PreparedFrame } from '../transports/prepared-frame';
 
 /** What the topic needs from one client. */
 export interface AlertsTarget {
-  send(frame: StateFrame): void;
+  /** Writes a frame prepared once for every subscriber. */
+  sendPrepared(frame: PreparedFrame): void;
 }
 
 export interface AlertsTopic {
@@ -26,6 +30,7 @@ export interface AlertsTopic {
 
 export interface AlertsTopicDeps {
   readonly snapshot: (user: string) => AlertsState;
+  readonly frames: Pick<ServerFrames, 'prepare'>;
   readonly now: () => number;
   /** Sending to one target threw; the others still get the value. */
   readonly onDeliverError: (error: unknown) => void;
@@ -33,11 +38,14 @@ export interface AlertsTopicDeps {
 
 export function createAlertsTopic(deps: AlertsTopicDeps): AlertsTopic {
   const byUser = new Map<string, Set<AlertsTarget>>();
-  const frameOf = (user: string): StateFrame => ({ t: 'state', topic: topics.alerts(user), value: deps.snapshot(user), at: deps.now() });
+  const frameOf = (user: string): PreparedFrame => {
+    const frame: StateFrame = { t: 'state', topic: topics.alerts(user), value: deps.snapshot(user), at: deps.now() };
+    return deps.frames.prepare(frame);
+  };
 
-  function deliver(target: AlertsTarget, frame: StateFrame): void {
+  function deliver(target: AlertsTarget, frame: PreparedFrame): void {
     try {
-      target.send(frame);
+      target.sendPrepared(frame);
     } catch (error) {
       deps.onDeliverError(error);
     }

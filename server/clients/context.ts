@@ -8,14 +8,16 @@ import type { AlertsTopic } from '../alerts/topic';
 import type { TokenVerifier } from '../auth/checks';
 import type { EventLog } from '../event-log/types';
 import type { Metrics } from '../metrics';
+import type { ServerFrames } from './frames';
 import type { ServerOptions } from '../options';
-import type { PriceBook } from '../prices/book';
 import type { PriceFanout } from '../prices/fanout';
 import type { StreamFanout } from '../streams/fanout';
 import type { ClientMessages } from './messages';
 
 export interface ClientContext {
   readonly codec: Codec;
+  /** Frames encoded once for every connection. */
+  readonly frames: ServerFrames;
   readonly options: Pick<
     ServerOptions,
     | 'heartbeatMs'
@@ -30,7 +32,6 @@ export interface ClientContext {
     | 'now'
   >;
   readonly verifyToken: TokenVerifier;
-  readonly book: PriceBook;
   readonly fanout: PriceFanout;
   readonly log: EventLog;
   readonly streamFanout: StreamFanout;

@@ -2,7 +2,7 @@
  * A client's inbound frames, handled one at a time in arrival order, also across a handler that
  * waits (checking a token, applying a client message): frames behind it queue, so a `subscribe`
  * sent right behind `hello` is answered after the welcome. Frames are handled at once whenever
- * nothing is pending.
+ * nothing is pending. One per connection, so a class whose queue exists only while frames wait.
  */
 
 /**
@@ -16,45 +16,59 @@ export interface FrameQueue<T> {
   push(frame: T): void;
 }
 
+/** Called as methods, so a connection can be its own queue's handler. */
 export interface FrameQueueDeps<T> {
   /** Returns a promise only when the frame's handler has work left; the next frame waits for it. */
-  readonly handle: (frame: T) => void | Promise<void>;
+  handle(frame: T): void | Promise<void>;
   /** A handler threw or rejected; the frames behind it are still handled. */
-  readonly onError: (error: unknown) => void;
+  onError(error: unknown): void;
   /** `MAX_QUEUED_FRAMES` are already waiting; the frame is not queued. */
-  readonly onOverflow: () => void;
+  onOverflow(): void;
 }
 
-export function createFrameQueue<T>(deps: FrameQueueDeps<T>): FrameQueue<T> {
-  const queued: T[] = [];
-  let busy = false;
+class OrderedFrames<T> implements FrameQueue<T> {
+  private queued: T[] | undefined;
+  private busy = false;
+
+  constructor(private readonly deps: FrameQueueDeps<T>) {}
+
+  push(frame: T): void {
+    if (!this.busy && this.queued === undefined) return this.run(frame);
+    const queued = (this.queued ??= []);
+    if (queued.length >= MAX_QUEUED_FRAMES) return this.deps.onOverflow();
+    queued.push(frame);
+    this.pump();
+  }
 
   /** Handles queued frames in order; stops at a handler that is still working and resumes when it is done. */
-  function pump(): void {
-    while (!busy && queued.length > 0) {
-      const frame = queued.shift()!;
-      let working: void | Promise<void>;
-      try {
-        working = deps.handle(frame);
-      } catch (error) {
-        deps.onError(error);
-        continue;
-      }
-      if (working instanceof Promise) {
-        busy = true;
-        working.catch(deps.onError).finally(() => {
-          busy = false;
-          pump();
-        });
-      }
+  private pump(): void {
+    while (!this.busy && this.queued !== undefined) {
+      const frame = this.queued.shift()!;
+      if (this.queued.length === 0) this.queued = undefined;
+      this.run(frame);
     }
   }
 
-  return {
-    push(frame) {
-      if (queued.length >= MAX_QUEUED_FRAMES) return deps.onOverflow();
-      queued.push(frame);
-      pump();
-    },
-  };
+  private run(frame: T): void {
+    let working: void | Promise<void>;
+    try {
+      working = this.deps.handle(frame);
+    } catch (error) {
+      this.deps.onError(error);
+      return;
+    }
+    if (working instanceof Promise) {
+      this.busy = true;
+      working
+        .catch((error: unknown) => this.deps.onError(error))
+        .finally(() => {
+          this.busy = false;
+          this.pump();
+        });
+    }
+  }
+}
+
+export function createFrameQueue<T>(deps: FrameQueueDeps<T>): FrameQueue<T> {
+  return new OrderedFrames(deps);
 }

@@ -87,47 +87,66 @@ export interface Handshake {
   stop(): void;
 }
 
+/** The client being greeted; called as methods, so a connection can be its own handshake's host. */
+export interface HandshakeHost {
+  readonly out: Pick<Outbound, 'send'>;
+  /** Closes the client (guarded: a failure closes it with 1011). */
+  drop(code: number, reason: string, refusal?: RefusalReason): void;
+  /** Lets `user` in: the client opens its session. */
+  accept(user: string, expiresAt: number | undefined): void;
+}
+
 export interface HandshakeDeps {
   readonly verifyToken: TokenVerifier;
   /** Time allowed between the upgrade and `hello`. */
   readonly timeoutMs: number;
-  readonly out: Pick<Outbound, 'send'>;
   readonly metrics: Pick<Metrics, 'frameRejected' | 'framesReceived'>;
-  /** Closes the client (guarded: a failure closes it with 1011). */
-  readonly drop: (code: number, reason: string, refusal?: RefusalReason) => void;
-  /** Lets `user` in: the client opens its session. */
-  readonly accept: (user: string, expiresAt: number | undefined) => void;
 }
 
-export function createHandshake(deps: HandshakeDeps): Handshake {
-  const { out, metrics, drop } = deps;
-  let waiting = true;
-  const timer = setTimeout(() => drop(CloseCode.handshakeTimeout, 'handshake timeout', 'handshake-timeout'), deps.timeoutMs);
+function timedOut(host: HandshakeHost): void {
+  host.drop(CloseCode.handshakeTimeout, 'handshake timeout', 'handshake-timeout');
+}
 
-  async function greet(frame: ClientFrame): Promise<void> {
-    const outcome = await decideHandshake(frame, deps.verifyToken);
-    if (!waiting) return; // timed out or closed while the token was checked
-    if (!outcome.ok) {
-      if (outcome.metric === 'not-ready') metrics.frameRejected('protocol');
-      out.send(outcome.error);
-      return drop(outcome.closeCode, outcome.closeReason, outcome.metric);
-    }
-    deps.accept(outcome.user, outcome.expiresAt);
+/** One per connection until its welcome, so a class (the timeout calls a shared function). */
+class Greeting implements Handshake {
+  private waiting = true;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly deps: HandshakeDeps,
+    private readonly host: HandshakeHost,
+  ) {
+    this.timer = setTimeout(timedOut, deps.timeoutMs, host);
   }
 
-  return {
-    onFrame(decoded) {
-      if (!decoded.ok) {
-        metrics.frameRejected(decoded.code);
-        out.send(errorFrame(decoded.code, decoded.message));
-        return drop(CloseCode.badFrame, 'bad frame before hello', 'bad-frames');
-      }
-      metrics.framesReceived(decoded.frame.t);
-      return greet(decoded.frame);
-    },
-    stop() {
-      waiting = false;
-      clearTimeout(timer);
-    },
-  };
+  onFrame(decoded: DecodeResult<ClientFrame>): void | Promise<void> {
+    const { metrics } = this.deps;
+    if (!decoded.ok) {
+      metrics.frameRejected(decoded.code);
+      this.host.out.send(errorFrame(decoded.code, decoded.message));
+      return this.host.drop(CloseCode.badFrame, 'bad frame before hello', 'bad-frames');
+    }
+    metrics.framesReceived(decoded.frame.t);
+    return this.greet(decoded.frame);
+  }
+
+  stop(): void {
+    this.waiting = false;
+    clearTimeout(this.timer);
+  }
+
+  private async greet(frame: ClientFrame): Promise<void> {
+    const outcome = await decideHandshake(frame, this.deps.verifyToken);
+    if (!this.waiting) return; // timed out or closed while the token was checked
+    if (!outcome.ok) {
+      if (outcome.metric === 'not-ready') this.deps.metrics.frameRejected('protocol');
+      this.host.out.send(outcome.error);
+      return this.host.drop(outcome.closeCode, outcome.closeReason, outcome.metric);
+    }
+    this.host.accept(outcome.user, outcome.expiresAt);
+  }
+}
+
+export function createHandshake(deps: HandshakeDeps, host: HandshakeHost): Handshake {
+  return new Greeting(deps, host);
 }

@@ -3,9 +3,10 @@
  * every `heartbeatMs`, and what shutdown closes with 1001.
  */
 import { CloseCode } from '../../lib/wire/close-codes';
-import type { Client } from './client';
+import type { Client, ClientOwner } from './client';
 
-export interface LiveClients {
+/** Also each client's owner: a closed client tells it, with no callback kept per client. */
+export interface LiveClients extends ClientOwner {
   add(client: Client): void;
   /** Clients whose socket is OPEN right now. */
   openCount(): number;
@@ -25,7 +26,9 @@ export function createLiveClients(deps: { heartbeatMs: number }): LiveClients {
   return {
     add(client) {
       live.add(client);
-      void client.closed.then(() => live.delete(client));
+    },
+    released(client) {
+      live.delete(client);
     },
     openCount() {
       let open = 0;

@@ -12,13 +12,22 @@ export interface Liveness {
   silent(): boolean;
 }
 
+/** One per connection: the time of its last frame, its methods shared. */
+class LastSeen implements Liveness {
+  private lastSeen = monotonic();
+
+  constructor(private readonly heartbeatMs: number) {}
+
+  seen(): void {
+    this.lastSeen = monotonic();
+  }
+
+  silent(): boolean {
+    const grace = Math.min(this.heartbeatMs, 5000);
+    return monotonic() - this.lastSeen > 2 * this.heartbeatMs + grace;
+  }
+}
+
 export function createLiveness(heartbeatMs: number): Liveness {
-  let lastSeen = monotonic();
-  const grace = Math.min(heartbeatMs, 5000);
-  return {
-    seen() {
-      lastSeen = monotonic();
-    },
-    silent: () => monotonic() - lastSeen > 2 * heartbeatMs + grace,
-  };
+  return new LastSeen(heartbeatMs);
 }

@@ -9,26 +9,41 @@
  * change still pending follows as usual), and a stream topic continues from the last event sent
  * (`streams/topics.ts`). Otherwise one client re-subscribing in a loop could make the server copy
  * the same snapshot or replay into its send buffer without end.
+ *
+ * One per signed-in connection, and most connections sit idle holding a few topics or none, so
+ * what it holds is made when first needed: the sets of held topics, and the stream subscriptions
+ * (with their replay machinery) on the first stream topic. The client's outbound is its target in
+ * the price fan-out and the alerts topic.
  */
 import type { ClientFrame, ErrorCode, FrameOf } from '../../lib/wire/protocol';
 import { isStreamTopic, parseTopic, readRefusal, unknownTopicMessage, type ParsedTopic } from '../../lib/wire/topics';
-import type { AlertsTarget, AlertsTopic } from '../alerts/topic';
-import type { Metrics, SubscriptionRefusal } from '../metrics';
-import type { PriceBook } from '../prices/book';
-import { ALL_SYMBOLS, stateFrame, type FanoutTarget, type PriceFanout } from '../prices/fanout';
-import type { StreamTopics } from '../streams/topics';
+import type { AlertsTopic } from '../alerts/topic';
+import type { EventLog } from '../event-log/types';
+import type { Metrics, RefusalReason, SubscriptionRefusal } from '../metrics';
+import { ALL_SYMBOLS, type PriceFanout } from '../prices/fanout';
+import type { StreamFanout } from '../streams/fanout';
+import { createStreamTopics, type StreamLimits, type StreamTopics } from '../streams/topics';
 import type { Outbound } from './outbound';
+
+/** The connection the subscriptions belong to; called as methods. */
+export interface SubscriptionsHost {
+  /** Closes the client (guarded). */
+  drop(code: number, reason: string, refusal?: RefusalReason): void;
+  /** A handler failed unexpectedly: closes the client with 1011. */
+  fail(error: unknown): void;
+}
 
 export interface SubscriptionsDeps {
   /** The client's user, for the ACL. */
   readonly user: string;
-  readonly target: FanoutTarget;
+  readonly out: Outbound;
+  readonly host: SubscriptionsHost;
   readonly fanout: PriceFanout;
-  readonly book: PriceBook;
-  readonly streams: StreamTopics;
   readonly alerts: Pick<AlertsTopic, 'subscribe' | 'unsubscribe'>;
-  readonly out: Pick<Outbound, 'send' | 'sendStates'>;
-  readonly metrics: Pick<Metrics, 'subscriptionRefused'>;
+  readonly log: EventLog;
+  readonly streamFanout: StreamFanout;
+  readonly streamLimits: StreamLimits;
+  readonly metrics: Metrics;
   readonly maxTopics: number;
 }
 
@@ -43,79 +58,88 @@ export interface Subscriptions {
 /** The fan-out key of a prices topic. */
 const selectorOf = (topic: ParsedTopic): string => (topic.kind === 'prices-all' ? ALL_SYMBOLS : topic.arg!);
 
-export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
-  const { out, streams } = deps;
-  const priceTopics = new Set<string>();
-  /** `alerts:<user>` topics held (the ACL allows only the client's own). */
-  const alertTopics = new Map<string, string>();
-  const alertsTarget: AlertsTarget = { send: (frame) => out.send(frame) };
-  const held = () => priceTopics.size + alertTopics.size + streams.size;
+class TopicSubscriptions implements Subscriptions {
+  private priceTopics: Set<string> | undefined;
+  /** `alerts:<user>` topics held (the ACL allows only the client's own) and their users. */
+  private alertTopics: Map<string, string> | undefined;
+  private streams: StreamTopics | undefined;
 
-  function refuse(reason: SubscriptionRefusal | null, code: ErrorCode, topic: string, message: string): void {
-    if (reason) deps.metrics.subscriptionRefused(reason);
-    out.send({ t: 'error', code, topic, message });
+  constructor(private readonly deps: SubscriptionsDeps) {}
+
+  get size(): number {
+    return (this.priceTopics?.size ?? 0) + (this.alertTopics?.size ?? 0) + (this.streams?.size ?? 0);
   }
 
-  function parse(topic: string, reason: SubscriptionRefusal | null): ParsedTopic | null {
-    const parsed = parseTopic(topic);
-    if (!parsed) {
-      refuse(reason, 'unknown-topic', topic, unknownTopicMessage(topic));
+  subscribe({ topic, since, last }: FrameOf<ClientFrame, 'subscribe'>): void {
+    const { deps } = this;
+    const parsed = this.parse(topic, 'unknown-topic');
+    if (!parsed) return;
+    const refusal = readRefusal(deps.user, parsed);
+    if (refusal !== null) return this.refuse('forbidden', 'forbidden', topic, refusal);
+    const holding = this.priceTopics?.has(topic) || this.alertTopics?.has(topic) || this.streams?.has(topic);
+    if (!holding && this.size >= deps.maxTopics) {
+      return this.refuse('too-many-topics', 'rate-limited', topic, `At most ${deps.maxTopics} topics per connection`);
     }
+    if (isStreamTopic(parsed)) return this.openStreams().subscribe(parsed.id, since, last ?? 0);
+    if (holding) return deps.out.send({ t: 'subscribed', topic, mode: 'state' });
+    if (parsed.kind === 'alerts') {
+      (this.alertTopics ??= new Map()).set(topic, parsed.arg!);
+      deps.out.send({ t: 'subscribed', topic, mode: 'state' });
+      return deps.alerts.subscribe(parsed.arg!, deps.out);
+    }
+    const selector = selectorOf(parsed);
+    (this.priceTopics ??= new Set()).add(topic);
+    deps.fanout.subscribe(deps.out, selector);
+    deps.out.send({ t: 'subscribed', topic, mode: 'state' });
+    deps.fanout.snapshot(deps.out, selector);
+  }
+
+  unsubscribe({ topic }: FrameOf<ClientFrame, 'unsubscribe'>): void {
+    const { deps } = this;
+    const parsed = this.parse(topic, null);
+    if (!parsed) return;
+    if (isStreamTopic(parsed)) this.streams?.unsubscribe(topic);
+    else if (parsed.kind === 'alerts') {
+      if (this.alertTopics?.delete(topic)) deps.alerts.unsubscribe(parsed.arg!, deps.out);
+    } else if (this.priceTopics?.delete(topic)) deps.fanout.unsubscribe(deps.out, selectorOf(parsed));
+    deps.out.send({ t: 'unsubscribed', topic });
+  }
+
+  clear(): void {
+    const { deps } = this;
+    for (const user of this.alertTopics?.values() ?? []) deps.alerts.unsubscribe(user, deps.out);
+    this.alertTopics = undefined;
+    if (this.priceTopics) deps.fanout.remove(deps.out);
+    this.priceTopics = undefined;
+    this.streams?.clear();
+  }
+
+  private openStreams(): StreamTopics {
+    const { deps } = this;
+    const { host } = deps;
+    return (this.streams ??= createStreamTopics({
+      log: deps.log,
+      fanout: deps.streamFanout,
+      out: deps.out,
+      metrics: deps.metrics,
+      limits: deps.streamLimits,
+      drop: (code, reason, refusal) => host.drop(code, reason, refusal),
+      onError: (error) => host.fail(error),
+    }));
+  }
+
+  private refuse(reason: SubscriptionRefusal | null, code: ErrorCode, topic: string, message: string): void {
+    if (reason) this.deps.metrics.subscriptionRefused(reason);
+    this.deps.out.send({ t: 'error', code, topic, message });
+  }
+
+  private parse(topic: string, reason: SubscriptionRefusal | null): ParsedTopic | null {
+    const parsed = parseTopic(topic);
+    if (!parsed) this.refuse(reason, 'unknown-topic', topic, unknownTopicMessage(topic));
     return parsed;
   }
+}
 
-  function subscribePrices(topic: string, selector: string): void {
-    priceTopics.add(topic);
-    deps.fanout.subscribe(deps.target, selector);
-    out.send({ t: 'subscribed', topic, mode: 'state' });
-    // The snapshot is the latest value, so anything still pending for these topics is redundant.
-    deps.fanout.discardPending(deps.target, selector);
-    if (selector === ALL_SYMBOLS) {
-      const all = [...deps.book.all()].map(stateFrame);
-      if (all.length > 0) out.sendStates(all);
-      return;
-    }
-    const tick = deps.book.get(selector);
-    if (tick) out.send(stateFrame(tick));
-  }
-
-  return {
-    subscribe({ topic, since, last }) {
-      const parsed = parse(topic, 'unknown-topic');
-      if (!parsed) return;
-      const refusal = readRefusal(deps.user, parsed);
-      if (refusal !== null) return refuse('forbidden', 'forbidden', topic, refusal);
-      const holding = priceTopics.has(topic) || alertTopics.has(topic) || streams.has(topic);
-      if (!holding && held() >= deps.maxTopics) {
-        return refuse('too-many-topics', 'rate-limited', topic, `At most ${deps.maxTopics} topics per connection`);
-      }
-      if (isStreamTopic(parsed)) return streams.subscribe(parsed.id, since, last ?? 0);
-      if (holding) return out.send({ t: 'subscribed', topic, mode: 'state' });
-      if (parsed.kind === 'alerts') {
-        alertTopics.set(topic, parsed.arg!);
-        out.send({ t: 'subscribed', topic, mode: 'state' });
-        return deps.alerts.subscribe(parsed.arg!, alertsTarget);
-      }
-      subscribePrices(topic, selectorOf(parsed));
-    },
-    unsubscribe({ topic }) {
-      const parsed = parse(topic, null);
-      if (!parsed) return;
-      if (isStreamTopic(parsed)) streams.unsubscribe(topic);
-      else if (parsed.kind === 'alerts') {
-        if (alertTopics.delete(topic)) deps.alerts.unsubscribe(parsed.arg!, alertsTarget);
-      } else if (priceTopics.delete(topic)) deps.fanout.unsubscribe(deps.target, selectorOf(parsed));
-      out.send({ t: 'unsubscribed', topic });
-    },
-    clear() {
-      for (const user of alertTopics.values()) deps.alerts.unsubscribe(user, alertsTarget);
-      alertTopics.clear();
-      priceTopics.clear();
-      deps.fanout.remove(deps.target);
-      streams.clear();
-    },
-    get size() {
-      return held();
-    },
-  };
+export function createSubscriptions(deps: SubscriptionsDeps): Subscriptions {
+  return new TopicSubscriptions(deps);
 }

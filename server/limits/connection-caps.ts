@@ -12,7 +12,7 @@ import { CloseCode } from '../../lib/wire/close-codes';
 import type { FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import type { RefusalReason } from '../metrics';
 import { addressKey } from './address';
-import { createFrameLimiter, type FrameLimiter, type FrameLimiterDeps } from './frame-limits';
+import { createFrameLimiter, type FrameLimiter, type LimiterLink } from './frame-limits';
 import type { LimitMetrics } from './metrics';
 import type { Limits } from './options';
 import { createTokenBucket, type TokenBucket } from './token-bucket';
@@ -28,8 +28,7 @@ export interface CapRefusal {
 
 export type Admission = { readonly ok: true; readonly ticket: Ticket } | ({ readonly ok: false } & CapRefusal);
 
-/** What a signed-in connection's limiter needs of it. */
-export type LimiterLink = Pick<FrameLimiterDeps, 'out' | 'drop'>;
+export type { LimiterLink } from './frame-limits';
 
 export type SignIn = { readonly ok: true; readonly frames: FrameLimiter } | ({ readonly ok: false } & CapRefusal);
 
@@ -62,6 +61,41 @@ interface UserShare {
   readonly send: TokenBucket;
   /** While the user holds no connection: forgets the share once its bucket is full again. */
   idle?: ReturnType<typeof setTimeout>;
+}
+
+type Place = { readonly s: 'pending' } | { readonly s: 'user'; readonly user: string } | { readonly s: 'refused' } | { readonly s: 'released' };
+const PENDING: Place = { s: 'pending' };
+const REFUSED: Place = { s: 'refused' };
+const RELEASED: Place = { s: 'released' };
+
+/** What a ticket asks of the caps that issued it. */
+interface Desk {
+  signIn(key: string, user: string, link: LimiterLink): { place: Place; result: SignIn };
+  /** Frees the place a ticket held (not yet released). */
+  release(key: string, place: Place): void;
+}
+
+/** One per connection, so a class: its place and a reference to the caps, its methods shared. */
+class SeatTicket implements Ticket {
+  private place: Place = PENDING;
+
+  constructor(
+    private readonly desk: Desk,
+    private readonly key: string,
+  ) {}
+
+  signIn(user: string, link: LimiterLink): SignIn {
+    if (this.place.s !== 'pending') throw new Error(`A connection signs in once (it is ${this.place.s})`);
+    const { place, result } = this.desk.signIn(this.key, user, link);
+    this.place = place;
+    return result;
+  }
+
+  release(): void {
+    if (this.place.s === 'released') return;
+    this.desk.release(this.key, this.place);
+    this.place = RELEASED;
+  }
 }
 
 const refusal = (closeCode: number, metric: RefusalReason, closeReason: string, message: string): { ok: false } & CapRefusal => ({
@@ -105,37 +139,29 @@ export function createConnectionCaps(deps: ConnectionCapsDeps): ConnectionCaps {
     entry.idle.unref();
   }
 
-  function ticket(key: string): Ticket {
-    type Place = { readonly s: 'pending' } | { readonly s: 'user'; readonly user: string } | { readonly s: 'refused' } | { readonly s: 'released' };
-    let place: Place = { s: 'pending' };
-    return {
-      signIn(user, link) {
-        if (place.s !== 'pending') throw new Error(`A connection signs in once (it is ${place.s})`);
-        changePending(key, -1);
-        const entry = share(user);
-        if (entry.connections >= limits.maxClientsPerUser) {
-          place = { s: 'refused' };
-          return refusal(
-            CloseCode.tooManyConnections,
-            'too-many-connections',
-            'too many connections for this user',
-            `Too many connections for user ${user}: at most ${limits.maxClientsPerUser} at once; close another tab or device, or try again later`,
-          );
-        }
-        entry.connections += 1;
-        place = { s: 'user', user };
-        const frames = createFrameLimiter({ limits, user, userSend: entry.send, metrics: deps.metrics, clock, ...link });
-        return { ok: true, frames };
-      },
-      release() {
-        if (place.s === 'released') return;
-        if (place.s === 'pending') changePending(key, -1);
-        if (place.s === 'user') leave(place.user);
-        open -= 1;
-        place = { s: 'released' };
-      },
-    };
-  }
+  const desk: Desk = {
+    signIn(key, user, link) {
+      changePending(key, -1);
+      const entry = share(user);
+      if (entry.connections >= limits.maxClientsPerUser) {
+        const result = refusal(
+          CloseCode.tooManyConnections,
+          'too-many-connections',
+          'too many connections for this user',
+          `Too many connections for user ${user}: at most ${limits.maxClientsPerUser} at once; close another tab or device, or try again later`,
+        );
+        return { place: REFUSED, result };
+      }
+      entry.connections += 1;
+      const frames = createFrameLimiter({ limits, user, userSend: entry.send, metrics: deps.metrics, clock, link });
+      return { place: { s: 'user', user }, result: { ok: true, frames } };
+    },
+    release(key, place) {
+      if (place.s === 'pending') changePending(key, -1);
+      if (place.s === 'user') leave(place.user);
+      open -= 1;
+    },
+  };
 
   return {
     admit(address) {
@@ -158,7 +184,7 @@ export function createConnectionCaps(deps: ConnectionCapsDeps): ConnectionCaps {
       }
       open += 1;
       changePending(key, 1);
-      return { ok: true, ticket: ticket(key) };
+      return { ok: true, ticket: new SeatTicket(desk, key) };
     },
     count: () => open,
     stop() {

@@ -3,7 +3,8 @@
  * Both are a few arithmetic operations on the caller's clock (monotonic ms), with no timers and no
  * promises, because they run once per incoming frame: a library built for keyed, shared stores
  * (`rate-limiter-flexible` answers each check with a promise and keeps a timer per key) would put
- * that cost on every frame without buying anything a single process needs.
+ * that cost on every frame without buying anything a single process needs. Every connection holds
+ * several, so they are classes: a number or two each, their methods shared.
  */
 
 /** A rate: up to `burst` at once, refilled at `perSecond` (any positive number, e.g. 0.5). */
@@ -27,20 +28,30 @@ export interface TokenBucket {
  * be full again. Each token moves it on by one interval, and a token is there while `tat` is less
  * than a burst of intervals ahead of now. No fractional token counts, so no rounding drift.
  */
+class GcraBucket implements TokenBucket {
+  constructor(
+    private readonly rate: RateLimit,
+    private tat: number,
+  ) {}
+
+  wait(at: number): number {
+    const interval = 1000 / this.rate.perSecond;
+    return Math.max(0, Math.ceil(this.tat - (this.rate.burst - 1) * interval - at));
+  }
+
+  take(at: number): number {
+    const ms = this.wait(at);
+    if (ms === 0) this.tat = Math.max(this.tat, at) + 1000 / this.rate.perSecond;
+    return ms;
+  }
+
+  untilFull(at: number): number {
+    return Math.max(0, Math.ceil(this.tat - at));
+  }
+}
+
 export function createTokenBucket(rate: RateLimit, now: number): TokenBucket {
-  const interval = 1000 / rate.perSecond;
-  const ahead = (rate.burst - 1) * interval;
-  let tat = now;
-  const wait = (at: number): number => Math.max(0, Math.ceil(tat - ahead - at));
-  return {
-    wait,
-    take(at) {
-      const ms = wait(at);
-      if (ms === 0) tat = Math.max(tat, at) + interval;
-      return ms;
-    },
-    untilFull: (at) => Math.max(0, Math.ceil(tat - at)),
-  };
+  return new GcraBucket(rate, now);
 }
 
 /** Counts events in a sliding window: says when one more than `max` fell within `windowMs`. */
@@ -49,20 +60,28 @@ export interface WindowCount {
   add(now: number): boolean;
 }
 
-export function createWindowCount(max: number, windowMs: number): WindowCount {
+class RingWindowCount implements WindowCount {
   // The last `max` events' times, oldest at `next` once full; allocated on the first event, since
   // most connections never have one.
-  let times: Float64Array | undefined;
-  let next = 0;
-  let count = 0;
-  return {
-    add(now) {
-      times ??= new Float64Array(max);
-      const over = count === max && now - times[next]! < windowMs;
-      times[next] = now;
-      next = (next + 1) % max;
-      count = Math.min(count + 1, max);
-      return over;
-    },
-  };
+  private times: Float64Array | undefined;
+  private next = 0;
+  private count = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+  ) {}
+
+  add(now: number): boolean {
+    const times = (this.times ??= new Float64Array(this.max));
+    const over = this.count === this.max && now - times[this.next]! < this.windowMs;
+    times[this.next] = now;
+    this.next = (this.next + 1) % this.max;
+    this.count = Math.min(this.count + 1, this.max);
+    return over;
+  }
+}
+
+export function createWindowCount(max: number, windowMs: number): WindowCount {
+  return new RingWindowCount(max, windowMs);
 }

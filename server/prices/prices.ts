@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { PriceTick } from '../../lib/wire/prices';
+import type { ServerFrames } from '../clients/frames';
 import type { Metrics } from '../metrics';
 import type { ServerOptions } from '../options';
 import { createPriceBook, type PriceBook } from './book';
@@ -19,7 +20,9 @@ export interface Prices {
 
 export interface PricesDeps {
   readonly options: Pick<ServerOptions, 'flushMs' | 'maxBufferedBytes' | 'now' | 'simulator'>;
-  readonly metrics: Pick<Metrics, 'priceTick'>;
+  readonly metrics: Pick<Metrics, 'priceTick' | 'publishToWrite'>;
+  /** The server's shared frames: each tick is encoded once for all its subscribers. */
+  readonly frames: Pick<ServerFrames, 'prepare' | 'pack'>;
   readonly logger: Logger;
   /** Every tick, after the fan-out has it (the alert service evaluates it). */
   readonly onTick: (tick: PriceTick) => void;
@@ -32,7 +35,9 @@ export function createPrices(deps: PricesDeps): Prices {
   const fanout = createPriceFanout({
     flushMs: options.flushMs,
     maxBufferedBytes: options.maxBufferedBytes,
+    frames: deps.frames,
     onDeliverError: (_target, error) => deps.reportError(error, 'tick delivery failed'),
+    observe: (seconds) => deps.metrics.publishToWrite('state', seconds),
   });
   const book = createPriceBook({
     now: options.now,

@@ -27,7 +27,7 @@ export interface Streams {
 
 export interface StreamsDeps {
   readonly options: Pick<ServerOptions, 'eventLog' | 'store' | 'dataDir' | 'retention' | 'now'>;
-  readonly metrics: Pick<Metrics, 'eventAppended'>;
+  readonly metrics: Pick<Metrics, 'eventAppended' | 'publishToWrite'>;
   readonly logger: Logger;
   /** Counts and logs a failure the server carries on after. */
   readonly reportError: (error: unknown, message: string) => void;
@@ -57,7 +57,11 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
       now: options.now,
       onWatcherError: (error) => reportError(error, 'event log watcher failed'),
     }));
-  const fanout = createStreamFanout({ onDeliverError: (error) => reportError(error, 'event delivery failed') });
+  const fanout = createStreamFanout({
+    onDeliverError: (error) => reportError(error, 'event delivery failed'),
+    now: options.now,
+    observe: (seconds) => deps.metrics.publishToWrite('stream', seconds),
+  });
   const unwatch = log.watch((change) => {
     if (change.type === 'event') deps.metrics.eventAppended(parseTopic(change.event.topic)?.kind ?? 'other');
     fanout.dispatch(change);

@@ -49,7 +49,7 @@ export interface StreamTopicsDeps {
   readonly log: EventLog;
   readonly fanout: StreamFanout;
   readonly out: Outbound;
-  readonly metrics: Pick<Metrics, 'streamSubscribed' | 'subscriptionRefused' | 'eventsReplayed' | 'eventsDelivered'>;
+  readonly metrics: Pick<Metrics, 'streamSubscribed' | 'subscriptionRefused' | 'eventsReplayed' | 'eventsDelivered' | 'streamReplayed'>;
   readonly limits: StreamLimits;
   /** Closes the client's socket. */
   readonly drop: (code: number, reason: string, refusal?: RefusalReason) => void;
@@ -149,6 +149,7 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
 
   async function run(topic: string, sub: Subscription): Promise<void> {
     const current = () => subs.get(topic) === sub && out.isOpen();
+    const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       // Each new attempt follows a change of the log under us; a log that keeps changing faster
       // than one chunk can be read is a fault, not a reason to spin.
@@ -184,6 +185,7 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
         continue;
       }
 
+      if (chunk.length > 0) metrics.streamReplayed((performance.now() - started) / 1000);
       sub.phase = 'live';
       const held = sub.held;
       sub.held = [];
@@ -203,7 +205,7 @@ export function createStreamTopics(deps: StreamTopicsDeps): StreamTopics {
     }
     if (event.epoch === sub.epoch && event.seq <= sub.lastSent) return;
     if (event.epoch !== sub.epoch || event.seq !== sub.lastSent + 1) return startOver(topic, sub);
-    void out.sendEvents([event]);
+    out.sendEvent(event);
     sub.lastSent = event.seq;
     metrics.eventsDelivered(1);
   }

@@ -1,6 +1,7 @@
 /**
  * `state` topics end to end: subscribe answers and snapshots, ticks published through the admin API
- * arriving batched and conflated, `prices:*`, unsubscribe, and unknown topics.
+ * arriving at once while a topic is quiet and conflated when they come faster than the flush
+ * interval, `prices:*` batches, unsubscribe, and unknown topics.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { PriceTick } from '../../lib/wire/prices';
@@ -115,23 +116,37 @@ describe('with flushes driven by the test', () => {
   });
   afterAll(() => server.close());
 
-  test('ticks between two flushes arrive as one frame per topic carrying the latest value', async () => {
+  test('a quiet topic sends a tick at once; ticks within flushMs of it are conflated to the latest', async () => {
     const { client } = await connectAndGreet(server.url);
     await subscribe(client, 'prices:NVDA');
     await subscribe(client, 'prices:META');
-    for (const price of [120, 121, 122]) await server.publishPrice('NVDA', price);
+    // Not held back by the 10 s interval: the topic had not sent yet.
+    await server.publishPrice('NVDA', 120);
+    expect(tickOf(await client.nextOf('state'))).toMatchObject({ symbol: 'NVDA', price: 120 });
+    for (const price of [121, 122]) await server.publishPrice('NVDA', price);
+    // Topics are conflated each on its own: META had not sent, so it goes at once too.
     await server.publishPrice('META', 500);
+    expect(tickOf(await client.nextOf('state'))).toMatchObject({ symbol: 'META', price: 500 });
     server.server.flush();
-    const batch = await client.nextOf('batch');
-    expect(batch.frames.map((f) => (f.t === 'state' ? tickOf(f) : null))).toEqual([
-      expect.objectContaining({ symbol: 'NVDA', price: 122, prev: 121 }),
-      expect.objectContaining({ symbol: 'META', price: 500 }),
+    expect(tickOf(await client.nextOf('state'))).toMatchObject({ symbol: 'NVDA', price: 122, prev: 121 });
+    expect(statesOf(client).map((s) => tickOf(s).price)).toEqual([120, 500, 122]);
+    await client.close();
+  });
+
+  test('prices:* sends what one interval conflated as one batch, the latest value per topic', async () => {
+    const { client } = await connectAndGreet(server.url);
+    await subscribe(client, 'prices:*');
+    await server.publishPrice('ORCL', 150);
+    const first = await client.next((f) => statesOfFrame(f).some((s) => tickOf(s).symbol === 'ORCL' && tickOf(s).price === 150));
+    expect(first.t).toBe('state');
+    for (const price of [151, 152]) await server.publishPrice('ORCL', price);
+    await server.publishPrice('AMZN', 180);
+    server.server.flush();
+    const batch = await client.nextOf('batch', (f) => f.frames.some((s) => s.t === 'state' && tickOf(s).symbol === 'AMZN'));
+    expect(batch.frames.map((f) => (f.t === 'state' ? [tickOf(f).symbol, tickOf(f).price] : null))).toEqual([
+      ['ORCL', 152],
+      ['AMZN', 180],
     ]);
-    // A single pending topic goes out as a plain state frame.
-    await server.publishPrice('META', 501);
-    server.server.flush();
-    expect(tickOf(await client.nextOf('state'))).toMatchObject({ symbol: 'META', price: 501, prev: 500 });
-    expect(client.received.filter((f) => f.t === 'batch')).toHaveLength(1);
     await client.close();
   });
 

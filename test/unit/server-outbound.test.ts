@@ -11,6 +11,7 @@ import { WebSocket } from 'ws';
 import { createCodec } from '../../lib/wire/codec';
 import type { ServerFrame } from '../../lib/wire/protocol';
 import type { StoredEvent } from '../../server/event-log/types';
+import { createServerFrames } from '../../server/clients/frames';
 import { createOutbound, MAX_BATCH_FRAMES, type Outbound } from '../../server/clients/outbound';
 
 const codec = createCodec();
@@ -131,11 +132,13 @@ describe('outbound stream events', () => {
 
 describe('outbound backlog limit', () => {
   const LIMIT = 1024 * 1024;
+  const shared = createServerFrames(codec, 64 * 1024);
   const states = Array.from({ length: 40 }, (_, i) => ({ t: 'state' as const, topic: `prices:S${i}`, value: { symbol: `S${i}`, price: 1, prev: 1, at: 1 }, at: 1 }));
   test.each<[string, (out: Outbound) => unknown]>([
     ['a single frame (an ack)', (out) => out.send({ t: 'ack', id: 'a', ok: true })],
-    ['a snapshot (states)', (out) => out.sendStates(states)],
+    ['a snapshot (states prepared once for every socket)', (out) => out.sendPrepared(shared.pack(states.map((state) => shared.prepare(state)))[0]!)],
     ['a replay (events)', (out) => out.sendEvents([event(1), event(2)])],
+    ['a live event', (out) => out.sendEvent(event(3))],
   ])('over the limit after %s: nothing more is written, and the client is handed over once, after the writer is done', async (_name, write) => {
     const socket = fakeSocket();
     const backlogs: number[] = [];

@@ -41,7 +41,8 @@ function setup(options: { log?: EventLogOptions; buffered?: number; wire?: boole
   const out: Outbound = {
     isOpen: () => open,
     send: (frame) => void sent.push({ kind: 'frame', frame }),
-    sendStates: () => undefined,
+    sendPrepared: () => undefined,
+    sendEvent: (event) => void sent.push({ kind: 'events', events: [event] }),
     sendEvents(events) {
       sent.push({ kind: 'events', events: [...events] });
       return new Promise((resolve) => pendingWrites.push(resolve));
@@ -52,7 +53,13 @@ function setup(options: { log?: EventLogOptions; buffered?: number; wire?: boole
     log,
     fanout,
     out,
-    metrics: { streamSubscribed: () => undefined, subscriptionRefused: () => undefined, eventsReplayed: () => undefined, eventsDelivered: () => undefined },
+    metrics: {
+      streamSubscribed: () => undefined,
+      subscriptionRefused: () => undefined,
+      eventsReplayed: () => undefined,
+      eventsDelivered: () => undefined,
+      streamReplayed: () => undefined,
+    },
     limits: { maxBufferedBytes: 1000, drainTimeoutMs: 60_000 },
     drop: (code, reason, refusal) => {
       drops.push({ code, reason, ...(refusal ? { refusal } : {}) });
