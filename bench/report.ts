@@ -4,7 +4,8 @@
  * Vega-Lite (compiled to Vega, rendered to SVG headless in Node), so each is a few lines of spec
  * rather than drawing code.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { printTable, type Row } from './table';
 
@@ -23,6 +24,7 @@ export interface Chart {
 }
 
 const OUT_DIR = fileURLToPath(new URL('../docs/bench/', import.meta.url));
+const README = fileURLToPath(new URL('../README.md', import.meta.url));
 
 function markdown(title: string, rows: readonly Row[]): string {
   const columns = Object.keys(rows[0] ?? {});
@@ -71,10 +73,31 @@ async function svg(title: string, rows: readonly Row[], chart: Chart): Promise<s
   return new vega.View(vega.parse(spec), { renderer: 'none' }).toSVG();
 }
 
-/** Prints the table and writes `docs/bench/<slug>.md` and, with a chart, `docs/bench/<slug>.svg`. */
+/**
+ * README keeps each benchmark's latest figures between `<!-- bench:<slug> -->` and
+ * `<!-- /bench:<slug> -->`, so the text around them is written once and the numbers are never
+ * copied by hand. A README without the markers is left alone.
+ */
+function refreshReadme(slug: string, body: string): void {
+  const open = `<!-- bench:${slug} -->`;
+  const close = `<!-- /bench:${slug} -->`;
+  const text = readFileSync(README, 'utf8');
+  const start = text.indexOf(open);
+  const end = text.indexOf(close, start);
+  if (start < 0 || end < 0) return;
+  writeFileSync(README, `${text.slice(0, start + open.length)}\n${body}\n${text.slice(end)}`);
+}
+
+/**
+ * Prints the table and writes `docs/bench/<slug>.md` and, with a chart, `docs/bench/<slug>.svg`;
+ * README's section for the slug, if it has one, gets the chart and the table.
+ */
 export async function report(slug: string, title: string, rows: readonly Row[], chart?: Chart): Promise<void> {
   printTable(title, rows);
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(`${OUT_DIR}${slug}.md`, markdown(title, rows));
+  const table = markdown(title, rows);
+  writeFileSync(`${OUT_DIR}${slug}.md`, table);
   if (chart) writeFileSync(`${OUT_DIR}${slug}.svg`, await svg(title, rows, chart));
+  const stamp = `<sub>${new Date().toISOString().slice(0, 10)}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} when it ended</sub>`;
+  refreshReadme(slug, [chart ? `![${title}](docs/bench/${slug}.svg)\n` : '', table, stamp].join('\n'));
 }
