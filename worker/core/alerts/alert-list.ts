@@ -2,8 +2,8 @@
  * The alert list as the user sees it, as pure functions: the server's `alerts:<user>` value checked
  * before use, and merged with what the outbox still holds. An alert with a message still queued
  * shows `pending sync` (a create not yet on the server, or a pause, update or delete not yet
- * acknowledged); one whose last message was refused shows `failed` with the server's reason;
- * anything else shows the server's status.
+ * acknowledged); one whose create or last message was refused shows `failed` with the server's
+ * reason; anything else shows the server's status.
  */
 import * as v from 'valibot';
 import { AlertRuleSchema, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
@@ -97,7 +97,7 @@ export function mergeAlerts(
   }
   // Per alert, what its queued messages add up to; the list is built once per alert, not per
   // message (a reconnect after a long offline spell can leave hundreds queued).
-  const drafts = new Map<string, { base: AlertItem | undefined; rule?: AlertRule; last?: OutboxEntry; createdAt: number; order: number }>();
+  const drafts = new Map<string, { base: AlertItem | undefined; rule?: AlertRule; last?: OutboxEntry; refusedCreate?: OutboxEntry; createdAt: number; order: number }>();
   for (const entry of entries) {
     const id = entry.body.alertId;
     let draft = drafts.get(id);
@@ -112,14 +112,18 @@ export function mergeAlerts(
       draft.order = entry.seq;
     }
     if (!draft.base) continue;
+    if (entry.kind === 'alert.create' && entry.state === 'failed') draft.refusedCreate = entry;
     // A refused update leaves the server's rule in force; a queued one shows what will be.
     if (entry.kind === 'alert.update' && entry.state === 'queued') draft.rule = entry.body.rule;
     draft.last = entry;
   }
-  for (const [id, { base, rule, last, createdAt, order }] of drafts) {
+  for (const [id, { base, rule, last, refusedCreate, createdAt, order }] of drafts) {
     if (!base || !last) continue;
     const shown = rule ? { ...base, rule } : base;
-    const item = last.state === 'failed' ? withState(shown, 'failed', last.reason ?? 'refused by the server') : withState(shown, 'pending sync');
+    // The server never held an alert whose create it refused: that is the reason to show, not the
+    // "unknown alert" of a change queued behind it.
+    const failed = refusedCreate ?? (last.state === 'failed' ? last : null);
+    const item = failed ? withState(shown, 'failed', failed.reason ?? 'refused by the server') : withState(shown, 'pending sync');
     items.set(id, { item, createdAt, order });
   }
   return [...items.values()].sort((a, b) => b.createdAt - a.createdAt || b.order - a.order).map(({ item }) => item);
