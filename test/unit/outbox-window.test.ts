@@ -155,6 +155,20 @@ describe('answers for now', () => {
     vi.advanceTimersByTime(1);
     expect((await sentCount(socket, 6)).slice(3)).toEqual(sent);
   });
+
+  test('an answer gives the rest in flight the whole timeout again', async () => {
+    const { platform, session, hub } = await start(createFakePlatform({ online: false }), { window: 3 });
+    for (let i = 0; i < 3; i++) await create(session, 101 + i);
+    const socket = goOnline(platform);
+    const sent = await sentCount(socket, 3);
+    vi.advanceTimersByTime(ACK_TIMEOUT - 1);
+    socket.receive({ t: 'ack', id: sent[0]!.id, ok: true });
+    vi.advanceTimersByTime(ACK_TIMEOUT + 500 - 1);
+    await hub.idle();
+    expect(sends(socket)).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    expect((await sentCount(socket, 5)).slice(3)).toEqual(sent.slice(1));
+  });
 });
 
 describe('exactly once, in queue order', () => {

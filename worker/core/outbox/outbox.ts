@@ -120,29 +120,32 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   });
 
   const isFor = (entry: OutboxEntry, user: string): boolean => entry.user === null || entry.user === user;
-  const entryOf = (id: string): OutboxEntry | undefined => mirror.entries().find((entry) => entry.id === id);
 
   /** Sends queued messages, oldest first, while the window has room and the next may go. */
   function pump(): void {
     if (stopped || !mirror.isLoaded() || openFor === null) return;
     const user = openFor;
     const now = clock.now();
-    const waiting = mirror.entries().filter((entry) => entry.state === 'queued' && !settlements.has(entry.id) && !window.has(entry.id));
-    const expired = waiting.filter((entry) => now - entry.createdAt > options.maxAgeMs);
-    if (expired.length > 0) settlements.settle(expired.map((entry) => ({ ...entry, state: 'failed' as const, reason: EXPIRED_REASON })), []);
-    const flying = window.ids().flatMap((id) => entryOf(id) ?? []);
-    let sendable = 0;
-    for (const entry of waiting) {
-      if (settlements.has(entry.id) || !isFor(entry, user)) continue; // Expiring now, or another user's.
-      sendable++;
-      if (window.room() === 0 || flying.some((earlier) => mustFollow(entry, earlier))) return;
+    const flying = window.ids().flatMap((id) => mirror.get(id) ?? []);
+    const expired: OutboxEntry[] = [];
+    let drained = true;
+    for (const entry of mirror.entries()) {
+      if (entry.state !== 'queued' || settlements.has(entry.id) || window.has(entry.id)) continue;
+      if (now - entry.createdAt > options.maxAgeMs) {
+        expired.push({ ...entry, state: 'failed', reason: EXPIRED_REASON });
+        continue;
+      }
+      if (!isFor(entry, user)) continue;
+      drained = false;
+      if (window.room() === 0 || flying.some((earlier) => mustFollow(entry, earlier))) break;
       // A refused send means the socket is going away; the close that follows re-sends on the next open.
-      if (!deps.send({ t: 'send', id: entry.id, kind: entry.kind, body: entry.body })) return;
+      if (!deps.send({ t: 'send', id: entry.id, kind: entry.kind, body: entry.body })) break;
       window.sent(entry.id);
       flying.push(entry);
     }
+    if (expired.length > 0) settlements.settle(expired, []);
     // The queue drained: a rate limit met on the way no longer holds the window to one.
-    if (sendable === 0 && flying.length === 0) window.unpace();
+    if (drained && flying.length === 0) window.unpace();
   }
 
   /**
@@ -151,7 +154,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
    */
   function retry(ids: readonly string[], reason: string, delayMs: number | null): void {
     if (stopped) return;
-    const entries = ids.flatMap((id) => entryOf(id) ?? []);
+    const entries = ids.flatMap((id) => mirror.get(id) ?? []);
     const oldest = entries[0];
     if (!oldest) return;
     const counted = entries.map((entry) => ({ ...entry, attempts: entry.attempts + 1 }));
@@ -165,7 +168,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
 
   function receive(frame: AckFrame): void {
     if (stopped) return;
-    const entry = entryOf(frame.id);
+    const entry = mirror.get(frame.id);
     if (!entry || entry.state !== 'queued') {
       return log.warn('ignored an ack for no queued message', { id: frame.id, known: entry !== undefined });
     }

@@ -49,18 +49,32 @@ export interface SendWindow {
 export function createSendWindow(deps: SendWindowDeps): SendWindow {
   const { clock } = deps;
   const flying: string[] = [];
+  const flyingIds = new Set<string>();
   let ackTimer: TimerHandle | null = null;
   let held: { readonly id: string | null; readonly until: number; readonly timer: TimerHandle } | null = null;
   let paced: { readonly gapMs: number; lastSentAt: number; timer: TimerHandle | null } | null = null;
 
+  /** When the server last answered (or the window last went from empty to busy). */
+  let progressAt = 0;
+
+  /**
+   * Keeps the ack timer running while something is in flight. An answer only moves `progressAt`
+   * (a window of acks would otherwise cost a timer each); the timer looks at it when it fires.
+   */
   function armAckTimer(): void {
-    if (ackTimer !== null) clock.clearTimeout(ackTimer);
-    ackTimer = null;
-    if (flying.length === 0) return;
+    if (flying.length === 0) {
+      if (ackTimer !== null) clock.clearTimeout(ackTimer);
+      ackTimer = null;
+      return;
+    }
+    if (ackTimer !== null) return;
+    const wait = Math.max(0, progressAt + deps.ackTimeoutMs - clock.now());
     ackTimer = clock.setTimeout(() => {
       ackTimer = null;
+      if (clock.now() - progressAt < deps.ackTimeoutMs) return armAckTimer();
+      flyingIds.clear();
       deps.onTimeout(flying.splice(0));
-    }, deps.ackTimeoutMs);
+    }, wait);
   }
 
   function release(): void {
@@ -75,7 +89,7 @@ export function createSendWindow(deps: SendWindowDeps): SendWindow {
 
   return {
     ids: () => flying,
-    has: (id) => flying.includes(id),
+    has: (id) => flyingIds.has(id),
     room() {
       if (held) return 0;
       if (!paced) return Math.max(0, deps.size - flying.length);
@@ -93,19 +107,24 @@ export function createSendWindow(deps: SendWindowDeps): SendWindow {
     },
     sent(id) {
       flying.push(id);
+      flyingIds.add(id);
       if (paced) paced.lastSentAt = clock.now();
-      if (flying.length === 1) armAckTimer();
+      if (flying.length === 1) {
+        progressAt = clock.now();
+        armAckTimer();
+      }
     },
     answered(id) {
       if (held?.id === id) release();
-      const index = flying.indexOf(id);
-      if (index < 0) return false;
-      flying.splice(index, 1);
+      if (!flyingIds.delete(id)) return false;
+      flying.splice(flying.indexOf(id), 1);
       // The server is answering: the next answer gets the whole timeout again.
+      progressAt = clock.now();
       armAckTimer();
       return true;
     },
     clear() {
+      flyingIds.clear();
       const ids = flying.splice(0);
       armAckTimer();
       return ids;
@@ -131,6 +150,7 @@ export function createSendWindow(deps: SendWindowDeps): SendWindow {
     unpace,
     close() {
       flying.length = 0;
+      flyingIds.clear();
       armAckTimer();
       release();
       unpace();
