@@ -93,6 +93,39 @@ describe('recovery', () => {
   });
 });
 
+describe('a long replay in batch frames', () => {
+  test('frames that arrive together are one transaction with the cursor: every event once, in order, the cursor at the last', async () => {
+    const setup = await start();
+    const a = view();
+    await setup.hub.openSession().listen(a.listener);
+    await connect(setup.hub, setup.socket());
+    await freshStart(setup.hub, setup.socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
+    setup.socket().serverClose(CloseCode.abnormal);
+    vi.runOnlyPendingTimers();
+    await connect(setup.hub, setup.socket());
+    const socket = setup.socket();
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const writesWithCursor = () => transactions.mock.calls.filter(([names, mode]) => mode === 'readwrite' && [names].flat().includes('cursors')).length;
+
+    socket.receive(subscribed('feed:ann', 'recovered', { epoch: 'f1', seq: 2002 }, 3));
+    for (let frame = 0; frame < 10; frame++) {
+      socket.receive({ t: 'batch', frames: Array.from({ length: 200 }, (_, i) => ev('feed:ann', 'f1', 3 + frame * 200 + i)) });
+    }
+    await setup.hub.idle();
+    expect(writesWithCursor()).toBe(1);
+    const seqs = Array.from({ length: 2002 }, (_, i) => i + 1);
+    await waitUntil('the last replayed event in the view', () => a.announced().includes('feed:ann/f1/2002'));
+    expect(a.announced()).toEqual(seqs.map((seq) => `feed:ann/f1/${seq}`));
+    expect(a.unread()).toBe(2002);
+    expect((await setup.hub.openSession().feed()).unread).toBe(2002);
+    // The cursor moved with them: the next connection asks from the last one.
+    socket.serverClose(CloseCode.abnormal);
+    vi.runOnlyPendingTimers();
+    await connect(setup.hub, setup.socket());
+    expect(streamSubscribes(setup.socket()).find((frame) => frame.topic === 'feed:ann')).toMatchObject({ since: { epoch: 'f1', seq: 2002 } });
+  });
+});
+
 describe('the server starting a live subscription over', () => {
   test('a new subscribed while live (the topic was reset) records the gap and stores the new epoch', async () => {
     const { hub, socket } = await start();

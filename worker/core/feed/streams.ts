@@ -53,7 +53,7 @@ export interface Streams {
   receive(frame: StreamFrame): void;
   /** The topics subscribed on the current connection. */
   topics(): string[];
-  /** Resolves once every queue is empty and no write is in flight. */
+  /** Resolves once every queue is empty and no write (nor settling of the store's journal) is in flight. */
   idle(): Promise<void>;
   /** Stops for good. */
   close(): void;
@@ -67,6 +67,24 @@ export function createStreams(deps: StreamsDeps): Streams {
   /** The open connection's topics and timers. */
   let current: { readonly generation: number; readonly topics: string[]; readonly scope: Scope } | null = null;
   let stopped = false;
+  /** Moving journaled entries into the feed, once a large replay was stored; `null` when not. */
+  let settling: Promise<void> | null = null;
+  let settleAgain = false;
+
+  /** Settles the store's journal after the write that filled it, off the path of the next read. */
+  function settleSoon(): void {
+    if (settling) {
+      settleAgain = true;
+      return;
+    }
+    settling = (async () => {
+      do {
+        settleAgain = false;
+        await deps.store.settle().catch((error: unknown) => log.warn('could not move journaled feed entries; the next read does', { error: String(error) }));
+      } while (settleAgain && !stopped);
+      settling = null;
+    })();
+  }
 
   function enqueue(topic: string, work: StreamWork): void {
     if (stopped) return;
@@ -83,6 +101,7 @@ export function createStreams(deps: StreamsDeps): Streams {
         options,
         link: () => current,
         onChange: (change, origin) => deps.onChange(change, origin),
+        journaled: settleSoon,
       });
       streams.set(topic, stream);
     }
@@ -124,6 +143,7 @@ export function createStreams(deps: StreamsDeps): Streams {
     async idle() {
       for (;;) {
         const running = [...streams.values()].flatMap((stream) => (stream.running ? [stream.running] : []));
+        if (settling) running.push(settling);
         if (running.length === 0) return;
         await Promise.all(running);
       }
