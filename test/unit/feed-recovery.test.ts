@@ -126,6 +126,43 @@ describe('a long replay in batch frames', () => {
   });
 });
 
+describe('the journal of a long replay', () => {
+  /** Journal records in the hub's database, read raw. */
+  async function journalRecords(indexedDB: IDBFactory): Promise<number> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('switchboard-hub');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const request = db.transaction('journal', 'readonly').objectStore('journal').count();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    } finally {
+      db.close();
+    }
+  }
+
+  test('is moved into the feed once the streams were quiet for a second, not before', async () => {
+    const { hub, socket, platform } = await start();
+    const a = view();
+    await hub.openSession().listen(a.listener);
+    await connect(hub, socket());
+    socket().receive(subscribed('news', 'fresh', { epoch: 'n1', seq: 0 }));
+    socket().receive(subscribed('feed:ann', 'fresh', { epoch: 'f1', seq: 500 }, 1));
+    socket().receive({ t: 'batch', frames: Array.from({ length: 500 }, (_, i) => ev('feed:ann', 'f1', i + 1)) });
+    await waitUntil('the replay in the view', () => a.announced().includes('feed:ann/f1/500'));
+    expect(await journalRecords(platform.indexedDB)).toBe(1);
+    vi.advanceTimersByTime(999);
+    expect(await journalRecords(platform.indexedDB)).toBe(1);
+    vi.advanceTimersByTime(1);
+    await waitUntil('the journal moved', async () => (await journalRecords(platform.indexedDB)) === 0);
+    expect((await hub.openSession().feed(500)).entries).toHaveLength(500);
+  });
+});
+
 describe('the server starting a live subscription over', () => {
   test('a new subscribed while live (the topic was reset) records the gap and stores the new epoch', async () => {
     const { hub, socket } = await start();

@@ -1,7 +1,7 @@
 /**
  * The feed store taking a replay in large batches, on fake-indexeddb (a fresh database per test):
  * thousands of events and the cursor in one transaction, written as one journal record; the
- * journal seen by every read and write before it is moved into the feed; nothing stored twice
+ * journal counted by appends and moved into the feed before every read; nothing stored twice
  * across batches, refused cursors and epochs the feed already held; and a failure in the middle
  * of any of these transactions leaving the cursor and the entries as they were.
  */
@@ -89,7 +89,7 @@ describe('a replay in one transaction', () => {
     expect(await all(db, 'journal')).toHaveLength(0);
   });
 
-  test('journaled entries are what every read and write sees, before anything moved them', async () => {
+  test('journaled entries are what every read and mark-read sees, before anything moved them', async () => {
     const { store } = setup();
     await store.append('feed:ann', fresh('e1', 1), events('feed:ann', 'e1', 1, 100), 0);
     const page = await store.page(3);
@@ -103,16 +103,36 @@ describe('a replay in one transaction', () => {
     expect(await store.unread()).toBe(0);
   });
 
-  test('a second large batch moves the first one and journals itself: nothing lost or stored twice', async () => {
+  test('consecutive large batches each add a journal record without moving the last: the unread count covers them all', async () => {
     const { db, store } = setup();
+    await store.append('news', fresh('n1', 1), events('news', 'n1', 1, 100), 0);
+    // A start may look entries up: it moves the news journal first.
     const first = await store.append('feed:ann', fresh('e1', 1), events('feed:ann', 'e1', 1, 1000), 0);
+    expect(await all(db, 'feed')).toHaveLength(100);
     // Overlapping the first: a replay that started over.
-    const second = await store.append('feed:ann', null, events('feed:ann', 'e1', 990, 10_000), 0);
-    expect(first.journaled && second.journaled).toBe(true);
-    expect(second).toMatchObject({ duplicates: 11, unread: 10_000, cursor: { epoch: 'e1', seq: 10_000 } });
+    const second = await store.append('feed:ann', null, events('feed:ann', 'e1', 990, 9000), 0);
+    const third = await store.append('feed:ann', null, events('feed:ann', 'e1', 9001, 10_000), 0);
+    expect([first.journaled, second.journaled, third.journaled]).toEqual([true, true, true]);
+    expect(second).toMatchObject({ duplicates: 11, unread: 9100, cursor: { epoch: 'e1', seq: 9000 } });
     expect(ids(second.changed)[0]).toBe('feed:ann/e1/1001');
-    await store.settle();
+    expect(third).toMatchObject({ unread: 10_100, cursor: { epoch: 'e1', seq: 10_000 } });
+    expect(await all(db, 'journal')).toHaveLength(3);
+    expect(await all(db, 'feed')).toHaveLength(100);
+    // Reading moves them all, once.
+    expect((await store.page(1)).unread).toBe(10_100);
+    expect(await all(db, 'journal')).toHaveLength(0);
     expect(await storedSeqs(db, 'feed:ann')).toHaveLength(10_000);
+    expect(await storedSeqs(db, 'news')).toHaveLength(100);
+  });
+
+  test('an append that must look entries up moves the journal first', async () => {
+    const { db, store } = setup();
+    await store.append('news', fresh('e1', 1), events('news', 'e1', 1, 100), 0);
+    // A jump the server did not announce: its gap marker is looked up, so the journal goes first.
+    const jumped = await store.append('news', null, [event('news', 'e1', 105)], 0);
+    expect(jumped).toMatchObject({ jumps: 1, journaled: false, unread: 101 });
+    expect(await all(db, 'journal')).toHaveLength(0);
+    expect(await storedSeqs(db, 'news')).toHaveLength(101);
   });
 });
 

@@ -49,18 +49,24 @@ export interface StoredEntry {
 }
 
 /**
+ * Where a journal record sits and what it holds, readable without reading the record: its number
+ * (the order records were written in), the owner of its entries (all of one topic) and how many of
+ * them are unread, so an unread count can add a journal's share from its keys alone.
+ */
+export type JournalKey = [number, string, number];
+
+/**
  * Feed entries one large append wrote as a single record (`./feed-journal.ts`), not yet moved
  * into the `feed` store; every reader of the feed moves them first.
  */
 export interface StoredJournal {
-  /** Given by the store (auto-increment): the order journals were written in. */
-  readonly key?: number;
+  readonly key: JournalKey;
   readonly entries: readonly StoredEntry[];
 }
 
 export interface HubSchema extends DBSchema {
   cursors: { key: string; value: StoredCursor };
-  journal: { key: number; value: StoredJournal };
+  journal: { key: JournalKey; value: StoredJournal };
   feed: {
     key: string;
     value: StoredEntry;
@@ -124,7 +130,7 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
   },
   // 5: the feed's journal: a replay of thousands of events is written as one record.
   (db) => {
-    db.createObjectStore('journal', { keyPath: 'key', autoIncrement: true });
+    db.createObjectStore('journal', { keyPath: 'key' });
   },
 ];
 

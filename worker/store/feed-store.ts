@@ -16,7 +16,7 @@ import type { FeedStore, Viewer } from '../core/feed/store';
 import type { IDBPObjectStore, IDBPTransaction, StoreNames } from 'idb';
 import { planAppend, storedThrough, toStored } from './append-plan';
 import { writeTransaction, type HubDb, type HubSchema, type StoredCursor, type StoredEntry } from './db';
-import { journalPending, settleJournal, writeEntries, type FeedStores } from './feed-journal';
+import { journalKeys, settleJournal, unreadInJournal, writeEntries, type FeedStores } from './feed-journal';
 
 /**
  * A request issued without being awaited at once: if its transaction aborts, the failure reaches
@@ -57,7 +57,11 @@ function feedStores(tx: IDBPTransaction<HubSchema, readonly ('feed' | 'journal' 
   return { feed: tx.objectStore('feed'), journal: tx.objectStore('journal') };
 }
 
-/** Reads settle the journal first; a journal that keeps coming back (another context writing) is left after this many tries. */
+/**
+ * Reads settle the journal first, then read in a read-only transaction; a journal that keeps coming
+ * back (a replay still being written) makes the read, after this many tries, settle and read in one
+ * read-write transaction instead, which waits for the writes but never misses an entry.
+ */
 const SETTLE_TRIES = 3;
 
 export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
@@ -82,16 +86,16 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
   async function settle(): Promise<void> {
     const conn = await db.get();
     const check = conn.transaction('journal', 'readonly');
-    const pending = await journalPending(check.store);
+    const pending = await journalKeys(check.store);
     await check.done;
-    if (pending) await writeTransaction(conn, ['feed', 'journal'], (tx) => settleJournal(feedStores(tx)));
+    if (pending.length > 0) await writeTransaction(conn, ['feed', 'journal'], (tx) => settleJournal(feedStores(tx)));
   }
 
-  /** Runs `read` on the feed in a read-only transaction in which no journal waits (settling it first). */
+  /** Runs `read` on the feed in a transaction in which no journal waits (settling it first). */
   async function readFeed<T>(read: (feed: FeedIndexSource) => Promise<T>): Promise<T> {
-    for (let tries = 1; ; tries++) {
+    for (let tries = 1; tries <= SETTLE_TRIES; tries++) {
       const tx = (await db.get()).transaction(['feed', 'journal'], 'readonly');
-      if (tries > SETTLE_TRIES || !(await journalPending(tx.objectStore('journal')))) {
+      if ((await journalKeys(tx.objectStore('journal'))).length === 0) {
         const result = await read(tx.objectStore('feed'));
         await tx.done;
         return result;
@@ -99,6 +103,11 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
       await tx.done;
       await settle();
     }
+    return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {
+      const stores = feedStores(tx);
+      await settleJournal(stores);
+      return read(stores.feed);
+    });
   }
 
   return {
@@ -112,20 +121,29 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
         const cursors = tx.objectStore('cursors');
         const stores = feedStores(tx);
         const { feed } = stores;
-        await settleJournal(stores);
+        let pending = await journalKeys(stores.journal);
+        /** Look-ups must see every entry in the feed: move the journal first. */
+        const settleFirst = async () => {
+          if (pending.length === 0) return;
+          await settleJournal(stores);
+          pending = [];
+        };
         const stored = await cursors.get(topic);
         const old: StreamPosition | null = stored ? { epoch: stored.epoch, seq: stored.seq } : null;
+        // A start may look for entries of its epoch.
+        if (start) await settleFirst();
         const through = await storedThrough(feed, topic, stored, start);
         const { cursor, entries, maybeStored, counts } = planAppend(topic, old, start, events, now, through);
 
         // An entry can already be there when a refused cursor was reset within the same epoch:
         // keep it, with its read flag, rather than store it again. Only those that may be there
-        // are looked up: a replay of thousands past the cursor costs no lookup each.
+        // are looked up: a replay of thousands past the cursor costs no look-up each.
         const looked = [...maybeStored];
+        if (looked.length > 0) await settleFirst();
         const present = await Promise.all(looked.map((entry) => feed.getKey(entry.id)));
         const there = new Set(looked.filter((_, i) => present[i] !== undefined));
         const fresh = there.size === 0 ? entries : entries.filter((entry) => !there.has(entry));
-        const journaled = writeEntries(stores, fresh);
+        const journaled = writeEntries(stores, fresh, pending);
         const writes: Promise<unknown>[] = [];
         const checkUpTo = cursor ? through(cursor.epoch) : 0;
         const next: StoredCursor | null = cursor && { topic, ...cursor, ...(checkUpTo > cursor.seq ? { checkUpTo } : {}) };
@@ -133,10 +151,10 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
         const who = viewer();
         const unread = issued(countUnread(feed, who));
         await Promise.all(writes);
-        // Entries in the journal are not in the index the count reads yet.
+        // Entries in the journal are not in the index the count reads.
         const owners = ownersOf(who);
-        const unreadInJournal = journaled ? fresh.filter((entry) => entry.unread && owners.includes(entry.owner)).length : 0;
-        return { changed: fresh.map((entry) => entry.entry), unread: (await unread) + unreadInJournal, cursor, journaled, ...counts };
+        const journalUnread = unreadInJournal(pending, owners) + (journaled ? fresh.filter((entry) => entry.unread && owners.includes(entry.owner)).length : 0);
+        return { changed: fresh.map((entry) => entry.entry), unread: (await unread) + journalUnread, cursor, journaled, ...counts };
       });
     },
 

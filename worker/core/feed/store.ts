@@ -44,8 +44,8 @@ export interface FeedStore {
   append(topic: string, start: StreamStart | null, events: readonly EventFrame[], now: number): Promise<AppendResult>;
   /**
    * Moves entries a large append wrote as one record (`journaled`) to where they are read from, in
-   * a transaction of its own. Every read and write of the feed does it first anyway; calling it
-   * once a replay is stored keeps that cost off the next read.
+   * a transaction of its own. Every read of the feed does it first anyway; calling it once a
+   * replay is stored keeps that cost off the next read.
    */
   settle(): Promise<void>;
   /** The viewer's newest `limit` entries, newest first, and their unread count. */

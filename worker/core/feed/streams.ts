@@ -15,7 +15,7 @@ import type { StreamWork } from './stream-queue';
 import type { FeedChange, FeedStore } from './store';
 import type { StoredOrigin } from './stream-writer';
 import { createTopicStream, type TopicStream } from './topic-stream';
-import type { Clock, Logger } from '../platform';
+import type { Clock, Logger, TimerHandle } from '../platform';
 import { createScope, type Scope } from '../scope';
 
 /** The server frames this module handles; the composition root routes them here. */
@@ -27,6 +27,9 @@ export interface StreamsOptions {
   /** Delays before subscribing again after storage failed. Default base 1 s, cap 30 s. */
   readonly retry: BackoffOptions;
 }
+
+/** How long after a write that filled the store's journal, with no other such write, it is settled. */
+const SETTLE_WHEN_QUIET_MS = 1000;
 
 export const DEFAULT_STREAMS_OPTIONS: Readonly<StreamsOptions> = {
   last: 50,
@@ -69,21 +72,29 @@ export function createStreams(deps: StreamsDeps): Streams {
   let stopped = false;
   /** Moving journaled entries into the feed, once a large replay was stored; `null` when not. */
   let settling: Promise<void> | null = null;
-  let settleAgain = false;
+  /** Runs `settle` once the streams were quiet for `SETTLE_WHEN_QUIET_MS`. */
+  let settleTimer: TimerHandle | null = null;
 
-  /** Settles the store's journal after the write that filled it, off the path of the next read. */
+  /**
+   * A write went to the store's journal: move it into the feed once no other large write followed
+   * for a moment. Doing it at once would hold the next write of the same replay behind it.
+   */
   function settleSoon(): void {
-    if (settling) {
-      settleAgain = true;
-      return;
-    }
-    settling = (async () => {
-      do {
-        settleAgain = false;
-        await deps.store.settle().catch((error: unknown) => log.warn('could not move journaled feed entries; the next read does', { error: String(error) }));
-      } while (settleAgain && !stopped);
-      settling = null;
-    })();
+    if (settleTimer !== null) clock.clearTimeout(settleTimer);
+    settleTimer = clock.setTimeout(() => {
+      settleTimer = null;
+      void settle();
+    }, SETTLE_WHEN_QUIET_MS);
+  }
+
+  function settle(): Promise<void> {
+    settling ??= deps.store
+      .settle()
+      .catch((error: unknown) => log.warn('could not move journaled feed entries; the next read does', { error: String(error) }))
+      .finally(() => {
+        settling = null;
+      });
+    return settling;
   }
 
   function enqueue(topic: string, work: StreamWork): void {
@@ -143,6 +154,12 @@ export function createStreams(deps: StreamsDeps): Streams {
     async idle() {
       for (;;) {
         const running = [...streams.values()].flatMap((stream) => (stream.running ? [stream.running] : []));
+        if (running.length === 0 && settleTimer !== null) {
+          // Idle means settled: move the journal now rather than when the timer fires.
+          clock.clearTimeout(settleTimer);
+          settleTimer = null;
+          void settle();
+        }
         if (settling) running.push(settling);
         if (running.length === 0) return;
         await Promise.all(running);
@@ -151,6 +168,8 @@ export function createStreams(deps: StreamsDeps): Streams {
     close() {
       closed();
       stopped = true;
+      if (settleTimer !== null) clock.clearTimeout(settleTimer);
+      settleTimer = null;
       for (const stream of streams.values()) stream.stop();
     },
   };
