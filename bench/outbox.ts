@@ -32,6 +32,7 @@ import { startServer, type RunningServer } from '../server/server';
 import { createFakeNetwork } from '../test/support/fake-network';
 import { openHub } from '../worker/core/hub';
 import { systemClock, type SocketLike } from '../worker/core/platform';
+import { median } from './stats';
 import { printTable, type Row } from './table';
 
 const codec = createCodec();
@@ -182,12 +183,6 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number,
   socket.close();
   return { sent: frames.length, ms };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 interface Client {
   readonly name: string;
