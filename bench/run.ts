@@ -8,6 +8,7 @@ import { fanoutRows } from './fanout';
 import { outboxRows } from './outbox';
 import { perTabRows } from './per-tab';
 import { recoveryRows } from './recovery';
+import { recoveryChromiumRows } from './recovery-chromium';
 import { printTable } from './table';
 import { wireSizeRows } from './wire-size';
 
@@ -15,6 +16,7 @@ console.log(`Switchboard benchmarks — node ${process.version}, ${new Date().to
 printTable('Bytes per price tick: msgpack (Switchboard) vs JSON', wireSizeRows());
 printTable('Hub decode + fan-out of 50,000 price ticks to 10 views: conflation on vs off', await fanoutRows());
 printTable('Recovery of 10,000 events missed while disconnected: Switchboard vs Socket.IO 4 CSR', await recoveryRows());
+printTable('Recovery of 10,000 missed events in Chromium: the built extension vs a Socket.IO 4 CSR page', await recoveryChromiumRows());
 printTable('Alert engine: ticks per second with 100,000 active rules across 100 symbols: per-symbol index vs scanning every rule', alertEngineRows());
 printTable('Outbox: 1,000 client messages queued offline, one user (100 alert.create, the per-user limit, + 900 alert.pause/resume), time from reconnect until all acked; hub core + server in one Node process', await outboxRows());
 printTable('The cost of open tabs: N views watching 20 symbols while 5,000 ticks arrive at ~5,000/s; Switchboard (one shared hub) vs Socket.IO 4 (a socket per tab)', await perTabRows());
