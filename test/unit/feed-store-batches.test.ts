@@ -125,6 +125,30 @@ describe('a replay in one transaction', () => {
     expect(await storedSeqs(db, 'news')).toHaveLength(100);
   });
 
+  test('a read that keeps finding a new journal (a replay still being written) still sees every entry', async () => {
+    const { db, store: writer } = setup();
+    await writer.append('feed:ann', fresh('e1', 1), events('feed:ann', 'e1', 1, 100), 0);
+    let next = 101;
+    // Each time the reader takes the connection, the replay has written one more large batch.
+    const racing: HubDb = {
+      async get() {
+        const conn = await db.get();
+        if (next <= 2000) {
+          const from = next;
+          next += 100;
+          await writer.append('feed:ann', null, events('feed:ann', 'e1', from, from + 99), 0);
+        }
+        return conn;
+      },
+      close: () => db.close(),
+    };
+    const page = await createFeedStore(racing, () => 'ann').page(1);
+    const written = next - 1;
+    expect(page.unread).toBe(written);
+    expect(ids(page.entries)).toEqual([`feed:ann/e1/${written}`]);
+    expect(await storedSeqs(db, 'feed:ann')).toHaveLength(written);
+  });
+
   test('an append that must look entries up moves the journal first', async () => {
     const { db, store } = setup();
     await store.append('news', fresh('e1', 1), events('news', 'e1', 1, 100), 0);
