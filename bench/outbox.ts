@@ -1,30 +1,39 @@
 /**
  * 1,000 client messages queued offline, then the network comes back: the time from reconnect until
  * the server acknowledged every one, the frames that went out for them, and how many the server
- * applied more than once. Switchboard's outbox (IndexedDB first, in order, one in flight, same id
+ * applied more than once. Switchboard's outbox (IndexedDB first, strictly in queue order, up to 32
+ * in flight, a message never sent while an earlier one about the same alert is unanswered, same id
  * on every try) runs as the hub core in Node (fake-indexeddb, `ws`) against the real in-process
  * server, cleanly and with the connection cut three times mid-flush; beside it, in the same run, a
- * bare client that pipelines all 1,000 `send` frames on one socket with no outbox (the throughput
- * ceiling that gives up ordering and durability).
+ * bare client that pipelines all 1,000 `send` frames on one socket with no outbox: once alone (the
+ * throughput ceiling, which gives up ordering across retries and durability) and once subscribed to
+ * `alerts:<user>` as the hub is, so the server does the same work for both (it sends the user's whole
+ * alert list after every change) and the client decodes it (the hub also validates it, stores the
+ * newest and shows it). Rounds are interleaved; the table shows medians and the ratio to each peer.
  *
  * The server keeps at most `MAX_ALERTS_PER_USER` (100) alerts per user, so the 1,000 messages of
  * one user are 100 `alert.create` (distinct alert ids) followed by 900 `alert.pause` that pause and
  * resume each alert in turn, ending paused: order matters, and the server's list shows it.
+ *
+ * Alone: `node --import tsx bench/outbox.ts` (`OUTBOX_ROUNDS`, default 3).
  */
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import pino from 'pino';
+import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { MAX_ALERTS_PER_USER, type AlertRule } from '../lib/wire/alerts';
 import { createCodec, type RawFrame } from '../lib/wire/codec';
 import type { AlertsUpdate } from '../lib/rpc/hub-api';
 import { newMessageId } from '../lib/wire/ids';
+import { topics } from '../lib/wire/topics';
 import { PROTOCOL_VERSION, type ClientFrame } from '../lib/wire/protocol';
 import { startServer, type RunningServer } from '../server/server';
 import { createFakeNetwork } from '../test/support/fake-network';
 import { openHub } from '../worker/core/hub';
 import { systemClock, type SocketLike } from '../worker/core/platform';
-import type { Row } from './table';
+import { median } from './stats';
+import { printTable, type Row } from './table';
 
 const codec = createCodec();
 
@@ -131,8 +140,12 @@ async function hubRun(server: RunningServer, user: string, alerts: number, cuts:
   return { sent, ms };
 }
 
-/** The peer: one socket, every `send` frame at once, no outbox; times until every ack arrived. */
-async function pipelinedRun(server: RunningServer, user: string, alerts: number): Promise<Run> {
+/**
+ * The peer: one socket, every `send` frame at once, no outbox; times until every ack arrived. With
+ * `watch`, it first subscribes to `alerts:<user>` as the hub does, and decodes every list the server
+ * sends meanwhile (the codec validates each frame, as the hub's does).
+ */
+async function pipelinedRun(server: RunningServer, user: string, alerts: number, watch: boolean): Promise<Run> {
   const { token } = await server.mintToken(user);
   const alertIds = Array.from({ length: alerts }, () => newMessageId());
   const frames = plan(alerts).map((message): ClientFrame => {
@@ -144,6 +157,10 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number)
   socket.binaryType = 'arraybuffer';
   const acked = new Set<string>();
   let started = 0;
+  const flush = () => {
+    started = performance.now();
+    for (const send of frames) socket.send(codec.encode(send));
+  };
   await new Promise<void>((resolve, reject) => {
     socket.onerror = () => reject(new Error('socket error'));
     socket.onopen = () => socket.send(codec.encode({ t: 'hello', v: PROTOCOL_VERSION, token }));
@@ -152,8 +169,10 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number)
       if (!decoded.ok) return;
       const frame = decoded.frame;
       if (frame.t === 'welcome') {
-        started = performance.now();
-        for (const send of frames) socket.send(codec.encode(send));
+        if (watch) socket.send(codec.encode({ t: 'subscribe', topic: topics.alerts(user) }));
+        else flush();
+      } else if (frame.t === 'subscribed') {
+        flush();
       } else if (frame.t === 'ack') {
         acked.add(frame.id);
         if (acked.size === frames.length) resolve();
@@ -165,37 +184,71 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number)
   return { sent: frames.length, ms };
 }
 
-/** `alerts` per run (default the server's per-user limit); each run sends ten messages per alert. */
-export async function outboxRows(alerts = MAX_ALERTS_PER_USER): Promise<Row[]> {
+interface Client {
+  readonly name: string;
+  readonly run: (server: RunningServer, user: string, alerts: number) => Promise<Run>;
+}
+
+const CLIENTS: readonly Client[] = [
+  { name: 'Switchboard outbox', run: (server, user, alerts) => hubRun(server, user, alerts, 0) },
+  { name: 'Switchboard outbox, 3 cuts mid-flush', run: (server, user, alerts) => hubRun(server, user, alerts, 3) },
+  { name: 'bare socket, all pipelined, no outbox', run: (server, user, alerts) => pipelinedRun(server, user, alerts, false) },
+  { name: 'bare socket, all pipelined, no outbox, watching alerts:<user>', run: (server, user, alerts) => pipelinedRun(server, user, alerts, true) },
+];
+
+/**
+ * `alerts` per run (default the server's per-user limit); each run sends ten messages per alert.
+ * `rounds` rounds, each running every client once in turn, each with a user of its own.
+ */
+export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(process.env.OUTBOX_ROUNDS ?? 3)): Promise<Row[]> {
   const server = await startServer({ port: 0, host: '127.0.0.1', simulator: 'off', store: 'memory', logger: pino({ level: 'silent' }) });
   const total = plan(alerts).length;
+  const results = CLIENTS.map(() => ({ ms: [] as number[], sent: [] as number[], applied: 0, duplicates: 0, refused: 0, held: [] as string[] }));
   try {
     server.publishPrice('AAPL', 100);
-    const rows: Row[] = [];
-    const measure = async (name: string, user: string, run: (user: string) => Promise<Run>) => {
-      const before = await messageOutcomes(server);
-      const result = await run(user);
-      const after = await messageOutcomes(server);
-      const delta = (outcome: string) => (after.get(outcome) ?? 0) - (before.get(outcome) ?? 0);
-      const state = await held(server, user);
-      rows.push({
-        client: name,
-        messages: total,
-        'frames sent': result.sent,
-        'reconnect → all acked ms': result.ms,
-        'msgs/s': Math.round(total / (result.ms / 1000)),
-        applied: delta('applied'),
-        'repeats answered from record': delta('duplicate'),
-        refused: delta('refused'),
-        'applied twice': Math.max(0, delta('applied') - total),
-        'server: alerts / paused': `${state.alerts} / ${state.paused}`,
-      });
-    };
-    await measure('Switchboard outbox', 'bench-clean', (user) => hubRun(server, user, alerts, 0));
-    await measure('Switchboard outbox, 3 cuts mid-flush', 'bench-cuts', (user) => hubRun(server, user, alerts, 3));
-    await measure('bare socket, all pipelined, no outbox', 'bench-peer', (user) => pipelinedRun(server, user, alerts));
-    return rows;
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, client] of CLIENTS.entries()) {
+        const user = `bench-${round}-${i}`;
+        const before = await messageOutcomes(server);
+        const result = await client.run(server, user, alerts);
+        const after = await messageOutcomes(server);
+        const delta = (outcome: string) => (after.get(outcome) ?? 0) - (before.get(outcome) ?? 0);
+        const state = await held(server, user);
+        const out = results[i]!;
+        out.ms.push(result.ms);
+        out.sent.push(result.sent);
+        out.applied += delta('applied');
+        out.duplicates += delta('duplicate');
+        out.refused += delta('refused');
+        out.held.push(`${state.alerts} / ${state.paused}`);
+        process.stderr.write(`outbox bench: round ${round + 1}/${rounds}, ${client.name}: ${Math.round(result.ms)} ms\n`);
+      }
+    }
   } finally {
     await server.close();
   }
+  const peer = median(results[2]!.ms);
+  const watchingPeer = median(results[3]!.ms);
+  return CLIENTS.map((client, i) => {
+    const out = results[i]!;
+    const ms = median(out.ms);
+    return {
+      client: client.name,
+      messages: total,
+      'frames sent (median)': median(out.sent),
+      'reconnect → all acked ms (median)': ms,
+      'msgs/s': Math.round(total / (ms / 1000)),
+      'vs bare': `${(ms / peer).toFixed(2)}×`,
+      'vs bare watching': `${(ms / watchingPeer).toFixed(2)}×`,
+      'applied (all rounds)': out.applied,
+      'answered from record': out.duplicates,
+      refused: out.refused,
+      'applied twice': Math.max(0, out.applied - total * rounds),
+      'server: alerts / paused': [...new Set(out.held)].join(', '),
+    };
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  printTable('Outbox: 1,000 client messages queued offline, time from reconnect until all acked', await outboxRows());
 }

@@ -12,13 +12,18 @@
  * Node (fake-indexeddb, `ws`); it has an event once it is committed to IndexedDB and announced to
  * the view. Lost: missed events never received (Switchboard: not in the stored feed). Duplicated:
  * events a view was handed more than once (and, Switchboard, stored more than once). A run that
- * stops receiving ends after 2 s of silence (30 s at most) and reports what it got.
+ * stops receiving ends after 2 s of silence (30 s at most) and reports what it got. Cut rounds
+ * alternate between the two (`RECOVERY_ROUNDS`, default 3) and the table shows medians.
+ *
+ * Alone: `node --import tsx bench/recovery.ts`. The same catch-up in real Chromium with the built
+ * extension is `bench/recovery-chromium.ts`.
  */
 import 'fake-indexeddb/auto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { IDBFactory } from 'fake-indexeddb';
 import { Server } from 'socket.io';
 import { io as connectSocketIo } from 'socket.io-client';
@@ -30,12 +35,15 @@ import { startTcpProxy } from '../test/support/tcp-proxy';
 import { DB_NAME, type StoredEntry } from '../worker/store/db';
 import { openHub } from '../worker/core/hub';
 import { systemClock } from '../worker/core/platform';
-import type { Row } from './table';
+import { median } from './stats';
+import { printTable, type Row } from './table';
 
-const MISSED = 10_000;
-const RETENTION = 20_000;
+export const MISSED = 10_000;
+export const RETENTION = 20_000;
 const QUIET_MS = 2_000;
 const CAP_MS = 30_000;
+/** Events published at once while the client is away (the time this takes is not measured). */
+const PUBLISH_AT_ONCE = 50;
 const USER = 'bench';
 const TOPIC = topics.feed(USER);
 
@@ -107,7 +115,17 @@ async function storedEntries(factory: IDBFactory): Promise<StoredEntry[]> {
   }
 }
 
-async function switchboardRun(restart: boolean): Promise<Outcome> {
+/** Publishes the missed events, a few at a time (each is durable before it is answered); their `seq`s. */
+export async function publishMissed(publish: (i: number) => Promise<{ readonly seq: number }>): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let i = 1; i <= MISSED; i += PUBLISH_AT_ONCE) {
+    const chunk = range(i, Math.min(PUBLISH_AT_ONCE, MISSED - i + 1));
+    seqs.push(...(await Promise.all(chunk.map(publish))).map((appended) => appended.seq));
+  }
+  return seqs;
+}
+
+export async function switchboardRun(restart: boolean): Promise<Outcome> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
   const start = (port = 0) => startTestServer({ store: 'sqlite', dataDir, port, retention: { maxEvents: RETENTION } });
   let server: TestServer = await start();
@@ -162,8 +180,7 @@ async function switchboardRun(restart: boolean): Promise<Outcome> {
     proxy.unplug();
     away = true;
     must(await signal.until(() => hub.status().s !== 'open'), 'the hub to see the cut');
-    const seqs: number[] = [];
-    for (let i = 1; i <= MISSED; i++) seqs.push((await server.server.publishEvent(TOPIC, { title: `missed ${i}`, body: '', level: 'info' })).seq);
+    const seqs = await publishMissed((i) => server.server.publishEvent(TOPIC, { title: `missed ${i}`, body: '', level: 'info' }));
     if (restart) {
       const port = server.port;
       await server.close();
@@ -215,7 +232,7 @@ async function startSocketIo(port = 0): Promise<{ io: Server; port: number }> {
   return { io, port: address.port };
 }
 
-async function socketIoRun(restart: boolean): Promise<Outcome> {
+export async function socketIoRun(restart: boolean): Promise<Outcome> {
   let server = await startSocketIo();
   const proxy = await startTcpProxy({ port: server.port });
   const signal = createSignal();
@@ -277,27 +294,62 @@ async function socketIoRun(restart: boolean): Promise<Outcome> {
   }
 }
 
-export async function recoveryRows(): Promise<Row[]> {
-  const runs = [
-    { system: 'Switchboard (SQLite log)', restart: false, run: switchboardRun },
-    { system: 'Switchboard (SQLite log)', restart: true, run: switchboardRun },
-    { system: 'Socket.IO 4 CSR', restart: false, run: socketIoRun },
-    { system: 'Socket.IO 4 CSR', restart: true, run: socketIoRun },
+/**
+ * `rounds` rounds of a cut, Switchboard then Socket.IO, then one run of each with the server
+ * restarted while the client was away. Cut rows show the median catch-up time, every round's lost
+ * and duplicated events summed, and Switchboard's time as a ratio of Socket.IO's.
+ */
+export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?? 3)): Promise<Row[]> {
+  const systems = [
+    { system: 'Switchboard (SQLite log)', run: switchboardRun },
+    { system: 'Socket.IO 4 CSR', run: socketIoRun },
   ];
-  const outcomes: Array<{ system: string; restart: boolean; outcome: Outcome }> = [];
-  for (const { system, restart, run } of runs) outcomes.push({ system, restart, outcome: await run(restart) });
-  const durable = (system: string) => {
-    const afterRestart = outcomes.find((o) => o.system === system && o.restart)!.outcome;
-    return afterRestart.lost === 0 ? 'yes (measured)' : 'no (measured)';
-  };
-  return outcomes.map(({ system, restart, outcome }) => ({
-    system,
-    'while away': restart ? 'cut + server restart' : 'connection cut',
-    'recovered?': outcome.recovered,
-    'events missed': MISSED,
-    'time to catch up ms': outcome.ms ?? 'never',
-    'events lost': outcome.lost,
-    'events duplicated': outcome.duplicated,
-    'durable across server restart?': durable(system),
-  }));
+  const cuts = systems.map(() => [] as Outcome[]);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, { system, run }] of systems.entries()) {
+      const outcome = await run(false);
+      cuts[i]!.push(outcome);
+      process.stderr.write(`recovery bench: round ${round + 1}/${rounds}, ${system}, cut: ${outcome.ms === null ? 'never' : `${Math.round(outcome.ms)} ms`}\n`);
+    }
+  }
+  const restarts: Outcome[] = [];
+  for (const { system, run } of systems) {
+    restarts.push(await run(true));
+    process.stderr.write(`recovery bench: ${system}, cut + server restart: done\n`);
+  }
+  const times = cuts.map((outcomes) => (outcomes.every((o) => o.ms !== null) ? median(outcomes.map((o) => o.ms!)) : null));
+  const ratio = (ms: number | null) => (ms === null || times[1] === null ? '—' : `${(ms / times[1]!).toFixed(2)}×`);
+  return systems.flatMap(({ system }, i) => {
+    const durable = restarts[i]!.lost === 0 ? 'yes (measured)' : 'no (measured)';
+    const cut = cuts[i]!;
+    const restart = restarts[i]!;
+    return [
+      {
+        system,
+        'while away': `connection cut (median of ${rounds})`,
+        'recovered?': cut.at(-1)!.recovered,
+        'events missed': MISSED,
+        'time to catch up ms': times[i] ?? 'never',
+        'vs Socket.IO': ratio(times[i] ?? null),
+        'events lost': cut.reduce((sum, o) => sum + o.lost, 0),
+        'events duplicated': cut.map((o) => o.duplicated).join('; '),
+        'durable across server restart?': durable,
+      },
+      {
+        system,
+        'while away': 'cut + server restart',
+        'recovered?': restart.recovered,
+        'events missed': MISSED,
+        'time to catch up ms': restart.ms ?? 'never',
+        'vs Socket.IO': '',
+        'events lost': restart.lost,
+        'events duplicated': restart.duplicated,
+        'durable across server restart?': durable,
+      },
+    ];
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  printTable('Recovery of 10,000 events missed while disconnected: Switchboard vs Socket.IO 4 CSR', await recoveryRows());
 }

@@ -5,85 +5,11 @@
  * restart in the middle of the flush; a price crossing one alert reaches the notifier once.
  * Assertions wait for events (an ack, an alert list), never for an amount of time.
  */
-import 'fake-indexeddb/auto';
-import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, test } from 'vitest';
-import WebSocket from 'ws';
-import type { AlertRule } from '../../lib/wire/alerts';
-import { createCodec } from '../../lib/wire/codec';
-import type { AlertItem } from '../../lib/rpc/hub-api';
-import { openHub, type Hub, type HubSession } from '../../worker/core/hub';
-import { systemClock, type SocketLike } from '../../worker/core/platform';
-import { onCleanup, serve, until, useCleanups } from '../support/cleanups';
-import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger, createRecordingNotifier, type FakeNetwork, type RecordingNotifier } from '../support/fake-socket';
-import type { TestServer } from '../support/server';
+import { serve, until, useCleanups } from '../support/cleanups';
+import { createAll, crossing, profile, startHub, statesOf } from '../support/outbox-browser';
 
 useCleanups();
-
-const codec = createCodec();
-
-interface Profile {
-  readonly indexedDB: IDBFactory;
-  readonly network: FakeNetwork;
-  readonly notifier: RecordingNotifier;
-  /** Client message ids in the order the hub handed them to a socket. */
-  readonly sent: string[];
-  /** Called after each `send` frame went to a socket. */
-  onSend: (count: number) => void;
-}
-
-function profile(online: boolean): Profile {
-  return { indexedDB: new IDBFactory(), network: createFakeNetwork(online), notifier: createRecordingNotifier(), sent: [], onSend: () => {} };
-}
-
-/** A hub as the browser would run it, with sockets that record the `send` frames they carry. */
-async function startHub(server: TestServer, token: string, browser: Profile): Promise<{ hub: Hub; session: HubSession }> {
-  const hub = await openHub(
-    {
-      openSocket: (url): SocketLike => {
-        const socket = new WebSocket(url);
-        const send = socket.send.bind(socket);
-        socket.send = ((data: Uint8Array) => {
-          const frame = codec.decodeClientFrame(data);
-          send(data);
-          if (frame.ok && frame.frame.t === 'send') {
-            browser.sent.push(frame.frame.id);
-            browser.onSend(browser.sent.length);
-          }
-        }) as typeof socket.send;
-        return socket;
-      },
-      clock: systemClock,
-      random: Math.random,
-      network: browser.network,
-      settings: createMemorySettingsStore({ serverUrl: server.url, token }),
-      indexedDB: browser.indexedDB,
-      notifier: browser.notifier,
-      log: createRecordingLogger(),
-    },
-    { backoffBaseMs: 50, backoffCapMs: 200, outbox: { ackTimeoutMs: 2000, retry: { baseMs: 50, capMs: 200 } } },
-  );
-  // Closing twice is harmless: a test may close it first.
-  onCleanup(() => hub.close());
-  return { hub, session: hub.openSession() };
-}
-
-const crossing = (price: number): AlertRule => ({ symbol: 'AAPL', condition: 'crossing', price, repeat: 'once' });
-
-async function createAll(session: HubSession, rules: readonly AlertRule[]): Promise<string[]> {
-  const ids: string[] = [];
-  for (const rule of rules) {
-    const result = await session.createAlert(rule);
-    if (!result.ok) throw new Error(result.error.message);
-    ids.push(result.value.id);
-  }
-  return ids;
-}
-
-const statesOf = async (session: HubSession, ids: readonly string[]): Promise<Array<AlertItem['state'] | undefined>> => {
-  const list = await session.alerts();
-  return ids.map((id) => list.find((item) => item.id === id)?.state);
-};
 
 describe('outbox against the real server', () => {
   test('three alerts created offline show as pending, are synced once online, and the server holds exactly three', async () => {

@@ -84,6 +84,31 @@ describe('mergeAlerts', () => {
     });
     expect(parseAlertsState([])).toMatchObject({ ok: false });
   });
+
+  test('an alert seen before is validated again as soon as any field differs', () => {
+    const first = parseAlertsState({ alerts: [server('a', 'active', 1), server('b', 'paused', 2)] });
+    expect(first.ok).toBe(true);
+    // Unchanged: the same value comes back, unknown keys dropped as the schema drops them.
+    const again = parseAlertsState({ alerts: [{ ...server('a', 'active', 1), extra: 'x' }, server('b', 'paused', 2)] });
+    expect(again).toEqual(first);
+    expect(parseAlertsState({ alerts: [server('b', 'paused', 2), { ...server('a', 'active', 1), status: 'exploded' }] })).toMatchObject({
+      ok: false,
+      error: 'alerts.1.status: Invalid type: Expected ("active" | "paused" | "fired" | "expired") but received "exploded"',
+    });
+    expect(parseAlertsState({ alerts: [{ ...server('a', 'active', 1), rule: { ...rule(1), price: Number.NaN } }] })).toMatchObject({
+      ok: false,
+      error: 'alerts.0.rule.price: Price must be a number',
+    });
+    expect(parseAlertsState({ alerts: [{ ...server('a', 'active', 1), fireCount: -1 }] })).toMatchObject({ ok: false });
+    expect(parseAlertsState({ alerts: [{ ...server('a', 'active', 1), rule: { ...rule(1), repeat: undefined } }] })).toMatchObject({
+      ok: true,
+      value: { alerts: [{ rule: { repeat: 'once' } }] },
+    });
+    expect(parseAlertsState({ alerts: [null] })).toMatchObject({ ok: false, error: expect.stringMatching(/^alerts\.0: /) });
+    // Plausible times are checked on every value, seen before or not.
+    expect(parseAlertsState({ alerts: [server('a', 'active', 1)] }, 1)).toMatchObject({ ok: true });
+    expect(parseAlertsState({ alerts: [server('a', 'active', 1)] }, -1e12)).toMatchObject({ ok: false });
+  });
 });
 
 describe('in the hub', () => {

@@ -93,6 +93,76 @@ describe('recovery', () => {
   });
 });
 
+describe('a long replay in batch frames', () => {
+  test('frames that arrive together are one transaction with the cursor: every event once, in order, the cursor at the last', async () => {
+    const setup = await start();
+    const a = view();
+    await setup.hub.openSession().listen(a.listener);
+    await connect(setup.hub, setup.socket());
+    await freshStart(setup.hub, setup.socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
+    setup.socket().serverClose(CloseCode.abnormal);
+    vi.runOnlyPendingTimers();
+    await connect(setup.hub, setup.socket());
+    const socket = setup.socket();
+    const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
+    const writesWithCursor = () => transactions.mock.calls.filter(([names, mode]) => mode === 'readwrite' && [names].flat().includes('cursors')).length;
+
+    socket.receive(subscribed('feed:ann', 'recovered', { epoch: 'f1', seq: 2002 }, 3));
+    for (let frame = 0; frame < 10; frame++) {
+      socket.receive({ t: 'batch', frames: Array.from({ length: 200 }, (_, i) => ev('feed:ann', 'f1', 3 + frame * 200 + i)) });
+    }
+    await setup.hub.idle();
+    expect(writesWithCursor()).toBe(1);
+    const seqs = Array.from({ length: 2002 }, (_, i) => i + 1);
+    await waitUntil('the last replayed event in the view', () => a.announced().includes('feed:ann/f1/2002'));
+    expect(a.announced()).toEqual(seqs.map((seq) => `feed:ann/f1/${seq}`));
+    expect(a.unread()).toBe(2002);
+    expect((await setup.hub.openSession().feed()).unread).toBe(2002);
+    // The cursor moved with them: the next connection asks from the last one.
+    socket.serverClose(CloseCode.abnormal);
+    vi.runOnlyPendingTimers();
+    await connect(setup.hub, setup.socket());
+    expect(streamSubscribes(setup.socket()).find((frame) => frame.topic === 'feed:ann')).toMatchObject({ since: { epoch: 'f1', seq: 2002 } });
+  });
+});
+
+describe('the journal of a long replay', () => {
+  /** Journal records in the hub's database, read raw. */
+  async function journalRecords(indexedDB: IDBFactory): Promise<number> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open('switchboard-hub');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const request = db.transaction('journal', 'readonly').objectStore('journal').count();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    } finally {
+      db.close();
+    }
+  }
+
+  test('is moved into the feed once the streams were quiet for a second, not before', async () => {
+    const { hub, socket, platform } = await start();
+    const a = view();
+    await hub.openSession().listen(a.listener);
+    await connect(hub, socket());
+    socket().receive(subscribed('news', 'fresh', { epoch: 'n1', seq: 0 }));
+    socket().receive(subscribed('feed:ann', 'fresh', { epoch: 'f1', seq: 500 }, 1));
+    socket().receive({ t: 'batch', frames: Array.from({ length: 500 }, (_, i) => ev('feed:ann', 'f1', i + 1)) });
+    await waitUntil('the replay in the view', () => a.announced().includes('feed:ann/f1/500'));
+    expect(await journalRecords(platform.indexedDB)).toBe(1);
+    vi.advanceTimersByTime(999);
+    expect(await journalRecords(platform.indexedDB)).toBe(1);
+    vi.advanceTimersByTime(1);
+    await waitUntil('the journal moved', async () => (await journalRecords(platform.indexedDB)) === 0);
+    expect((await hub.openSession().feed(500)).entries).toHaveLength(500);
+  });
+});
+
 describe('the server starting a live subscription over', () => {
   test('a new subscribed while live (the topic was reset) records the gap and stores the new epoch', async () => {
     const { hub, socket } = await start();

@@ -6,6 +6,7 @@
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
+import { createFakePlatform } from '../support/fake-socket';
 import { useHubHarness } from '../support/hub-harness';
 import { ACK_TIMEOUT, allSends, createThree, goOnline, rule, sends, sentCount, start } from '../support/outbox-hub';
 
@@ -69,15 +70,18 @@ describe('removal on ack only', () => {
     expect((await session.alerts())[0]?.state).toBe('pending sync');
   });
 
-  test('a late ack (after a timeout) still removes the message and the queue moves on', async () => {
-    const { platform, session } = await start();
+  test('a late ack (after a timeout) still removes the message, and the rest are sent again at once', async () => {
+    const { platform, session, hub } = await start();
     const ids = await createThree(session);
     const socket = goOnline(platform);
-    const [first] = await sentCount(socket, 1);
+    const sent = await sentCount(socket, 3);
     vi.advanceTimersByTime(ACK_TIMEOUT);
-    socket.receive({ t: 'ack', id: first!.id, ok: true });
-    const [, second] = await sentCount(socket, 2);
-    expect(second!.body).toMatchObject({ alertId: ids[1] });
+    socket.receive({ t: 'ack', id: sent[0]!.id, ok: true });
+    // The server answers again: the other two go again, same ids, in order, without the backoff.
+    const again = (await sentCount(socket, 5)).slice(3);
+    expect(again).toEqual(sent.slice(1));
+    await hub.idle();
+    expect((await session.alerts()).find((alert) => alert.id === ids[0])?.state).toBe('active');
   });
 });
 
@@ -86,48 +90,48 @@ describe('bad acks never lose or duplicate a queued message', () => {
     const { platform, session, hub } = await start();
     const ids = await createThree(session);
     const socket = goOnline(platform);
-    const [first] = await sentCount(socket, 1);
+    const [first] = await sentCount(socket, 3);
     socket
       .receiveRaw(encode({ t: 'ack', id: first!.id }).slice().buffer)
       .receiveRaw(encode({ t: 'ack', id: first!.id, ok: 'yes' }).slice().buffer)
       .receiveRaw(encode({ t: 'ack', id: 42, ok: true }).slice().buffer)
       .receiveRaw(encode({ t: 'ack', id: first!.id, ok: false, error: { code: 'nonsense', message: 'x' } }).slice().buffer);
     await hub.idle();
-    expect(sends(socket)).toHaveLength(1);
+    expect(sends(socket)).toHaveLength(3);
     expect(platform.log.warnings().filter((entry) => entry.message === 'ignored a bad frame from the server')).toHaveLength(4);
     expect((await session.alerts()).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync', 'pending sync']);
     socket.receive({ t: 'ack', id: first!.id, ok: true });
-    const [, second] = await sentCount(socket, 2);
-    expect(second!.body).toMatchObject({ alertId: ids[1] });
+    await hub.idle();
+    expect((await session.alerts()).find((alert) => alert.id === ids[0])?.state).toBe('active');
+    expect(sends(socket)).toHaveLength(3);
   });
 
   test('an ack for an unknown id is ignored and logged', async () => {
     const { platform, session, hub } = await start();
     await createThree(session);
     const socket = goOnline(platform);
-    await sentCount(socket, 1);
+    await sentCount(socket, 3);
     socket.receive({ t: 'ack', id: '00000000-0000-4000-8000-000000000000', ok: true });
     socket.receive({ t: 'ack', id: 'not-even-a-uuid', ok: false, error: { code: 'invalid', message: 'no' } });
     await hub.idle();
-    expect(sends(socket)).toHaveLength(1);
+    expect(sends(socket)).toHaveLength(3);
     expect(platform.log.warnings().filter((entry) => entry.message === 'ignored an ack for no queued message')).toHaveLength(2);
     expect((await session.alerts()).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync', 'pending sync']);
   });
 
   test('a duplicate ack (at once, and again later) removes nothing more and sends nothing twice', async () => {
-    const { platform, session, hub } = await start();
+    const { platform, session, hub } = await start(createFakePlatform({ online: false }), { window: 2 });
     const ids = await createThree(session);
     const socket = goOnline(platform);
-    const [first] = await sentCount(socket, 1);
+    const [first, second] = await sentCount(socket, 2);
     socket.receive({ t: 'ack', id: first!.id, ok: true }).receive({ t: 'ack', id: first!.id, ok: true });
-    const [, second] = await sentCount(socket, 2);
-    // The repeat arrives while the second message is in flight: it must not count for it.
+    const [, , third] = await sentCount(socket, 3);
+    // The repeat arrives while the others are in flight: it must not count for either of them.
     socket.receive({ t: 'ack', id: first!.id, ok: true });
     await hub.idle();
-    expect(sends(socket)).toHaveLength(2);
-    expect((await session.alerts()).find((alert) => alert.id === ids[1])?.state).toBe('pending sync');
+    expect(sends(socket)).toHaveLength(3);
+    expect((await session.alerts()).filter((alert) => alert.id !== ids[0]).map((alert) => alert.state)).toEqual(['pending sync', 'pending sync']);
     socket.receive({ t: 'ack', id: second!.id, ok: true }).receive({ t: 'ack', id: second!.id, ok: false, error: { code: 'invalid', message: 'late' } });
-    const [, , third] = await sentCount(socket, 3);
     expect(third!.body).toMatchObject({ alertId: ids[2] });
     await hub.idle();
     expect((await session.alerts()).find((alert) => alert.id === ids[1])?.state).toBe('active');

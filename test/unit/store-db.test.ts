@@ -69,7 +69,7 @@ describe('schema', () => {
     const { db } = setup();
     const conn = await db.get();
     expect(conn.version).toBe(DB_VERSION);
-    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'outbox', 'overlays', 'refusal', 'snapshots']);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'journal', 'outbox', 'overlays', 'refusal', 'snapshots']);
     const tx = conn.transaction(['feed', 'outbox']);
     expect([...tx.objectStore('feed').indexNames]).toEqual(['by-owner-time', 'owner-unread']);
     expect([...tx.objectStore('outbox').indexNames]).toEqual(['by-seq']);
@@ -83,7 +83,7 @@ describe('schema', () => {
     const { db } = setup(factory);
     const conn = await db.get();
     expect(conn.version).toBe(DB_VERSION);
-    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'outbox', 'overlays', 'refusal', 'snapshots']);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'journal', 'outbox', 'overlays', 'refusal', 'snapshots']);
     expect(await conn.get('cursors', 'news')).toEqual({ topic: 'news', epoch: 'e1', seq: 7 });
   });
 
@@ -114,6 +114,49 @@ describe('schema', () => {
       ['news/e1/3', '', 0],
     ]);
     expect(await conn.countFromIndex('feed', 'owner-unread', IDBKeyRange.only(['ann', 1]))).toBe(1);
+  });
+
+  test('a version 4 database upgrades to the journal store, every stored feed entry, cursor and outbox message kept', async () => {
+    const factory = new IDBFactory();
+    const stored = (topic: string, owner: string, seq: number) => ({
+      id: `${topic}/e1/${seq}`,
+      owner,
+      at: seq,
+      order: seq,
+      unread: 1,
+      entry: { kind: 'notification', id: `${topic}/e1/${seq}`, topic, epoch: 'e1', seq, at: seq, title: `#${seq}`, body: '', level: 'info', read: false },
+    });
+    // Migrations 1 to 4 as they shipped, done by hand: what browsers of the last release hold.
+    const migrations1To4 = (raw: IDBDatabase) => {
+      raw.createObjectStore('cursors', { keyPath: 'topic' });
+      const feed = raw.createObjectStore('feed', { keyPath: 'id' });
+      feed.createIndex('by-owner-time', ['owner', 'at', 'order']);
+      feed.createIndex('owner-unread', ['owner', 'unread']);
+      raw.createObjectStore('outbox', { keyPath: 'id' }).createIndex('by-seq', 'seq', { unique: true });
+      raw.createObjectStore('overlays', { keyPath: 'id' });
+      raw.createObjectStore('snapshots', { keyPath: 'topic' });
+      raw.createObjectStore('refusal', { keyPath: 'key' });
+    };
+    await createOldDb(factory, 4, migrations1To4, 'feed', (feed) => {
+      for (let seq = 1; seq <= 3; seq++) feed.put(stored('feed:ann', 'ann', seq));
+    });
+    const raw = await openRaw(factory, 4);
+    await new Promise<void>((resolve, reject) => {
+      const tx = raw.transaction(['cursors', 'outbox'], 'readwrite');
+      tx.objectStore('cursors').put({ topic: 'feed:ann', epoch: 'e1', seq: 3 });
+      tx.objectStore('outbox').put({ id: 'm1', seq: 1 });
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    raw.close();
+    const { db } = setup(factory);
+    const conn = await db.get();
+    expect(conn.version).toBe(DB_VERSION);
+    expect(await conn.count('journal')).toBe(0);
+    expect((await conn.getAll('feed')).map((entry) => entry.id)).toEqual(['feed:ann/e1/1', 'feed:ann/e1/2', 'feed:ann/e1/3']);
+    expect(await conn.countFromIndex('feed', 'owner-unread', IDBKeyRange.only(['ann', 1]))).toBe(3);
+    expect(await conn.get('cursors', 'feed:ann')).toEqual({ topic: 'feed:ann', epoch: 'e1', seq: 3 });
+    expect(await conn.getAllKeys('outbox')).toEqual(['m1']);
   });
 
   test('the same connection is reused', async () => {

@@ -25,6 +25,11 @@ export interface StoredCursor {
   readonly topic: string;
   readonly epoch: string;
   readonly seq: number;
+  /**
+   * Set while entries of this epoch past `seq` may already be stored (the cursor was moved back, or
+   * into an epoch the feed already held): up to where they may reach. Gone once the cursor passed it.
+   */
+  readonly checkUpTo?: number;
 }
 
 /**
@@ -43,8 +48,25 @@ export interface StoredEntry {
   readonly entry: FeedEntry;
 }
 
+/**
+ * Where a journal record sits and what it holds, readable without reading the record: its number
+ * (the order records were written in), the owner of its entries (all of one topic) and how many of
+ * them are unread, so an unread count can add a journal's share from its keys alone.
+ */
+export type JournalKey = [number, string, number];
+
+/**
+ * Feed entries one large append wrote as a single record (`./feed-journal.ts`), not yet moved
+ * into the `feed` store; every reader of the feed moves them first.
+ */
+export interface StoredJournal {
+  readonly key: JournalKey;
+  readonly entries: readonly StoredEntry[];
+}
+
 export interface HubSchema extends DBSchema {
   cursors: { key: string; value: StoredCursor };
+  journal: { key: JournalKey; value: StoredJournal };
   feed: {
     key: string;
     value: StoredEntry;
@@ -105,6 +127,10 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
   // 4: the server's last lasting refusal (origin, token, version) and the settings it refused.
   (db) => {
     db.createObjectStore('refusal', { keyPath: 'key' });
+  },
+  // 5: the feed's journal: a replay of thousands of events is written as one record.
+  (db) => {
+    db.createObjectStore('journal', { keyPath: 'key' });
   },
 ];
 

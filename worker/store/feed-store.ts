@@ -11,12 +11,12 @@
  * come back).
  */
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
-import type { EventFrame, StreamPosition } from '../../lib/wire/protocol';
-import { topicOwner } from '../../lib/wire/topics';
-import { admit, startCursor, toGap, toNotification, toUnreadable, type StreamStart } from '../core/feed/cursor';
-import type { AppendResult, FeedStore, Viewer } from '../core/feed/store';
-import type { IDBPObjectStore, StoreNames } from 'idb';
-import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from './db';
+import type { StreamPosition } from '../../lib/wire/protocol';
+import type { FeedStore, Viewer } from '../core/feed/store';
+import type { IDBPObjectStore, IDBPTransaction, StoreNames } from 'idb';
+import { planAppend, storedThrough, toStored } from './append-plan';
+import { writeTransaction, type HubDb, type HubSchema, type StoredCursor, type StoredEntry } from './db';
+import { journalKeys, settleJournal, unreadInJournal, writeEntries, type FeedStores } from './feed-journal';
 
 /**
  * A request issued without being awaited at once: if its transaction aborts, the failure reaches
@@ -25,11 +25,6 @@ import { writeTransaction, type HubDb, type HubSchema, type StoredEntry } from '
 function issued<T>(request: Promise<T>): Promise<T> {
   request.catch(() => {});
   return request;
-}
-
-function toStored(entry: FeedEntry, order: number): StoredEntry {
-  const unread = entry.kind === 'notification' && !entry.read;
-  return { id: entry.id, owner: topicOwner(entry.topic), at: entry.at, order, ...(unread ? { unread: 1 } : {}), entry };
 }
 
 /** Whose entries `viewer` sees: everyone's (`''`) and their own. */
@@ -57,68 +52,17 @@ function readVersion(stored: StoredEntry): StoredEntry {
   return toStored(entry.kind === 'notification' ? { ...entry, read: true } : entry, stored.order);
 }
 
+/** The feed and journal stores of a transaction that writes the feed. */
+function feedStores(tx: IDBPTransaction<HubSchema, readonly ('feed' | 'journal' | 'cursors')[], 'readwrite'>): FeedStores {
+  return { feed: tx.objectStore('feed'), journal: tx.objectStore('journal') };
+}
+
 /**
- * What a batch does to one topic, decided before anything is written: the cursor after it, the
- * entries to store (gap markers included) and what was skipped.
+ * Reads settle the journal first, then read in a read-only transaction; a journal that keeps coming
+ * back (a replay still being written) makes the read, after this many tries, settle and read in one
+ * read-write transaction instead, which waits for the writes but never misses an entry.
  */
-interface AppendPlan {
-  readonly cursor: StreamPosition | null;
-  readonly entries: readonly StoredEntry[];
-  readonly counts: Pick<AppendResult, 'duplicates' | 'otherEpoch' | 'early' | 'invalid' | 'jumps'>;
-}
-
-/** Applies `start`, then the cursor rules (`../core/feed/cursor.ts`) to each event in turn. */
-function planAppend(
-  topic: string,
-  old: StreamPosition | null,
-  start: StreamStart | null,
-  events: readonly EventFrame[],
-  now: number,
-): AppendPlan {
-  let cursor = old;
-  const entries: StoredEntry[] = [];
-  const counts = { duplicates: 0, otherEpoch: 0, early: 0, invalid: 0, jumps: 0 };
-  /** Unreadable events in a row, stored as one marker once the run ends. */
-  let unreadable: { readonly event: EventFrame; count: number } | null = null;
-  const endUnreadable = (): void => {
-    if (!unreadable) return;
-    const { event, count } = unreadable;
-    entries.push(toStored(toUnreadable(topic, event.epoch, event.seq, count, event.at), event.seq));
-    unreadable = null;
-  };
-
-  if (start) {
-    const started = startCursor(cursor, start);
-    const at = events[0] ? events[0].at - 1 : now;
-    if (started.gap) entries.push(toStored(toGap(topic, start.epoch, start.next, started.gap, at), start.next - 0.5));
-    cursor = started.cursor;
-  }
-  for (const event of events) {
-    const verdict = admit(cursor, event);
-    if (verdict.k === 'duplicate') counts.duplicates++;
-    else if (verdict.k === 'other epoch') counts.otherEpoch++;
-    else if (verdict.k === 'no cursor') counts.early++;
-    if (verdict.k !== 'next' && verdict.k !== 'jump') continue;
-    if (verdict.k === 'jump') {
-      endUnreadable();
-      counts.jumps++;
-      const gap = toGap(topic, event.epoch, event.seq, { reason: 'trimmed', missed: verdict.missed }, event.at - 1);
-      entries.push(toStored(gap, event.seq - 0.5));
-    }
-    cursor = { epoch: event.epoch, seq: event.seq };
-    const entry = toNotification(event);
-    if (entry) {
-      endUnreadable();
-      entries.push(toStored(entry, event.seq));
-    } else {
-      counts.invalid++;
-      if (unreadable) unreadable.count++;
-      else unreadable = { event, count: 1 };
-    }
-  }
-  endUnreadable();
-  return { cursor, entries, counts };
-}
+const SETTLE_TRIES = 3;
 
 export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
   /** Writes the read version of each unread entry; returns the entries that changed. */
@@ -138,6 +82,34 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
     return changed;
   }
 
+  /** Moves journaled entries into the feed, if there are any. */
+  async function settle(): Promise<void> {
+    const conn = await db.get();
+    const check = conn.transaction('journal', 'readonly');
+    const pending = await journalKeys(check.store);
+    await check.done;
+    if (pending.length > 0) await writeTransaction(conn, ['feed', 'journal'], (tx) => settleJournal(feedStores(tx)));
+  }
+
+  /** Runs `read` on the feed in a transaction in which no journal waits (settling it first). */
+  async function readFeed<T>(read: (feed: FeedIndexSource) => Promise<T>): Promise<T> {
+    for (let tries = 1; tries <= SETTLE_TRIES; tries++) {
+      const tx = (await db.get()).transaction(['feed', 'journal'], 'readonly');
+      if ((await journalKeys(tx.objectStore('journal'))).length === 0) {
+        const result = await read(tx.objectStore('feed'));
+        await tx.done;
+        return result;
+      }
+      await tx.done;
+      await settle();
+    }
+    return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {
+      const stores = feedStores(tx);
+      await settleJournal(stores);
+      return read(stores.feed);
+    });
+  }
+
   return {
     async cursor(topic) {
       const stored = await (await db.get()).get('cursors', topic);
@@ -145,43 +117,67 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
     },
 
     async append(topic, start, events, now) {
-      return writeTransaction(await db.get(), ['cursors', 'feed'], async (tx) => {
+      return writeTransaction(await db.get(), ['cursors', 'feed', 'journal'], async (tx) => {
         const cursors = tx.objectStore('cursors');
-        const feed = tx.objectStore('feed');
+        const stores = feedStores(tx);
+        const { feed } = stores;
+        let pending = await journalKeys(stores.journal);
+        /** Look-ups must see every entry in the feed: move the journal first. */
+        const settleFirst = async () => {
+          if (pending.length === 0) return;
+          await settleJournal(stores);
+          pending = [];
+        };
         const stored = await cursors.get(topic);
         const old: StreamPosition | null = stored ? { epoch: stored.epoch, seq: stored.seq } : null;
-        const { cursor, entries, counts } = planAppend(topic, old, start, events, now);
+        // A start may look for entries of its epoch.
+        if (start) await settleFirst();
+        const through = await storedThrough(feed, topic, stored, start);
+        const { cursor, entries, maybeStored, counts } = planAppend(topic, old, start, events, now, through);
 
         // An entry can already be there when a refused cursor was reset within the same epoch:
-        // keep it, with its read flag, rather than store it again.
-        const present = await Promise.all(entries.map((entry) => feed.getKey(entry.id)));
-        const fresh = entries.filter((_, i) => present[i] === undefined);
-        const writes: Promise<unknown>[] = fresh.map((entry) => issued(feed.put(entry)));
-        if (cursor && (cursor.epoch !== old?.epoch || cursor.seq !== old.seq)) writes.push(issued(cursors.put({ topic, ...cursor })));
-        const unread = issued(countUnread(feed, viewer()));
+        // keep it, with its read flag, rather than store it again. Only those that may be there
+        // are looked up: a replay of thousands past the cursor costs no look-up each.
+        const looked = [...maybeStored];
+        if (looked.length > 0) await settleFirst();
+        const present = await Promise.all(looked.map((entry) => feed.getKey(entry.id)));
+        const there = new Set(looked.filter((_, i) => present[i] !== undefined));
+        const fresh = there.size === 0 ? entries : entries.filter((entry) => !there.has(entry));
+        const journaled = writeEntries(stores, fresh, pending);
+        const writes: Promise<unknown>[] = [];
+        const checkUpTo = cursor ? through(cursor.epoch) : 0;
+        const next: StoredCursor | null = cursor && { topic, ...cursor, ...(checkUpTo > cursor.seq ? { checkUpTo } : {}) };
+        if (next && (next.epoch !== stored?.epoch || next.seq !== stored.seq || next.checkUpTo !== stored.checkUpTo)) writes.push(issued(cursors.put(next)));
+        const who = viewer();
+        const unread = issued(countUnread(feed, who));
         await Promise.all(writes);
-        return { changed: fresh.map((entry) => entry.entry), unread: await unread, cursor, ...counts };
+        // Entries in the journal are not in the index the count reads.
+        const owners = ownersOf(who);
+        const journalUnread = unreadInJournal(pending, owners) + (journaled ? fresh.filter((entry) => entry.unread && owners.includes(entry.owner)).length : 0);
+        return { changed: fresh.map((entry) => entry.entry), unread: (await unread) + journalUnread, cursor, journaled, ...counts };
       });
     },
 
+    settle,
+
     async page(limit) {
       const who = viewer();
-      const tx = (await db.get()).transaction('feed', 'readonly');
-      // The newest `limit` of each owner, merged: at most 2 × limit entries read.
-      const newest = await Promise.all(
-        ownersOf(who).map(async (owner) => {
-          const found: StoredEntry[] = [];
-          const range = IDBKeyRange.bound([owner, -Infinity, -Infinity], [owner, Infinity, Infinity]);
-          let cursor = limit > 0 ? await tx.store.index('by-owner-time').openCursor(range, 'prev') : null;
-          while (cursor && found.length < limit) {
-            found.push(cursor.value);
-            cursor = found.length < limit ? await cursor.continue() : null;
-          }
-          return found;
-        }),
-      );
-      const unread = await countUnread(tx.store, who);
-      await tx.done;
+      const { newest, unread } = await readFeed(async (feed) => ({
+        // The newest `limit` of each owner, merged: at most 2 × limit entries read.
+        newest: await Promise.all(
+          ownersOf(who).map(async (owner) => {
+            const found: StoredEntry[] = [];
+            const range = IDBKeyRange.bound([owner, -Infinity, -Infinity], [owner, Infinity, Infinity]);
+            let cursor = limit > 0 ? await feed.index('by-owner-time').openCursor(range, 'prev') : null;
+            while (cursor && found.length < limit) {
+              found.push(cursor.value);
+              cursor = found.length < limit ? await cursor.continue() : null;
+            }
+            return found;
+          }),
+        ),
+        unread: await countUnread(feed, who),
+      }));
       const entries = newest
         .flat()
         .sort((a, b) => b.at - a.at || b.order - a.order)
@@ -190,16 +186,13 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
       return { entries, unread };
     },
 
-    async unread() {
-      const tx = (await db.get()).transaction('feed', 'readonly');
-      const unread = await countUnread(tx.store, viewer());
-      await tx.done;
-      return unread;
-    },
+    unread: () => readFeed((feed) => countUnread(feed, viewer())),
 
     async markRead(ids) {
-      return writeTransaction(await db.get(), ['feed'], async (tx) => {
-        const feed = tx.objectStore('feed');
+      return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {
+        const stores = feedStores(tx);
+        await settleJournal(stores);
+        const { feed } = stores;
         const who = viewer();
         const owners = new Set(ownersOf(who));
         const stored = await Promise.all([...new Set(ids)].map((id) => feed.get(id)));
@@ -210,8 +203,10 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
     },
 
     async markAllRead() {
-      return writeTransaction(await db.get(), ['feed'], async (tx) => {
-        const feed = tx.objectStore('feed');
+      return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {
+        const stores = feedStores(tx);
+        await settleJournal(stores);
+        const { feed } = stores;
         const who = viewer();
         const changed = await markStored(await unreadEntries(feed, who), (entry) => feed.put(entry));
         return { changed, unread: await countUnread(feed, who) };

@@ -2,13 +2,13 @@
  * The alert list as the user sees it, as pure functions: the server's `alerts:<user>` value checked
  * before use, and merged with what the outbox still holds. An alert with a message still queued
  * shows `pending sync` (a create not yet on the server, or a pause, update or delete not yet
- * acknowledged); one whose last message was refused shows `failed` with the server's reason;
- * anything else shows the server's status.
+ * acknowledged); one whose create or last message was refused shows `failed` with the server's
+ * reason; anything else shows the server's status.
  */
 import * as v from 'valibot';
 import { AlertRuleSchema, type AlertRule, type AlertsState, type ServerAlert } from '../../../lib/wire/alerts';
 import type { AlertItem } from '../../../lib/rpc/hub-api';
-import { parseWith } from '../../../lib/parse';
+import { describeIssue, parseWith } from '../../../lib/parse';
 import { implausibleTime, TimeSchema } from '../../../lib/wire/times';
 import type { OutboxEntry } from '../outbox/store';
 
@@ -25,7 +25,49 @@ const ServerAlertSchema = v.object({
   firedPrice: v.optional(v.pipe(v.number(), v.finite())),
   fireCount: v.pipe(v.number(), v.integer(), v.minValue(0)),
 });
-const AlertsStateSchema = v.object({ alerts: v.pipe(v.array(ServerAlertSchema), v.maxLength(MAX_LISTED)) });
+const AlertsStateSchema = v.object({ alerts: v.pipe(v.array(v.unknown()), v.maxLength(MAX_LISTED)) });
+
+/** Every field of a rule: a field added to `AlertRule` and not here fails to compile. */
+export const RULE_FIELDS = Object.keys({
+  symbol: true,
+  condition: true,
+  price: true,
+  percent: true,
+  windowMinutes: true,
+  repeat: true,
+  cooldownMinutes: true,
+  expiresAt: true,
+  note: true,
+} satisfies Record<keyof AlertRule, true>) as Array<keyof AlertRule>;
+
+/** Every field of a server alert besides its rule. */
+const ALERT_FIELDS = Object.keys({
+  id: true,
+  status: true,
+  createdAt: true,
+  firedAt: true,
+  firedPrice: true,
+  fireCount: true,
+} satisfies Record<Exclude<keyof ServerAlert, 'rule'>, true>) as Array<Exclude<keyof ServerAlert, 'rule'>>;
+
+const isFields = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Alerts that passed the schema lately, by id. The server sends the whole list after every change
+ * (a thousand times while an outbox flushes), nearly all of it unchanged: an alert whose every field
+ * equals one that passed is that alert, so it is taken as it is instead of checked again. What the
+ * schema would drop (unknown keys) is dropped the same way, since the one that passed is returned.
+ */
+const validated = new Map<string, ServerAlert>();
+
+function sameAsValidated(input: unknown): ServerAlert | null {
+  if (!isFields(input) || typeof input.id !== 'string') return null;
+  const known = validated.get(input.id);
+  if (!known || !isFields(input.rule)) return null;
+  const rule = input.rule;
+  if (!ALERT_FIELDS.every((field) => input[field] === known[field])) return null;
+  return RULE_FIELDS.every((field) => rule[field] === known.rule[field]) ? known : null;
+}
 
 /**
  * The value of an `alerts:<user>` state frame, or the first problem with it as text. With `now`,
@@ -33,13 +75,31 @@ const AlertsStateSchema = v.object({ alerts: v.pipe(v.array(ServerAlertSchema), 
  * (`lib/wire/times.ts`).
  */
 export function parseAlertsState(value: unknown, now?: number): { ok: true; value: AlertsState } | { ok: false; error: string } {
-  const parsed = parseWith(AlertsStateSchema, value);
-  if (!parsed.ok || now === undefined) return parsed;
-  for (const [i, alert] of parsed.value.alerts.entries()) {
-    const why = implausibleTime(alert.createdAt, now) ?? (alert.firedAt === undefined ? null : implausibleTime(alert.firedAt, now));
-    if (why !== null) return { ok: false, error: `alerts.${i}: ${why}` };
+  const list = parseWith(AlertsStateSchema, value);
+  if (!list.ok) return list;
+  const alerts: ServerAlert[] = [];
+  for (const [i, input] of list.value.alerts.entries()) {
+    const known = sameAsValidated(input);
+    if (known) {
+      alerts.push(known);
+      continue;
+    }
+    const parsed = v.safeParse(ServerAlertSchema, input);
+    if (!parsed.success) {
+      const why = describeIssue(parsed.issues);
+      return { ok: false, error: parsed.issues[0].path ? `alerts.${i}.${why}` : `alerts.${i}: ${why}` };
+    }
+    alerts.push(parsed.output);
   }
-  return parsed;
+  if (now !== undefined) {
+    for (const [i, alert] of alerts.entries()) {
+      const why = implausibleTime(alert.createdAt, now) ?? (alert.firedAt === undefined ? null : implausibleTime(alert.firedAt, now));
+      if (why !== null) return { ok: false, error: `alerts.${i}: ${why}` };
+    }
+  }
+  if (validated.size > 2 * MAX_LISTED) validated.clear();
+  for (const alert of alerts) validated.set(alert.id, alert);
+  return { ok: true, value: { alerts } };
 }
 
 function fromServer(alert: ServerAlert): AlertItem {
@@ -97,7 +157,7 @@ export function mergeAlerts(
   }
   // Per alert, what its queued messages add up to; the list is built once per alert, not per
   // message (a reconnect after a long offline spell can leave hundreds queued).
-  const drafts = new Map<string, { base: AlertItem | undefined; rule?: AlertRule; last?: OutboxEntry; createdAt: number; order: number }>();
+  const drafts = new Map<string, { base: AlertItem | undefined; rule?: AlertRule; last?: OutboxEntry; refusedCreate?: OutboxEntry; createdAt: number; order: number }>();
   for (const entry of entries) {
     const id = entry.body.alertId;
     let draft = drafts.get(id);
@@ -112,14 +172,18 @@ export function mergeAlerts(
       draft.order = entry.seq;
     }
     if (!draft.base) continue;
+    if (entry.kind === 'alert.create' && entry.state === 'failed') draft.refusedCreate = entry;
     // A refused update leaves the server's rule in force; a queued one shows what will be.
     if (entry.kind === 'alert.update' && entry.state === 'queued') draft.rule = entry.body.rule;
     draft.last = entry;
   }
-  for (const [id, { base, rule, last, createdAt, order }] of drafts) {
+  for (const [id, { base, rule, last, refusedCreate, createdAt, order }] of drafts) {
     if (!base || !last) continue;
     const shown = rule ? { ...base, rule } : base;
-    const item = last.state === 'failed' ? withState(shown, 'failed', last.reason ?? 'refused by the server') : withState(shown, 'pending sync');
+    // The server never held an alert whose create it refused: that is the reason to show, not the
+    // "unknown alert" of a change queued behind it.
+    const failed = refusedCreate ?? (last.state === 'failed' ? last : null);
+    const item = failed ? withState(shown, 'failed', failed.reason ?? 'refused by the server') : withState(shown, 'pending sync');
     items.set(id, { item, createdAt, order });
   }
   return [...items.values()].sort((a, b) => b.createdAt - a.createdAt || b.order - a.order).map(({ item }) => item);

@@ -2,13 +2,14 @@
  * The alert list views are shown: the latest `alerts:<user>` value from the server (kept in
  * IndexedDB for the next start, and shown from there until the server's arrives), merged with the
  * outbox (`mergeAlerts`): messages acknowledged since that value, then what is still queued or
- * failed. Every change to the merged list goes to every watcher as one whole `AlertsUpdate`.
+ * failed. Every change to the merged list goes to every watcher as one whole `AlertsUpdate`, once
+ * per turn however many changes that turn brought.
  */
-import type { AlertRule, AlertsState, ServerAlert } from '../../../lib/wire/alerts';
+import type { AlertsState, ServerAlert } from '../../../lib/wire/alerts';
 import type { AlertItem, AlertsUpdate } from '../../../lib/rpc/hub-api';
 import { isUserName } from '../../../lib/wire/ids';
 import { topics } from '../../../lib/wire/topics';
-import { mergeAlerts, parseAlertsState } from './alert-list';
+import { mergeAlerts, parseAlertsState, RULE_FIELDS } from './alert-list';
 import type { Outbox } from '../outbox/outbox';
 import type { OutboxEntry } from '../outbox/store';
 import type { Logger } from '../platform';
@@ -37,19 +38,6 @@ export interface MergedAlerts {
 /** Whether an outbox entry is `user`'s: written for them, or for whoever is connected. */
 export const mine = (entry: OutboxEntry, user: string | null): boolean => entry.user === null || entry.user === user;
 
-/** Every field of a rule: a field added to `AlertRule` and not here fails to compile. */
-const RULE_FIELDS = Object.keys({
-  symbol: true,
-  condition: true,
-  price: true,
-  percent: true,
-  windowMinutes: true,
-  repeat: true,
-  cooldownMinutes: true,
-  expiresAt: true,
-  note: true,
-} satisfies Record<keyof AlertRule, true>) as Array<keyof AlertRule>;
-
 function sameItem(a: AlertItem, b: AlertItem): boolean {
   return (
     a.id === b.id &&
@@ -76,7 +64,23 @@ export function createMergedAlerts(deps: MergedAlertsDeps): MergedAlerts {
   let closed = false;
   const watchers = new Set<(update: AlertsUpdate) => void>();
 
+  /** Whether the list must be computed again; `later()` schedules it. */
+  let stale = false;
+
+  /**
+   * Computes the list after the current turn: a flush of the outbox brings an ack and a server
+   * value per message, often many in one read from the socket, and views need only the last list.
+   */
+  function later(): void {
+    if (stale) return;
+    stale = true;
+    queueMicrotask(() => {
+      if (stale && !closed) recompute();
+    });
+  }
+
   function recompute(): void {
+    stale = false;
     const user = deps.user();
     const serverAlerts = server && server.user === user ? server.alerts : [];
     const next = mergeAlerts(
@@ -115,21 +119,47 @@ export function createMergedAlerts(deps: MergedAlertsDeps): MergedAlerts {
     );
   }
 
+  /** The newest value not yet handed to the store, while a write is running. */
+  type Unsaved = { readonly user: string; readonly state: AlertsState; readonly at: number };
+  let unsaved: Unsaved | null = null;
+  let saving = false;
+
+  /**
+   * Keeps the newest value for the next start. Only the newest matters, and a flush of the outbox
+   * brings one per message: while a write runs, later values replace each other and only the last
+   * is written after it.
+   */
+  function save(user: string, state: AlertsState, at: number): void {
+    unsaved = { user, state, at };
+    if (saving) return;
+    saving = true;
+    void (async () => {
+      for (let next: Unsaved | null = unsaved; next; next = unsaved) {
+        unsaved = null;
+        await deps.snapshots
+          .put({ topic: topics.alerts(next.user), value: next.state, at: next.at })
+          .catch((error: unknown) => log.warn('could not store the alert list', { error: String(error) }));
+      }
+      saving = false;
+    })();
+  }
+
   const unwatchOutbox = outbox.watch((change) => {
     acked.push(...change.acked);
-    recompute();
+    later();
   });
 
   return {
-    current: () => current,
+    current() {
+      if (stale) recompute();
+      return current;
+    },
 
     receive(user, state, at) {
       server = { user, alerts: state.alerts };
       acked = [];
-      deps.snapshots
-        .put({ topic: topics.alerts(user), value: state, at })
-        .catch((error: unknown) => log.warn('could not store the alert list', { error: String(error) }));
-      recompute();
+      save(user, state, at);
+      later();
     },
 
     refresh() {

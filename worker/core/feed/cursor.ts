@@ -81,7 +81,12 @@ export function redateImplausible(events: readonly EventFrame[], now: number): {
 
 /** `topic/epoch/seq`: unique and stable, so a replayed event maps to the entry already stored. */
 export function notificationId(topic: string, epoch: string, seq: number): string {
-  return `${topic}/${epoch}/${seq}`;
+  return `${notificationIdPrefix(topic, epoch)}${seq}`;
+}
+
+/** What the id of every notification of `topic` in `epoch` starts with. */
+export function notificationIdPrefix(topic: string, epoch: string): string {
+  return `${topic}/${epoch}/`;
 }
 
 /** A gap is named after the first event that follows it, so recording it twice stores it once. */

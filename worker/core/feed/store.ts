@@ -27,6 +27,8 @@ export interface AppendResult extends FeedChange {
   readonly invalid: number;
   /** Gaps the server did not announce, each stored as a gap marker. */
   readonly jumps: number;
+  /** The new entries were written as one journal record: `settle()` moves them where reads look. */
+  readonly journaled: boolean;
 }
 
 /** The user whose feed is shown (`null`: nobody signed in, only everyone's entries). */
@@ -40,6 +42,12 @@ export interface FeedStore {
    * `now` dates a gap marker no event follows.
    */
   append(topic: string, start: StreamStart | null, events: readonly EventFrame[], now: number): Promise<AppendResult>;
+  /**
+   * Moves entries a large append wrote as one record (`journaled`) to where they are read from, in
+   * a transaction of its own. Every read of the feed does it first anyway; calling it once a
+   * replay is stored keeps that cost off the next read.
+   */
+  settle(): Promise<void>;
   /** The viewer's newest `limit` entries, newest first, and their unread count. */
   page(limit: number): Promise<FeedPage>;
   unread(): Promise<number>;

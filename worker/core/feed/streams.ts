@@ -15,7 +15,7 @@ import type { StreamWork } from './stream-queue';
 import type { FeedChange, FeedStore } from './store';
 import type { StoredOrigin } from './stream-writer';
 import { createTopicStream, type TopicStream } from './topic-stream';
-import type { Clock, Logger } from '../platform';
+import type { Clock, Logger, TimerHandle } from '../platform';
 import { createScope, type Scope } from '../scope';
 
 /** The server frames this module handles; the composition root routes them here. */
@@ -27,6 +27,9 @@ export interface StreamsOptions {
   /** Delays before subscribing again after storage failed. Default base 1 s, cap 30 s. */
   readonly retry: BackoffOptions;
 }
+
+/** How long after a write that filled the store's journal, with no other such write, it is settled. */
+const SETTLE_WHEN_QUIET_MS = 1000;
 
 export const DEFAULT_STREAMS_OPTIONS: Readonly<StreamsOptions> = {
   last: 50,
@@ -53,7 +56,7 @@ export interface Streams {
   receive(frame: StreamFrame): void;
   /** The topics subscribed on the current connection. */
   topics(): string[];
-  /** Resolves once every queue is empty and no write is in flight. */
+  /** Resolves once every queue is empty and no write (nor settling of the store's journal) is in flight. */
   idle(): Promise<void>;
   /** Stops for good. */
   close(): void;
@@ -67,6 +70,32 @@ export function createStreams(deps: StreamsDeps): Streams {
   /** The open connection's topics and timers. */
   let current: { readonly generation: number; readonly topics: string[]; readonly scope: Scope } | null = null;
   let stopped = false;
+  /** Moving journaled entries into the feed, once a large replay was stored; `null` when not. */
+  let settling: Promise<void> | null = null;
+  /** Runs `settle` once the streams were quiet for `SETTLE_WHEN_QUIET_MS`. */
+  let settleTimer: TimerHandle | null = null;
+
+  /**
+   * A write went to the store's journal: move it into the feed once no other large write followed
+   * for a moment. Doing it at once would hold the next write of the same replay behind it.
+   */
+  function settleSoon(): void {
+    if (settleTimer !== null) clock.clearTimeout(settleTimer);
+    settleTimer = clock.setTimeout(() => {
+      settleTimer = null;
+      void settle();
+    }, SETTLE_WHEN_QUIET_MS);
+  }
+
+  function settle(): Promise<void> {
+    settling ??= deps.store
+      .settle()
+      .catch((error: unknown) => log.warn('could not move journaled feed entries; the next read does', { error: String(error) }))
+      .finally(() => {
+        settling = null;
+      });
+    return settling;
+  }
 
   function enqueue(topic: string, work: StreamWork): void {
     if (stopped) return;
@@ -83,6 +112,7 @@ export function createStreams(deps: StreamsDeps): Streams {
         options,
         link: () => current,
         onChange: (change, origin) => deps.onChange(change, origin),
+        journaled: settleSoon,
       });
       streams.set(topic, stream);
     }
@@ -124,6 +154,13 @@ export function createStreams(deps: StreamsDeps): Streams {
     async idle() {
       for (;;) {
         const running = [...streams.values()].flatMap((stream) => (stream.running ? [stream.running] : []));
+        if (running.length === 0 && settleTimer !== null) {
+          // Idle means settled: move the journal now rather than when the timer fires.
+          clock.clearTimeout(settleTimer);
+          settleTimer = null;
+          void settle();
+        }
+        if (settling) running.push(settling);
         if (running.length === 0) return;
         await Promise.all(running);
       }
@@ -131,6 +168,8 @@ export function createStreams(deps: StreamsDeps): Streams {
     close() {
       closed();
       stopped = true;
+      if (settleTimer !== null) clock.clearTimeout(settleTimer);
+      settleTimer = null;
       for (const stream of streams.values()) stream.stop();
     },
   };

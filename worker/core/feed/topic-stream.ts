@@ -40,6 +40,8 @@ export interface TopicStreamDeps {
   link(): StreamLink | null;
   /** A committed change to the feed (possibly empty), and how its events reached the hub. */
   onChange(change: FeedChange, origin: StoredOrigin): void;
+  /** A write went to the store's journal (a large replay): it is to be settled once quiet. */
+  journaled(): void;
 }
 
 /** A topic stream is driven through its queue: work pushed there is handled in order. */
@@ -122,6 +124,7 @@ export function createTopicStream(deps: TopicStreamDeps): TopicStream {
     const { result, origin } = await writer.write(events);
     failures = 0;
     deps.onChange(result, origin);
+    if (result.journaled) deps.journaled();
     if (result.otherEpoch > 0 && isCurrent(phase)) {
       // The server reset the log under a live subscription: ask again since the cursor, and the
       // answer (`epoch changed`) resynchronises.

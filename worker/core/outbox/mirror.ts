@@ -24,6 +24,8 @@ export interface OutboxMirrorDeps {
 export interface OutboxMirror {
   /** Every entry (queued and failed) in send order; empty until the store was read. */
   entries(): readonly OutboxEntry[];
+  /** The entry with this id, if it is there. */
+  get(id: string): OutboxEntry | undefined;
   isLoaded(): boolean;
   /** Reads the store once; resolves `false` when that failed (logged; the next call reads it again). */
   load(): Promise<boolean>;
@@ -48,6 +50,7 @@ export function createOutboxMirror(deps: OutboxMirrorDeps): OutboxMirror {
   const writes = createWriteChain();
   const watchers = new Set<(change: OutboxChange) => void>();
   let entries: OutboxEntry[] = [];
+  let byId = new Map<string, OutboxEntry>();
   let loaded = false;
   let loading: Promise<boolean> | null = null;
 
@@ -61,11 +64,16 @@ export function createOutboxMirror(deps: OutboxMirrorDeps): OutboxMirror {
     }
   }
 
+  function set(next: OutboxEntry[]): void {
+    entries = next;
+    byId = new Map(next.map((entry) => [entry.id, entry]));
+  }
+
   function load(): Promise<boolean> {
     if (loaded) return Promise.resolve(true);
     loading ??= writes.run(() => store.all()).then(
       (stored) => {
-        entries = stored;
+        set(stored);
         loaded = true;
         const queued = stored.filter((entry) => entry.state === 'queued').length;
         if (stored.length > 0) log.info('outbox loaded', { queued, failed: stored.length - queued });
@@ -84,26 +92,30 @@ export function createOutboxMirror(deps: OutboxMirrorDeps): OutboxMirror {
 
   return {
     entries: () => entries,
+    get: (id) => byId.get(id),
     isLoaded: () => loaded,
     load,
     write: (write) => writes.run(() => write(store)),
     added(entry) {
       entries = [...entries, entry];
+      byId.set(entry.id, entry);
       changed();
     },
     discarded(ids) {
-      entries = entries.filter((entry) => !ids.has(entry.id));
+      set(entries.filter((entry) => !ids.has(entry.id)));
       changed();
     },
     settled(failed, removed) {
-      const byId = new Map(failed.map((entry) => [entry.id, entry]));
       const acked = entries.filter((entry) => removed.has(entry.id));
-      entries = entries.filter((entry) => !removed.has(entry.id)).map((entry) => byId.get(entry.id) ?? entry);
+      const replaced = new Map(failed.map((entry) => [entry.id, entry]));
+      set(entries.filter((entry) => !removed.has(entry.id)).map((entry) => replaced.get(entry.id) ?? entry));
       changed(acked);
     },
     counted(entry) {
       const index = entries.findIndex((e) => e.id === entry.id);
-      if (index >= 0) entries[index] = entry;
+      if (index < 0) return;
+      entries[index] = entry;
+      byId.set(entry.id, entry);
     },
     watch(listener) {
       watchers.add(listener);

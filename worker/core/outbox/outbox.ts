@@ -1,33 +1,47 @@
 /**
- * The outbox: client messages written to IndexedDB before anything is sent, sent strictly in order
- * with one in flight (the head), and removed only when the server's ack for that id was handled.
+ * The outbox: client messages written to IndexedDB before anything is sent, sent in order with up
+ * to `window` of them in flight, and removed only when the server's ack for that id was handled.
  * At-least-once sending with the same id on every try, plus the server's dedupe by id, gives
  * exactly-once effects (lib/wire/protocol.ts `send` / `ack`; the shared decisions of issue 4).
  *
- * The head is sent whenever the connection is open and nothing else is in flight. Its ack either
- * removes it (`ok`), or marks it failed with the server's reason (`invalid`: it can never succeed,
- * so it stops blocking the queue), or schedules a retry with backoff (any other code). No ack within
- * `ackTimeoutMs` is retried the same way; a disconnect re-sends it on the next open. A message that
- * waited longer than `maxAgeMs` fails with 'expired before it could be sent'. Acks that are for no
- * queued message (unknown, duplicate, for a failed one) are logged and change nothing; malformed
- * ones never get here (the codec refuses them).
+ * Order: messages go out strictly in queue order, and the server applies one connection's messages
+ * in the order they arrive. A message waits (and everything behind it with it) while an earlier one
+ * it depends on (`./dependency.ts`: the same alert; a create or update after a delete) is still
+ * unanswered, so no answer of "not now" can let it overtake that one. Every ack removes its message
+ * (`ok`), or marks it failed with the server's reason (`invalid`: it can never succeed, so it stops
+ * blocking the queue and what depends on it goes out next, decided by the server on its own), or
+ * holds the queue and sends it again after a delay (any other code: `retryAfterMs` when the server
+ * rate-limited it, else backoff; after a rate limit the window also narrows to one message at a
+ * time, paced that far apart, until the queue drains or the connection changes). No answer at all
+ * within `ackTimeoutMs` while messages are in flight sends them again the same way; a disconnect
+ * re-sends them on the next open, oldest first. A message that waited longer than `maxAgeMs`
+ * fails with 'expired before it could be sent'. Acks for no queued message (unknown, duplicate,
+ * for a failed one) are logged and change nothing; malformed ones never get here (the codec
+ * refuses them).
  *
  * The in-memory list mirrors the store and changes only after a write committed (`./mirror.ts`);
- * the head's state and its timer are `./flight.ts`; recording answers is `./settlements.ts`. The
- * next message goes out as soon as an ack arrives, while its removal commits.
+ * what is in flight and the timers are `./window.ts`; recording answers, several per transaction,
+ * is `./settlements.ts`.
  */
 import type { FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
-import { createHeadFlight } from './flight';
+import { mustFollow } from './dependency';
 import { createOutboxMirror, type OutboxChange } from './mirror';
 import { createSettlements } from './settlements';
 import type { ClientMessage, OutboxEntry, OutboxStore } from './store';
+import { createSendWindow } from './window';
 import type { Clock, Logger } from '../platform';
 
 export type AckFrame = FrameOf<ServerFrame, 'ack'>;
 
 export interface OutboxOptions {
-  /** How long the server may take to ack the message in flight before it is sent again, in ms. Default 10 000. */
+  /**
+   * Most messages in flight at once. Default 32: enough to keep a server on the same continent
+   * busy, and below the 50 refusals in 10 s after which the reference server closes a connection
+   * (4029) should the whole window be refused by its rate limit.
+   */
+  readonly window: number;
+  /** How long the server may go without answering anything in flight before it is sent again, in ms. Default 10 000. */
   readonly ackTimeoutMs: number;
   /** Delays before re-sending after a timeout or a transient refusal. Default base 1 s, cap 60 s. */
   readonly retry: BackoffOptions;
@@ -36,6 +50,7 @@ export interface OutboxOptions {
 }
 
 export const DEFAULT_OUTBOX_OPTIONS: Readonly<OutboxOptions> = {
+  window: 32,
   ackTimeoutMs: 10_000,
   retry: { baseMs: 1000, capMs: 60_000 },
   maxAgeMs: 7 * 24 * 3600 * 1000,
@@ -63,11 +78,11 @@ export interface Outbox {
    * the write committed; only then can it be sent. Rejects when storage fails.
    */
   enqueue(user: string | null, message: ClientMessage, id: string): Promise<OutboxEntry>;
-  /** Deletes entries locally (failed ones the user discards). The one in flight cannot be removed. */
+  /** Deletes entries locally (failed ones the user discards). Those in flight cannot be removed. */
   discard(ids: readonly string[]): Promise<void>;
   /** The connection opened for `user`: send what is queued for them. */
   opened(user: string): void;
-  /** The connection went away: the message in flight is sent again on the next open. */
+  /** The connection went away: the messages in flight are sent again on the next open. */
   closed(): void;
   receive(frame: AckFrame): void;
   /** Calls back after every committed change; returns the unsubscribe function. */
@@ -78,6 +93,9 @@ export interface Outbox {
   close(): void;
 }
 
+/** Longest pace a rate limit may impose between two messages, in ms. */
+const MAX_PACE_MS = 60_000;
+
 export function createOutbox(deps: OutboxDeps): Outbox {
   const { clock, log } = deps;
   const options: OutboxOptions = { ...DEFAULT_OUTBOX_OPTIONS, ...deps.options };
@@ -85,67 +103,93 @@ export function createOutbox(deps: OutboxDeps): Outbox {
   let openFor: string | null = null;
   let stopped = false;
   const mirror = createOutboxMirror({ store: deps.store, log, onLoaded: () => pump() });
-  const flight = createHeadFlight(clock);
+  const window = createSendWindow({
+    clock,
+    size: Math.max(1, Math.floor(options.window)),
+    ackTimeoutMs: options.ackTimeoutMs,
+    onTimeout: (ids) => retry(ids, 'no ack in time', null),
+    onReady: () => pump(),
+  });
   const settlements = createSettlements({
     mirror,
     log,
     recorded: () => pump(),
     notRecorded: (failures) => {
-      if (!stopped && flight.state.s === 'idle') flight.wait(null, backoffDelay(failures - 1, options.retry, deps.random), pump);
+      if (!stopped) window.hold(null, backoffDelay(failures - 1, options.retry, deps.random));
     },
   });
 
   const isFor = (entry: OutboxEntry, user: string): boolean => entry.user === null || entry.user === user;
-  const carries = (id: string): boolean => flight.state.s !== 'idle' && flight.state.id === id;
 
-  /** Sends the head if the connection is open and nothing else is under way. */
+  /** Sends queued messages, oldest first, while the window has room and the next may go. */
   function pump(): void {
-    if (stopped || !mirror.isLoaded() || openFor === null || flight.state.s !== 'idle') return;
+    if (stopped || !mirror.isLoaded() || openFor === null) return;
     const user = openFor;
     const now = clock.now();
-    const waiting = mirror.entries().filter((entry) => entry.state === 'queued' && !settlements.has(entry.id));
-    const expired = waiting.filter((entry) => now - entry.createdAt > options.maxAgeMs);
-    if (expired.length > 0) settlements.settle(expired.map((entry) => ({ ...entry, state: 'failed' as const, reason: EXPIRED_REASON })), []);
-    // The expired ones are settling now too.
-    const head = waiting.find((entry) => !settlements.has(entry.id) && isFor(entry, user));
-    if (!head) return;
-    // A refused send means the socket is going away; the close that follows re-sends on the next open.
-    if (!deps.send({ t: 'send', id: head.id, kind: head.kind, body: head.body })) return;
-    flight.sent(head.id, options.ackTimeoutMs, () => retry(head.id, 'no ack in time'));
+    const flying = window.ids().flatMap((id) => mirror.get(id) ?? []);
+    const expired: OutboxEntry[] = [];
+    let drained = true;
+    for (const entry of mirror.entries()) {
+      if (entry.state !== 'queued' || settlements.has(entry.id) || window.has(entry.id)) continue;
+      if (now - entry.createdAt > options.maxAgeMs) {
+        expired.push({ ...entry, state: 'failed', reason: EXPIRED_REASON });
+        continue;
+      }
+      if (!isFor(entry, user)) continue;
+      drained = false;
+      if (window.room() === 0 || flying.some((earlier) => mustFollow(entry, earlier))) break;
+      // A refused send means the socket is going away; the close that follows re-sends on the next open.
+      if (!deps.send({ t: 'send', id: entry.id, kind: entry.kind, body: entry.body })) break;
+      window.sent(entry.id);
+      flying.push(entry);
+    }
+    if (expired.length > 0) settlements.settle(expired, []);
+    // The queue drained: a rate limit met on the way no longer holds the window to one.
+    if (drained && flying.length === 0) window.unpace();
   }
 
-  /** The head went unanswered or was refused for now: send it again after a backoff delay. */
-  function retry(id: string, reason: string): void {
-    const entry = mirror.entries().find((e) => e.id === id);
-    if (!entry || stopped) return;
-    const next: OutboxEntry = { ...entry, attempts: entry.attempts + 1 };
-    mirror.counted(next);
-    const delay = backoffDelay(next.attempts - 1, options.retry, deps.random);
-    log.info('a client message is sent again later', { id, reason, attempts: next.attempts, delayMs: delay });
-    flight.wait(id, delay, pump);
+  /**
+   * These messages (oldest first) went unanswered or were refused for now: hold the queue for
+   * `delayMs` (backoff from the oldest's tries when `null`), then send them again in order.
+   */
+  function retry(ids: readonly string[], reason: string, delayMs: number | null): void {
+    if (stopped) return;
+    const entries = ids.flatMap((id) => mirror.get(id) ?? []);
+    const oldest = entries[0];
+    if (!oldest) return;
+    const counted = entries.map((entry) => ({ ...entry, attempts: entry.attempts + 1 }));
+    for (const entry of counted) mirror.counted(entry);
+    const delay = delayMs ?? backoffDelay(counted[0]!.attempts - 1, options.retry, deps.random);
+    log.info('client messages are sent again later', { ids: ids.length, first: oldest.id, reason, attempts: counted[0]!.attempts, delayMs: delay });
+    window.hold(oldest.id, delay);
     // Only informative: losing this write costs nothing but a shorter first delay after a restart.
-    void mirror.write((store) => store.update([next])).catch((error: unknown) => log.warn('could not store a retry count', { error: String(error) }));
+    void mirror.write((store) => store.update(counted)).catch((error: unknown) => log.warn('could not store a retry count', { error: String(error) }));
   }
 
   function receive(frame: AckFrame): void {
     if (stopped) return;
-    const entry = mirror.entries().find((e) => e.id === frame.id);
+    const entry = mirror.get(frame.id);
     if (!entry || entry.state !== 'queued') {
       return log.warn('ignored an ack for no queued message', { id: frame.id, known: entry !== undefined });
     }
     if (settlements.has(entry.id)) return log.warn('ignored a repeated ack', { id: frame.id });
-    const inFlight = carries(entry.id);
-    // Only the head is ever sent, but its ack may come late: after a timeout, or from the
-    // connection before this one. Whatever the flight says, the server answered this id.
+    // Whether or not it is in flight (its ack may come late: after a timeout, or from the
+    // connection before this one), the server answered this id.
     if (frame.ok || frame.error.code === 'invalid') {
-      if (inFlight) flight.land();
+      window.answered(entry.id);
       settlements.settle(frame.ok ? [] : [{ ...entry, state: 'failed', reason: frame.error.message }], frame.ok ? [entry.id] : []);
       return pump();
     }
-    if (flight.state.s !== 'idle' && !inFlight) {
+    if (!window.answered(entry.id)) {
       return log.warn('ignored a transient refusal of a message not in flight', { id: frame.id, code: frame.error.code });
     }
-    retry(entry.id, `${frame.error.code}: ${frame.error.message}`);
+    const { code, retryAfterMs } = frame.error;
+    if (code === 'rate-limited' && retryAfterMs !== undefined) {
+      const wait = Math.min(MAX_PACE_MS, Math.max(1, retryAfterMs));
+      window.pace(wait);
+      return retry([entry.id], `${code}: ${frame.error.message}`, wait);
+    }
+    retry([entry.id], `${code}: ${frame.error.message}`, null);
   }
 
   void mirror.load();
@@ -164,7 +208,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     },
     async discard(ids) {
       if (!(await mirror.load())) throw new Error('The outbox cannot be read');
-      const gone = new Set(ids.filter((id) => !carries(id)));
+      const gone = new Set(ids.filter((id) => !window.has(id) && window.heldFor() !== id));
       if (gone.size === 0) return;
       await mirror.write((store) => store.remove([...gone]));
       mirror.discarded(gone);
@@ -176,17 +220,22 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     },
     closed() {
       openFor = null;
-      // The message in flight may or may not have reached the server: it is sent again on the
-      // next open, with the same id, and the server answers the same ack if it applied it.
-      if (flight.state.s === 'sent') flight.land();
+      // What was in flight may or may not have reached the server: it is sent again on the next
+      // open, with the same ids, and the server answers the same acks for what it applied.
+      window.clear();
+      window.unpace();
     },
     receive,
     watch: (listener) => mirror.watch(listener),
-    idle: () => mirror.idle(),
+    async idle() {
+      await mirror.idle();
+      await settlements.idle();
+      await mirror.idle();
+    },
     close() {
       stopped = true;
       openFor = null;
-      flight.land();
+      window.close();
     },
   };
 }
