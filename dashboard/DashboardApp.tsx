@@ -28,9 +28,10 @@ export function DashboardApp() {
   const [banners, setBanners] = useState<readonly OverlayItem[]>([]);
   const statusRef = useRef<HubStatus | null>(null);
 
-  const views = useHubViews(({ onUpdates, reload, clear }) => {
+  const views = useHubViews(({ onUpdates, reload, clear, frames }) => {
     const sync = hubIsShared ? null : createFeedSync(reload);
     const client = connectSharedHub({
+      ...frames,
       openPort: openHubPort,
       ...(typeof navigator.locks === 'object' ? { locks: navigator.locks } : {}),
       onUserChange: () => {

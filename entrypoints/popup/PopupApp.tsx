@@ -13,8 +13,9 @@ import type { HubStatus } from '@/lib/rpc/hub-api';
 export function PopupApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);
 
-  const views = useHubViews(({ onUpdates, reload, clear }) =>
+  const views = useHubViews(({ onUpdates, reload, clear, frames }) =>
     connectHub({
+      ...frames,
       connect: (name) => browser.runtime.connect({ name }),
       onStatus: setStatus,
       onUpdates,
