@@ -47,7 +47,7 @@ export interface HubViewWiring {
   /** Forgets the feed and the alerts: they were another user's. */
   readonly clear: () => void;
   /** For the client's options: updates once per frame of the page, at most every `minFrameIntervalMs`. */
-  readonly frames: { readonly requestFrame: (callback: () => void) => void; readonly minFrameIntervalMs: number };
+  readonly frames: Pick<ViewPage, 'requestFrame' | 'minFrameIntervalMs' | 'ackBeforeFrameMs'>;
 }
 
 export interface HubViews<C extends HubClient = HubClient> {
@@ -99,7 +99,7 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
         setFeed(EMPTY_FEED);
         setAlerts([]);
       },
-      frames: { requestFrame: page.requestFrame, minFrameIntervalMs: page.minFrameIntervalMs },
+      frames: { requestFrame: page.requestFrame, minFrameIntervalMs: page.minFrameIntervalMs, ackBeforeFrameMs: page.ackBeforeFrameMs },
     };
     const client = connect(wiring);
     return { hub: client, clear: wiring.clear, reload: wiring.reload };

@@ -15,6 +15,13 @@ const FRAME_FALLBACK_MS = 200;
  */
 export const MIN_FRAME_INTERVAL_MS = 200;
 
+/**
+ * How long before a spaced frame the hub hears the batches waiting for it were taken, and sends what
+ * it gathered since: that arrives in time for the frame, which then shows data about this old at
+ * most (a view takes at most two messages per frame).
+ */
+export const ACK_BEFORE_FRAME_MS = 50;
+
 /** Calls `callback` once, on the page's next animation frame or after `FRAME_FALLBACK_MS`, whichever comes first. */
 export function requestPageFrame(callback: () => void): void {
   let done = false;
@@ -41,11 +48,13 @@ export function watchPageVisibility(report: (visible: boolean) => void): () => v
 export interface ViewPage {
   readonly requestFrame: (callback: () => void) => void;
   readonly minFrameIntervalMs: number;
+  readonly ackBeforeFrameMs: number;
   readonly watchVisibility: (report: (visible: boolean) => void) => () => void;
 }
 
 export const BROWSER_PAGE: ViewPage = {
   requestFrame: requestPageFrame,
   minFrameIntervalMs: MIN_FRAME_INTERVAL_MS,
+  ackBeforeFrameMs: ACK_BEFORE_FRAME_MS,
   watchVisibility: watchPageVisibility,
 };

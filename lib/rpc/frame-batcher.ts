@@ -7,8 +7,12 @@
  *
  * `minIntervalMs` spaces frames further under a continuous stream: a batch that comes after a quiet
  * spell is applied on the next frame, the ones that follow at most once per interval (a leading-edge
- * throttle). The frame itself comes from the host (`requestAnimationFrame` in a page, with a timer
- * behind it for a hidden one), so this module touches no browser global.
+ * throttle). Holding the hub until such a frame would leave it sitting on everything that came in
+ * the meantime, so the frame would show data an interval old: with `ackBeforeFrameMs` the batches
+ * waiting for a spaced frame are answered that long before it, the hub sends what it gathered, and
+ * that arrives in time for the frame. A view then takes at most two messages per frame.
+ * The frame itself comes from the host (`requestAnimationFrame` in a page, with a timer behind it for
+ * a hidden one), so this module touches no browser global.
  */
 
 export interface FrameBatcherOptions {
@@ -16,12 +20,17 @@ export interface FrameBatcherOptions {
   readonly requestFrame: (callback: () => void) => void;
   /** Least time between the starts of two applied frames, in ms. Default 0: every frame. */
   readonly minIntervalMs?: number;
+  /**
+   * Answer the batches waiting for a frame spaced by `minIntervalMs` this many ms before it, so the
+   * hub sends what came meanwhile in time for that frame. Default 0: when the frame ran.
+   */
+  readonly ackBeforeFrameMs?: number;
   /** Milliseconds on a monotonic clock. Default `performance.now`. */
   readonly now?: () => number;
 }
 
 export interface FrameBatcher<T> {
-  /** Queues `items` for the next frame; resolves once they were applied (or dropped by `close`). */
+  /** Queues `items` for the next frame; resolves once they were applied (or `ackBeforeFrameMs` before), or on `close`. */
   push(items: readonly T[]): Promise<void>;
   /** Drops what waits (its `push` calls resolve) and applies nothing more. */
   close(): void;
@@ -60,8 +69,13 @@ export function createFrameBatcher<T>(apply: (items: readonly T[]) => void, opti
     if (scheduled) return;
     scheduled = true;
     const wait = lastFrame + minIntervalMs - now();
-    if (wait > 0) setTimeout(() => options.requestFrame(frame), wait);
-    else options.requestFrame(frame);
+    if (wait <= 0) {
+      options.requestFrame(frame);
+      return;
+    }
+    setTimeout(() => options.requestFrame(frame), wait);
+    const early = wait - (options.ackBeforeFrameMs ?? 0);
+    if (early < wait) setTimeout(() => settle(waiters.splice(0)), Math.max(0, early));
   }
 
   return {

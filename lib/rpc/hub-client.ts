@@ -41,6 +41,11 @@ export interface HubClientOptions {
   /** With `requestFrame`: the least time between two frames of updates, in ms. Default 0. */
   readonly minFrameIntervalMs?: number;
   /**
+   * With `requestFrame` and a frame interval: the hub hears the batches waiting for a frame were
+   * taken this many ms before it, so what comes meanwhile reaches the view in time. Default 0.
+   */
+  readonly ackBeforeFrameMs?: number;
+  /**
    * Called each time the hub is reached: on the first connection and after every reconnect, once
    * the listener is registered. Updates sent while the view was cut off are not replayed, so this
    * is where a view reloads what it shows (e.g. `api.feed()`). Also called when the hub opens
@@ -143,7 +148,11 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
   const openUserChanged = watchUser();
   const onUpdates = (batch: readonly TopicUpdate[]): void => options.onUpdates?.(batch);
   const frames = options.requestFrame
-    ? createFrameBatcher(onUpdates, { requestFrame: options.requestFrame, minIntervalMs: options.minFrameIntervalMs ?? 0 })
+    ? createFrameBatcher(onUpdates, {
+        requestFrame: options.requestFrame,
+        minIntervalMs: options.minFrameIntervalMs ?? 0,
+        ackBeforeFrameMs: options.ackBeforeFrameMs ?? 0,
+      })
     : null;
 
   /** Tells the view of a status, and first of another user's. Returns whether the user changed. */

@@ -150,6 +150,7 @@ function testPage() {
   const page: ViewPage = {
     requestFrame: (callback) => void frames.push(callback),
     minFrameIntervalMs: 0,
+    ackBeforeFrameMs: 0,
     watchVisibility: (next) => {
       report = next;
       next(true);

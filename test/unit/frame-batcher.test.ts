@@ -76,6 +76,32 @@ describe('createFrameBatcher', () => {
     expect(applied).toEqual([[1], [2, 3]]);
   });
 
+  test('with ackBeforeFrameMs the batches waiting for a spaced frame are answered that long before it (nothing at d-1), and applied at it', async () => {
+    const page = frames();
+    const applied: number[][] = [];
+    const batcher = createFrameBatcher<number>((items) => void applied.push([...items]), {
+      requestFrame: page.requestFrame,
+      minIntervalMs: 200,
+      ackBeforeFrameMs: 50,
+    });
+    void batcher.push([1]);
+    page.run();
+    const taken = batcher.push([2]);
+    await vi.advanceTimersByTimeAsync(149);
+    expect(await settled(taken)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(taken)).toBe(true);
+    // What the hub sends then joins the same frame, and is answered when it ran.
+    const next = batcher.push([3]);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(page.pending()).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(next)).toBe(false);
+    page.run();
+    expect(applied).toEqual([[1], [2, 3]]);
+    expect(await settled(next)).toBe(true);
+  });
+
   test('a frame whose apply throws still answers the hub', async () => {
     const page = frames();
     const batcher = createFrameBatcher<number>(
