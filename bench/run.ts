@@ -4,9 +4,12 @@
  */
 import { abuseRows } from './abuse';
 import { alertEngineRows } from './alert-engine';
+import { CONTENT_SCRIPT_TITLE, contentScriptRows } from './content-script';
+import { DASHBOARD_CPU_TITLE, dashboardCpuRows } from './dashboard-cpu';
 import { fanoutRows } from './fanout';
 import { outboxRows } from './outbox';
 import { perTabRows } from './per-tab';
+import { POPUP_LATENCY_TITLE, popupLatencyRows } from './popup-latency';
 import { recoveryRows } from './recovery';
 import { printTable } from './table';
 import { wireSizeRows } from './wire-size';
@@ -22,3 +25,6 @@ printTable(
   'One abusive client: server RSS growth over 5 s, Switchboard beside Socket.IO 4 with its defaults (a fresh server process per run, median of 3 interleaved rounds)',
   await abuseRows(),
 );
+printTable(DASHBOARD_CPU_TITLE, await dashboardCpuRows());
+printTable(POPUP_LATENCY_TITLE, await popupLatencyRows());
+printTable(CONTENT_SCRIPT_TITLE, await contentScriptRows());
