@@ -42,8 +42,11 @@ export const warn = (what: string) => (error: unknown) => console.warn(`could no
 export interface HubViewWiring {
   /** For the client's `onUpdates`: folds prices, feed and alerts in; true when the batch changed the feed. */
   readonly onUpdates: (batch: readonly TopicUpdate[]) => boolean;
-  /** Loads the feed and the alerts afresh: for `onReady`, and whenever what is stored may have grown. */
-  readonly reload: () => void;
+  /**
+   * Loads the feed and the alerts afresh: for `onReady`, and whenever what is stored may have grown.
+   * Resolves once both answered (a failure is logged, not thrown).
+   */
+  readonly reload: () => Promise<void>;
   /** Forgets the feed and the alerts: they were another user's. */
   readonly clear: () => void;
   /** For the client's options: updates once per frame of the page, at most every `minFrameIntervalMs`. */
@@ -55,6 +58,11 @@ export interface HubViews<C extends HubClient = HubClient> {
   readonly feed: FeedPage;
   readonly prices: PriceTicks;
   readonly alerts: readonly AlertItem[];
+  /**
+   * False while the page is hidden (its session is paused, what it shows is not kept current) and
+   * until it has caught up after being shown; hosts mark their main region `aria-busy` then.
+   */
+  readonly live: boolean;
   /** Forgets the feed and the alerts: they were another user's. */
   readonly clear: () => void;
 }
@@ -64,6 +72,7 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
   const [prices, setPrices] = useState<PriceTicks>(new Map());
   const [feed, setFeed] = useState<FeedPage>(EMPTY_FEED);
   const [alerts, setAlerts] = useState<readonly AlertItem[]>([]);
+  const [live, setLive] = useState(true);
   /** Counts alert updates, so a snapshot older than an update that overtook it is dropped. */
   const alertVersion = useRef(0);
 
@@ -88,12 +97,13 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
         }
         return feedChanged;
       },
-      reload: () => {
-        feedLoader.load();
+      reload: async () => {
+        const feedLoaded = feedLoader.load();
         const asked = alertVersion.current;
-        client.api.alerts().then((list) => {
+        const alertsLoaded = client.api.alerts().then((list) => {
           if (alertVersion.current === asked) setAlerts((shown) => keepUnchangedAlerts(shown, list));
         }, warn('load the alerts'));
+        await Promise.all([feedLoaded, alertsLoaded]);
       },
       clear: () => {
         setFeed(EMPTY_FEED);
@@ -112,17 +122,25 @@ export function useHubViews<C extends HubClient>(connect: (wiring: HubViewWiring
 
   useEffect(() => {
     let shown = true;
+    /** Counts visibility changes: only the reload after the latest showing may mark the view live. */
+    let change = 0;
     return page.watchVisibility((visible) => {
       if (visible === shown) return;
       shown = visible;
-      hub.setVisible(visible).then(() => {
+      const mine = (change += 1);
+      if (!visible) setLive(false);
+      hub
+        .setVisible(visible)
         // What changed while hidden was not sent: the state values come with the resume, the rest is reloaded.
-        if (visible) reload();
-      }, warn('tell the hub whether the page is shown'));
+        .then(() => (visible ? reload() : undefined))
+        .catch(warn('tell the hub whether the page is shown'))
+        .finally(() => {
+          if (visible && change === mine) setLive(true);
+        });
     });
   }, [hub]);
 
-  return { hub, feed, prices, alerts, clear };
+  return { hub, feed, prices, alerts, live, clear };
 }
 
 /** A panel that could not be shown: its heading's words and one line, nothing of its data. */

@@ -109,7 +109,7 @@ export function DashboardApp() {
   const screen = screenOf(status, phase);
 
   return (
-    <main class="dashboard">
+    <main class="dashboard" aria-busy={!views.live}>
       <header class="dashboard-head">
         <h1>Switchboard</h1>
         <StatusLine status={status?.s === 'idle' ? NOT_SIGNED_IN : status} host="dashboard" />

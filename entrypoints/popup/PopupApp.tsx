@@ -28,7 +28,7 @@ export function PopupApp() {
   const openOptions = () => void browser.runtime.openOptionsPage().catch(warn('open the options'));
 
   return (
-    <main class="popup">
+    <main class="popup" aria-busy={!views.live}>
       <header class="popup-head">
         <h1>Switchboard</h1>
         <nav class="jump" aria-label="Sections">

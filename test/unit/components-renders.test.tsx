@@ -126,9 +126,17 @@ describe('folding updates in keeps what did not change', () => {
 function fakeClient(wiring: HubViewWiring, calls: string[]) {
   const frames = createFrameBatcher<TopicUpdate>((batch) => void wiring.onUpdates(batch), wiring.frames);
   const feed: FeedPage = { entries: [note(2), note(1)], unread: 2 };
+  /** While set, a `feed()` asked now answers only once it resolves. */
+  let held: Promise<void> | null = null;
   const client = {
     api: {
-      feed: async () => (calls.push('feed'), feed),
+      feed: async () => {
+        calls.push('feed');
+        const gate = held;
+        await gate;
+        if (gate) calls.push('feed answered');
+        return feed;
+      },
       alerts: async () => (calls.push('alerts'), [alert('a1')]),
       markRead: async () => {},
       markAllRead: async () => {},
@@ -139,8 +147,17 @@ function fakeClient(wiring: HubViewWiring, calls: string[]) {
     close: () => frames.close(),
     /** What the hub sends: resolves once the view took it. */
     send: (batch: readonly TopicUpdate[]) => frames.push(batch),
+    /** Holds back the `feed()` answers asked from now on; returns what lets those through. */
+    holdFeed: () => {
+      let release = noop;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        held = null;
+        release();
+      };
+    },
   };
-  return client as unknown as HubClient & { send: typeof client.send };
+  return client as unknown as HubClient & Pick<typeof client, 'send' | 'holdFeed'>;
 }
 
 /** A page whose frames and visibility the test controls. */
@@ -163,7 +180,7 @@ function testPage() {
 function mountViews() {
   const calls: string[] = [];
   const { page, runFrame, setVisible } = testPage();
-  let client: (HubClient & { send(batch: readonly TopicUpdate[]): Promise<void> }) | null = null;
+  let client: ReturnType<typeof fakeClient> | null = null;
   const counts = { host: 0 };
   function Host() {
     const views = useHubViews((wiring) => {
@@ -173,7 +190,11 @@ function mountViews() {
       return client;
     }, page);
     counts.host += 1;
-    return <HubPanels views={views} />;
+    return (
+      <main aria-busy={!views.live}>
+        <HubPanels views={views} />
+      </main>
+    );
   }
   return { calls, runFrame, setVisible, counts, client: () => client!, shown: show(<Host />) };
 }
@@ -217,9 +238,36 @@ describe('the hub views', () => {
     const view = mountViews();
     await view.shown;
     await vi.waitFor(() => expect(view.calls).toEqual(['feed', 'alerts']));
+    const busy = () => root.querySelector('main')?.getAttribute('aria-busy');
+    expect(busy()).toBe('false');
     await act(() => view.setVisible(false));
     expect(view.calls).toEqual(['feed', 'alerts', 'pause']);
+    expect(busy()).toBe('true');
     await act(() => view.setVisible(true));
     await vi.waitFor(() => expect(view.calls).toEqual(['feed', 'alerts', 'pause', 'resume', 'feed', 'alerts']));
+    // Busy until what it shows has been reloaded.
+    await vi.waitFor(() => expect(busy()).toBe('false'));
+  });
+
+  test('shown, hidden and shown again, a page stays busy until the reload of its latest showing answered', async () => {
+    const view = mountViews();
+    await view.shown;
+    await vi.waitFor(() => expect(view.calls).toEqual(['feed', 'alerts']));
+    const busy = () => root.querySelector('main')?.getAttribute('aria-busy');
+    const feeds = () => view.calls.filter((call) => call === 'feed').length;
+    const releaseFirst = view.client().holdFeed();
+    for (const visible of [false, true]) await act(() => view.setVisible(visible));
+    await vi.waitFor(() => expect(feeds()).toBe(2));
+    const releaseSecond = view.client().holdFeed();
+    for (const visible of [false, true]) await act(() => view.setVisible(visible));
+    await vi.waitFor(() => expect(feeds()).toBe(3));
+    // The first showing's reload answers: the page is still behind what the second showing missed.
+    await act(releaseFirst);
+    // One macrotask later every promise step of the first reload has run (the fake answers on microtasks).
+    await act(() => new Promise<void>((resolve) => setTimeout(resolve, 0)));
+    expect(view.calls.at(-1)).toBe('feed answered');
+    expect(busy()).toBe('true');
+    await act(releaseSecond);
+    await vi.waitFor(() => expect(busy()).toBe('false'));
   });
 });
