@@ -16,6 +16,14 @@ const FIREFOX_SETTINGS = {
   gecko_android: { strict_min_version: '142.0' },
 };
 
+/**
+ * Chrome serialises extension messages as JSON unless told otherwise; from Chrome 148 this key makes
+ * it structured-clone them, as Firefox always does (Chromium 156 here honours it: a `Map` or `Date`
+ * arrives as itself). Older Chrome ignores the key and keeps JSON, which the hub's plain-data API
+ * and `lib/rpc/runtime-port-endpoint.ts` work with as well. Firefox does not know the key.
+ */
+const CHROME_SETTINGS = { message_serialization: 'structured_clone' };
+
 // Permissions are the fewest the features need; README explains each one.
 export default defineConfig({
   vite: () => ({ plugins: [preact()] }),
@@ -38,6 +46,6 @@ export default defineConfig({
         ...(browser === 'firefox' ? {} : { use_dynamic_url: true }),
       },
     ],
-    ...(browser === 'firefox' ? { browser_specific_settings: FIREFOX_SETTINGS } : {}),
+    ...(browser === 'firefox' ? { browser_specific_settings: FIREFOX_SETTINGS } : CHROME_SETTINGS),
   }),
 });

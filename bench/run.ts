@@ -6,10 +6,13 @@
  */
 import { abuseRows } from './abuse';
 import { alertEngineRows } from './alert-engine';
+import { CONTENT_SCRIPT_TITLE, contentScriptRows } from './content-script';
+import { DASHBOARD_CPU_TITLE, dashboardCpuRows } from './dashboard-cpu';
 import { DURABLE_PUBLISH_CHART, DURABLE_PUBLISH_TITLE, durablePublishRows } from './durable-publish';
 import { fanoutRows } from './fanout';
 import { outboxRows } from './outbox';
 import { perTabRows } from './per-tab';
+import { POPUP_LATENCY_TITLE, popupLatencyRows } from './popup-latency';
 import { recoveryRows } from './recovery';
 import { recoveryChromiumRows } from './recovery-chromium';
 import { report, type Chart } from './report';
@@ -76,6 +79,24 @@ const BENCHES: readonly Bench[] = [
       'One abusive client: server RSS growth over 5 s, Switchboard beside Socket.IO 4 with its defaults (a fresh server process per run, median of 3 interleaved rounds)',
     rows: abuseRows,
     chart: { values: ['peak RSS growth MB (median)'], label: ['attack'], colour: 'server', log: true },
+  },
+  {
+    slug: 'dashboard-cpu',
+    title: DASHBOARD_CPU_TITLE,
+    rows: dashboardCpuRows,
+    chart: { values: ['browser CPU-s in the window'], label: ['system'] },
+  },
+  {
+    slug: 'popup-latency',
+    title: POPUP_LATENCY_TITLE,
+    rows: popupLatencyRows,
+    chart: { values: ['p50 ms', 'p99 ms'], label: ['system'], axis: 'publish → DOM ms' },
+  },
+  {
+    slug: 'content-script',
+    title: CONTENT_SCRIPT_TITLE,
+    rows: contentScriptRows,
+    chart: { values: ['evaluate ms / page (median)'], label: ['script'] },
   },
   { slug: 'durable-publish', title: DURABLE_PUBLISH_TITLE, rows: durablePublishRows, chart: DURABLE_PUBLISH_CHART },
   {

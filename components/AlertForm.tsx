@@ -8,10 +8,16 @@ import { useState } from 'preact/hooks';
 import { ALERT_CONDITIONS, type AlertCondition, type AlertRule } from '../lib/wire/alerts';
 import { toErrorData, type Result } from '../lib/errors';
 import { CONDITION_LABELS, EMPTY_ALERT_FORM, readAlertForm, type AlertField, type AlertFormFields } from './alert-form-model';
+import { memo } from './memo';
 
 export interface AlertFormProps {
-  /** Current price per symbol (the price list); offers the symbols and checks thresholds. */
-  readonly prices: ReadonlyMap<string, number>;
+  /** The symbols of the price list, offered while typing a symbol, sorted. */
+  readonly symbols: readonly string[];
+  /**
+   * Current price per symbol (the price list), read when the form is sent to check thresholds. A
+   * function, so a price tick does not render the form again.
+   */
+  readonly prices: () => ReadonlyMap<string, number>;
   readonly onCreate: (rule: AlertRule) => Promise<Result<{ readonly id: string }>>;
   /** Wall clock in ms. Default `Date.now`. */
   readonly now?: () => number;
@@ -25,7 +31,7 @@ type Phase =
 
 const ERROR_ID = 'alert-form-error';
 
-export function AlertForm({ prices, onCreate, now = Date.now }: AlertFormProps) {
+export const AlertForm = memo(function AlertForm({ symbols, prices, onCreate, now = Date.now }: AlertFormProps) {
   const [fields, setFields] = useState<AlertFormFields>(EMPTY_ALERT_FORM);
   const [phase, setPhase] = useState<Phase>({ s: 'editing' });
 
@@ -37,7 +43,7 @@ export function AlertForm({ prices, onCreate, now = Date.now }: AlertFormProps) 
 
   async function submit(event: Event): Promise<void> {
     event.preventDefault();
-    const read = readAlertForm(fields, { prices, now: now() });
+    const read = readAlertForm(fields, { prices: prices(), now: now() });
     if (!read.ok) {
       setPhase({ s: 'invalid', field: read.field, message: read.message });
       return;
@@ -71,7 +77,6 @@ export function AlertForm({ prices, onCreate, now = Date.now }: AlertFormProps) 
 
   const percentMove = fields.condition === 'percent-move';
   const recurring = fields.repeat === 'recurring';
-  const symbols = [...prices.keys()].sort();
 
   return (
     <form class="alert-form" onSubmit={submit} noValidate aria-label="New alert">
@@ -150,4 +155,4 @@ export function AlertForm({ prices, onCreate, now = Date.now }: AlertFormProps) 
       )}
     </form>
   );
-}
+});

@@ -2,12 +2,14 @@
  * The user's alerts, newest first, each with its rule in words (`describeRule`), its state — a
  * create still in the outbox reads `Pending sync`, a refused one `Failed` with the server's reason —
  * and Pause / Resume and Delete. The note is the user's own text and rendered as text only. Each
- * row renders behind its own `Guard`.
+ * row renders behind its own `Guard`, keyed by id and memoised on its item (and the day, for how
+ * times read), so a new list from the hub re-renders only the alerts that changed.
  */
 import { describeRule } from '../lib/wire/alerts';
 import type { AlertItem, AlertItemState } from '../lib/rpc/hub-api';
-import { formatPrice, formatTime } from './format';
+import { formatPrice, formatTime, startOfDay } from './format';
 import { Guard } from './Guard';
+import { memo } from './memo';
 
 export interface AlertListProps {
   readonly alerts: readonly AlertItem[];
@@ -69,18 +71,27 @@ function AlertRow({ item, now, onPause, onDelete }: { readonly item: AlertItem; 
   );
 }
 
-export function AlertList({ alerts, onPause, onDelete, now = Date.now }: AlertListProps) {
-  const at = now();
+type RowProps = { readonly item: AlertItem; readonly now: number } & Omit<AlertListProps, 'alerts' | 'now'>;
+
+/** One row behind its `Guard`, rendered again only when its item, the day or a callback changed. */
+const GuardedAlertRow = memo(function GuardedAlertRow(props: RowProps) {
+  return (
+    <Guard what="an alert" value={props.item} fallback={<li class="alert alert-error">This alert could not be shown.</li>}>
+      <AlertRow {...props} />
+    </Guard>
+  );
+});
+
+export const AlertList = memo(function AlertList({ alerts, onPause, onDelete, now = Date.now }: AlertListProps) {
+  const day = startOfDay(now());
   return (
     <>
       <ul aria-label="Alerts" class="alert-list">
         {alerts.map((item) => (
-          <Guard key={item.id} what="an alert" value={item} fallback={<li class="alert alert-error">This alert could not be shown.</li>}>
-            <AlertRow item={item} now={at} onPause={onPause} onDelete={onDelete} />
-          </Guard>
+          <GuardedAlertRow key={item.id} item={item} now={day} onPause={onPause} onDelete={onDelete} />
         ))}
       </ul>
       {alerts.length === 0 && <p class="empty">No alerts yet.</p>}
     </>
   );
-}
+});

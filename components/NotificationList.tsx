@@ -4,14 +4,17 @@
  * text only (JSX text children, never `dangerouslySetInnerHTML`), and a `url` becomes a link only
  * when `isWebUrl` accepts it; a `javascript:` or `data:` URL shows no link at all. Gap markers say
  * what the hub could not recover. Each row renders behind its own `Guard`: an entry that cannot be
- * shown becomes one line saying so, and the rest of the feed renders on.
+ * shown becomes one line saying so, and the rest of the feed renders on. Rows are keyed by id and
+ * memoised on their entry (and the day, for how times read), so an update re-renders the rows it
+ * changed; the list itself is memoised on its props, so price ticks do not touch it.
  */
 import type { NotificationLevel } from '../lib/wire/notifications';
 import type { FeedEntry, GapEntry, NotificationEntry } from '../lib/rpc/feed-entry';
 import { isWebUrl } from '../lib/wire/notifications';
 import { topics } from '../lib/wire/topics';
-import { formatTime, isoTime } from './format';
+import { formatTime, isoTime, startOfDay } from './format';
 import { Guard } from './Guard';
+import { memo } from './memo';
 
 export { formatTime } from './format';
 
@@ -46,6 +49,7 @@ function When({ at, now }: { readonly at: number; readonly now: number }) {
 
 interface RowProps<E> {
   readonly entry: E;
+  /** Local midnight of today (`startOfDay`): times of today show without their date. */
   readonly now: number;
 }
 
@@ -91,8 +95,17 @@ function GapRow({ entry, now }: RowProps<GapEntry>) {
   );
 }
 
-export function NotificationList({ entries, unread, onMarkRead, onMarkAllRead, now = Date.now }: NotificationListProps) {
-  const at = now();
+/** One row behind its `Guard`, rendered again only when its entry, the day or the callback changed. */
+const FeedRow = memo(function FeedRow({ entry, now, onMarkRead }: RowProps<FeedEntry> & { readonly onMarkRead: (id: string) => void }) {
+  return (
+    <Guard what="a notification" value={entry} fallback={<li class="entry-error">This notification could not be shown.</li>}>
+      {entry.kind === 'gap' ? <GapRow entry={entry} now={now} /> : <NotificationRow entry={entry} now={now} onMarkRead={onMarkRead} />}
+    </Guard>
+  );
+});
+
+export const NotificationList = memo(function NotificationList({ entries, unread, onMarkRead, onMarkAllRead, now = Date.now }: NotificationListProps) {
+  const day = startOfDay(now());
   return (
     <section class="feed">
       <div class="feed-head">
@@ -104,12 +117,10 @@ export function NotificationList({ entries, unread, onMarkRead, onMarkAllRead, n
       </div>
       <ul aria-label="Notifications" class="feed-list">
         {entries.map((entry) => (
-          <Guard key={entry.id} what="a notification" value={entry} fallback={<li class="entry-error">This notification could not be shown.</li>}>
-            {entry.kind === 'gap' ? <GapRow entry={entry} now={at} /> : <NotificationRow entry={entry} now={at} onMarkRead={onMarkRead} />}
-          </Guard>
+          <FeedRow key={entry.id} entry={entry} now={day} onMarkRead={onMarkRead} />
         ))}
       </ul>
       {entries.length === 0 && <p class="empty">No notifications yet.</p>}
     </section>
   );
-}
+});

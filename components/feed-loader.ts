@@ -8,8 +8,8 @@
 import type { FeedPage } from '../lib/rpc/hub-api';
 
 export interface FeedLoader {
-  /** Asks for a snapshot and hands it to `apply` once no update overtook it. */
-  load(): void;
+  /** Asks for a snapshot and hands it to `apply` once no update overtook it; resolves then (or on failure). */
+  load(): Promise<void>;
   /** A feed update reached the view. */
   noteUpdate(): void;
 }
@@ -23,9 +23,9 @@ export function createFeedLoader(deps: {
   const loader: FeedLoader = {
     load() {
       const asked = version;
-      deps.fetch().then((snapshot) => {
-        if (version !== asked) loader.load();
-        else deps.apply(snapshot);
+      return deps.fetch().then((snapshot) => {
+        if (version !== asked) return loader.load();
+        deps.apply(snapshot);
       }, deps.onError);
     },
     noteUpdate() {

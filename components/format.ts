@@ -31,6 +31,16 @@ export function formatTime(at: unknown, now: number): string {
   }
 }
 
+/**
+ * Local midnight of the day `now` falls in, in ms (`now` itself when it is no valid time). Rows
+ * that show times take this instead of the wall clock, so they render again when the day changes
+ * (`formatTime` drops the date for today's times), not on every render of their list.
+ */
+export function startOfDay(now: number): number {
+  const date = dateOf(now);
+  return date ? date.setHours(0, 0, 0, 0) : now;
+}
+
 /** The ISO form of `at` for a `<time dateTime>` attribute, or `undefined` (no attribute) for no valid time. */
 export function isoTime(at: unknown): string | undefined {
   try {
@@ -40,11 +50,16 @@ export function isoTime(at: unknown): string | undefined {
   }
 }
 
+// Made once: `toLocaleString` with options builds a new formatter on every call, which is most of
+// what a price row costs to render.
+const cents = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const fractions = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+
 /** Two decimals for ordinary prices, more for prices below 1 so they do not read as 0.00; `—` for no number. */
 export function formatPrice(price: unknown): string {
   if (typeof price !== 'number' || !Number.isFinite(price)) return UNKNOWN;
   try {
-    return price.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: Math.abs(price) < 1 ? 6 : 2 });
+    return (Math.abs(price) < 1 ? fractions : cents).format(price);
   } catch {
     return String(price);
   }

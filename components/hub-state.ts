@@ -10,6 +10,10 @@
  *   `parsePriceTick` accepts them; anything else is dropped.
  * - Alerts: the hub sends the whole merged list (server state plus what the outbox still holds) on
  *   every change, so the latest `AlertsUpdate` of a batch simply replaces what the view shows.
+ *
+ * Everything from the hub arrives as new objects (it crossed a port), so each fold keeps the object
+ * the view already holds wherever the data is the same: memoised rows then see the same props and
+ * do not render again, and a batch that changes nothing returns the state it was given.
  */
 import type { FeedEntry } from '../lib/rpc/feed-entry';
 import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
@@ -66,6 +70,38 @@ export function applyFeedSnapshot(page: FeedPage, snapshot: FeedPage, limit = FE
   return mergeFeedEntries(page, snapshot.entries, snapshot.unread, limit);
 }
 
+/**
+ * True when `a` and `b` hold the same plain data (what crosses the hub's ports: objects, arrays,
+ * strings, numbers, booleans, `null`). False for anything it cannot read, never a throw.
+ */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  try {
+    if (Array.isArray(a) !== Array.isArray(b)) return false;
+    const left = a as Record<string, unknown>;
+    const right = b as Record<string, unknown>;
+    const keys = Object.keys(left);
+    if (keys.length !== Object.keys(right).length) return false;
+    return keys.every((key) => Object.prototype.hasOwnProperty.call(right, key) && sameData(left[key], right[key]));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `next` with every alert whose data did not change replaced by the object `previous` held for it,
+ * or `previous` itself when the lists are the same.
+ */
+export function keepUnchangedAlerts(previous: readonly AlertItem[], next: readonly AlertItem[]): readonly AlertItem[] {
+  const held = new Map(previous.map((item) => [item.id, item]));
+  const kept = next.map((item) => {
+    const before = held.get(item.id);
+    return before !== undefined && sameData(before, item) ? before : item;
+  });
+  return kept.length === previous.length && kept.every((item, i) => item === previous[i]) ? previous : kept;
+}
+
 /** The latest tick per symbol. */
 export type PriceTicks = ReadonlyMap<string, PriceTick>;
 
@@ -75,7 +111,7 @@ export function applyPriceUpdates(prices: PriceTicks, batch: readonly TopicUpdat
   for (const update of batch) {
     if (update.kind !== 'state' || parseTopic(update.topic)?.kind !== 'prices') continue;
     const tick = parsePriceTick(update.value);
-    if (!tick) continue;
+    if (!tick || sameData((next ?? prices).get(tick.symbol), tick)) continue;
     next ??= new Map(prices);
     next.set(tick.symbol, tick);
   }

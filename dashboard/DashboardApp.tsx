@@ -28,9 +28,10 @@ export function DashboardApp() {
   const [banners, setBanners] = useState<readonly OverlayItem[]>([]);
   const statusRef = useRef<HubStatus | null>(null);
 
-  const views = useHubViews(({ onUpdates, reload, clear }) => {
+  const views = useHubViews(({ onUpdates, reload, clear, frames }) => {
     const sync = hubIsShared ? null : createFeedSync(reload);
     const client = connectSharedHub({
+      ...frames,
       openPort: openHubPort,
       ...(typeof navigator.locks === 'object' ? { locks: navigator.locks } : {}),
       onUserChange: () => {
@@ -108,7 +109,7 @@ export function DashboardApp() {
   const screen = screenOf(status, phase);
 
   return (
-    <main class="dashboard">
+    <main class="dashboard" aria-busy={!views.live}>
       <header class="dashboard-head">
         <h1>Switchboard</h1>
         <StatusLine status={status?.s === 'idle' ? NOT_SIGNED_IN : status} host="dashboard" />

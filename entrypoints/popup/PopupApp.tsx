@@ -13,8 +13,9 @@ import type { HubStatus } from '@/lib/rpc/hub-api';
 export function PopupApp() {
   const [status, setStatus] = useState<HubStatus | null>(null);
 
-  const views = useHubViews(({ onUpdates, reload, clear }) =>
+  const views = useHubViews(({ onUpdates, reload, clear, frames }) =>
     connectHub({
+      ...frames,
       connect: (name) => browser.runtime.connect({ name }),
       onStatus: setStatus,
       onUpdates,
@@ -27,7 +28,7 @@ export function PopupApp() {
   const openOptions = () => void browser.runtime.openOptionsPage().catch(warn('open the options'));
 
   return (
-    <main class="popup">
+    <main class="popup" aria-busy={!views.live}>
       <header class="popup-head">
         <h1>Switchboard</h1>
         <nav class="jump" aria-label="Sections">

@@ -23,9 +23,14 @@ export function answerId(message: unknown): string | null {
   return typeof id === 'string' && !REQUEST_TYPES.has(type) ? id : null;
 }
 
-/** Comlink's wire form of a thrown error, which makes the waiting call reject with that name. */
+/** Comlink's wire form of a thrown error, which makes the waiting call reject with an error of that `name`. */
+export function errorAnswer(id: string, name: string, message: string): Record<string, unknown> {
+  return { id, type: 'HANDLER', name: 'throw', value: { isError: true, value: { name, message } } };
+}
+
+/** The answer that makes a waiting call reject with `HubDisconnectedError`. */
 export function thrownAnswer(id: string, message: string): Record<string, unknown> {
-  return { id, type: 'HANDLER', name: 'throw', value: { isError: true, value: { name: 'HubDisconnectedError', message } } };
+  return errorAnswer(id, 'HubDisconnectedError', message);
 }
 
 /** The requests sent and not yet answered. */

@@ -116,6 +116,19 @@ export interface HubApi {
   subscribe(topics: readonly string[]): Promise<void>;
   /** Removes topics from this view's subscriptions. */
   unsubscribe(topics: readonly string[]): Promise<void>;
+  /**
+   * The view is hidden (a background tab, a popup page not shown): until `resume`, the hub sends it
+   * no state values, alert lists, feed entries or statuses, and drops what was waiting for it. Only
+   * the feed's unread count still comes when it changes (as a `FeedUpdate` with no entries), since a
+   * tab's title shows it. Subscriptions stay, and the hub keeps caching their latest values.
+   */
+  pause(): Promise<void>;
+  /**
+   * The view is shown again: the current status and the cached latest value of every `state` topic
+   * it holds come at once. What it missed of the feed and the alerts it reloads itself (`feed()`,
+   * `alerts()`).
+   */
+  resume(): Promise<void>;
   status(): Promise<HubStatus>;
   /** The newest `limit` (default 50, at most 500) feed entries and the unread count. */
   feed(limit?: number): Promise<FeedPage>;
@@ -151,6 +164,8 @@ export const HUB_API_METHODS = {
   listen: { retry: true },
   subscribe: { retry: true },
   unsubscribe: { retry: true },
+  pause: { retry: true },
+  resume: { retry: true },
   status: { retry: true },
   feed: { retry: true },
   markRead: { retry: true },

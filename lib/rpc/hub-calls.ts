@@ -8,8 +8,8 @@ import type * as Comlink from 'comlink';
 import { HubDisconnectedError, toErrorData } from '../errors';
 import { HUB_API_METHODS, HUB_METHOD_NAMES, type HubApi, type HubMethod } from './hub-api';
 
-/** The hub calls a view makes; `listen` is the client's own business. */
-export type HubClientApi = Omit<HubApi, 'listen'>;
+/** The hub calls a view makes; `listen`, `pause` and `resume` are the client's own business. */
+export type HubClientApi = Omit<HubApi, 'listen' | 'pause' | 'resume'>;
 
 /** A link to the hub as the calls see it: the remote, and how to drop it (which reconnects). */
 export interface CallLink {
@@ -34,7 +34,9 @@ export async function callHub<T>(ready: () => Promise<CallLink>, run: (remote: C
   }
 }
 
-type CalledMethod = Exclude<HubMethod, 'listen' | 'subscribe' | 'unsubscribe'>;
+type CalledMethod = Exclude<HubMethod, 'listen' | 'pause' | 'resume' | 'subscribe' | 'unsubscribe'>;
+/** Methods the client makes itself: registering, visibility, and the remembered subscriptions. */
+const OWN_METHODS: ReadonlySet<HubMethod> = new Set(['listen', 'pause', 'resume', 'subscribe', 'unsubscribe']);
 type AnyMethod = (...args: unknown[]) => Promise<unknown>;
 
 /**
@@ -51,9 +53,9 @@ export function createHubCalls(
   ready: () => Promise<CallLink>,
   remembered: Pick<HubClientApi, 'subscribe' | 'unsubscribe'>,
 ): HubClientApi {
-  const api: Partial<Record<CalledMethod, AnyMethod>> = {};
+  const api: Partial<Record<HubMethod, AnyMethod>> = {};
   for (const name of HUB_METHOD_NAMES) {
-    if (name === 'listen' || name === 'subscribe' || name === 'unsubscribe') continue;
+    if (OWN_METHODS.has(name)) continue;
     const { retry } = HUB_API_METHODS[name];
     api[name] = (...args) => callHub(ready, (remote) => (remote[name] as AnyMethod)(...args.map(snapshot)), retry);
   }

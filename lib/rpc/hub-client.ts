@@ -6,12 +6,17 @@
  * stopped, a call timed out) it opens a new one after a short backoff, then registers the listener
  * and the remembered subscriptions anew. Pending calls reject with `HubDisconnectedError` when their
  * endpoint drops, and `api` retries them as `HUB_API_METHODS` says (`./hub-calls`).
+ *
+ * Given a `requestFrame`, updates reach the view once per frame (`./frame-batcher`), and the hub
+ * hears a batch was taken only when it was applied. `setVisible(false)` pauses the view's session
+ * (the hub sends it next to nothing while it is hidden) and is remembered across reconnects.
  */
 import * as Comlink from 'comlink';
 import { backoffCeiling } from '../backoff';
 import { HubDisconnectedError } from '../errors';
 import { watchUser } from '../user-change';
 import { parseTopic } from '../wire/topics';
+import { createFrameBatcher } from './frame-batcher';
 import { callHub, createHubCalls, isDisconnect, type CallLink, type HubClientApi } from './hub-calls';
 import { HUB_API_METHODS, type HubApi, type HubListener, type HubStatus, type TopicUpdate } from './hub-api';
 import type { PortEndpoint } from './runtime-port-endpoint';
@@ -24,8 +29,22 @@ export interface HubClientOptions {
    * views get `{ s: 'connecting', attempt }` with `attempt ≥ 1`, which reads `Reconnecting…`.
    */
   readonly onStatus?: (status: HubStatus) => void;
-  /** Updates of subscribed topics, in batches. */
+  /** Updates of subscribed topics, in batches (one per frame with `requestFrame`). */
   readonly onUpdates?: (batch: readonly TopicUpdate[]) => void;
+  /**
+   * Calls back before the view's next paint (`requestAnimationFrame`, see
+   * `components/page-frames.ts`). With it, every batch that arrives before that frame reaches
+   * `onUpdates` in one call, and the hub holds (and conflates) what comes next until the frame ran.
+   * Default: none, each batch goes to `onUpdates` at once.
+   */
+  readonly requestFrame?: (callback: () => void) => void;
+  /** With `requestFrame`: the least time between two frames of updates, in ms. Default 0. */
+  readonly minFrameIntervalMs?: number;
+  /**
+   * With `requestFrame` and a frame interval: the hub hears the batches waiting for a frame were
+   * taken this many ms before it, so what comes meanwhile reaches the view in time. Default 0.
+   */
+  readonly ackBeforeFrameMs?: number;
   /**
    * Called each time the hub is reached: on the first connection and after every reconnect, once
    * the listener is registered. Updates sent while the view was cut off are not replayed, so this
@@ -55,6 +74,12 @@ export interface HubClient {
   subscribe(topics: readonly string[]): Promise<void>;
   /** Unsubscribes and forgets the topics. */
   unsubscribe(topics: readonly string[]): Promise<void>;
+  /**
+   * Says whether the view is shown: hidden, the hub pauses its session (`HubApi.pause`); shown
+   * again, it resumes it. Remembered, and said again after a reconnect. Resolves once the hub heard
+   * it (at once while the hub is out of reach).
+   */
+  setVisible(visible: boolean): Promise<void>;
   /** Closes the port for good; later calls reject. */
   close(): void;
 }
@@ -119,7 +144,16 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
   const subscribed = new Set<string>();
   const waiters = createWaiters(callTimeoutMs);
   let state: State = { s: 'closed' };
+  let visible = true;
   const openUserChanged = watchUser();
+  const onUpdates = (batch: readonly TopicUpdate[]): void => options.onUpdates?.(batch);
+  const frames = options.requestFrame
+    ? createFrameBatcher(onUpdates, {
+        requestFrame: options.requestFrame,
+        minIntervalMs: options.minFrameIntervalMs ?? 0,
+        ackBeforeFrameMs: options.ackBeforeFrameMs ?? 0,
+      })
+    : null;
 
   /** Tells the view of a status, and first of another user's. Returns whether the user changed. */
   function report(status: HubStatus): boolean {
@@ -153,7 +187,9 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
         if (report(status) && state.s === 'ready') options.onReady?.();
       },
       updates(batch) {
-        if (linkOf(state) === link) options.onUpdates?.(batch);
+        if (linkOf(state) !== link) return;
+        if (frames) return frames.push(batch);
+        onUpdates(batch);
       },
     };
     link.remote.listen(Comlink.proxy(listener)).then(
@@ -163,6 +199,7 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
         state = { s: 'ready', link };
         // Sent before any waiting call, on the same port, so the order holds.
         if (subscribed.size > 0) link.remote.subscribe([...subscribed]).catch(() => {});
+        if (!visible) link.remote.pause().catch(() => {});
         waiters.resolveAll(link);
         options.onReady?.();
       },
@@ -218,13 +255,27 @@ export function createHubClient(open: OpenHubEndpoint, options: HubClientOptions
     }
   }
 
+  async function setVisible(next: boolean): Promise<void> {
+    if (visible === next) return;
+    visible = next;
+    // Not connected: the next session is paused on connect if the view is still hidden.
+    if (state.s !== 'ready') return;
+    try {
+      await (next ? state.link.remote.resume() : state.link.remote.pause());
+    } catch (error) {
+      if (!isDisconnect(error)) throw error;
+    }
+  }
+
   connect(0);
 
   return {
     api: createHubCalls(ready, { subscribe, unsubscribe }),
     subscribe,
     unsubscribe,
+    setVisible,
     close() {
+      frames?.close();
       const link = linkOf(state);
       if (state.s === 'waiting') clearTimeout(state.timer);
       state = { s: 'closed' };

@@ -11,13 +11,21 @@
  * - Rejection. Comlink never rejects a call whose other side went away; here every pending request
  *   gets a synthesised `HubDisconnectedError` answer when its port drops or (optionally) times out,
  *   and calls made after that are answered the same way at once.
- * - JSON. Chrome serialises extension messages as JSON, so the only things put on a port are
- *   Comlink's own plain messages and markers.
+ * - Either serialisation. Chrome serialises extension messages as JSON unless the manifest says
+ *   `"message_serialization": "structured_clone"` (Chrome 148+; Chromium 156 here honours it, see
+ *   `wxt.config.ts`); Firefox always structured-clones. Both carry Comlink's plain messages and the
+ *   markers; neither carries a `MessagePort` (structured clone refuses one, JSON turns it into `{}`),
+ *   hence the pipes. With structured clone a `Date`, `Map` or `undefined` arrives as itself; the
+ *   hub's API sticks to plain data so the JSON fallback reads the same. A message the port cannot
+ *   serialise (a function or `MessagePort` under structured clone, a `BigInt` or a cycle under JSON)
+ *   makes `postMessage` throw without closing the port: a request is then answered here with a
+ *   `SerialisationError`, an answer is replaced by one, so the call rejects with the reason instead
+ *   of hanging, and the link stays up.
  *
  * No `browser.*` here: ports are structural, so tests run two in-memory port pairs.
  */
 import type { Endpoint } from 'comlink';
-import { answerId, createPendingCalls, requestId, thrownAnswer } from './comlink-calls';
+import { answerId, createPendingCalls, errorAnswer, requestId, thrownAnswer } from './comlink-calls';
 
 /** The part of `runtime.Port` this module uses; Chrome's, Firefox's and test fakes all fit. */
 export interface RuntimePortLike {
@@ -144,14 +152,37 @@ function openLink(
     options.onClose(reason);
   }
 
-  /** Replaces transferred ports by markers and pipes each one. */
-  function encode(message: unknown): unknown {
+  /** Replaces transferred ports by markers and pipes each one; `opened` gets the pipes' closers. */
+  function encode(message: unknown, opened: Array<() => void>): unknown {
     return swapValues(message, (value) => {
       if (!(value instanceof MessagePort)) return value;
       const name = `${PIPE_PREFIX}${crypto.randomUUID()}`;
-      pipes.add(bridge(value, name, options.pipes));
+      const closePipe = bridge(value, name, options.pipes);
+      pipes.add(closePipe);
+      opened.push(closePipe);
       return { $pipe: name } satisfies PipeMarker;
     });
+  }
+
+  /**
+   * `message` could not be serialised (`reason`): a request of ours is answered here, an answer of
+   * ours is replaced by an error answer, so the call on either side rejects instead of hanging.
+   */
+  function unsendable(message: unknown, reason: string): void {
+    const request = requestId(message);
+    if (request !== null) {
+      pending.settle(request);
+      releases.delete(request);
+      setTimeout(() => deliver(errorAnswer(request, 'SerialisationError', `the call could not be sent: ${reason}`), []), 0);
+      return;
+    }
+    const answer = answerId(message);
+    if (answer === null || !port) return;
+    try {
+      port.postMessage(errorAnswer(answer, 'SerialisationError', `the answer could not be sent: ${reason}`));
+    } catch (error) {
+      shutdown(error instanceof Error ? error.message : 'port closed', false);
+    }
   }
 
   /** Turns markers back into local ports whose other end is piped. */
@@ -198,11 +229,21 @@ function openLink(
         pending.track(id);
         if (isRecord(message) && message.type === 'RELEASE') releases.add(id);
       }
+      const opened: Array<() => void> = [];
       try {
-        port.postMessage(encode(message));
+        port.postMessage(encode(message, opened));
       } catch (error) {
-        // Chrome throws on a port that disconnected before its onDisconnect ran.
-        shutdown(error instanceof Error ? error.message : 'port closed', false);
+        const reason = error instanceof Error ? error.message : String(error);
+        // Chrome and Firefox throw on a port that disconnected before its onDisconnect ran.
+        if (/disconnected/i.test(reason)) {
+          shutdown(reason, false);
+          return;
+        }
+        for (const closePipe of opened) {
+          closePipe();
+          pipes.delete(closePipe);
+        }
+        unsendable(message, reason);
         return;
       }
       const answered = answerId(message);

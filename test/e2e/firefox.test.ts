@@ -78,7 +78,7 @@ const connected = step(async () => {
 const popupsOpen = step(async () => {
   await connected();
   for (let i = 0; i < POPUPS; i += 1) popups.push(await FirefoxPopupPage.open(firefox));
-  await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+  for (const popup of popups) await popup.waitForStatus('Connected');
   await publishPriceAndSee(server, popups, 'AAPL', 101.25);
   await publishPriceAndSee(server, popups, 'MSFT', 402.5);
   await publishPriceAndSee(server, popups, 'AAPL', 99.75);
@@ -110,7 +110,7 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
     expect((await popups[0]!.titles()).filter((title) => title.startsWith('While down'))).toEqual([]);
 
     proxy.plug();
-    await Promise.all(popups.map((popup) => popup.waitForStatus('Connected')));
+    for (const popup of popups) await popup.waitForStatus('Connected');
     await expectFeedEverywhere();
     expect(await server.waitForMetric(CONNECTIONS, (n) => n === 1)).toBe(1);
     // A live one after the replay: had anything been replayed twice, it would be in the list too.
@@ -141,6 +141,8 @@ describe('Switchboard in Firefox ESR (MV2)', () => {
     expect(await focused.overlayTexts()).toEqual([expect.stringContaining('AAPL above 250')]);
     await expectOverlays(popup, tabs, [0, 1]);
 
+    // Reading the popups brought them to the front: back to the web tab, as a person would, to dismiss it.
+    await focused.bringToFront();
     await focused.dismiss(frame);
     await focused.waitForNoOverlay();
     await expect.poll(async () => (await popup.feed()).find((row) => row.text === 'AAPL above 250')?.unread, POLL).toBe(false);

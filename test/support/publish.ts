@@ -11,10 +11,13 @@ export interface ShowsPrices {
   waitForPrice(symbol: string, price: string): Promise<void>;
 }
 
-/** Publishes a tick and waits until every page shows it. */
+/**
+ * Publishes a tick and waits until every page shows it, one page after another (a dashboard tab is
+ * brought to the front to be read, which hides the one before).
+ */
 export async function publishPriceAndSee(server: ServerHttp, pages: readonly ShowsPrices[], symbol: string, price: number): Promise<void> {
   await server.publishPrice(symbol, price);
-  await Promise.all(pages.map((page) => page.waitForPrice(symbol, price.toFixed(2))));
+  for (const page of pages) await page.waitForPrice(symbol, price.toFixed(2));
 }
 
 /**

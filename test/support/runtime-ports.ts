@@ -1,8 +1,11 @@
 /**
  * In-memory stand-ins for extension messaging, with the behaviour that matters to the endpoint:
- * delivery on a later task, messages copied as Chrome (JSON) or Firefox (structured clone) copy
- * them, no delivery to a port without listeners, `onDisconnect` only on the other end, `postMessage`
- * throwing on a disconnected port, and a service worker that can be stopped and woken by a connect.
+ * delivery on a later task, messages copied as Chrome by default (JSON) or Firefox and Chrome 148+
+ * with `"message_serialization": "structured_clone"` (structured clone) copy them, `postMessage`
+ * throwing on what that serialisation cannot carry (a `BigInt` or cycle in JSON, a function or
+ * `MessagePort` in structured clone; Chrome says `Could not serialize message.`) and on a
+ * disconnected port, no delivery to a port without listeners, `onDisconnect` only on the other end,
+ * and a service worker that can be stopped and woken by a connect.
  */
 import type { RuntimePortLike } from '../../lib/rpc/runtime-port-endpoint';
 

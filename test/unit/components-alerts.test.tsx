@@ -22,7 +22,7 @@ const PRICES = new Map([
 
 function renderForm(prices: ReadonlyMap<string, number> = PRICES, answer: Result<{ id: string }> = ok({ id: 'a1' })) {
   const onCreate = vi.fn(async (_rule: AlertRule): Promise<Result<{ readonly id: string }>> => answer);
-  return { onCreate, shown: show(<AlertForm prices={prices} onCreate={onCreate} now={() => NOW} />) };
+  return { onCreate, shown: show(<AlertForm symbols={[...prices.keys()].sort()} prices={() => prices} onCreate={onCreate} now={() => NOW} />) };
 }
 
 const errorText = () => root.querySelector('.alert-form [role="alert"]')?.textContent;
@@ -237,7 +237,8 @@ describe('AlertsSection', () => {
     await show(
       <AlertsSection
         alerts={[item('a2', 'active')]}
-        prices={new Map([['AAPL', 190]])}
+        symbols={['AAPL']}
+        prices={() => new Map([['AAPL', 190]])}
         pauseAlert={pauseAlert}
         deleteAlert={deleteAlert}
         createAlert={async () => ok({ id: 'x' })}

@@ -179,6 +179,24 @@ describe('failing views', () => {
     expect(view.batches).toHaveLength(1);
   });
 
+  test('drain() takes out what waits, conflated; the delivery in flight goes on and the sink stays open', async () => {
+    const view = slowView();
+    const sink = createConflatingSink(view.deliver);
+    sink.push(state('a', 1));
+    await vi.waitFor(() => expect(view.inFlight()).toBe(1));
+    sink.push(state('a', 2));
+    sink.push(state('b', 1));
+    sink.push(state('a', 3));
+    expect(values(sink.drain())).toEqual(['a=3', 'b=1']);
+    expect(sink.pending).toBe(0);
+    view.finish();
+    await runPending();
+    expect(view.batches).toHaveLength(1);
+    sink.push(state('c', 1));
+    await runPending();
+    expect(values(view.batches[1])).toEqual(['c=1']);
+  });
+
   test('a custom key makes a latest-only value (as the status pushes use)', async () => {
     const view = slowView();
     const sink = createConflatingSink<TopicUpdate>(view.deliver, { key: () => 'only' });

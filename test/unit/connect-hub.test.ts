@@ -6,7 +6,7 @@ import { HUB_PORT_NAME, type HubApi, type HubListener, type HubStatus, type Over
 import { createPipeAcceptor } from '../../worker/hosts/extension/pipe-acceptor';
 import { createPortEndpoint } from '../../lib/rpc/runtime-port-endpoint';
 import { DEFAULT_SETTINGS } from '../../lib/rpc/settings';
-import { createFakeRuntime, type FakeRuntime } from '../support/runtime-ports';
+import { createFakeRuntime, type FakeRuntime, type Serialisation } from '../support/runtime-ports';
 
 const OPEN: HubStatus = { s: 'open', session: 's1', user: 'dev', since: 1 };
 
@@ -57,6 +57,12 @@ function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
           session.calls.push(`unsubscribe ${topics.join(',')}`);
           for (const topic of topics) session.topics.delete(topic);
         },
+        async pause() {
+          session.calls.push('pause');
+        },
+        async resume() {
+          session.calls.push('resume');
+        },
         async status() {
           session.calls.push('status');
           if (life.holdStatus) await life.holdStatus;
@@ -101,11 +107,13 @@ function startFakeHub(lives: WorkerLife[]): (runtime: FakeRuntime) => void {
 
 const update = (topic: string, value: unknown): TopicUpdate => ({ kind: 'state', topic, value, at: 1 });
 
-function setUp(options: { retryDelayMs?: number } = {}) {
+function setUp(options: { retryDelayMs?: number; requestFrame?: (callback: () => void) => void; serialisation?: Serialisation } = {}) {
   const lives: WorkerLife[] = [];
-  const runtime = createFakeRuntime('json', startFakeHub(lives));
+  const runtime = createFakeRuntime(options.serialisation ?? 'json', startFakeHub(lives));
   const statuses: HubStatus[] = [];
   const updates: TopicUpdate[] = [];
+  /** The size of each batch `onUpdates` got. */
+  const batches: number[] = [];
   const ready = { count: 0 };
   const awaited = new Set<{ matches: (status: HubStatus) => boolean; resolve: () => void }>();
   /** Resolves from inside `onStatus` when the view is told a status that `matches`. */
@@ -120,13 +128,17 @@ function setUp(options: { retryDelayMs?: number } = {}) {
         wait.resolve();
       }
     },
-    onUpdates: (batch) => updates.push(...batch),
+    onUpdates: (batch) => {
+      updates.push(...batch);
+      batches.push(batch.length);
+    },
     onReady: () => (ready.count += 1),
     retryDelayMs: options.retryDelayMs ?? 10,
+    ...(options.requestFrame ? { requestFrame: options.requestFrame } : {}),
   });
   connections.push(hub);
   const session = (life = lives.length - 1, index = 0): FakeSession | undefined => lives[life]?.sessions[index];
-  return { lives, runtime, statuses, updates, hub, session, ready, told };
+  return { lives, runtime, statuses, updates, batches, hub, session, ready, told };
 }
 
 const connections: HubClient[] = [];
@@ -272,6 +284,45 @@ describe('connectHub', () => {
     expect(hubPorts()).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(hubPorts()).toBe(2);
+  });
+});
+
+describe('connectHub: frames and visibility', () => {
+  test('with requestFrame, batches that come before a frame reach onUpdates in one call, and the hub hears they were taken only after it', async () => {
+    const frames: Array<() => void> = [];
+    const { hub, session, updates, batches } = setUp({ requestFrame: (callback) => void frames.push(callback) });
+    await hub.subscribe(['prices:*']);
+    const listener = session()!.listener!;
+    let taken = 0;
+    const deliveries = [
+      listener.updates([update('prices:AAPL', 1)]),
+      listener.updates([update('prices:MSFT', 2), update('prices:AAPL', 3)]),
+    ].map((delivery) => Promise.resolve(delivery).then(() => (taken += 1)));
+    await vi.waitFor(() => expect(frames).toHaveLength(1));
+    // The view has the batches but has not applied them, and the hub still waits.
+    await hub.api.status();
+    expect(updates).toEqual([]);
+    expect(taken).toBe(0);
+    frames.shift()!();
+    await Promise.all(deliveries);
+    expect(batches).toEqual([3]);
+    expect(updates).toEqual([update('prices:AAPL', 1), update('prices:MSFT', 2), update('prices:AAPL', 3)]);
+  });
+
+  test('setVisible(false) pauses the session and true resumes it; a hidden view is paused again after a restart', async () => {
+    const { hub, runtime, session } = setUp();
+    await hub.api.status();
+    await hub.subscribe(['prices:*']);
+    await hub.setVisible(false);
+    await hub.setVisible(false);
+    expect(session(0)?.calls).toEqual(['listen', 'status', 'subscribe prices:*', 'pause']);
+    runtime.stopWorker();
+    await vi.waitFor(() => expect(session(1)?.calls).toEqual(['listen', 'subscribe prices:*', 'pause']));
+    await hub.setVisible(true);
+    expect(session(1)?.calls.at(-1)).toBe('resume');
+    runtime.stopWorker();
+    await hub.api.status();
+    expect(session(2)?.calls).toEqual(['listen', 'subscribe prices:*', 'status']);
   });
 });
 

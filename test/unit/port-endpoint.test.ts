@@ -12,6 +12,9 @@ interface Service {
   callKept(n: number): Promise<number>;
   counter(): { next(): number };
   fail(): never;
+  echo(value: unknown): unknown;
+  /** Answers with a value no serialisation carries: a `BigInt` (JSON) next to a function (structured clone). */
+  unsendable(): unknown;
 }
 
 function createService(): Service {
@@ -34,6 +37,8 @@ function createService(): Service {
     fail() {
       throw new RangeError('bad input');
     },
+    echo: (value) => value,
+    unsendable: () => ({ big: 1n, fn: () => 1 }),
   };
 }
 
@@ -122,6 +127,43 @@ describe.each<Serialisation>(['json', 'structured'])('port endpoint with %s mess
     const pipe = runtime.viewPorts.find((p) => p.name.startsWith(PIPE_PREFIX));
     first.endpoint.close();
     expect(pipe?.disconnected).toBe(true);
+  });
+
+  test('a call whose arguments the port cannot serialise rejects saying so, and the link stays up', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { endpoint, remote } = connectView(runtime);
+    await expect(remote.echo({ big: 1n, fn: () => 1 })).rejects.toMatchObject({
+      name: 'SerialisationError',
+      message: expect.stringMatching(/^the call could not be sent: /),
+    });
+    expect(endpoint.closed).toBe(false);
+    await expect(remote.add(1, 2)).resolves.toBe(3);
+  });
+
+  test('an answer the port cannot serialise rejects the call instead of leaving it waiting', async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { endpoint, remote } = connectView(runtime);
+    await expect(remote.unsendable()).rejects.toMatchObject({
+      name: 'SerialisationError',
+      message: expect.stringMatching(/^the answer could not be sent: /),
+    });
+    expect(endpoint.closed).toBe(false);
+    await expect(remote.add(2, 2)).resolves.toBe(4);
+  });
+
+  test(`values arrive as ${serialisation === 'json' ? 'JSON leaves them' : 'themselves'}`, async () => {
+    const runtime = createFakeRuntime(serialisation, (r) => startBackground(r));
+    const { remote } = connectView(runtime);
+    const sent = { at: new Date(5), map: new Map([['a', 1]]), missing: undefined };
+    const echoed = (await remote.echo(sent)) as Record<string, unknown>;
+    if (serialisation === 'json') {
+      expect(echoed).toEqual({ at: new Date(5).toISOString(), map: {} });
+      expect('missing' in echoed).toBe(false);
+    } else {
+      expect(echoed).toEqual(sent);
+      expect(echoed.map).toBeInstanceOf(Map);
+      expect('missing' in echoed).toBe(true);
+    }
   });
 
   test('a call with no answer rejects after the timeout', async () => {

@@ -42,6 +42,8 @@ function fakeSession(options: { hangFeed?: boolean; saved?: Settings[] } = {}): 
       session.subscribed.push(...topics);
     },
     async unsubscribe() {},
+    pause: async () => {},
+    resume: async () => {},
     status: async () => OPEN,
     feed: () => (options.hangFeed ? new Promise(() => {}) : Promise.resolve({ entries: [], unread: 0 })),
     markRead: async () => {},

@@ -1,14 +1,23 @@
 /**
  * The web dashboard the server serves at `/`, in a puppeteer-core tab (Chromium over CDP, Firefox
  * over WebDriver BiDi), read the way a person reads it: the sign-in form by its labels, the status
- * line, the lists labelled `Notifications` and `Prices`. Waits re-check on DOM mutations, not on a
- * timer: Firefox clamps timers in background tabs to one a second and several tabs are open at once.
+ * line, the lists labelled `Notifications` and `Prices`. The tabs share one window, so all but the
+ * front one are hidden, and a hidden dashboard takes no updates until it is shown (only its title's
+ * unread count stays current): every read and wait first looks at the tab (`look`), as a person
+ * brings a tab to the front to read it, so tests read one tab at a time. Waits in the tab in front
+ * re-check every `POLL_MS` (its timers are not clamped); `waitForTitle`, which reads a hidden tab,
+ * re-checks on DOM mutations instead (Firefox clamps a background tab's timers to one a second).
  */
 import type { Browser, ElementHandle, Page } from 'puppeteer-core';
 import { poll } from '../poll';
 import { clickButton, fillByLabel, selectByLabel } from './puppeteer-form';
 
 const WAIT_MS = 30_000;
+/**
+ * How often a wait in the tab in front re-checks. Not on DOM mutations: a row that re-renders alone
+ * changes only its text node's data, which puppeteer's mutation polling does not observe.
+ */
+const POLL_MS = 50;
 
 export class DashboardPage {
   private constructor(readonly page: Page) {}
@@ -30,6 +39,15 @@ export class DashboardPage {
     return dashboard;
   }
 
+  /**
+   * Brings the tab to the front and waits until it has caught up with the hub: while hidden, and
+   * until it has reloaded what it shows after being shown, the dashboard marks its `main` `aria-busy`.
+   */
+  async look(): Promise<void> {
+    await this.page.bringToFront();
+    await this.page.waitForFunction(() => document.querySelector('main[aria-busy="true"]') === null, { polling: POLL_MS, timeout: WAIT_MS });
+  }
+
   /** Waits until the app's status line is on the page (after a load or a reload). */
   async waitForRendered(): Promise<void> {
     await this.page.waitForSelector('[role="status"]', { timeout: WAIT_MS });
@@ -43,23 +61,25 @@ export class DashboardPage {
   /** Types `token` into `Access token` and presses `Sign in`. */
   async signIn(token: string): Promise<void> {
     // As a person would: in the tab in front (Chromium produces no input events in a background tab).
-    await this.page.bringToFront();
+    await this.look();
     await fillByLabel(this.page, 'Access token', token);
     await clickButton(this.page, 'Sign in');
   }
 
   async signOut(): Promise<void> {
-    await this.page.bringToFront();
+    await this.look();
     await clickButton(this.page, 'Sign out');
   }
 
   /** Whether the sign-in form is shown right now. */
   async showsSignIn(): Promise<boolean> {
+    await this.look();
     return this.page.evaluate(() => document.querySelector('form.sign-in') !== null);
   }
 
   /** Waits for the sign-in form (not busy) and returns its error text, `''` when it shows none. */
   async waitForSignInForm(): Promise<string> {
+    await this.look();
     const handle = await this.page.waitForFunction(
       () => {
         const form = document.querySelector('form.sign-in');
@@ -67,42 +87,46 @@ export class DashboardPage {
         // An object, so that no error (`''`) still counts as found.
         return { error: form.querySelector('[role="alert"]')?.textContent ?? '' };
       },
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
     );
     return ((await handle.jsonValue()) as { error: string }).error;
   }
 
   /** Waits until the sign-in form shows an error containing `text`, and returns the whole error. */
   async waitForSignInError(text: string): Promise<string> {
+    await this.look();
     const handle = await this.page.waitForFunction(
       (wanted) => {
         const shown = document.querySelector('form.sign-in [role="alert"]')?.textContent ?? '';
         return shown.includes(wanted) ? shown : null;
       },
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
       text,
     );
     return (await handle.jsonValue()) as string;
   }
 
   async status(): Promise<string> {
+    await this.look();
     return this.page.evaluate(() => document.querySelector('[role="status"]')?.textContent ?? '');
   }
 
   /** Waits until the status line contains `text`. */
   async waitForStatus(text: string, timeoutMs = WAIT_MS): Promise<void> {
+    await this.look();
     await this.page.waitForFunction(
       (wanted) => document.querySelector('[role="status"]')?.textContent?.includes(wanted) ?? false,
-      { polling: 'mutation', timeout: timeoutMs },
+      { polling: POLL_MS, timeout: timeoutMs },
       text,
     );
   }
 
   /** Waits until the status line no longer contains `text`, and returns what it says. */
   async waitForStatusNot(text: string): Promise<string> {
+    await this.look();
     await this.page.waitForFunction(
       (gone) => !(document.querySelector('[role="status"]')?.textContent?.includes(gone) ?? false),
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
       text,
     );
     return this.status();
@@ -110,12 +134,13 @@ export class DashboardPage {
 
   /** Waits until the `Prices` row of `symbol` shows `price` as formatted (e.g. `101.25`). */
   async waitForPrice(symbol: string, price: string): Promise<void> {
+    await this.look();
     await this.page.waitForFunction(
       (wanted, value) => {
         const rows = document.querySelectorAll('ul[aria-label="Prices"] > li');
         return [...rows].some((row) => row.querySelector('.symbol')?.textContent === wanted && row.querySelector('.value')?.textContent === value);
       },
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
       symbol,
       price,
     );
@@ -123,6 +148,7 @@ export class DashboardPage {
 
   /** The titles of the notifications shown, top (newest) first; gap notices left out. */
   async titles(): Promise<string[]> {
+    await this.look();
     return this.page.evaluate(() =>
       [...document.querySelectorAll('ul[aria-label="Notifications"] > li.notification .title')].map((title) => title.textContent ?? ''),
     );
@@ -139,6 +165,7 @@ export class DashboardPage {
 
   /** Gap notices shown (what the hub could not recover). */
   async gaps(): Promise<string[]> {
+    await this.look();
     return this.page.evaluate(() => [...document.querySelectorAll('ul[aria-label="Notifications"] > li.gap')].map((gap) => gap.textContent ?? ''));
   }
 
@@ -147,6 +174,7 @@ export class DashboardPage {
    * `timeoutMs` with what the list showed instead.
    */
   async waitForTitles(titles: readonly string[], timeoutMs = WAIT_MS): Promise<void> {
+    await this.look();
     const expected = JSON.stringify(titles);
     try {
       await this.page.waitForFunction(
@@ -154,7 +182,7 @@ export class DashboardPage {
           JSON.stringify(
             [...document.querySelectorAll('ul[aria-label="Notifications"] > li.notification .title')].map((title) => title.textContent ?? ''),
           ) === wanted,
-        { polling: 'mutation', timeout: timeoutMs },
+        { polling: POLL_MS, timeout: timeoutMs },
         expected,
       );
     } catch (error) {
@@ -162,9 +190,9 @@ export class DashboardPage {
     }
   }
 
-  /** Makes this the tab the user looks at (visible and focused). */
+  /** Makes this the tab the user looks at (visible and focused), caught up. */
   async bringToFront(): Promise<void> {
-    await this.page.bringToFront();
+    await this.look();
   }
 
   /** Fills the alert form by its labels, presses `Create alert` and waits for `Queued: <symbol>`. */
@@ -176,13 +204,14 @@ export class DashboardPage {
     await clickButton(this.page, 'Create alert');
     await this.page.waitForFunction(
       (queued) => [...document.querySelectorAll('form[aria-label="New alert"] .saved')].some((note) => note.textContent === queued),
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
       `Queued: ${alert.symbol}`,
     );
   }
 
   /** The rows of the list labelled `Alerts` as `rule | state`, e.g. `AAPL above 110 | Active`. */
   async alerts(): Promise<string[]> {
+    await this.look();
     return this.page.evaluate(() =>
       [...document.querySelectorAll('ul[aria-label="Alerts"] > li')].map((item) =>
         ['.rule', '.state'].map((css) => item.querySelector(css)?.textContent ?? '').join(' | '),
@@ -192,16 +221,18 @@ export class DashboardPage {
 
   /** The titles of the alert banners shown (`role="alert"` in the corner), newest first. */
   async banners(): Promise<string[]> {
+    await this.look();
     return this.page.evaluate(() => [...document.querySelectorAll('.banners [role="alert"] .overlay-title')].map((title) => title.textContent ?? ''));
   }
 
   /** Waits for a banner whose title contains `text`, and returns that title. */
   async waitForBanner(text: string): Promise<string> {
+    await this.look();
     const handle = await this.page.waitForFunction(
       (wanted) =>
         [...document.querySelectorAll('.banners [role="alert"] .overlay-title')].map((title) => title.textContent ?? '').find((title) => title.includes(wanted)) ??
         null,
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
       text,
     );
     return (await handle.jsonValue()) as string;
@@ -209,13 +240,13 @@ export class DashboardPage {
 
   /** Presses `Dismiss` on the banner titled `title`. */
   async dismissBanner(title: string): Promise<void> {
-    await this.page.bringToFront();
+    await this.look();
     const button = await this.page.waitForFunction(
       (wanted) =>
         [...document.querySelectorAll('.banners [role="alert"]')]
           .find((banner) => banner.querySelector('.overlay-title')?.textContent === wanted)
           ?.querySelector('button.dismiss') ?? null,
-      { polling: 'mutation', timeout: WAIT_MS },
+      { polling: POLL_MS, timeout: WAIT_MS },
       title,
     );
     const element = button.asElement();
@@ -225,7 +256,8 @@ export class DashboardPage {
 
   /** Waits until no banner is shown. */
   async waitForNoBanner(): Promise<void> {
-    await this.page.waitForFunction(() => document.querySelector('.banners') === null, { polling: 'mutation', timeout: WAIT_MS });
+    await this.look();
+    await this.page.waitForFunction(() => document.querySelector('.banners') === null, { polling: POLL_MS, timeout: WAIT_MS });
   }
 
   /**

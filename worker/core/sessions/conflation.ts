@@ -31,6 +31,8 @@ export interface Sink<T> {
   push(item: T): void;
   /** Items waiting for the delivery in flight to finish. */
   readonly pending: number;
+  /** Takes out and returns the items waiting (the delivery in flight, if any, goes on). */
+  drain(): T[];
   /** Drops what is waiting and delivers nothing more. */
   close(): void;
 }
@@ -126,6 +128,11 @@ export function createConflatingSink<T = TopicUpdate>(
     },
     get pending() {
       return waiting.size;
+    },
+    drain() {
+      const items = [...waiting.values()];
+      waiting = new Map();
+      return items;
     },
     close() {
       closed = true;

@@ -3,8 +3,10 @@
  * that rejects once the view is gone, so deliveries go through conflating sinks that catch, log and
  * carry on. Status pushes are latest-only too: a slow view sees the current state, not the history.
  * Feed updates reach every session whatever it subscribed to, merged (never dropped) while the view
- * is busy, and so do alert lists (the newest whole list wins). `close()` releases exactly this view's
- * subscriptions.
+ * is busy, and so do alert lists (the newest whole list wins). A paused view (hidden) is sent
+ * nothing but the feed's unread count until it resumes, when it gets the status and the cached
+ * state values; subscriptions and the cache stay as they were. `close()` releases exactly this
+ * view's subscriptions.
  */
 import type { Result } from '../../../lib/errors';
 import { err, ok, toErrorData } from '../../../lib/errors';
@@ -55,7 +57,15 @@ export function createSession(deps: SessionDeps): HubSession {
   const { log } = deps;
   let listener: HubListener | null = null;
   let closed = false;
-  const membership = deps.registry.join((update) => updates.push(update));
+  let paused = false;
+  /** What a paused view is sent of an update: only a feed update's unread count (its title shows it). */
+  const whilePaused = (update: TopicUpdate): TopicUpdate | null =>
+    update.kind === 'feed' ? { kind: 'feed', changed: [], unread: update.unread } : null;
+  const deliver = (update: TopicUpdate): void => {
+    const sent = paused ? whilePaused(update) : update;
+    if (sent) updates.push(sent);
+  };
+  const membership = deps.registry.join(deliver);
 
   const reportFailure = (what: string) => (error: unknown) => {
     log.info(`a view did not take ${what}`, { error: toErrorData(error).message });
@@ -72,9 +82,11 @@ export function createSession(deps: SessionDeps): HubSession {
     },
     { key: () => 'status', onError: reportFailure('a status') },
   );
-  const unwatchStatus = deps.watchStatus((status) => statuses.push(status));
-  const unwatchFeed = deps.feed.watch((update) => updates.push(update));
-  const unwatchAlerts = deps.alerts.watch((update) => updates.push(update));
+  const unwatchStatus = deps.watchStatus((status) => {
+    if (!paused) statuses.push(status);
+  });
+  const unwatchFeed = deps.feed.watch(deliver);
+  const unwatchAlerts = deps.alerts.watch(deliver);
 
   return {
     async listen(next) {
@@ -91,6 +103,18 @@ export function createSession(deps: SessionDeps): HubSession {
     async unsubscribe(topics) {
       const parsed = parseTopics(topics);
       if (!closed) membership.unsubscribe(parsed.map((topic): TopicId => topic.id));
+    },
+    async pause() {
+      if (closed || paused) return;
+      paused = true;
+      statuses.drain();
+      for (const update of updates.drain()) deliver(update);
+    },
+    async resume() {
+      if (closed || !paused) return;
+      paused = false;
+      statuses.push(deps.status());
+      for (const update of membership.cached()) updates.push(update);
     },
     async status() {
       return deps.status();

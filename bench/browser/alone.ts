@@ -1,0 +1,36 @@
+/** Lets a benchmark module run by itself: `node --import tsx bench/<name>.ts` prints just its table. */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { printTable, type Row } from '../table';
+
+/** Prints `rows()` under `title` when the module at `moduleUrl` is the script node was started with. */
+export async function runAlone(moduleUrl: string, title: string, rows: () => Promise<Row[]>): Promise<void> {
+  const started = process.argv[1];
+  if (started === undefined || pathToFileURL(resolve(started)).href !== moduleUrl) return;
+  printTable(title, await rows());
+}
+
+/** Progress on stderr, so a long benchmark shows it is alive without mixing into the tables. */
+export const progress = (message: string): void => void process.stderr.write(`  … ${message}\n`);
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The `p`-th percentile (0–100) of `values`, nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** A positive integer from the environment variable `name`, or `fallback`. */
+export function envInt(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
