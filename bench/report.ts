@@ -4,8 +4,8 @@
  * Vega-Lite (compiled to Vega, rendered to SVG headless in Node), so each is a few lines of spec
  * rather than drawing code.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { printTable, type Row } from './table';
 
@@ -76,28 +76,30 @@ async function svg(title: string, rows: readonly Row[], chart: Chart): Promise<s
 /**
  * README keeps each benchmark's latest figures between `<!-- bench:<slug> -->` and
  * `<!-- /bench:<slug> -->`, so the text around them is written once and the numbers are never
- * copied by hand. A README without the markers is left alone.
+ * copied by hand. A README without the markers for a slug is left alone.
  */
-function refreshReadme(slug: string, body: string): void {
+export function refreshReadme(slug: string): boolean {
   const open = `<!-- bench:${slug} -->`;
   const close = `<!-- /bench:${slug} -->`;
   const text = readFileSync(README, 'utf8');
   const start = text.indexOf(open);
   const end = text.indexOf(close, start);
-  if (start < 0 || end < 0) return;
+  if (start < 0 || end < 0 || !existsSync(`${OUT_DIR}${slug}.md`)) return false;
+  const chart = existsSync(`${OUT_DIR}${slug}.svg`) ? `![${slug} chart](docs/bench/${slug}.svg)\n\n` : '';
+  const body = `${chart}${readFileSync(`${OUT_DIR}${slug}.md`, 'utf8').trim()}`;
   writeFileSync(README, `${text.slice(0, start + open.length)}\n${body}\n${text.slice(end)}`);
+  return true;
 }
 
 /**
- * Prints the table and writes `docs/bench/<slug>.md` and, with a chart, `docs/bench/<slug>.svg`;
- * README's section for the slug, if it has one, gets the chart and the table.
+ * Prints the table and writes `docs/bench/<slug>.md` (the table and when and under what load it
+ * was measured) and, with a chart, `docs/bench/<slug>.svg`; then README's section for the slug.
  */
 export async function report(slug: string, title: string, rows: readonly Row[], chart?: Chart): Promise<void> {
   printTable(title, rows);
   mkdirSync(OUT_DIR, { recursive: true });
-  const table = markdown(title, rows);
-  writeFileSync(`${OUT_DIR}${slug}.md`, table);
+  const stamp = `<sub>Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} when it ended.</sub>`;
+  writeFileSync(`${OUT_DIR}${slug}.md`, `${markdown(title, rows)}\n${stamp}\n`);
   if (chart) writeFileSync(`${OUT_DIR}${slug}.svg`, await svg(title, rows, chart));
-  const stamp = `<sub>${new Date().toISOString().slice(0, 10)}, node ${process.version}, load average ${loadavg()[0]!.toFixed(1)} when it ended</sub>`;
-  refreshReadme(slug, [chart ? `![${title}](docs/bench/${slug}.svg)\n` : '', table, stamp].join('\n'));
+  refreshReadme(slug);
 }
