@@ -15,7 +15,8 @@
  *
  * Also: server CPU per tick per client, ticks each client received, and whether every client ended
  * on the last tick. A run waits at most 30 s after the last publish; a tick a client still lacks
- * then counts as that long (`≥` in the table). Run alone: `node --import tsx bench/server-state.ts`.
+ * then counts as that long (`≥` in the table). Run alone: `node --import tsx bench/server-state.ts`
+ * (`STATE_BENCH_SCENARIOS=keeping up` runs one scenario).
  */
 import { signTestToken } from '../test/support/server';
 import { cpuMs } from './peers/proc';
@@ -139,10 +140,12 @@ async function run(name: SystemName, scenario: Scenario, tokens: readonly string
 }
 
 export async function stateFanoutRows(): Promise<Row[]> {
-  const most = Math.max(...STATE_SCENARIOS.map((s) => s.clients));
+  const chosen = process.env.STATE_BENCH_SCENARIOS?.split(',') ?? STATE_SCENARIOS.map((s) => s.name);
+  const scenarios = STATE_SCENARIOS.filter((s) => chosen.includes(s.name));
+  const most = Math.max(...scenarios.map((s) => s.clients));
   const tokens = await Promise.all(Array.from({ length: most }, (_, i) => signTestToken({ sub: `watcher${i}` })));
   const rows: Row[] = [];
-  for (const scenario of STATE_SCENARIOS) {
+  for (const scenario of scenarios) {
     const outcomes = new Map<SystemName, Outcome[]>(SYSTEM_ORDER.map((name) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let j = 0; j < SYSTEM_ORDER.length; j++) {

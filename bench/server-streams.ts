@@ -47,7 +47,10 @@ const ORDER = CONTENDERS.filter((c) => !CHOSEN || CHOSEN.includes(c.label));
 interface Outcome {
   readonly cpuMs: number;
   readonly delivered: number;
+  /** Events of accepted publishes that some client never got. */
   readonly lost: number;
+  /** Publishes the server answered with an error (their events were never accepted). */
+  readonly failed: number;
   readonly disorder: number;
   readonly p50: number;
   readonly p99: number;
@@ -65,6 +68,11 @@ async function run({ label: name, system, store }: Contender, tokens: readonly s
     let disorder = 0;
     let dropped = 0;
     let failed = 0;
+    let firstFailure = '';
+    const publishFailed = (error: unknown): void => {
+      failed++;
+      firstFailure ||= error instanceof Error ? error.message : String(error);
+    };
     clients.push(
       ...(await openClients(CLIENTS, (i) =>
         server.client(tokens[i]!, ['news'], {
@@ -83,7 +91,7 @@ async function run({ label: name, system, store }: Contender, tokens: readonly s
         }),
       )),
     );
-    await paced(WARMUP, RATE, (k) => void server.publishNews(`w${k}`, BODY).catch(() => void failed++));
+    await paced(WARMUP, RATE, (k) => void server.publishNews(`w${k}`, BODY).catch(publishFailed));
     const warmed = await settle(() => warm.every((n) => n === WARMUP), () => warm.reduce((a, b) => a + b, 0), 5_000, 30_000);
     if (!warmed) throw new Error(`${name}: not every client got the warm-up events`);
 
@@ -91,12 +99,12 @@ async function run({ label: name, system, store }: Contender, tokens: readonly s
     const started = performance.now();
     await paced(EVENTS, RATE, (k) => {
       sentAt[k] = performance.now();
-      void server.publishNews(`m${k}`, BODY).catch(() => void failed++);
+      void server.publishNews(`m${k}`, BODY).catch(publishFailed);
     });
     await settle(() => delivered === CLIENTS * EVENTS, () => delivered, 3_000, 30_000);
     const cpu = cpuMs(server.pid) - cpuBefore;
-    process.stderr.write(`  streams ${name}: ${delivered} delivered in ${Math.round(performance.now() - started)} ms, ${cpu} ms CPU, ${dropped} connections lost, ${failed} publishes failed\n`);
-    return { cpuMs: cpu, delivered, lost: CLIENTS * EVENTS - delivered, disorder, p50: percentile(latency, 50), p99: percentile(latency, 99) };
+    process.stderr.write(`  streams ${name}: ${delivered} delivered in ${Math.round(performance.now() - started)} ms, ${cpu} ms CPU, ${dropped} connections lost, ${failed} publishes failed${firstFailure ? ` (first: ${firstFailure})` : ''}\n`);
+    return { cpuMs: cpu, delivered, lost: (EVENTS - failed) * CLIENTS - delivered, failed, disorder, p50: percentile(latency, 50), p99: percentile(latency, 99) };
   } finally {
     for (const client of clients) client.close();
     await server.close();
@@ -123,6 +131,7 @@ export async function streamFanoutRows(): Promise<Row[]> {
       lost: runs.reduce((n, r) => n + r.lost, 0),
       disorder: runs.reduce((n, r) => n + r.disorder, 0),
       delivered: runs.reduce((n, r) => n + r.delivered, 0),
+      failed: runs.reduce((n, r) => n + r.failed, 0),
     };
   };
   const socketIo = summary('Socket.IO 4');
@@ -132,6 +141,7 @@ export async function streamFanoutRows(): Promise<Row[]> {
     return {
       server: label,
       'events delivered': s.delivered,
+      'publishes refused': s.failed,
       lost: s.lost,
       'out of order or twice': s.disorder,
       'CPU µs / delivered event': s.cpuPerEvent,

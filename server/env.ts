@@ -63,6 +63,9 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
   if (maxEvents === null) return err('InvalidEnv', `RETENTION_EVENTS must be a positive integer, got ${JSON.stringify(env.RETENTION_EVENTS)}`);
   const days = positive(env.RETENTION_DAYS, DEFAULT_RETENTION.maxAgeMs / DAY_MS, false);
   if (days === null) return err('InvalidEnv', `RETENTION_DAYS must be a positive number of days, got ${JSON.stringify(env.RETENTION_DAYS)}`);
+  const flushMs = positive(env.FLUSH_MS, DEFAULTS.flushMs, true);
+  const flushSet = env.FLUSH_MS !== undefined && env.FLUSH_MS.trim() !== '';
+  if (flushMs === null || flushMs > 10_000) return err('InvalidEnv', `FLUSH_MS must be whole ms from 1 to 10000, got ${JSON.stringify(env.FLUSH_MS)}`);
   const logLevel = env.LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!isLogLevel(logLevel)) return err('InvalidEnv', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`);
   const simulatorOff = ['off', 'false', '0', 'no'].includes((env.SIMULATOR ?? '').trim().toLowerCase());
@@ -91,6 +94,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
       allowExtensionOrigins: !production,
       ...(dashboardDir ? { dashboardDir } : {}),
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
+      ...(flushSet ? { flushMs } : {}),
       limits: limits.value,
       logLevel,
       ...bounds.value,

@@ -227,6 +227,7 @@ describe('environment', () => {
       MAX_BACKLOG_BYTES: '8388608',
       CLIENT_MESSAGE_IDS_PER_USER: '200',
       CLIENT_MESSAGE_RETENTION_DAYS: '2',
+      FLUSH_MS: '20',
     });
     expect(config).toMatchObject({
       ok: true,
@@ -246,6 +247,7 @@ describe('environment', () => {
           maxBacklogBytes: 8 * 1024 * 1024,
           maxClientMessageIdsPerUser: 200,
           clientMessageRetentionMs: 2 * 24 * 3600 * 1000,
+          flushMs: 20,
         },
         dataDir: '/tmp/sb',
         generatedAdminToken: false,
@@ -270,6 +272,9 @@ describe('environment', () => {
     [{ MAX_BACKLOG_BYTES: '16MB' }, /MAX_BACKLOG_BYTES/],
     [{ CLIENT_MESSAGE_IDS_PER_USER: '0' }, /CLIENT_MESSAGE_IDS_PER_USER/],
     [{ CLIENT_MESSAGE_RETENTION_DAYS: '-1' }, /CLIENT_MESSAGE_RETENTION_DAYS/],
+    [{ FLUSH_MS: '0' }, /FLUSH_MS/],
+    [{ FLUSH_MS: '20000' }, /FLUSH_MS/],
+    [{ FLUSH_MS: '2.5' }, /FLUSH_MS/],
   ])('%j is refused with a reason', (env, message) => {
     const config = readEnv(env);
     expect(config.ok).toBe(false);
