@@ -67,7 +67,7 @@ export interface ServerOptions {
   readonly heartbeatMs: number;
   /** Time allowed between the upgrade and the client's `hello`. Default 10000. */
   readonly handshakeTimeoutMs: number;
-  /** How often pending state ticks are flushed to each connection as one batch. Default 50. */
+  /** Shortest time between two sends of one busy price topic (ticks in between are conflated to the latest); a quiet topic sends at once. Default 20 (`FLUSH_MS`). */
   readonly flushMs: number;
   /** Largest accepted WebSocket message (the `ws` maxPayload; bigger closes with 1009). Default `DEFAULT_LIMITS.maxFrameBytes`. */
   readonly maxFrameBytes: number;
@@ -142,7 +142,7 @@ export const DEFAULTS = Object.freeze({
   simulator: Object.freeze({ ticksPerSecond: 5 }),
   heartbeatMs: 15_000,
   handshakeTimeoutMs: 10_000,
-  flushMs: 50,
+  flushMs: 20,
   maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
   maxBufferedBytes: 1024 * 1024,
   maxBacklogBytes: 16 * 1024 * 1024,
