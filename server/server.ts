@@ -244,6 +244,7 @@ async function shutdown({ http, clients, caps, prices, streams, alerts, logger }
   clients.stop();
   caps.stop();
   prices.fanout.stop();
+  alerts.topic.stop();
   streams.stop();
   http.closeAllConnections();
   await stopped;
