@@ -21,12 +21,13 @@
  *
  * The in-memory list mirrors the store and changes only after a write committed (`./mirror.ts`);
  * what is in flight and the timers are `./window.ts`; recording answers, several per transaction,
- * is `./settlements.ts`.
+ * is `./settlements.ts`; where the next look for a message to send starts is `./queue-scan.ts`.
  */
 import type { FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
 import { mustFollow } from './dependency';
 import { createOutboxMirror, type OutboxChange } from './mirror';
+import { createQueueScan } from './queue-scan';
 import { createSettlements } from './settlements';
 import type { ClientMessage, OutboxEntry, OutboxStore } from './store';
 import { createSendWindow } from './window';
@@ -115,26 +116,13 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     log,
     recorded: () => pump(),
     notRecorded: (failures) => {
-      rescan();
+      scan.reset();
       if (!stopped) window.hold(null, backoffDelay(failures - 1, options.retry, deps.random));
     },
   });
 
   const isFor = (entry: OutboxEntry, user: string): boolean => entry.user === null || entry.user === user;
-  /** Whether an entry is out of the pump's hands: failed, its answer being recorded, or in flight. */
-  const busy = (entry: OutboxEntry): boolean => entry.state !== 'queued' || settlements.has(entry.id) || window.has(entry.id);
-
-  /**
-   * Where the pump may start in the list it last scanned: every entry before `from` was busy. While
-   * a window of acks is being recorded, hundreds of answered entries lead the list, and each ack
-   * would otherwise walk them all again. An entry leaves `busy` for being sent again only through
-   * `rescan()` (a retry, a closed connection, a failed write); any other change to the list is a
-   * new list and starts from the top.
-   */
-  let scanned: { readonly list: readonly OutboxEntry[]; from: number } | null = null;
-  const rescan = (): void => {
-    scanned = null;
-  };
+  const scan = createQueueScan((entry) => entry.state !== 'queued' || settlements.has(entry.id) || window.has(entry.id));
 
   /** Sends queued messages, oldest first, while the window has room and the next may go. */
   function pump(): void {
@@ -144,16 +132,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     const flying = window.ids().flatMap((id) => mirror.get(id) ?? []);
     const expired: OutboxEntry[] = [];
     let drained = true;
-    const list = mirror.entries();
-    const start = scanned?.list === list ? scanned.from : 0;
-    /** Every entry before it is busy, or was sent now. */
-    let from = start;
-    for (let index = start; index < list.length; index++) {
-      const entry = list[index]!;
-      if (busy(entry)) {
-        if (index === from) from++;
-        continue;
-      }
+    for (const entry of scan.open(mirror.entries())) {
       if (now - entry.createdAt > options.maxAgeMs) {
         expired.push({ ...entry, state: 'failed', reason: EXPIRED_REASON });
         continue;
@@ -165,9 +144,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       if (!deps.send({ t: 'send', id: entry.id, kind: entry.kind, body: entry.body })) break;
       window.sent(entry.id);
       flying.push(entry);
-      if (index === from) from++;
     }
-    scanned = { list, from };
     if (expired.length > 0) settlements.settle(expired, []);
     // The queue drained: a rate limit met on the way no longer holds the window to one.
     if (drained && flying.length === 0) window.unpace();
@@ -179,7 +156,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
    */
   function retry(ids: readonly string[], reason: string, delayMs: number | null): void {
     if (stopped) return;
-    rescan();
+    scan.reset();
     const entries = ids.flatMap((id) => mirror.get(id) ?? []);
     const oldest = entries[0];
     if (!oldest) return;
@@ -250,7 +227,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       // open, with the same ids, and the server answers the same acks for what it applied.
       window.clear();
       window.unpace();
-      rescan();
+      scan.reset();
     },
     receive,
     watch: (listener) => mirror.watch(listener),
