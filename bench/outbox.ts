@@ -88,7 +88,15 @@ function isSendFrame(data: Uint8Array): boolean {
 interface Run {
   readonly sent: number;
   readonly ms: number;
+  /** CPU time of the whole process (hub or peer, and the server) over the same span, in ms. */
+  readonly cpuMs: number;
 }
+
+/** CPU time used by this process since `since` (`process.cpuUsage()`), in ms. */
+const cpuMsSince = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
 
 /**
  * Queues the plan with the hub offline, brings the network back and times until the alert list
@@ -146,13 +154,15 @@ async function hubRun(server: RunningServer, user: string, alerts: number, cuts:
     });
   });
   const started = performance.now();
+  const cpu = process.cpuUsage();
   network.set(true);
   await done;
   const ms = performance.now() - started;
+  const cpuMs = cpuMsSince(cpu);
   await hub.idle();
   hub.close();
   if (sent < messages.length) throw new Error(`only ${sent} send frames were seen for ${messages.length} messages`);
-  return { sent, ms };
+  return { sent, ms, cpuMs };
 }
 
 /**
@@ -171,6 +181,7 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number,
   // Timed from the connect, as the hub's run is from the network coming back: both include the
   // handshake (`hello`, the token check, `welcome`) before the first message can go.
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const socket = new WebSocket(server.wsUrl);
   socket.binaryType = 'arraybuffer';
   const acked = new Set<string>();
@@ -196,8 +207,9 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number,
     };
   });
   const ms = performance.now() - started;
+  const cpuMs = cpuMsSince(cpu);
   socket.close();
-  return { sent: frames.length, ms };
+  return { sent: frames.length, ms, cpuMs };
 }
 
 interface Client {
@@ -219,7 +231,7 @@ const CLIENTS: readonly Client[] = [
 export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(process.env.OUTBOX_ROUNDS ?? 7)): Promise<Row[]> {
   const server = await startServer({ port: 0, host: '127.0.0.1', simulator: 'off', store: 'memory', logger: pino({ level: 'silent' }) });
   const total = plan(alerts).length;
-  const results = CLIENTS.map(() => ({ ms: [] as number[], sent: [] as number[], applied: 0, duplicates: 0, refused: 0, held: [] as string[] }));
+  const results = CLIENTS.map(() => ({ ms: [] as number[], cpuMs: [] as number[], sent: [] as number[], applied: 0, duplicates: 0, refused: 0, held: [] as string[] }));
   try {
     server.publishPrice('AAPL', 100);
     // One untimed round first, so each side's code is compiled before it is timed (a hub runs for
@@ -235,6 +247,7 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
         const state = await held(server, user);
         const out = results[i]!;
         out.ms.push(result.ms);
+        out.cpuMs.push(result.cpuMs);
         out.sent.push(result.sent);
         out.applied += delta('applied');
         out.duplicates += delta('duplicate');
@@ -247,6 +260,7 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
     await server.close();
   }
   const peer = median(results[2]!.ms);
+  const peerCpu = median(results[2]!.cpuMs);
   const watchingPeer = median(results[3]!.ms);
   return CLIENTS.map((client, i) => {
     const out = results[i]!;
@@ -259,6 +273,8 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
       'msgs/s': Math.round(total / (ms / 1000)),
       'vs bare': `${(ms / peer).toFixed(2)}×`,
       'vs bare watching': `${(ms / watchingPeer).toFixed(2)}×`,
+      'process CPU ms (median)': median(out.cpuMs),
+      'CPU vs bare': `${(median(out.cpuMs) / peerCpu).toFixed(2)}×`,
       'applied (all rounds)': out.applied,
       'answered from record': out.duplicates,
       refused: out.refused,
