@@ -83,7 +83,7 @@ export interface RunningServer {
   listAlerts(user: string): readonly ServerAlert[];
   /** WebSocket connections open right now (what the `switchboard_ws_connections` gauge reports). */
   connectionCount(): number;
-  /** Sends pending batched ticks now instead of at the next flush. */
+  /** Sends pending batched ticks and alert lists now instead of at the next flush. */
   flush(): void;
   /** Prometheus text, as `GET /metrics` serves it. */
   metricsText(): Promise<string>;
@@ -208,7 +208,10 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     latestPrice: (symbol) => prices.book.get(symbol),
     listAlerts: (user) => alerts.service.list(user),
     connectionCount: () => clients.openCount(),
-    flush: () => prices.fanout.flush(),
+    flush: () => {
+      prices.fanout.flush();
+      alerts.topic.flush();
+    },
     metricsText: () => metrics.render(),
     close: () => (closing ??= shutdown({ http, clients, caps, prices, streams, alerts, logger })),
   };
@@ -244,6 +247,7 @@ async function shutdown({ http, clients, caps, prices, streams, alerts, logger }
   clients.stop();
   caps.stop();
   prices.fanout.stop();
+  alerts.topic.stop();
   streams.stop();
   http.closeAllConnections();
   await stopped;

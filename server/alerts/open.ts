@@ -5,9 +5,9 @@
 import type { Codec } from '../../lib/wire/codec';
 import type { ServerFrames } from '../clients/frames';
 import type { NotificationData } from '../../lib/wire/notifications';
-import { MAX_TOPIC_LENGTH } from '../../lib/wire/topics';
 import type { StoreKind } from '../event-log/open';
 import type { ServerOptions } from '../options';
+import { createAlertsFrameFit } from './frame-fit';
 import { openAlertStore } from './open-store';
 import { openAlertService, type AlertService, type AlertServiceDeps } from './service';
 import { createAlertsTopic, type AlertsTopic } from './topic';
@@ -19,7 +19,7 @@ export interface Alerts {
 }
 
 export interface AlertsDeps {
-  readonly options: Pick<ServerOptions, 'dataDir' | 'maxFrameBytes' | 'now' | 'alertSweepMs' | 'clientMessageRetentionMs' | 'maxClientMessageIdsPerUser'>;
+  readonly options: Pick<ServerOptions, 'dataDir' | 'maxFrameBytes' | 'now' | 'flushMs' | 'alertSweepMs' | 'clientMessageRetentionMs' | 'maxClientMessageIdsPerUser'>;
   /**
    * Where alerts are kept: they outlive a restart exactly when the log does, so this is the log's
    * store when the server opened its own, and `memory` beside an injected log (the caller's business).
@@ -42,17 +42,17 @@ export async function openAlerts(deps: AlertsDeps): Promise<Alerts> {
     snapshot: (user) => ({ alerts: engine.list(user) }),
     frames: deps.frames,
     now: options.now,
+    flushMs: options.flushMs,
     onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
   });
-  // As long as the longest topic name the protocol allows, so the check holds for every user.
-  const longestAlertsTopic = 'x'.repeat(MAX_TOPIC_LENGTH);
+  const frameFit = createAlertsFrameFit(codec, options.maxFrameBytes);
   const service = await openAlertService({
     store: await openAlertStore({ store: deps.store, dataDir: options.dataDir }),
     engine,
     topic,
     publishEvent: deps.publishEvent,
     metrics: deps.metrics,
-    fits: (state) => codec.encode({ t: 'state', topic: longestAlertsTopic, value: state, at: options.now() }).byteLength <= options.maxFrameBytes,
+    fits: (state) => frameFit.fits(state, options.now()),
     now: options.now,
     onError: (error, what) => reportError(error, `alerts: ${what} failed`),
     sweepMs: options.alertSweepMs,

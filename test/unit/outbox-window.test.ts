@@ -156,6 +156,21 @@ describe('answers for now', () => {
     expect((await sentCount(socket, 6)).slice(3)).toEqual(sent);
   });
 
+  test('no answer in time after an earlier ack was recorded: the rest go again, oldest first', async () => {
+    const { platform, session, hub } = await start(createFakePlatform({ online: false }), { window: 3 });
+    for (let i = 0; i < 3; i++) await create(session, 101 + i);
+    const socket = goOnline(platform);
+    const sent = await sentCount(socket, 3);
+    socket.receive({ t: 'ack', id: sent[0]!.id, ok: true });
+    // Recorded while the other two are in flight: the pump has seen them lead the list, busy.
+    await hub.idle();
+    vi.advanceTimersByTime(ACK_TIMEOUT + 500 - 1);
+    await hub.idle();
+    expect(sends(socket)).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    expect((await sentCount(socket, 5)).slice(3)).toEqual(sent.slice(1));
+  });
+
   test('an answer gives the rest in flight the whole timeout again', async () => {
     const { platform, session, hub } = await start(createFakePlatform({ online: false }), { window: 3 });
     for (let i = 0; i < 3; i++) await create(session, 101 + i);

@@ -21,12 +21,13 @@
  *
  * The in-memory list mirrors the store and changes only after a write committed (`./mirror.ts`);
  * what is in flight and the timers are `./window.ts`; recording answers, several per transaction,
- * is `./settlements.ts`.
+ * is `./settlements.ts`; where the next look for a message to send starts is `./queue-scan.ts`.
  */
 import type { FrameOf, ServerFrame } from '../../../lib/wire/protocol';
 import { backoffDelay, type BackoffOptions } from '../../../lib/backoff';
 import { mustFollow } from './dependency';
 import { createOutboxMirror, type OutboxChange } from './mirror';
+import { createQueueScan } from './queue-scan';
 import { createSettlements } from './settlements';
 import type { ClientMessage, OutboxEntry, OutboxStore } from './store';
 import { createSendWindow } from './window';
@@ -115,11 +116,13 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     log,
     recorded: () => pump(),
     notRecorded: (failures) => {
+      scan.reset();
       if (!stopped) window.hold(null, backoffDelay(failures - 1, options.retry, deps.random));
     },
   });
 
   const isFor = (entry: OutboxEntry, user: string): boolean => entry.user === null || entry.user === user;
+  const scan = createQueueScan((entry) => entry.state !== 'queued' || settlements.has(entry.id) || window.has(entry.id));
 
   /** Sends queued messages, oldest first, while the window has room and the next may go. */
   function pump(): void {
@@ -129,8 +132,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
     const flying = window.ids().flatMap((id) => mirror.get(id) ?? []);
     const expired: OutboxEntry[] = [];
     let drained = true;
-    for (const entry of mirror.entries()) {
-      if (entry.state !== 'queued' || settlements.has(entry.id) || window.has(entry.id)) continue;
+    for (const entry of scan.open(mirror.entries())) {
       if (now - entry.createdAt > options.maxAgeMs) {
         expired.push({ ...entry, state: 'failed', reason: EXPIRED_REASON });
         continue;
@@ -154,6 +156,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
    */
   function retry(ids: readonly string[], reason: string, delayMs: number | null): void {
     if (stopped) return;
+    scan.reset();
     const entries = ids.flatMap((id) => mirror.get(id) ?? []);
     const oldest = entries[0];
     if (!oldest) return;
@@ -224,6 +227,7 @@ export function createOutbox(deps: OutboxDeps): Outbox {
       // open, with the same ids, and the server answers the same acks for what it applied.
       window.clear();
       window.unpace();
+      scan.reset();
     },
     receive,
     watch: (listener) => mirror.watch(listener),
