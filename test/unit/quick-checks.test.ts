@@ -1,5 +1,5 @@
 /**
- * The quick check for `event` and `batch` frames agrees with the protocol's schema: whatever it
+ * The quick checks for `event` and `batch` frames and for the common notification agree with the protocol's schema: whatever it
  * accepts, the schema accepts and returns as the same value; whatever it turns down goes to the
  * schema (so an invalid frame still fails, with the schema's message).
  */
@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
 import { createCodec } from '../../lib/wire/codec';
 import { quickServerFrame } from '../../lib/wire/fast-frames';
+import { MAX_BODY_LENGTH, MAX_TITLE_LENGTH, NotificationSchema, parseNotification, quickNotification } from '../../lib/wire/notifications';
 import { ServerFrameSchema } from '../../lib/wire/protocol';
 
 const event = { t: 'event', topic: 'feed:dev', epoch: 'e1', seq: 7, data: { title: 'hi', body: '', level: 'info' }, at: 1_763_900_000_000 };
@@ -75,4 +76,42 @@ describe('quickServerFrame', () => {
       if (!decoded.ok) expect(decoded.message).toMatch(/^Invalid batch frame: /);
     },
   );
+});
+
+const note = { title: 'hi', body: 'there', level: 'warning' };
+const notes: Record<string, unknown> = {
+  valid: note,
+  'no level': { title: 'hi', body: '' },
+  'level undefined': { ...note, level: undefined },
+  'a wrong level': { ...note, level: 'urgent' },
+  'an empty title': { ...note, title: '' },
+  'a title at the limit': { ...note, title: 'x'.repeat(MAX_TITLE_LENGTH) },
+  'a title over the limit': { ...note, title: 'x'.repeat(MAX_TITLE_LENGTH + 1) },
+  'a body over the limit': { ...note, body: 'x'.repeat(MAX_BODY_LENGTH + 1) },
+  'no body': { title: 'hi' },
+  'a numeric title': { ...note, title: 1 },
+  'a url': { ...note, url: 'https://example.com/' },
+  'a bad url': { ...note, url: 'javascript:alert(1)' },
+  'an extra key': { ...note, extra: 1 },
+  'an array': [note],
+  'null prototype': Object.assign(Object.create(null) as object, note),
+  'a string': 'hi',
+};
+
+describe('quickNotification', () => {
+  test.each(Object.entries(notes))('a notification with %s: taken only as the schema takes it, else left to the schema', (_, value) => {
+    const quick = quickNotification(value);
+    const schema = v.safeParse(NotificationSchema, value);
+    if (quick !== undefined) {
+      expect(schema.success).toBe(true);
+      if (schema.success) expect(quick).toStrictEqual(schema.output);
+    }
+    const parsed = parseNotification(value);
+    expect(parsed.ok).toBe(schema.success);
+  });
+
+  test('takes the common notification', () => {
+    expect(quickNotification(note)).toStrictEqual(note);
+    expect(quickNotification({ title: 'hi', body: '' })).toStrictEqual({ title: 'hi', body: '', level: 'info' });
+  });
 });
