@@ -13,7 +13,7 @@
  * the view. Lost: missed events never received (Switchboard: not in the stored feed). Duplicated:
  * events a view was handed more than once (and, Switchboard, stored more than once). A run that
  * stops receiving ends after 2 s of silence (30 s at most) and reports what it got. After one
- * untimed warm-up cut of each, cut rounds alternate between the two (`RECOVERY_ROUNDS`, default 3)
+ * untimed warm-up cut of each, cut rounds alternate between the two (`RECOVERY_ROUNDS`, default 5)
  * and the table shows medians.
  *
  * Alone: `node --import tsx bench/recovery.ts`. The same catch-up in real Chromium with the built
@@ -300,7 +300,7 @@ export async function socketIoRun(restart: boolean): Promise<Outcome> {
  * restarted while the client was away. Cut rows show the median catch-up time, every round's lost
  * and duplicated events summed, and Switchboard's time as a ratio of Socket.IO's.
  */
-export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?? 3)): Promise<Row[]> {
+export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?? 5)): Promise<Row[]> {
   const systems = [
     { system: 'Switchboard (SQLite log)', run: switchboardRun },
     { system: 'Socket.IO 4 CSR', run: socketIoRun },
