@@ -12,8 +12,9 @@
  * Node (fake-indexeddb, `ws`); it has an event once it is committed to IndexedDB and announced to
  * the view. Lost: missed events never received (Switchboard: not in the stored feed). Duplicated:
  * events a view was handed more than once (and, Switchboard, stored more than once). A run that
- * stops receiving ends after 2 s of silence (30 s at most) and reports what it got. Cut rounds
- * alternate between the two (`RECOVERY_ROUNDS`, default 3) and the table shows medians.
+ * stops receiving ends after 2 s of silence (30 s at most) and reports what it got. After one
+ * untimed warm-up cut of each, cut rounds alternate between the two (`RECOVERY_ROUNDS`, default 5)
+ * and the table shows medians.
  *
  * Alone: `node --import tsx bench/recovery.ts`. The same catch-up in real Chromium with the built
  * extension is `bench/recovery-chromium.ts`.
@@ -299,11 +300,18 @@ export async function socketIoRun(restart: boolean): Promise<Outcome> {
  * restarted while the client was away. Cut rows show the median catch-up time, every round's lost
  * and duplicated events summed, and Switchboard's time as a ratio of Socket.IO's.
  */
-export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?? 3)): Promise<Row[]> {
+export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?? 5)): Promise<Row[]> {
   const systems = [
     { system: 'Switchboard (SQLite log)', run: switchboardRun },
     { system: 'Socket.IO 4 CSR', run: socketIoRun },
   ];
+  // One untimed cut round of each first: the first run in a fresh process pays for compiling the
+  // code on its path (measured: about 1.5× a later round's time), which would otherwise fall on the
+  // cut rounds only, since the restart runs come last.
+  for (const { system, run } of systems) {
+    await run(false);
+    process.stderr.write(`recovery bench: warm-up, ${system}, cut: done\n`);
+  }
   const cuts = systems.map(() => [] as Outcome[]);
   for (let round = 0; round < rounds; round++) {
     for (const [i, { system, run }] of systems.entries()) {

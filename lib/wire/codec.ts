@@ -6,6 +6,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import * as v from 'valibot';
 import { describeIssue } from '../parse';
+import { quickServerFrame } from './fast-frames';
 import {
   CLIENT_FRAME_TYPES,
   ClientFrameSchema,
@@ -73,15 +74,30 @@ function toBytes(raw: RawFrame): Uint8Array | DecodeFailure {
   return fail('bad-frame', 'Unsupported payload type');
 }
 
-/** Depth of nested arrays and maps, measured without recursion (the input is hostile). */
+/**
+ * Depth of nested arrays and maps, measured without recursion (the input is hostile). Only arrays
+ * and maps are stacked: a replay batch is thousands of maps of scalars, and stacking every scalar
+ * cost the hub more than the msgpack decode.
+ */
 function depthExceeds(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (node === null || typeof node !== 'object' || node instanceof Uint8Array) continue;
+  const nodes: object[] = [];
+  const depths: number[] = [];
+  const visit = (child: unknown, depth: number): void => {
+    if (child !== null && typeof child === 'object' && !(child instanceof Uint8Array)) {
+      nodes.push(child);
+      depths.push(depth);
+    }
+  };
+  visit(value, 1);
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
     if (depth > maxDepth) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) stack.push([child, depth + 1]);
+    if (Array.isArray(node)) {
+      for (const child of node as unknown[]) visit(child, depth + 1);
+    } else {
+      for (const key in node) if (Object.hasOwn(node, key)) visit((node as Record<string, unknown>)[key], depth + 1);
+    }
   }
   return false;
 }
@@ -102,6 +118,7 @@ export function createCodec(options: Readonly<Partial<CodecLimits>> = {}): Codec
     raw: RawFrame,
     schema: v.GenericSchema<unknown, F>,
     known: ReadonlySet<string>,
+    quick?: (value: object) => F | undefined,
   ): DecodeResult<F> {
     const bytes = toBytes(raw);
     if (!(bytes instanceof Uint8Array)) return bytes;
@@ -121,6 +138,8 @@ export function createCodec(options: Readonly<Partial<CodecLimits>> = {}): Codec
     if (typeof tag !== 'string') return fail('bad-frame', 'A frame needs a string tag "t"');
     if (!known.has(tag)) return fail('unknown-frame', `Unknown frame type: ${JSON.stringify(tag.slice(0, 32))}`);
     if (depthExceeds(value, limits.maxDepth)) return fail('bad-frame', `Frame nests deeper than ${limits.maxDepth}`);
+    const quickly = quick?.(value);
+    if (quickly !== undefined) return { ok: true, frame: quickly };
     const result = v.safeParse(schema, value);
     if (!result.success) return fail('bad-frame', `Invalid ${tag} frame: ${describeIssue(result.issues)}`);
     return { ok: true, frame: result.output };
@@ -129,6 +148,6 @@ export function createCodec(options: Readonly<Partial<CodecLimits>> = {}): Codec
   return {
     encode: (frame) => encoder.encode(frame),
     decodeClientFrame: (raw) => decodeWith(raw, ClientFrameSchema, CLIENT_FRAME_TYPES),
-    decodeServerFrame: (raw) => decodeWith(raw, ServerFrameSchema, SERVER_FRAME_TYPES),
+    decodeServerFrame: (raw) => decodeWith(raw, ServerFrameSchema, SERVER_FRAME_TYPES, quickServerFrame),
   };
 }

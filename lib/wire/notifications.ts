@@ -42,7 +42,28 @@ export const NotificationSchema = v.object({
 /** What a publisher sends and what a stream event's `data` holds. */
 export type NotificationData = v.InferOutput<typeof NotificationSchema>;
 
+const LEVELS: ReadonlySet<unknown> = new Set<NotificationLevel>(['info', 'warning', 'high']);
+
+/**
+ * The common notification (a title, a body, maybe a level, nothing else) checked the way
+ * `NotificationSchema` checks it and given back as the schema gives it (the level defaults to
+ * `info`); `undefined` for anything else, which the schema decides. A replay checks thousands of
+ * these, and the schema's general walk cost the hub more than the check itself.
+ */
+export function quickNotification(input: unknown): NotificationData | undefined {
+  if (input === null || typeof input !== 'object' || Object.getPrototypeOf(input) !== Object.prototype) return undefined;
+  for (const key in input) {
+    if (Object.hasOwn(input, key) && key !== 'title' && key !== 'body' && key !== 'level') return undefined;
+  }
+  const { title, body, level } = input as Record<string, unknown>;
+  if (typeof title !== 'string' || title.length < 1 || title.length > MAX_TITLE_LENGTH) return undefined;
+  if (typeof body !== 'string' || body.length > MAX_BODY_LENGTH) return undefined;
+  if (level !== undefined && !LEVELS.has(level)) return undefined;
+  return { title, body, level: (level ?? 'info') as NotificationLevel };
+}
+
 /** Returns the notification, or the first problem with it as text. */
 export function parseNotification(input: unknown): { ok: true; value: NotificationData } | { ok: false; error: string } {
-  return parseWith(NotificationSchema, input);
+  const quick = quickNotification(input);
+  return quick ? { ok: true, value: quick } : parseWith(NotificationSchema, input);
 }

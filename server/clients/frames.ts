@@ -3,7 +3,8 @@
  * any number of sockets (`transports/prepared-frame.ts`), the `event` frame of a stored event
  * encoded once for all its subscribers (the stream fan-out hands the same event to each in turn,
  * so remembering the last one is enough), and frames packed into `batch` frames within the frame
- * size limit and the codec's array limit by concatenating their bytes, never encoding again.
+ * size limit and the codec's array limit by concatenating their bytes, never encoding again (a
+ * replay's events are encoded but never framed one by one, since they go out packed).
  */
 import type { Codec } from '../../lib/wire/codec';
 import type { EventFrame, ServerFrame } from '../../lib/wire/protocol';
@@ -24,7 +25,16 @@ export interface ServerFrames {
    * `batch`.
    */
   pack(parts: readonly PreparedFrame[]): PreparedFrame[];
+  /**
+   * The `event` frames of `events` (a replay's chunk, sent to one socket), packed as `pack` does.
+   * Each is only encoded, not framed as a message of its own: packed, its framing would be thrown
+   * away.
+   */
+  packEvents(events: readonly StoredEvent[]): PreparedFrame[];
 }
+
+/** A frame's payload, framed as a message only if it goes out alone. */
+type Part = Pick<PreparedFrame, 'type'> & { readonly bytes: Uint8Array; readonly wire?: PreparedFrame['wire'] };
 
 export const eventFrame = (event: StoredEvent): EventFrame => ({
   t: 'event',
@@ -56,8 +66,12 @@ export function createServerFrames(codec: Pick<Codec, 'encode'>, maxFrameBytes: 
 
   const prepare = (frame: ServerFrame): PreparedFrame => prepareFrame(codec.encode(frame), frame.t);
 
-  function batch(parts: readonly PreparedFrame[]): PreparedFrame {
-    if (parts.length === 1) return parts[0]!;
+  function batch(parts: readonly Part[]): PreparedFrame {
+    if (parts.length === 1) {
+      const part = parts[0]!;
+      // A part from `packEvents` has no framing yet (no `wire` key); one from `prepare` has.
+      return 'wire' in part ? (part as PreparedFrame) : prepareFrame(part.bytes, part.type);
+    }
     const header = arrayHeader(parts.length);
     let size = batchPrefix.byteLength + header.byteLength;
     for (const part of parts) size += part.bytes.byteLength;
@@ -72,6 +86,23 @@ export function createServerFrames(codec: Pick<Codec, 'encode'>, maxFrameBytes: 
     return prepareFrame(bytes, 'batch');
   }
 
+  function pack(parts: readonly Part[]): PreparedFrame[] {
+    const out: PreparedFrame[] = [];
+    let group: Part[] = [];
+    let groupBytes = batchOverhead;
+    for (const part of parts) {
+      if (group.length > 0 && (groupBytes + part.bytes.byteLength > maxFrameBytes || group.length === MAX_BATCH_FRAMES)) {
+        out.push(batch(group));
+        group = [];
+        groupBytes = batchOverhead;
+      }
+      group.push(part);
+      groupBytes += part.bytes.byteLength;
+    }
+    if (group.length > 0) out.push(batch(group));
+    return out;
+  }
+
   return {
     prepare,
     event(event) {
@@ -81,21 +112,7 @@ export function createServerFrames(codec: Pick<Codec, 'encode'>, maxFrameBytes: 
       }
       return lastEventFrame!;
     },
-    pack(parts) {
-      const out: PreparedFrame[] = [];
-      let group: PreparedFrame[] = [];
-      let groupBytes = batchOverhead;
-      for (const part of parts) {
-        if (group.length > 0 && (groupBytes + part.bytes.byteLength > maxFrameBytes || group.length === MAX_BATCH_FRAMES)) {
-          out.push(batch(group));
-          group = [];
-          groupBytes = batchOverhead;
-        }
-        group.push(part);
-        groupBytes += part.bytes.byteLength;
-      }
-      if (group.length > 0) out.push(batch(group));
-      return out;
-    },
+    pack,
+    packEvents: (events) => pack(events.map((event) => ({ type: 'event', bytes: codec.encode(eventFrame(event)) }))),
   };
 }

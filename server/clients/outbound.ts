@@ -106,7 +106,7 @@ export class SocketOutbound implements Outbound {
 
   sendEvents(events: readonly StoredEvent[]): Promise<void> {
     if (!this.isOpen() || events.length === 0) return Promise.resolve();
-    const packed = this.frames.pack(events.map((event) => this.frames.prepare(eventFrame(event))));
+    const packed = this.frames.packEvents(events);
     return new Promise((resolve) => {
       for (let i = 0; i < packed.length - 1; i++) {
         this.write(packed[i]!);

@@ -3,7 +3,7 @@
  * would write (a header and the shared payload, unmasked), writing one goes straight to `ws`'s
  * sender with those same buffers (and through `ws.send` where it cannot), a live event is encoded
  * once for all its subscribers, and packed batches are byte for byte the batch the codec would
- * encode. Also the token-expiry countdown, which sets a timer only once the expiry is near.
+ * encode (also a replay's events, which are never framed one by one). Also the token-expiry countdown, which sets a timer only once the expiry is near.
  */
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import WebSocket from 'ws';
@@ -82,6 +82,25 @@ describe('server frames', () => {
     if (!first.ok || first.frame.t !== 'batch') throw new Error('expected a batch');
     expect(Buffer.compare(packed[0]!.bytes, Buffer.from(codec.encode({ t: 'batch', frames: first.frame.frames })))).toBe(0);
     expect(frames.pack([parts[0]!])).toEqual([parts[0]]);
+  });
+
+  test("a replay's events are packed like prepared ones: the same bytes, every event once, in order; one alone is framed", () => {
+    const events = Array.from({ length: 40 }, (_, i) => event(i + 1));
+    const packed = frames.packEvents(events);
+    expect(packed.length).toBeGreaterThan(1);
+    expect(packed.map((frame) => frame.bytes)).toEqual(frames.pack(events.map((e) => frames.prepare({ t: 'event', topic: e.topic, epoch: e.epoch, seq: e.seq, data: e.data, at: e.at }))).map((frame) => frame.bytes));
+    const seqs = packed.flatMap((frame) => {
+      const decoded = codec.decodeServerFrame(frame.bytes);
+      if (!decoded.ok) throw new Error(decoded.message);
+      const parts = decoded.frame.t === 'batch' ? decoded.frame.frames : [decoded.frame];
+      return parts.map((f) => (f.t === 'event' ? f.seq : -1));
+    });
+    expect(seqs).toEqual(events.map((e) => e.seq));
+    for (const frame of packed) expect(frame.wire).toBeDefined();
+    const [alone] = frames.packEvents([event(1)]);
+    expect(alone!.type).toBe('event');
+    expect(alone!.wire).toBeDefined();
+    expect(Buffer.compare(alone!.bytes, frames.event(event(1)).bytes)).toBe(0);
   });
 });
 

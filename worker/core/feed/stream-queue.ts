@@ -32,13 +32,16 @@ export function createStreamQueue(handle: (step: StreamStep) => Promise<void>): 
   let stopped = false;
 
   function take(): StreamStep {
-    const first = queue.shift()!;
-    if (first.k !== 'event') return first;
-    const frames = [first.frame];
-    for (let next = queue[0]; next?.k === 'event'; next = queue[0]) {
-      frames.push(next.frame);
+    const first = queue[0]!;
+    if (first.k !== 'event') {
       queue.shift();
+      return first;
     }
+    // One splice for the whole run: a replay queues thousands of events, and shifting them off one
+    // by one copied the rest of the queue each time.
+    let end = 1;
+    while (queue[end]?.k === 'event') end++;
+    const frames = queue.splice(0, end).map((work) => (work as Extract<StreamWork, { k: 'event' }>).frame);
     return { k: 'events', frames };
   }
 
