@@ -2,8 +2,11 @@
  * The replay half of a stream subscription: the log after a position, up to the head the
  * subscribe flow read, in chunks of `REPLAY_CHUNK_EVENTS`, each sent before the next is read and
  * the socket given time to drain whenever it holds more than `maxBufferedBytes`. Events past the
- * head are left to live delivery, which holds them meanwhile. A replay whose subscription was
- * replaced or removed stops at once, also in the middle of waiting for the socket.
+ * head are left to live delivery, which holds them meanwhile. Between chunks the replay lets the
+ * event loop take other sockets' I/O first (`setImmediate`): reading the log resolves on a
+ * microtask, so a long replay would otherwise hold every other client up until it ended. A replay
+ * whose subscription was replaced or removed stops at once, also in the middle of waiting for the
+ * socket.
  */
 import type { StreamPosition } from '../../lib/wire/protocol';
 import type { Outbound } from '../clients/outbound';
@@ -77,6 +80,8 @@ export async function replay(deps: ReplayDeps, run: ReplayRun, chunk: readonly S
     }
     if (!run.current()) return 'stopped';
     if (sub.lastSent >= run.head.seq) return 'sent';
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!run.current()) return 'stopped';
     chunk = await readChunk(deps.log, run.topic, run.head, sub.lastSent);
     if (!run.current()) return 'stopped';
     if (chunk[0]?.seq !== sub.lastSent + 1) return 'moved-on';
