@@ -10,7 +10,7 @@
  * throttle). Holding the hub until such a frame would leave it sitting on everything that came in
  * the meantime, so the frame would show data an interval old: with `ackBeforeFrameMs` the batches
  * waiting for a spaced frame are answered that long before it, the hub sends what it gathered, and
- * that arrives in time for the frame. A view then takes at most two messages per frame.
+ * that arrives in time for the frame. A view then takes at most two messages per frame on time.
  * A frame can come late: a busy browser drops frames. While a requested frame has not run, what
  * waits for it is answered once per `minIntervalMs`, so the hub keeps sending what is newer (it
  * waits in the queue) and the frame, when it comes, shows data about an interval old at most,
