@@ -84,7 +84,7 @@ const BENCHES: readonly Bench[] = [
     slug: 'dashboard-cpu',
     title: DASHBOARD_CPU_TITLE,
     rows: dashboardCpuRows,
-    chart: { values: ['browser CPU-s in the window'], label: ['system'] },
+    chart: { values: ['browser CPU-s in the window'], label: ['tabs'], colour: 'system' },
   },
   {
     slug: 'popup-latency',

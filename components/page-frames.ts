@@ -6,7 +6,15 @@
  */
 
 /** A hidden page's frame comes from this timer instead (browsers slow hidden pages' timers to ~1/s). */
-const FRAME_FALLBACK_MS = 200;
+const HIDDEN_FRAME_FALLBACK_MS = 200;
+
+/**
+ * A shown page waits this long for its animation frame before the timer applies the updates anyway.
+ * A busy browser drops frames; updates applied between the frames it does draw would never be
+ * seen, only overwritten (the hub conflates meanwhile), so a shown page waits for the real frame,
+ * and the timer is only there in case frames stop altogether.
+ */
+const SHOWN_FRAME_FALLBACK_MS = 1_000;
 
 /**
  * The least time between two frames of updates in a view, in ms. Every frame a tab renders costs
@@ -22,7 +30,10 @@ export const MIN_FRAME_INTERVAL_MS = 200;
  */
 export const ACK_BEFORE_FRAME_MS = 50;
 
-/** Calls `callback` once, on the page's next animation frame or after `FRAME_FALLBACK_MS`, whichever comes first. */
+/**
+ * Calls `callback` once, on the page's next animation frame or after a timer (`HIDDEN_FRAME_FALLBACK_MS`
+ * when the page is hidden, `SHOWN_FRAME_FALLBACK_MS` when it is shown), whichever comes first.
+ */
 export function requestPageFrame(callback: () => void): void {
   let done = false;
   const run = (): void => {
@@ -33,7 +44,7 @@ export function requestPageFrame(callback: () => void): void {
     callback();
   };
   const frame = requestAnimationFrame(run);
-  const timer = setTimeout(run, FRAME_FALLBACK_MS);
+  const timer = setTimeout(run, document.visibilityState === 'visible' ? SHOWN_FRAME_FALLBACK_MS : HIDDEN_FRAME_FALLBACK_MS);
 }
 
 /** Reports whether the page is visible: now, and on every change. Returns the function that stops. */

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { emulatePageVisibility } from './page-visibility';
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -70,6 +71,8 @@ export interface DashboardTabsOptions {
   readonly sharedWorker: boolean;
   /** Each tab waits until it shows this many price rows. */
   readonly priceRows: number;
+  /** Emulates the Page Visibility API in every tab, so `setPageHidden` can send one to the background. Default `false`. */
+  readonly emulateVisibility?: boolean;
 }
 
 export interface DashboardTabs extends LaunchedPages {
@@ -81,6 +84,7 @@ export async function openDashboardTabs(options: DashboardTabsOptions): Promise<
   const launched = await launchPlainChromium();
   const pages: Page[] = [];
   try {
+    if (options.emulateVisibility) await emulatePageVisibility(launched.context);
     if (!options.sharedWorker) {
       await launched.context.addInitScript(() => {
         Reflect.deleteProperty(globalThis, 'SharedWorker');

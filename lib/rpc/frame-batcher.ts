@@ -10,7 +10,11 @@
  * throttle). Holding the hub until such a frame would leave it sitting on everything that came in
  * the meantime, so the frame would show data an interval old: with `ackBeforeFrameMs` the batches
  * waiting for a spaced frame are answered that long before it, the hub sends what it gathered, and
- * that arrives in time for the frame. A view then takes at most two messages per frame.
+ * that arrives in time for the frame. A view then takes at most two messages per frame on time.
+ * A frame can come late: a busy browser drops frames. While a requested frame has not run, what
+ * waits for it is answered once per `minIntervalMs`, so the hub keeps sending what is newer (it
+ * waits in the queue) and the frame, when it comes, shows data about an interval old at most,
+ * while the DOM is touched only by the frames the browser draws.
  * The frame itself comes from the host (`requestAnimationFrame` in a page, with a timer behind it for
  * a hidden one), so this module touches no browser global.
  */
@@ -44,6 +48,8 @@ export function createFrameBatcher<T>(apply: (items: readonly T[]) => void, opti
   let scheduled = false;
   let closed = false;
   let lastFrame = Number.NEGATIVE_INFINITY;
+  /** Answers what waits while a requested frame is late (see the module's comment). */
+  let lateTimer: ReturnType<typeof setTimeout> | undefined;
 
   function settle(done: ReadonlyArray<() => void>): void {
     for (const resolve of done) resolve();
@@ -51,6 +57,8 @@ export function createFrameBatcher<T>(apply: (items: readonly T[]) => void, opti
 
   function frame(): void {
     scheduled = false;
+    clearTimeout(lateTimer);
+    lateTimer = undefined;
     if (closed) return;
     const items = queued;
     const done = waiters;
@@ -65,15 +73,26 @@ export function createFrameBatcher<T>(apply: (items: readonly T[]) => void, opti
     }
   }
 
+  function late(): void {
+    settle(waiters.splice(0));
+    lateTimer = setTimeout(late, minIntervalMs);
+  }
+
+  function requestFrame(): void {
+    if (closed) return;
+    options.requestFrame(frame);
+    if (minIntervalMs > 0 && scheduled) lateTimer = setTimeout(late, minIntervalMs);
+  }
+
   function schedule(): void {
     if (scheduled) return;
     scheduled = true;
     const wait = lastFrame + minIntervalMs - now();
     if (wait <= 0) {
-      options.requestFrame(frame);
+      requestFrame();
       return;
     }
-    setTimeout(() => options.requestFrame(frame), wait);
+    setTimeout(requestFrame, wait);
     const early = wait - (options.ackBeforeFrameMs ?? 0);
     if (early < wait) setTimeout(() => settle(waiters.splice(0)), Math.max(0, early));
   }
@@ -87,6 +106,7 @@ export function createFrameBatcher<T>(apply: (items: readonly T[]) => void, opti
     },
     close() {
       closed = true;
+      clearTimeout(lateTimer);
       queued = [];
       settle(waiters.splice(0));
     },

@@ -102,6 +102,36 @@ describe('createFrameBatcher', () => {
     expect(await settled(next)).toBe(true);
   });
 
+  test('a late frame: what waits is answered once per minIntervalMs until it runs (nothing at d-1), and all of it is applied at the frame, in order', async () => {
+    const page = frames();
+    const applied: number[][] = [];
+    const batcher = createFrameBatcher<number>((items) => void applied.push([...items]), { requestFrame: page.requestFrame, minIntervalMs: 200 });
+    const first = batcher.push([1]);
+    // The browser is busy: the frame asked for does not come.
+    expect(page.pending()).toBe(1);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(await settled(first)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(first)).toBe(true);
+    // So the hub sends what is newer, which waits for the same frame and is answered an interval later.
+    const second = batcher.push([2]);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(await settled(second)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settled(second)).toBe(true);
+    const third = batcher.push([3]);
+    expect(applied).toEqual([]);
+    expect(page.pending()).toBe(1);
+    page.run();
+    expect(applied).toEqual([[1, 2, 3]]);
+    expect(await settled(third)).toBe(true);
+    // Once the frame ran, nothing more is answered early: the next batch waits for its own frame.
+    const fourth = batcher.push([4]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(await settled(fourth)).toBe(false);
+    expect(page.pending()).toBe(1);
+  });
+
   test('a frame whose apply throws still answers the hub', async () => {
     const page = frames();
     const batcher = createFrameBatcher<number>(
