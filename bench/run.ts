@@ -126,11 +126,24 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
+const failed: string[] = [];
 console.log(`Switchboard benchmarks — node ${process.version}, ${new Date().toISOString()}`);
 for (const bench of BENCHES) {
   if (only && !only.includes(bench.slug)) continue;
   const started = Date.now();
   console.error(`[bench] ${bench.slug} …`);
-  await report(bench.slug, bench.title, await bench.rows(), bench.chart);
-  console.error(`[bench] ${bench.slug} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  try {
+    await report(bench.slug, bench.title, await bench.rows(), bench.chart);
+    console.error(`[bench] ${bench.slug} done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  } catch (error) {
+    // One benchmark that cannot finish (a browser that would not start, a server that never
+    // answered) is reported and the others still run; the exit code says something failed.
+    failed.push(bench.slug);
+    console.log(`\n${bench.title}\nFAILED: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(error);
+  }
+}
+if (failed.length > 0) {
+  console.error(`[bench] failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
 }
