@@ -110,7 +110,12 @@ async function switchboardRun(): Promise<Outcome> {
     await browser.setServiceWorkerOffline(false);
     // Not timed. A service worker that went idle while away may have been stopped; it reconnects
     // when its periodic alarm wakes it (at most a minute), so this waits longer than the rest.
-    const reconnected = await firstMoment('the extension to reconnect', () => server.server.connectionCount() > 0, 3 * CAP_MS);
+    const reconnected = await firstMoment('the extension to reconnect', () => server.server.connectionCount() > 0, 3 * CAP_MS).catch(async (error: Error) => {
+      // Say what the hub thought it was doing: its status line, as the options page shows it.
+      const page = (await OptionsPage.open(browser)).page;
+      const status = await page.getByRole('status').first().textContent({ timeout: 5_000 }).catch(() => 'no status line');
+      throw new Error(`${error.message}; the hub's status: ${status}; online in the worker: ${String(await worker.evaluate('navigator.onLine'))}`);
+    });
     await inWorker(worker, { topic: TOPIC, seq: seqs.at(-1)!, settled: false });
     const ms = performance.now() - reconnected;
 

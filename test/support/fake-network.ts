@@ -6,6 +6,8 @@ import type { NetworkMonitor } from '../../worker/core/platform';
 
 export interface FakeNetwork extends NetworkMonitor {
   set(online: boolean): void;
+  /** Changes what `isOnline()` answers without telling the listeners (a change the monitor missed). */
+  setUnreported(online: boolean): void;
 }
 
 export function createFakeNetwork(online = true): FakeNetwork {
@@ -20,6 +22,9 @@ export function createFakeNetwork(online = true): FakeNetwork {
     set(next) {
       current = next;
       for (const listener of [...listeners]) listener(next);
+    },
+    setUnreported(next) {
+      current = next;
     },
   };
 }

@@ -2,7 +2,7 @@ import { encode } from '@msgpack/msgpack';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
-import { createConnection } from '../../worker/core/connection/connection';
+import { createConnection, OFFLINE_RECHECK_MS } from '../../worker/core/connection/connection';
 import type { ConnectionState } from '../../worker/core/connection/state';
 import { PING_GRACE_MS } from '../../worker/core/connection/heartbeat';
 import { createFakePlatform, startConnection, TEST_SETTINGS, useHubFakeTimers, type ConnectionHarness, jwtFor } from '../support/fake-socket';
@@ -103,6 +103,20 @@ const rows: Row[] = [
       h.sockets.last().accept();
       h.network.set(false);
       h.network.set(true);
+    },
+    states: ['connecting', 'open', 'offline', 'connecting'],
+    final: { s: 'connecting', attempt: 0 },
+    sockets: 2,
+  },
+  {
+    name: 'offline → connecting on a recheck when the monitor never reported the network back, not before',
+    script: (h) => {
+      h.sockets.last().accept();
+      h.network.set(false);
+      h.network.setUnreported(true);
+      vi.advanceTimersByTime(OFFLINE_RECHECK_MS - 1);
+      expect(h.sockets.all).toHaveLength(1);
+      vi.advanceTimersByTime(1);
     },
     states: ['connecting', 'open', 'offline', 'connecting'],
     final: { s: 'connecting', attempt: 0 },

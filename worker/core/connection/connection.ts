@@ -22,6 +22,13 @@ import type { Clock, Logger, NetworkMonitor, SocketFactory, SocketLike } from '.
 import { createScope, type Scope } from '../scope';
 import { settingsEffect, type ConnectionState, type Transition } from './state';
 
+/**
+ * While offline, how often the connection reads the network monitor itself. The monitor should
+ * report the way back, but a missed report would leave the hub offline for good with the network
+ * up (seen once in Chromium with the network emulated offline): this bounds that to a few seconds.
+ */
+export const OFFLINE_RECHECK_MS = 5000;
+
 /** Where `drop()` leaves the connection. */
 type Next = 'retry' | 'now' | 'stop' | 'offline' | 'idle';
 
@@ -106,7 +113,7 @@ export function createConnection(deps: ConnectionDeps): Connection {
       case 'stop':
         return transition({ s: 'closed', reason, ...(code === undefined ? {} : { code }) });
       case 'offline':
-        return transition({ s: 'offline' });
+        return goOffline();
       case 'idle':
         return transition({ s: 'idle', reason });
     }
@@ -120,10 +127,22 @@ export function createConnection(deps: ConnectionDeps): Connection {
     transition({ s: 'waiting', attempt, retryAt: clock.now() + delay, reason });
   }
 
+  /** `offline` until the monitor reports the network back, or a recheck finds it back. */
+  function goOffline(): void {
+    const scope = createScope(clock);
+    live = { scope, socket: null };
+    const recheck = (): void => {
+      if (deps.network.isOnline()) connect(0);
+      else scope.after(OFFLINE_RECHECK_MS, recheck);
+    };
+    scope.after(OFFLINE_RECHECK_MS, recheck);
+    transition({ s: 'offline' });
+  }
+
   function connect(attempt: number): void {
     release('reconnecting');
     if (ended) return;
-    if (!deps.network.isOnline()) return transition({ s: 'offline' });
+    if (!deps.network.isOnline()) return goOffline();
     const target = attemptTarget(settings);
     if (!target.ok) return transition({ s: 'idle', reason: target.reason });
 
