@@ -24,7 +24,7 @@ const CLIENTS = Number(process.env.STREAM_BENCH_CLIENTS ?? 1000);
 const RATE = 100;
 const EVENTS = Number(process.env.STREAM_BENCH_EVENTS ?? 300);
 const WARMUP = 20;
-const ROUNDS = Number(process.env.SERVER_BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.SERVER_BENCH_ROUNDS ?? 3);
 const BODY = 'Markets moved on the news. '.repeat(7);
 
 /** A row of the table: a server, and for Switchboard the log it appends to. */
