@@ -19,6 +19,7 @@ import type { FeedEntry } from '../lib/rpc/feed-entry';
 import type { AlertItem, FeedPage, TopicUpdate } from '../lib/rpc/hub-api';
 import { parsePriceTick, type PriceTick } from '../lib/wire/prices';
 import { parseTopic } from '../lib/wire/topics';
+import { sameKeys } from './memo';
 
 /** How many entries the popup asks for and keeps. */
 export const FEED_PAGE_SIZE = 50;
@@ -79,11 +80,7 @@ export function sameData(a: unknown, b: unknown): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   try {
     if (Array.isArray(a) !== Array.isArray(b)) return false;
-    const left = a as Record<string, unknown>;
-    const right = b as Record<string, unknown>;
-    const keys = Object.keys(left);
-    if (keys.length !== Object.keys(right).length) return false;
-    return keys.every((key) => Object.prototype.hasOwnProperty.call(right, key) && sameData(left[key], right[key]));
+    return sameKeys(a, b, sameData);
   } catch {
     return false;
   }

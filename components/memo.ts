@@ -7,13 +7,18 @@
  */
 import { Component, h, type ComponentType, type FunctionComponent } from 'preact';
 
-/** True when `a` and `b` have the same keys with the same values (`Object.is`). */
-export function shallowEqual(a: object, b: object): boolean {
+/** True when `a` and `b` have the same own keys, and `same` holds for each key's two values. */
+export function sameKeys(a: object, b: object, same: (left: unknown, right: unknown) => boolean): boolean {
   const left = a as Record<string, unknown>;
   const right = b as Record<string, unknown>;
   const keys = Object.keys(left);
   if (keys.length !== Object.keys(right).length) return false;
-  return keys.every((key) => Object.prototype.hasOwnProperty.call(right, key) && Object.is(left[key], right[key]));
+  return keys.every((key) => Object.prototype.hasOwnProperty.call(right, key) && same(left[key], right[key]));
+}
+
+/** True when `a` and `b` have the same keys with the same values (`Object.is`). */
+export function shallowEqual(a: object, b: object): boolean {
+  return sameKeys(a, b, Object.is);
 }
 
 /**

@@ -18,3 +18,11 @@ export function parseWith<T>(schema: v.GenericSchema<unknown, T>, input: unknown
   const result = v.safeParse(schema, input);
   return result.success ? { ok: true, value: result.output } : { ok: false, error: describeIssue(result.issues) };
 }
+
+/**
+ * Whether `value` is a plain object, the kind msgpack and JSON decode a map to: not `null`, not an
+ * array, no class instance, no null prototype. The quick checks beside the schemas take only these.
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+}

@@ -7,6 +7,7 @@
  * it, so the frame would no longer be the same value). Anything else, also any valid frame it does
  * not know, returns `undefined` and goes through the schema as before, with its error message.
  */
+import { isPlainObject } from '../parse';
 import type { EventFrame, ServerFrame } from './protocol';
 
 /** The keys of an `event` frame, all required (`data` may hold `undefined`, as in the schema). */
@@ -23,8 +24,8 @@ function ownKeyCount(value: object): number {
 
 /** Whether `value` is an `event` frame exactly as `EventFrameSchema` reads it. */
 function isEventFrame(value: unknown): value is EventFrame {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
-  const frame = value as Record<string, unknown>;
+  if (!isPlainObject(value)) return false;
+  const frame = value;
   const { t, topic, epoch, seq, at } = frame;
   return (
     t === 'event' &&
@@ -50,7 +51,7 @@ function isEventFrame(value: unknown): value is EventFrame {
 export function quickServerFrame(value: object): ServerFrame | undefined {
   const frame = value as Record<string, unknown>;
   if (frame.t === 'event') return isEventFrame(frame) ? frame : undefined;
-  if (frame.t !== 'batch' || Object.getPrototypeOf(frame) !== Object.prototype || ownKeyCount(frame) !== 2) return undefined;
+  if (frame.t !== 'batch' || !isPlainObject(frame) || ownKeyCount(frame) !== 2) return undefined;
   const frames = frame.frames;
   if (!Array.isArray(frames)) return undefined;
   for (const part of frames) if (!isEventFrame(part)) return undefined;

@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import { AlertRuleSchema } from './alerts';
-import { parseWith } from '../parse';
+import { isPlainObject, parseWith } from '../parse';
 import { TimeSchema } from './times';
 
 export const MAX_TITLE_LENGTH = 200;
@@ -51,11 +51,11 @@ const LEVELS: ReadonlySet<unknown> = new Set<NotificationLevel>(['info', 'warnin
  * these, and the schema's general walk cost the hub more than the check itself.
  */
 export function quickNotification(input: unknown): NotificationData | undefined {
-  if (input === null || typeof input !== 'object' || Object.getPrototypeOf(input) !== Object.prototype) return undefined;
+  if (!isPlainObject(input)) return undefined;
   for (const key in input) {
     if (Object.hasOwn(input, key) && key !== 'title' && key !== 'body' && key !== 'level') return undefined;
   }
-  const { title, body, level } = input as Record<string, unknown>;
+  const { title, body, level } = input;
   if (typeof title !== 'string' || title.length < 1 || title.length > MAX_TITLE_LENGTH) return undefined;
   if (typeof body !== 'string' || body.length > MAX_BODY_LENGTH) return undefined;
   if (level !== undefined && !LEVELS.has(level)) return undefined;

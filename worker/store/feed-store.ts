@@ -64,6 +64,39 @@ function feedStores(tx: IDBPTransaction<HubSchema, readonly ('feed' | 'journal' 
  */
 const SETTLE_TRIES = 3;
 
+/** Moves journaled entries into the feed, in a read-write transaction whether or not there are any. */
+async function settleNow(db: HubDb): Promise<void> {
+  await writeTransaction(await db.get(), ['feed', 'journal'], (tx) => settleJournal(feedStores(tx)));
+}
+
+/** Moves journaled entries into the feed, if there are any. */
+async function settle(db: HubDb): Promise<void> {
+  const check = (await db.get()).transaction('journal', 'readonly');
+  const pending = await journalKeys(check.store);
+  await check.done;
+  if (pending.length > 0) await settleNow(db);
+}
+
+/** Runs `read` on the feed in a transaction in which no journal waits (settling it first). */
+async function readFeed<T>(db: HubDb, read: (feed: FeedIndexSource) => Promise<T>): Promise<T> {
+  for (let tries = 1; tries <= SETTLE_TRIES; tries++) {
+    const tx = (await db.get()).transaction(['feed', 'journal'], 'readonly');
+    if ((await journalKeys(tx.objectStore('journal'))).length === 0) {
+      const result = await read(tx.objectStore('feed'));
+      await tx.done;
+      return result;
+    }
+    await tx.done;
+    // This transaction just found the journal waiting: no need for `settle` to look again.
+    await settleNow(db);
+  }
+  return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {
+    const stores = feedStores(tx);
+    await settleJournal(stores);
+    return read(stores.feed);
+  });
+}
+
 export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
   /** Writes the read version of each unread entry; returns the entries that changed. */
   async function markStored(
@@ -80,34 +113,6 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
     }
     await Promise.all(writes);
     return changed;
-  }
-
-  /** Moves journaled entries into the feed, if there are any. */
-  async function settle(): Promise<void> {
-    const conn = await db.get();
-    const check = conn.transaction('journal', 'readonly');
-    const pending = await journalKeys(check.store);
-    await check.done;
-    if (pending.length > 0) await writeTransaction(conn, ['feed', 'journal'], (tx) => settleJournal(feedStores(tx)));
-  }
-
-  /** Runs `read` on the feed in a transaction in which no journal waits (settling it first). */
-  async function readFeed<T>(read: (feed: FeedIndexSource) => Promise<T>): Promise<T> {
-    for (let tries = 1; tries <= SETTLE_TRIES; tries++) {
-      const tx = (await db.get()).transaction(['feed', 'journal'], 'readonly');
-      if ((await journalKeys(tx.objectStore('journal'))).length === 0) {
-        const result = await read(tx.objectStore('feed'));
-        await tx.done;
-        return result;
-      }
-      await tx.done;
-      await settle();
-    }
-    return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {
-      const stores = feedStores(tx);
-      await settleJournal(stores);
-      return read(stores.feed);
-    });
   }
 
   return {
@@ -158,11 +163,11 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
       });
     },
 
-    settle,
+    settle: () => settle(db),
 
     async page(limit) {
       const who = viewer();
-      const { newest, unread } = await readFeed(async (feed) => ({
+      const { newest, unread } = await readFeed(db, async (feed) => ({
         // The newest `limit` of each owner, merged: at most 2 × limit entries read.
         newest: await Promise.all(
           ownersOf(who).map(async (owner) => {
@@ -186,7 +191,7 @@ export function createFeedStore(db: HubDb, viewer: Viewer): FeedStore {
       return { entries, unread };
     },
 
-    unread: () => readFeed((feed) => countUnread(feed, viewer())),
+    unread: () => readFeed(db, (feed) => countUnread(feed, viewer())),
 
     async markRead(ids) {
       return writeTransaction(await db.get(), ['feed', 'journal'], async (tx) => {

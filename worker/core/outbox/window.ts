@@ -29,8 +29,8 @@ export interface SendWindow {
   sent(id: string): void;
   /** `id` was answered; returns whether it was in flight. A hold kept for `id` ends with it. */
   answered(id: string): boolean;
-  /** Forgets every message in flight (the connection went away); returns their ids, oldest first. */
-  clear(): string[];
+  /** Forgets every message in flight (the connection went away). */
+  clear(): void;
   /**
    * Sends nothing for `ms` (for message `id`, if any), then `onReady`; a hold already running lasts
    * until the later of the two ends. An answer for the held `id` ends it at once.
@@ -75,6 +75,12 @@ export function createSendWindow(deps: SendWindowDeps): SendWindow {
       flyingIds.clear();
       deps.onTimeout(flying.splice(0));
     }, wait);
+  }
+
+  function clear(): void {
+    flying.length = 0;
+    flyingIds.clear();
+    armAckTimer();
   }
 
   function release(): void {
@@ -123,12 +129,7 @@ export function createSendWindow(deps: SendWindowDeps): SendWindow {
       armAckTimer();
       return true;
     },
-    clear() {
-      flyingIds.clear();
-      const ids = flying.splice(0);
-      armAckTimer();
-      return ids;
-    },
+    clear,
     hold(id, ms) {
       const until = clock.now() + ms;
       if (held && held.until >= until) return;
@@ -149,9 +150,7 @@ export function createSendWindow(deps: SendWindowDeps): SendWindow {
     },
     unpace,
     close() {
-      flying.length = 0;
-      flyingIds.clear();
-      armAckTimer();
+      clear();
       release();
       unpace();
     },
