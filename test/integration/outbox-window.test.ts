@@ -8,8 +8,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { HubSession } from '../../worker/core/hub';
-import { serve, until, useCleanups } from '../support/cleanups';
-import { createAll, crossing, profile, startHub, statesOf, type Profile } from '../support/outbox-browser';
+import { until, useCleanups } from '../support/cleanups';
+import { createAll, crossing, serveWithHub, statesOf, type Profile } from '../support/outbox-browser';
 import type { TestServer } from '../support/server';
 
 useCleanups();
@@ -56,11 +56,7 @@ async function expectAppliedOnceInOrder(server: TestServer, session: HubSession,
 
 describe('the outbox window against the real server', () => {
   test('a flush cut three times mid-window: every message applied once, none before an earlier one of its alert', async () => {
-    const server = await serve();
-    await server.publishPrice('AAPL', 100);
-    const token = await server.mintToken('ann');
-    const browser = profile(false);
-    const { session } = await startHub(server, token, browser);
+    const { server, browser, session } = await serveWithHub(false);
     const plan = await queuePlan(session);
     const cutsAt = new Set([12, 31, 47]);
     browser.onSend = (count) => {
@@ -75,11 +71,7 @@ describe('the outbox window against the real server', () => {
   });
 
   test("a flush into the server's send rate limit: refused messages go again in order, and the connection is never closed for it", async () => {
-    const server = await serve({ limits: { sendRate: { burst: 8, perSecond: 100 } } });
-    await server.publishPrice('AAPL', 100);
-    const token = await server.mintToken('ann');
-    const browser = profile(false);
-    const { session } = await startHub(server, token, browser);
+    const { server, browser, session } = await serveWithHub(false, { limits: { sendRate: { burst: 8, perSecond: 100 } } });
     const plan = await queuePlan(session);
     browser.network.set(true);
     await expectAppliedOnceInOrder(server, session, browser, plan);

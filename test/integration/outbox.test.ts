@@ -6,18 +6,14 @@
  * Assertions wait for events (an ack, an alert list), never for an amount of time.
  */
 import { describe, expect, test } from 'vitest';
-import { serve, until, useCleanups } from '../support/cleanups';
-import { createAll, crossing, profile, startHub, statesOf } from '../support/outbox-browser';
+import { until, useCleanups } from '../support/cleanups';
+import { createAll, crossing, serveWithHub, startHub, statesOf } from '../support/outbox-browser';
 
 useCleanups();
 
 describe('outbox against the real server', () => {
   test('three alerts created offline show as pending, are synced once online, and the server holds exactly three', async () => {
-    const server = await serve();
-    await server.publishPrice('AAPL', 100);
-    const token = await server.mintToken('ann');
-    const browser = profile(false);
-    const { session } = await startHub(server, token, browser);
+    const { server, browser, session } = await serveWithHub(false);
     const ids = await createAll(session, [crossing(110), crossing(120), crossing(130)]);
     expect(await statesOf(session, ids)).toEqual(['pending sync', 'pending sync', 'pending sync']);
     expect(browser.sent).toEqual([]);
@@ -31,11 +27,7 @@ describe('outbox against the real server', () => {
   });
 
   test('a hub closed in the middle of the flush and opened again creates each alert exactly once', async () => {
-    const server = await serve();
-    await server.publishPrice('AAPL', 100);
-    const token = await server.mintToken('ann');
-    const browser = profile(false);
-    const first = await startHub(server, token, browser);
+    const { server, token, browser, ...first } = await serveWithHub(false);
     const ids = await createAll(first.session, [crossing(110), crossing(120), crossing(130)]);
     // The second message is on the wire: close before its ack can arrive (that takes network I/O,
     // later than this microtask), as a service worker stopped mid-flush.
@@ -65,11 +57,7 @@ describe('outbox against the real server', () => {
   });
 
   test('an alert the server refuses fails with its reason and does not hold up the next one', async () => {
-    const server = await serve();
-    await server.publishPrice('AAPL', 100);
-    const token = await server.mintToken('ann');
-    const browser = profile(false);
-    const { session } = await startHub(server, token, browser);
+    const { server, browser, session } = await serveWithHub(false);
     const [unknown, good] = await createAll(session, [{ symbol: 'NOPE', condition: 'above', price: 5, repeat: 'once' }, crossing(110)]);
     browser.network.set(true);
     await until('the good one active', async () => (await statesOf(session, [good!]))[0] === 'active');
@@ -82,11 +70,7 @@ describe('outbox against the real server', () => {
 
 describe('alerts and overlays against the real server', () => {
   test('a price crossing one alert shows one alert overlay, once', async () => {
-    const server = await serve();
-    await server.publishPrice('AAPL', 100);
-    const token = await server.mintToken('ann');
-    const browser = profile(true);
-    const { hub, session } = await startHub(server, token, browser);
+    const { server, browser, hub, session } = await serveWithHub(true);
     const [low, mid, high] = await createAll(session, [crossing(90), crossing(150), crossing(300)]);
     await until('all active', async () => (await statesOf(session, [low!, mid!, high!])).every((state) => state === 'active'));
     // A crossing needs a tick on each side after the alert exists (the first one has no previous).

@@ -12,32 +12,22 @@
  */
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { afterEach, describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { MAX_ALERTS_PER_USER } from '../../lib/wire/alerts';
 import { CloseCode } from '../../lib/wire/close-codes';
 import { newMessageId } from '../../lib/wire/ids';
 import type { ClientFrame } from '../../lib/wire/protocol';
 import { ALERTS_SQLITE_FILE } from '../../server/alerts/open-store';
+import { onCleanup, serve, useCleanups } from '../support/cleanups';
 import { poll } from '../support/poll';
-import { readMetric, startTestServer, type TestServer } from '../support/server';
+import { readMetric, type TestServer } from '../support/server';
 import { connectAndGreet, type TestClient } from '../support/ws-client';
 
-const servers: TestServer[] = [];
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.ws.terminate();
-  for (const server of servers.splice(0)) await server.close();
-});
-
-async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer(options);
-  servers.push(server);
-  return server;
-}
+useCleanups();
 
 async function greet(server: TestServer, user = 'dev'): Promise<TestClient> {
   const { client } = await connectAndGreet(server.url, { token: await server.mintToken(user) });
-  clients.push(client);
+  onCleanup(() => client.ws.terminate());
   return client;
 }
 

@@ -9,29 +9,23 @@
  *   was owed;
  * - `/metrics` has the latency histograms: publish → socket write (stream and state) and replay time.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { PriceTick } from '../../lib/wire/prices';
 import type { ServerFrame, StateFrame } from '../../lib/wire/protocol';
+import { onCleanup, serve as serveAndClose, useCleanups } from '../support/cleanups';
 import { poll } from '../support/poll';
-import { readMetric, startTestServer, type TestServer } from '../support/server';
+import { readMetric, type TestServer } from '../support/server';
 import { connectAndGreet, type TestClient } from '../support/ws-client';
 
-const servers: TestServer[] = [];
-const clients: TestClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.ws.terminate();
-  for (const server of servers.splice(0)) await server.close();
-});
+useCleanups();
 
-async function serve(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  const server = await startTestServer({ retention: { maxEvents: 100_000 }, ...options });
-  servers.push(server);
-  return server;
+function serve(options: Parameters<typeof serveAndClose>[0] = {}): Promise<TestServer> {
+  return serveAndClose({ retention: { maxEvents: 100_000 }, ...options });
 }
 
 async function greet(server: TestServer, user: string): Promise<TestClient> {
   const { client } = await connectAndGreet(server.url, { token: await server.mintToken(user) });
-  clients.push(client);
+  onCleanup(() => client.ws.terminate());
   return client;
 }
 

@@ -13,7 +13,7 @@ import type { ClientFrame, FrameOf } from '../../lib/wire/protocol';
 import type { AlertItem } from '../../lib/rpc/hub-api';
 import { openHub, type Hub, type HubOptions, type HubSession } from '../../worker/core/hub';
 import { systemClock, type SocketLike } from '../../worker/core/platform';
-import { onCleanup } from './cleanups';
+import { onCleanup, serve } from './cleanups';
 import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger, createRecordingNotifier, type FakeNetwork, type RecordingNotifier } from './fake-socket';
 import type { TestServer } from './server';
 
@@ -86,6 +86,19 @@ export async function startHub(
   // Closing twice is harmless: a test may close it first.
   onCleanup(() => hub.close());
   return { hub, session: hub.openSession() };
+}
+
+/**
+ * A server (closed after the test) with AAPL at 100, and ann's hub started against it in a new
+ * browser profile that is online or not.
+ */
+export async function serveWithHub(online: boolean, options: Parameters<typeof serve>[0] = {}) {
+  const server = await serve(options);
+  await server.publishPrice('AAPL', 100);
+  const token = await server.mintToken('ann');
+  const browser = profile(online);
+  const { hub, session } = await startHub(server, token, browser);
+  return { server, token, browser, hub, session };
 }
 
 export const crossing = (price: number): AlertRule => ({ symbol: 'AAPL', condition: 'crossing', price, repeat: 'once' });

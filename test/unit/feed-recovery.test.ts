@@ -12,19 +12,20 @@ import { useHubHarness } from '../support/hub-harness';
 
 useHubHarness();
 
-describe('recovery', () => {
-  async function withStoredFeed() {
-    const setup = await start();
-    const a = view();
-    await setup.hub.openSession().listen(a.listener);
-    await connect(setup.hub, setup.socket());
-    await freshStart(setup.hub, setup.socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
-    setup.socket().serverClose(CloseCode.abnormal);
-    vi.runOnlyPendingTimers();
-    await connect(setup.hub, setup.socket());
-    return { ...setup, a };
-  }
+/** ann's hub with two feed events stored, cut off abnormally and connected again, and a view listening to it. */
+async function withStoredFeed() {
+  const setup = await start();
+  const a = view();
+  await setup.hub.openSession().listen(a.listener);
+  await connect(setup.hub, setup.socket());
+  await freshStart(setup.hub, setup.socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
+  setup.socket().serverClose(CloseCode.abnormal);
+  vi.runOnlyPendingTimers();
+  await connect(setup.hub, setup.socket());
+  return { ...setup, a };
+}
 
+describe('recovery', () => {
   test('recovered: the missed events arrive once, in order, with no gap marker', async () => {
     const { hub, socket, a } = await withStoredFeed();
     socket().receive(subscribed('feed:ann', 'recovered', { epoch: 'f1', seq: 4 }, 3));
@@ -95,14 +96,7 @@ describe('recovery', () => {
 
 describe('a long replay in batch frames', () => {
   test('frames that arrive together are one transaction with the cursor: every event once, in order, the cursor at the last', async () => {
-    const setup = await start();
-    const a = view();
-    await setup.hub.openSession().listen(a.listener);
-    await connect(setup.hub, setup.socket());
-    await freshStart(setup.hub, setup.socket(), [ev('feed:ann', 'f1', 1), ev('feed:ann', 'f1', 2)]);
-    setup.socket().serverClose(CloseCode.abnormal);
-    vi.runOnlyPendingTimers();
-    await connect(setup.hub, setup.socket());
+    const { a, ...setup } = await withStoredFeed();
     const socket = setup.socket();
     const transactions = vi.spyOn(IDBDatabase.prototype, 'transaction');
     const writesWithCursor = () => transactions.mock.calls.filter(([names, mode]) => mode === 'readwrite' && [names].flat().includes('cursors')).length;

@@ -6,32 +6,17 @@
  * of any of these transactions leaving the cursor and the entries as they were.
  */
 import 'fake-indexeddb/auto';
-import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { IDBObjectStore } from 'fake-indexeddb';
+import { describe, expect, test, vi } from 'vitest';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import type { EventFrame } from '../../lib/wire/protocol';
 import type { StreamStart } from '../../worker/core/feed/cursor';
-import { openHubDb, type HubDb, type StoredEntry } from '../../worker/store/db';
+import type { HubDb, StoredEntry } from '../../worker/store/db';
 import { JOURNAL_MIN_ENTRIES } from '../../worker/store/feed-journal';
 import { createFeedStore } from '../../worker/store/feed-store';
-import { createRecordingLogger, useHubFakeTimers } from '../support/fake-socket';
+import { setup, useFeedStoreHarness } from '../support/feed-store';
 
-const dbs: HubDb[] = [];
-// The hub's fake timers leave setImmediate real, which fake-indexeddb runs on.
-beforeEach(() => {
-  useHubFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  for (const db of dbs.splice(0)) db.close();
-});
-
-function setup() {
-  const db = openHubDb({ factory: new IDBFactory(), log: createRecordingLogger() });
-  dbs.push(db);
-  return { db, store: createFeedStore(db, () => 'ann') };
-}
+useFeedStoreHarness();
 
 const event = (topic: string, epoch: string, seq: number): EventFrame => ({ t: 'event', topic, epoch, seq, data: { title: `#${seq}`, body: '' }, at: 1000 + seq });
 const events = (topic: string, epoch: string, from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => event(topic, epoch, from + i));

@@ -3,31 +3,14 @@
  * feed and the cursor, gap markers, read flags and the unread count.
  */
 import 'fake-indexeddb/auto';
-import { IDBFactory, IDBObjectStore } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { IDBObjectStore } from 'fake-indexeddb';
+import { describe, expect, test, vi } from 'vitest';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
 import type { EventFrame } from '../../lib/wire/protocol';
 import type { StreamStart } from '../../worker/core/feed/cursor';
-import { openHubDb, type HubDb } from '../../worker/store/db';
-import { createFeedStore } from '../../worker/store/feed-store';
-import { createRecordingLogger, useHubFakeTimers } from '../support/fake-socket';
+import { setup, useFeedStoreHarness } from '../support/feed-store';
 
-const dbs: HubDb[] = [];
-// The hub's fake timers leave setImmediate real, which fake-indexeddb runs on.
-beforeEach(() => {
-  useHubFakeTimers();
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  for (const db of dbs.splice(0)) db.close();
-});
-
-function setup() {
-  const db = openHubDb({ factory: new IDBFactory(), log: createRecordingLogger() });
-  dbs.push(db);
-  return { db, store: createFeedStore(db, () => 'ann') };
-}
+useFeedStoreHarness();
 
 function event(topic: string, epoch: string, seq: number, data: unknown = { title: `${topic} #${seq}`, body: '' }): EventFrame {
   return { t: 'event', topic, epoch, seq, data, at: 1000 + seq };

@@ -90,13 +90,19 @@ async function fill(log: EventLog, topic: string, count: number): Promise<void> 
   for (let i = 0; i < count; i++) await log.append(topic, note(i));
 }
 
+/** 2,500 news events and a subscribe from the start whose replay sent its first chunk and now waits for the socket. */
+async function replayWaitingForSocket() {
+  const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
+  await fill(t.log, 'news', 2_500);
+  const { epoch } = await t.log.head('news');
+  t.streams.subscribe('news', { epoch, seq: 0 }, 0);
+  await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
+  return { t, epoch };
+}
+
 describe('stream subscriptions', () => {
   test('events appended while the replay waits for the socket are held and follow it: no gap, no duplicate', async () => {
-    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
-    await fill(t.log, 'news', 2_500);
-    const { epoch } = await t.log.head('news');
-    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
-    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
+    const { t, epoch } = await replayWaitingForSocket();
     expect(t.subscribed('news')).toEqual([{ t: 'subscribed', topic: 'news', mode: 'stream', recovery: 'recovered', position: { epoch, seq: 2_500 }, from: 1 }]);
     expect(t.events('news').map((e) => e.seq)).toEqual(range(1, REPLAY_CHUNK_EVENTS));
     // The replay now waits for the socket; live events arrive meanwhile.
@@ -228,11 +234,7 @@ describe('subscribing again to a held stream topic', () => {
 
   test('mid-replay, the replay stops at once and the new one goes on from the last event sent', async () => {
     fakeTimers();
-    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
-    await fill(t.log, 'news', 2_500);
-    const { epoch } = await t.log.head('news');
-    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
-    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
+    const { t, epoch } = await replayWaitingForSocket();
     // The replay waits for the socket: one drain timer.
     expect(vi.getTimerCount()).toBe(1);
     t.streams.subscribe('news', { epoch, seq: 0 }, 0);
@@ -260,11 +262,7 @@ describe('subscribing again to a held stream topic', () => {
   });
 
   test('a cursor ahead of what was sent (a newer one) skips what the client has', async () => {
-    const t = setup({ buffered: 5_000, log: { retention: { maxEvents: 100_000 } } });
-    await fill(t.log, 'news', 2_500);
-    const { epoch } = await t.log.head('news');
-    t.streams.subscribe('news', { epoch, seq: 0 }, 0);
-    await vi.waitFor(() => expect(t.events('news')).toHaveLength(REPLAY_CHUNK_EVENTS));
+    const { t, epoch } = await replayWaitingForSocket();
     t.streams.subscribe('news', { epoch, seq: 2_000 }, 0);
     await vi.waitFor(() => expect(t.subscribed('news')).toHaveLength(2));
     expect(t.subscribed('news')[1]).toMatchObject({ recovery: 'recovered', from: 2_001 });
