@@ -32,6 +32,7 @@ import { Server } from 'socket.io';
 import { topics } from '../lib/wire/topics';
 import { CHROME_EXTENSION_DIR, launchChromiumWithExtension } from '../test/support/chromium';
 import { OptionsPage } from '../test/support/pages/options';
+import { BROWSER_PATHS, CHROMIUM_ARGS } from '../test/support/puppeteer';
 import { startTestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
 import { MISSED, publishMissed, RETENTION } from './recovery';
@@ -41,7 +42,7 @@ import { printTable, type Row } from './table';
 const USER = 'bench';
 const TOPIC = topics.feed(USER);
 const CAP_MS = 60_000;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = BROWSER_PATHS.chromium;
 
 interface Outcome {
   readonly ms: number;
@@ -165,7 +166,7 @@ async function socketIoRun(): Promise<Outcome> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [...CHROMIUM_ARGS],
   });
   try {
     const page = await browser.newPage();
