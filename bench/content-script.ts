@@ -17,7 +17,9 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { CHROME_EXTENSION_DIR } from '../test/support/chromium';
 import { BROWSER_PATHS, CHROMIUM_ARGS } from '../test/support/puppeteer';
-import { envInt, median, progress, runAlone, sleep } from './browser/alone';
+import { envInt, progress, runAlone } from './browser/alone';
+import { sleep } from './pacing';
+import { median } from './stats';
 import { loadAverage } from './browser/profile-cpu';
 import type { Row } from './table';
 

@@ -20,7 +20,9 @@
  */
 import { spawnServerProcess } from '../test/support/server';
 import { CONNECTIONS } from '../test/support/publish';
-import { envInt, median, progress, runAlone, sleep } from './browser/alone';
+import { envInt, progress, runAlone } from './browser/alone';
+import { sleep } from './pacing';
+import { median } from './stats';
 import { openDashboardTabs, type DashboardTabs } from './browser/dashboard-tabs';
 import { setPageHidden } from './browser/page-visibility';
 import { browserCpuWindow, loadAverage, startCpuWindow } from './browser/profile-cpu';

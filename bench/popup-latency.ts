@@ -24,7 +24,9 @@ import { CHROME_EXTENSION_DIR, launchChromiumWithExtension } from '../test/suppo
 import { OptionsPage } from '../test/support/pages/options';
 import { PopupPage } from '../test/support/pages/popup';
 import { spawnServerProcess, type ServerProcess } from '../test/support/server';
-import { envInt, median, percentile, progress, runAlone, sleep } from './browser/alone';
+import { envInt, progress, runAlone } from './browser/alone';
+import { sleep } from './pacing';
+import { median, percentile } from './stats';
 import { openDashboardTabs, waitForConnected, waitForPriceRows } from './browser/dashboard-tabs';
 import { installProbes, runProbes } from './browser/latency-probe';
 import { browserCpuWindow, loadAverage } from './browser/profile-cpu';
