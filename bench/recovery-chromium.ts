@@ -36,7 +36,7 @@ import { BROWSER_PATHS, CHROMIUM_ARGS } from '../test/support/puppeteer';
 import { startTestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
 import { MISSED, publishMissed, RETENTION } from './recovery';
-import { median } from './stats';
+import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
 const USER = 'bench';
@@ -215,7 +215,7 @@ export async function recoveryChromiumRows(rounds = Number(process.env.RECOVERY_
     system,
     'events missed': MISSED,
     'reconnect → all stored/handled ms': times[i]!,
-    'vs Socket.IO': `${(times[i]! / times[1]!).toFixed(2)}×`,
+    'vs Socket.IO': ratio(times[i]!, times[1]!),
     'events lost': outcomes[i]!.reduce((sum, o) => sum + o.lost, 0),
     'events duplicated': outcomes[i]!.reduce((sum, o) => sum + o.duplicated, 0),
     'durable (IndexedDB)': durable,
