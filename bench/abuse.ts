@@ -26,6 +26,7 @@ import { topics } from '../lib/wire/topics';
 import { spawnServerProcess } from '../test/support/server';
 import { benchNews, benchPrices, NEWS_COUNT } from './abuse/data';
 import { openRawSocket, type RawSocket } from './abuse/raw-socket';
+import { median } from './stats';
 import type { Row } from './table';
 
 const ROUNDS = Number(process.env.ABUSE_ROUNDS ?? 3);
@@ -241,11 +242,6 @@ async function run(start: () => Promise<Target>, attack: Attack): Promise<Outcom
     await target.close();
   }
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 export async function abuseRows(): Promise<Row[]> {
   const systems = [

@@ -16,8 +16,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { CHROME_EXTENSION_DIR } from '../test/support/chromium';
-import { envInt, median, progress, runAlone, sleep } from './browser/alone';
-import { CHROMIUM_ARGS } from './browser/dashboard-tabs';
+import { BROWSER_PATHS, CHROMIUM_ARGS } from '../test/support/puppeteer';
+import { envInt, progress, runAlone } from './browser/alone';
+import { sleep } from './pacing';
+import { median } from './stats';
 import { loadAverage } from './browser/profile-cpu';
 import type { Row } from './table';
 
@@ -49,7 +51,7 @@ async function launchWithScript(scriptFile: string | null): Promise<Loaded> {
   };
   writeFileSync(join(extensionDir, 'manifest.json'), JSON.stringify(manifest));
   const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: BROWSER_PATHS.chromium,
     headless: true,
     args: [...CHROMIUM_ARGS, `--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`],
   });

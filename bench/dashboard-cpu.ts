@@ -20,7 +20,9 @@
  */
 import { spawnServerProcess } from '../test/support/server';
 import { CONNECTIONS } from '../test/support/publish';
-import { envInt, median, progress, runAlone, sleep } from './browser/alone';
+import { envInt, progress, runAlone } from './browser/alone';
+import { sleep } from './pacing';
+import { median, ratio } from './stats';
 import { openDashboardTabs, type DashboardTabs } from './browser/dashboard-tabs';
 import { setPageHidden } from './browser/page-visibility';
 import { browserCpuWindow, loadAverage, startCpuWindow } from './browser/profile-cpu';
@@ -115,7 +117,7 @@ export async function dashboardCpuRows(): Promise<Row[]> {
       'browser CPU-s in the window': Number(browserCpu.toFixed(2)),
       'browser cores busy': Number((browserCpu / (windowMs / 1000)).toFixed(2)),
       'server CPU-s': Number(median(list.map((s) => s.serverCpu)).toFixed(2)),
-      'vs per-tab hubs': `${(browserCpu / perTab).toFixed(2)}×`,
+      'vs per-tab hubs': ratio(browserCpu, perTab),
       'load avg': median(list.map((s) => s.load)).toFixed(2),
     };
   };

@@ -29,6 +29,7 @@ import { topics } from '../lib/wire/topics';
 import { openSqliteEventLog } from '../server/event-log/sqlite';
 import { startServer } from '../server/server';
 import { report } from './report';
+import { median, ratio } from './stats';
 import type { Row } from './table';
 
 const PUBLISHERS = 50;
@@ -160,11 +161,6 @@ function overHttp(): Path & { closeAll(): Promise<void> } {
   };
 }
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -202,7 +198,7 @@ export async function durablePublishRows(): Promise<Row[]> {
           'publishes/s': Math.round(rates.get(commit)!),
           'p50 ms': round2(percentile(latencies, 0.5)),
           'p99 ms': round2(percentile(latencies, 0.99)),
-          'publishes/s vs one fsync each': `${round2(rates.get(commit)! / rates.get('each')!)}x`,
+          'publishes/s vs one fsync each': ratio(rates.get(commit)!, rates.get('each')!),
         });
       }
     }

@@ -35,7 +35,7 @@ import { startServer, type RunningServer } from '../server/server';
 import { createFakeNetwork } from '../test/support/fake-network';
 import { openHub } from '../worker/core/hub';
 import { systemClock, type SocketLike } from '../worker/core/platform';
-import { median } from './stats';
+import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
 const codec = createCodec();
@@ -271,10 +271,10 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
       'frames sent (median)': median(out.sent),
       'reconnect → all acked ms (median)': ms,
       'msgs/s': Math.round(total / (ms / 1000)),
-      'vs bare': `${(ms / peer).toFixed(2)}×`,
-      'vs bare watching': `${(ms / watchingPeer).toFixed(2)}×`,
+      'vs bare': ratio(ms, peer),
+      'vs bare watching': ratio(ms, watchingPeer),
       'process CPU ms (median)': median(out.cpuMs),
-      'CPU vs bare': `${(median(out.cpuMs) / peerCpu).toFixed(2)}×`,
+      'CPU vs bare': ratio(median(out.cpuMs), peerCpu),
       'applied (all rounds)': out.applied,
       'answered from record': out.duplicates,
       refused: out.refused,

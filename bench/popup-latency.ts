@@ -24,7 +24,9 @@ import { CHROME_EXTENSION_DIR, launchChromiumWithExtension } from '../test/suppo
 import { OptionsPage } from '../test/support/pages/options';
 import { PopupPage } from '../test/support/pages/popup';
 import { spawnServerProcess, type ServerProcess } from '../test/support/server';
-import { envInt, median, percentile, progress, runAlone, sleep } from './browser/alone';
+import { envInt, progress, runAlone } from './browser/alone';
+import { sleep } from './pacing';
+import { median, percentile, ratio } from './stats';
 import { openDashboardTabs, waitForConnected, waitForPriceRows } from './browser/dashboard-tabs';
 import { installProbes, runProbes } from './browser/latency-probe';
 import { browserCpuWindow, loadAverage } from './browser/profile-cpu';
@@ -145,10 +147,10 @@ export async function popupLatencyRows(): Promise<Row[]> {
       system: side.name,
       'p50 ms': Math.round(percentile(all, 50)),
       'p99 ms': Math.round(percentile(all, 99)),
-      'p50 / p99 vs peer': `${(percentile(all, 50) / percentile(peer, 50)).toFixed(2)}× / ${(percentile(all, 99) / percentile(peer, 99)).toFixed(2)}×`,
+      'p50 / p99 vs peer': `${ratio(percentile(all, 50), percentile(peer, 50))} / ${ratio(percentile(all, 99), percentile(peer, 99))}`,
       'not shown': `${list.reduce((sum, s) => sum + s.missed, 0)} of ${list.reduce((sum, s) => sum + s.missed + s.latencies.length, 0)}`,
       'browser cores busy': cores.toFixed(2),
-      'CPU vs peer': `${(cores / peerCpu).toFixed(2)}×`,
+      'CPU vs peer': ratio(cores, peerCpu),
       'load avg': median(list.map((s) => s.load)).toFixed(2),
     };
   });

@@ -32,16 +32,17 @@ import { Server } from 'socket.io';
 import { topics } from '../lib/wire/topics';
 import { CHROME_EXTENSION_DIR, launchChromiumWithExtension } from '../test/support/chromium';
 import { OptionsPage } from '../test/support/pages/options';
+import { BROWSER_PATHS, CHROMIUM_ARGS } from '../test/support/puppeteer';
 import { startTestServer } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
 import { MISSED, publishMissed, RETENTION } from './recovery';
-import { median } from './stats';
+import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
 const USER = 'bench';
 const TOPIC = topics.feed(USER);
 const CAP_MS = 60_000;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM = BROWSER_PATHS.chromium;
 
 interface Outcome {
   readonly ms: number;
@@ -165,7 +166,7 @@ async function socketIoRun(): Promise<Outcome> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [...CHROMIUM_ARGS],
   });
   try {
     const page = await browser.newPage();
@@ -214,7 +215,7 @@ export async function recoveryChromiumRows(rounds = Number(process.env.RECOVERY_
     system,
     'events missed': MISSED,
     'reconnect → all stored/handled ms': times[i]!,
-    'vs Socket.IO': `${(times[i]! / times[1]!).toFixed(2)}×`,
+    'vs Socket.IO': ratio(times[i]!, times[1]!),
     'events lost': outcomes[i]!.reduce((sum, o) => sum + o.lost, 0),
     'events duplicated': outcomes[i]!.reduce((sum, o) => sum + o.duplicated, 0),
     'durable (IndexedDB)': durable,

@@ -36,7 +36,7 @@ import { startTcpProxy } from '../test/support/tcp-proxy';
 import { DB_NAME, type StoredEntry } from '../worker/store/db';
 import { openHub } from '../worker/core/hub';
 import { systemClock } from '../worker/core/platform';
-import { median } from './stats';
+import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
 export const MISSED = 10_000;
@@ -326,7 +326,7 @@ export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?
     process.stderr.write(`recovery bench: ${system}, cut + server restart: done\n`);
   }
   const times = cuts.map((outcomes) => (outcomes.every((o) => o.ms !== null) ? median(outcomes.map((o) => o.ms!)) : null));
-  const ratio = (ms: number | null) => (ms === null || times[1] === null ? '—' : `${(ms / times[1]!).toFixed(2)}×`);
+  const vsPeer = (ms: number | null) => ratio(ms ?? Number.NaN, times[1] ?? Number.NaN);
   return systems.flatMap(({ system }, i) => {
     const durable = restarts[i]!.lost === 0 ? 'yes (measured)' : 'no (measured)';
     const cut = cuts[i]!;
@@ -338,7 +338,7 @@ export async function recoveryRows(rounds = Number(process.env.RECOVERY_ROUNDS ?
         'recovered?': cut.at(-1)!.recovered,
         'events missed': MISSED,
         'time to catch up ms': times[i] ?? 'never',
-        'vs Socket.IO': ratio(times[i] ?? null),
+        'vs Socket.IO': vsPeer(times[i] ?? null),
         'events lost': cut.reduce((sum, o) => sum + o.lost, 0),
         'events duplicated': cut.map((o) => o.duplicated).join('; '),
         'durable across server restart?': durable,

@@ -11,7 +11,8 @@
  */
 import { signTestToken } from '../test/support/server';
 import { MEMORY_PROBE_OPTIONS, probeMemory, type MemorySample } from './peers/proc';
-import { median, ratio, sleep } from './peers/stats';
+import { sleep } from './pacing';
+import { percentile, ratio } from './stats';
 import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
 
@@ -62,7 +63,7 @@ export async function serverMemoryRows(): Promise<Row[]> {
       outcomes.get(name)!.push(await run(name, tokens));
     }
   }
-  const of = (name: SystemName, pick: (o: Outcome) => number) => median((outcomes.get(name) ?? []).map(pick));
+  const of = (name: SystemName, pick: (o: Outcome) => number) => percentile((outcomes.get(name) ?? []).map(pick), 50); // nearest rank: the lower middle one for an even count
   return SYSTEM_ORDER.map((name) => ({
     server: name,
     'heap + external KB / connection': of(name, (o) => o.heap) / 1024,

@@ -20,7 +20,8 @@
  */
 import { signTestToken } from '../test/support/server';
 import { cpuMs } from './peers/proc';
-import { median, paced, percentile, ratio, settle } from './peers/stats';
+import { paced, settle } from './pacing';
+import { percentile, ratio } from './stats';
 import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
 
@@ -154,7 +155,7 @@ export async function stateFanoutRows(): Promise<Row[]> {
         outcomes.get(name)!.push(await run(name, scenario, tokens));
       }
     }
-    const of = (name: SystemName, pick: (o: Outcome) => number) => median((outcomes.get(name) ?? []).map(pick));
+    const of = (name: SystemName, pick: (o: Outcome) => number) => percentile((outcomes.get(name) ?? []).map(pick), 50); // nearest rank: the lower middle one for an even count
     const peer: SystemName = 'Socket.IO 4';
     for (const name of SYSTEM_ORDER) {
       const runs = outcomes.get(name)!;

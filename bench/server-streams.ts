@@ -16,7 +16,8 @@
  */
 import { signTestToken } from '../test/support/server';
 import { cpuMs } from './peers/proc';
-import { median, paced, percentile, ratio, settle } from './peers/stats';
+import { paced, settle } from './pacing';
+import { median, percentile, ratio } from './stats';
 import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
 

@@ -7,7 +7,7 @@ import pino, { type LevelWithSilent } from 'pino';
 import type { Result } from '../lib/errors';
 import { err, ok } from '../lib/errors';
 import { MAX_TOKEN_TTL_SECONDS, MIN_SECRET_LENGTH } from './auth/tokens';
-import { readBoundsEnv } from './env-bounds';
+import { DAY_MS, positive, readBoundsEnv } from './env-bounds';
 import { DEFAULT_RETENTION } from './event-log/types';
 import { readLimitsEnv } from './limits/env';
 import { DEFAULTS, MAX_SIMULATOR_RATE, randomAdminToken, type ServerInput } from './options';
@@ -20,16 +20,6 @@ export interface EnvConfig {
   readonly generatedAdminToken: boolean;
   /** `NODE_ENV=production`: no ready-made access token is printed, extension origins must be listed. */
   readonly production: boolean;
-}
-
-const DAY_MS = 24 * 3600 * 1000;
-
-/** A positive number from the environment, or `fallback` when unset or empty. */
-function positive(value: string | undefined, fallback: number, integer: boolean): number | null {
-  if (value === undefined || value.trim() === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0 || (integer && !Number.isSafeInteger(parsed))) return null;
-  return parsed;
 }
 
 /** The levels `LOG_LEVEL` may name: pino's, and `silent`. */
@@ -63,9 +53,8 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
   if (maxEvents === null) return err('InvalidEnv', `RETENTION_EVENTS must be a positive integer, got ${JSON.stringify(env.RETENTION_EVENTS)}`);
   const days = positive(env.RETENTION_DAYS, DEFAULT_RETENTION.maxAgeMs / DAY_MS, false);
   if (days === null) return err('InvalidEnv', `RETENTION_DAYS must be a positive number of days, got ${JSON.stringify(env.RETENTION_DAYS)}`);
-  const flushMs = positive(env.FLUSH_MS, DEFAULTS.flushMs, true);
-  const flushSet = env.FLUSH_MS !== undefined && env.FLUSH_MS.trim() !== '';
-  if (flushMs === null || flushMs > 10_000) return err('InvalidEnv', `FLUSH_MS must be whole ms from 1 to 10000, got ${JSON.stringify(env.FLUSH_MS)}`);
+  const flushMs = positive(env.FLUSH_MS, undefined, true);
+  if (flushMs === null || (flushMs ?? 0) > 10_000) return err('InvalidEnv', `FLUSH_MS must be whole ms from 1 to 10000, got ${JSON.stringify(env.FLUSH_MS)}`);
   const logLevel = env.LOG_LEVEL?.trim() || DEFAULTS.logLevel;
   if (!isLogLevel(logLevel)) return err('InvalidEnv', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.LOG_LEVEL)}`);
   const simulatorOff = ['off', 'false', '0', 'no'].includes((env.SIMULATOR ?? '').trim().toLowerCase());
@@ -94,7 +83,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
       allowExtensionOrigins: !production,
       ...(dashboardDir ? { dashboardDir } : {}),
       simulator: simulatorOff ? 'off' : { ticksPerSecond: rate },
-      ...(flushSet ? { flushMs } : {}),
+      ...(flushMs === undefined ? {} : { flushMs }),
       limits: limits.value,
       logLevel,
       ...bounds.value,

@@ -14,24 +14,7 @@ import { ALERT_MESSAGE_KINDS, isAlertMessageKind } from './alerts/messages';
  * stream events (`slow-consumer`, 1013), the limits (`server-busy` and `too-many-pending`, 1013;
  * `too-many-connections` for one user, 4013; `rate-limited`, 4029), and the protocol faults.
  */
-export type RefusalReason =
-  | 'origin'
-  | 'path'
-  | 'version'
-  | 'unauthorized'
-  | 'expired'
-  | 'wrong-user'
-  | 'not-ready'
-  | 'bad-frames'
-  | 'handshake-timeout'
-  | 'ping-timeout'
-  | 'slow-consumer'
-  | 'server-busy'
-  | 'too-many-pending'
-  | 'too-many-connections'
-  | 'rate-limited';
-
-const REFUSAL_REASONS: readonly RefusalReason[] = [
+const REFUSAL_REASONS = [
   'origin',
   'path',
   'version',
@@ -47,7 +30,9 @@ const REFUSAL_REASONS: readonly RefusalReason[] = [
   'too-many-pending',
   'too-many-connections',
   'rate-limited',
-];
+] as const;
+
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** Why a `subscribe` was refused (the connection stays). */
 export type SubscriptionRefusal = 'forbidden' | 'invalid-cursor' | 'unknown-topic' | 'too-many-topics';

@@ -13,22 +13,6 @@ export async function runAlone(moduleUrl: string, title: string, rows: () => Pro
 /** Progress on stderr, so a long benchmark shows it is alive without mixing into the tables. */
 export const progress = (message: string): void => void process.stderr.write(`  … ${message}\n`);
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The median of `values` (the mean of the middle two for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** The `p`-th percentile (0–100) of `values`, nearest rank. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 /** A positive integer from the environment variable `name`, or `fallback`. */
 export function envInt(name: string, fallback: number): number {
   const value = Number(process.env[name]);

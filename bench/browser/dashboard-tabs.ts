@@ -13,17 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { BROWSER_PATHS, CHROMIUM_ARGS } from '../../test/support/puppeteer';
 import { emulatePageVisibility } from './page-visibility';
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  // Without these Chromium keeps trying the network, which is closed here.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 
 export interface LaunchedPages {
   readonly context: BrowserContext;
@@ -36,7 +27,7 @@ export interface LaunchedPages {
 export async function launchPlainChromium(args: readonly string[] = []): Promise<LaunchedPages> {
   const profileDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
   const context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: BROWSER_PATHS.chromium,
     headless: true,
     args: [...CHROMIUM_ARGS, ...args],
   });

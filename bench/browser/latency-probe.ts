@@ -8,7 +8,7 @@
  */
 import type { Page } from 'playwright-core';
 import type { ServerHttp } from '../../test/support/server';
-import { sleep } from './alone';
+import { sleep } from '../pacing';
 
 export const PROBE_SYMBOL = 'PROBE';
 /** Probe `i` publishes this price; its row then reads `formatPrice` of it, e.g. `512.00`. */

@@ -197,65 +197,58 @@ interface PeerEvent {
   value: { price: number };
 }
 
-async function socketIo(options: StartOptions): Promise<BenchServer> {
-  const peer = await spawnPeer('socketio-server.ts', { PEER_TOKEN_SECRET: TEST_TOKEN_SECRET, ...options.env });
+type ClientSetup = (token: string, topics: readonly string[], on: ClientHandlers) => Parameters<typeof open>[2];
+
+/** A peer server (`script` under bench/peers) whose clients connect at `wsPath` and speak `setup`'s protocol; it publishes on `/news` and `/price`. */
+async function peerServer(name: SystemName, script: string, wsPath: string, setup: ClientSetup, options: StartOptions): Promise<BenchServer> {
+  const peer = await spawnPeer(script, { PEER_TOKEN_SECRET: TEST_TOKEN_SECRET, ...options.env });
   const http = publisher(peer.url);
   return {
-    name: 'Socket.IO 4',
+    name,
     pid: peer.pid,
     output: peer.output,
-    client: (token, topics, on) =>
-      open(`ws://127.0.0.1:${peer.port}/socket.io/?EIO=4&transport=websocket`, on, (ws, ready, fail) => {
-        let waiting = topics.length;
-        ws.on('message', (data: Buffer) => {
-          const text = data.toString('utf8');
-          // Engine.IO v4 packets: 0 open, 2 ping, 4 message; Socket.IO packets inside: 0 connect, 2 event, 4 connect error.
-          if (text === '2') return ws.send('3');
-          if (text[0] === '0') return ws.send(`40${JSON.stringify({ token })}`);
-          if (text.startsWith('40')) {
-            if (topics.length === 0) return ready();
-            for (const topic of topics) ws.send(`42${JSON.stringify(['subscribe', { topic }])}`);
-            return;
-          }
-          if (text.startsWith('44')) return fail(new Error(`connect error: ${text}`));
-          if (!text.startsWith('42')) return;
-          const [name, payload] = JSON.parse(text.slice(2)) as [string, PeerEvent];
-          if (name === 'event') on.event(payload.seq, payload.data.title);
-          else if (name === 'state') on.state(payload.topic, payload.value.price);
-          else if (name === 'subscribed' && --waiting === 0) ready();
-        });
-      }),
+    client: (token, topics, on) => open(`ws://127.0.0.1:${peer.port}${wsPath}`, on, setup(token, topics, on)),
     publishNews: (title, body) => http.news('/news', { title, body }),
     publishPrice: (symbol, price) => http.price('/price', { symbol, price }),
     close: () => (http.close(), peer.close()),
   };
 }
 
-async function rawWs(options: StartOptions): Promise<BenchServer> {
-  const peer = await spawnPeer('ws-server.ts', { PEER_TOKEN_SECRET: TEST_TOKEN_SECRET, ...options.env });
-  const http = publisher(peer.url);
-  return {
-    name: 'raw ws',
-    pid: peer.pid,
-    output: peer.output,
-    client: (token, topics, on) =>
-      open(`ws://127.0.0.1:${peer.port}/ws`, on, (ws, ready) => {
-        let waiting = topics.length;
-        ws.on('open', () => ws.send(JSON.stringify({ t: 'hello', token })));
-        ws.on('message', (data: Buffer) => {
-          const frame = JSON.parse(data.toString('utf8')) as PeerEvent & { t: string };
-          if (frame.t === 'event') on.event(frame.seq, frame.data.title);
-          else if (frame.t === 'state') on.state(frame.topic, frame.value.price);
-          else if (frame.t === 'welcome' && topics.length === 0) ready();
-          else if (frame.t === 'welcome') for (const topic of topics) ws.send(JSON.stringify({ t: 'subscribe', topic }));
-          else if (frame.t === 'subscribed' && --waiting === 0) ready();
-        });
-      }),
-    publishNews: (title, body) => http.news('/news', { title, body }),
-    publishPrice: (symbol, price) => http.price('/price', { symbol, price }),
-    close: () => (http.close(), peer.close()),
-  };
-}
+const socketIo = (options: StartOptions): Promise<BenchServer> =>
+  peerServer('Socket.IO 4', 'socketio-server.ts', '/socket.io/?EIO=4&transport=websocket', (token, topics, on) => (ws, ready, fail) => {
+    let waiting = topics.length;
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString('utf8');
+      // Engine.IO v4 packets: 0 open, 2 ping, 4 message; Socket.IO packets inside: 0 connect, 2 event, 4 connect error.
+      if (text === '2') return ws.send('3');
+      if (text[0] === '0') return ws.send(`40${JSON.stringify({ token })}`);
+      if (text.startsWith('40')) {
+        if (topics.length === 0) return ready();
+        for (const topic of topics) ws.send(`42${JSON.stringify(['subscribe', { topic }])}`);
+        return;
+      }
+      if (text.startsWith('44')) return fail(new Error(`connect error: ${text}`));
+      if (!text.startsWith('42')) return;
+      const [name, payload] = JSON.parse(text.slice(2)) as [string, PeerEvent];
+      if (name === 'event') on.event(payload.seq, payload.data.title);
+      else if (name === 'state') on.state(payload.topic, payload.value.price);
+      else if (name === 'subscribed' && --waiting === 0) ready();
+    });
+  }, options);
+
+const rawWs = (options: StartOptions): Promise<BenchServer> =>
+  peerServer('raw ws', 'ws-server.ts', '/ws', (token, topics, on) => (ws, ready) => {
+    let waiting = topics.length;
+    ws.on('open', () => ws.send(JSON.stringify({ t: 'hello', token })));
+    ws.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString('utf8')) as PeerEvent & { t: string };
+      if (frame.t === 'event') on.event(frame.seq, frame.data.title);
+      else if (frame.t === 'state') on.state(frame.topic, frame.value.price);
+      else if (frame.t === 'welcome' && topics.length === 0) ready();
+      else if (frame.t === 'welcome') for (const topic of topics) ws.send(JSON.stringify({ t: 'subscribe', topic }));
+      else if (frame.t === 'subscribed' && --waiting === 0) ready();
+    });
+  }, options);
 
 export const SYSTEMS: Readonly<Record<SystemName, (options: StartOptions) => Promise<BenchServer>>> = {
   Switchboard: (options) => switchboard(options),

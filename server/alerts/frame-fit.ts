@@ -11,9 +11,10 @@ import type { AlertsState, ServerAlert } from '../../lib/wire/alerts';
 import type { Codec } from '../../lib/wire/codec';
 import type { StateFrame } from '../../lib/wire/protocol';
 import { MAX_TOPIC_LENGTH } from '../../lib/wire/topics';
+import { arrayHeader } from '../clients/frames';
 
-/** msgpack array headers: fixarray up to 15 elements, 1 byte like the empty one; array16 3; array32 5. */
-const headerGrowth = (count: number): number => (count <= 15 ? 0 : count <= 0xffff ? 2 : 4);
+/** How much longer the msgpack array header of `count` items is than the empty array's. */
+const headerGrowth = (count: number): number => arrayHeader(count).byteLength - 1;
 
 export interface AlertsFrameFit {
   /** The encoded size of `state` in a `state` frame on the longest topic the protocol allows, sent at `at`. */

@@ -46,7 +46,7 @@ export const eventFrame = (event: StoredEvent): EventFrame => ({
 });
 
 /** msgpack array header for `n` items (fixarray, array 16, array 32). */
-function arrayHeader(n: number): Uint8Array {
+export function arrayHeader(n: number): Uint8Array {
   if (n < 16) return Uint8Array.of(0x90 | n);
   if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
   return Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);

@@ -33,7 +33,8 @@ export interface LaunchedBrowser {
   close(): Promise<void>;
 }
 
-const CHROMIUM_ARGS = [
+/** Chromium's flags for tests and benchmarks: no sandbox or GPU here, and no network, which is closed. */
+export const CHROMIUM_ARGS: readonly string[] = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',

@@ -1,20 +1,4 @@
-/** Small statistics for the server benchmarks: percentiles and medians of samples. */
-
-/** The `p`-th percentile (0–100) of `values` (nearest rank); NaN for none. */
-export function percentile(values: ArrayLike<number>, p: number): number {
-  const sorted = Float64Array.from(values).filter((v) => !Number.isNaN(v)).sort();
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-export const median = (values: readonly number[]): number => percentile(values, 50);
-
-/** `a / b` as `1.23×` (two significant digits below 0.1: `0.0046×`), or `—` when either is missing. */
-export function ratio(a: number, b: number): string {
-  if (!(Number.isFinite(a) && Number.isFinite(b) && b > 0)) return '—';
-  const r = a / b;
-  return `${r < 0.1 ? r.toPrecision(2) : r.toFixed(2)}×`;
-}
+/** Timing for the benchmarks: sleeping, calling on a fixed schedule, waiting for a condition to settle. */
 
 export const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, Math.max(0, ms)));
 
