@@ -1,7 +1,8 @@
 /**
  * A quick exact check for the server frames that come by the thousand: `event` frames, alone or
- * packed in a `batch` (a replay after a long absence). Checking each with the protocol's valibot
- * schema cost the hub about as much as decoding the msgpack. This check accepts a frame only where
+ * packed in a `batch` (a replay after a long absence), and successful `ack`s (an outbox flush gets
+ * one per message). Checking each with the protocol's valibot schema cost the hub about as much as
+ * decoding the msgpack. This check accepts a frame only where
  * `ServerFrameSchema` would accept it and give the same value back: every field of
  * `EventFrameSchema` checked the same way, and no key the schema does not name (valibot would drop
  * it, so the frame would no longer be the same value). Anything else, also any valid frame it does
@@ -43,14 +44,33 @@ function isEventFrame(value: unknown): value is EventFrame {
   );
 }
 
+/** `AckOk`'s limit: `id` is `text(64)`. */
+const MAX_ACK_ID = 64;
+
 /**
- * `value` (a decoded frame whose tag is known) as a `ServerFrame` when it is an `event` frame, or a
- * `batch` of nothing but `event` frames, that the schema would return unchanged; otherwise
+ * Whether `value` is a successful `ack` exactly as `AckOk` reads it: `t`, `id` and `ok: true`, and
+ * `result` only when the key is there (valibot keeps a present optional key, any value).
+ */
+function isAckOk(frame: Record<string, unknown>): boolean {
+  const { id } = frame;
+  const keys = ownKeyCount(frame);
+  return (
+    frame.ok === true &&
+    typeof id === 'string' &&
+    id.length <= MAX_ACK_ID &&
+    (keys === 3 || (keys === 4 && Object.hasOwn(frame, 'result')))
+  );
+}
+
+/**
+ * `value` (a decoded frame whose tag is known) as a `ServerFrame` when it is an `event` frame, a
+ * `batch` of nothing but `event` frames, or a successful `ack`, that the schema would return unchanged; otherwise
  * `undefined`: the caller checks it with the schema.
  */
 export function quickServerFrame(value: object): ServerFrame | undefined {
   const frame = value as Record<string, unknown>;
   if (frame.t === 'event') return isEventFrame(frame) ? frame : undefined;
+  if (frame.t === 'ack') return isPlainObject(frame) && isAckOk(frame) ? (frame as ServerFrame) : undefined;
   if (frame.t !== 'batch' || !isPlainObject(frame) || ownKeyCount(frame) !== 2) return undefined;
   const frames = frame.frames;
   if (!Array.isArray(frames)) return undefined;

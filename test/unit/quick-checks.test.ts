@@ -1,5 +1,5 @@
 /**
- * The quick checks for `event` and `batch` frames and for the common notification agree with the protocol's schema: whatever it
+ * The quick checks for `event`, `batch` and successful `ack` frames and for the common notification agree with the protocol's schema: whatever it
  * accepts, the schema accepts and returns as the same value; whatever it turns down goes to the
  * schema (so an invalid frame still fails, with the schema's message).
  */
@@ -66,6 +66,38 @@ describe('quickServerFrame', () => {
     expect(quickServerFrame({ t: 'batch', frames: [event, state] })).toBeUndefined();
     expect(quickServerFrame({ t: 'batch', frames: [event], extra: 1 })).toBeUndefined();
     expect(quickServerFrame({ t: 'batch', frames: 'no' })).toBeUndefined();
+  });
+
+  const ack = { t: 'ack', id: 'm-1', ok: true };
+  const acks: Record<string, unknown> = {
+    valid: ack,
+    'a result': { ...ack, result: { id: 'a1' } },
+    'a null result': { ...ack, result: null },
+    'id at the limit': { ...ack, id: 'x'.repeat(64) },
+    'id over the limit': { ...ack, id: 'x'.repeat(65) },
+    'id a number': { ...ack, id: 1 },
+    'id missing': { t: 'ack', ok: true },
+    'ok false': { ...ack, ok: false },
+    'ok the string true': { ...ack, ok: 'true' },
+    'an extra key': { ...ack, extra: 1 },
+    'an extra key beside a result': { ...ack, result: 1, extra: 1 },
+    'a failed ack': { t: 'ack', id: 'm-1', ok: false, error: { code: 'invalid', message: 'no' } },
+    'null prototype': Object.assign(Object.create(null) as object, ack),
+  };
+
+  test.each(Object.entries(acks))('an ack with %s: accepted only where the schema returns it unchanged', (_, value) => {
+    const quick = quickServerFrame(value as object);
+    if (quick === undefined) return;
+    const schema = schemaSays(value);
+    expect(schema.ok).toBe(true);
+    expect(quick).toStrictEqual(schema.output);
+  });
+
+  test('takes the common successful acks, with and without a result', () => {
+    expect(quickServerFrame(ack)).toBe(ack);
+    expect(quickServerFrame(acks['a result'] as object)).toBe(acks['a result']);
+    expect(quickServerFrame(acks['id over the limit'] as object)).toBeUndefined();
+    expect(quickServerFrame(acks['a failed ack'] as object)).toBeUndefined();
   });
 
   test.each(Object.entries(variants).filter(([, value]) => !schemaSays(value).ok))(
