@@ -69,6 +69,14 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
   const dashboardDir = env.DASHBOARD_DIR?.trim();
   const limits = readLimitsEnv(env);
   if (!limits.ok) return limits;
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
+    return err('InvalidEnv', `REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379, got ${JSON.stringify(redisUrl.slice(0, 100))}`);
+  }
+  // Every node must verify every other node's tokens.
+  if (redisUrl !== undefined && !tokenSecret) {
+    return err('InvalidEnv', 'REDIS_URL needs TOKEN_SECRET too: the same secret on every node, so a token minted on one node works on all');
+  }
   return ok({
     options: {
       port,
@@ -76,6 +84,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
       adminToken,
       store,
       dataDir,
+      ...(redisUrl ? { redisUrl } : {}),
       retention: { maxEvents, maxAgeMs: Math.round(days * DAY_MS) },
       ...(tokenSecret ? { tokenSecret } : {}),
       tokenTtlSeconds,
@@ -92,4 +101,13 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     generatedAdminToken: !givenAdmin,
     production,
   });
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname.length > 0;
+  } catch {
+    return false;
+  }
 }

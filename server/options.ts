@@ -38,6 +38,11 @@ export interface ServerOptions {
   readonly dataDir: string;
   /** An already open log to use instead of opening `store` (the server does not close it). Default none. */
   readonly eventLog?: EventLog;
+  /**
+   * `redis://host:port` (`REDIS_URL`): this node is one of several that share this Redis and form
+   * one service. Prices go through it to every node. Default none: one node on its own.
+   */
+  readonly redisUrl?: string;
   /** What each topic's log keeps. Default 10000 events and 30 days (`RETENTION_EVENTS`, `RETENTION_DAYS`). */
   readonly retention: Retention;
   /**
@@ -177,6 +182,7 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     store: input.store ?? DEFAULTS.store,
     dataDir: input.dataDir ?? DEFAULTS.dataDir,
     ...(input.eventLog ? { eventLog: input.eventLog } : {}),
+    ...(input.redisUrl === undefined ? {} : { redisUrl: input.redisUrl }),
     retention: resolveRetention(input.retention),
     ...(input.tokenSecret === undefined ? {} : { tokenSecret: input.tokenSecret }),
     tokenTtlSeconds: input.tokenTtlSeconds ?? DEFAULTS.tokenTtlSeconds,

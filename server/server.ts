@@ -35,6 +35,7 @@ import { createMetrics } from './metrics';
 import { resolveOptions, type ServerInput } from './options';
 import type { PublishResult } from './prices/book';
 import { createPrices, type Prices } from './prices/prices';
+import { openRedisPriceRelay, type PriceRelay } from './redis/price-relay';
 import { openStreams, type Streams } from './streams/streams';
 import { createWebSocketEndpoint, WS_PATH } from './transports/websocket';
 
@@ -117,7 +118,25 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     throw error;
   }
   const clientMessages = createClientMessages({ alerts: alerts.service, metrics, logger });
-  const prices = createPrices({ options, metrics, frames, logger, reportError, onTick: (tick) => alerts.service.onTick(tick) });
+  let relay: PriceRelay | undefined;
+  try {
+    relay = options.redisUrl === undefined ? undefined : await openRedisPriceRelay({ url: options.redisUrl, logger });
+  } catch (error) {
+    await alerts.service.close();
+    await streams.close();
+    throw error;
+  }
+  const prices = createPrices({ options, metrics, frames, logger, reportError, onTick: (tick) => alerts.service.onTick(tick), ...(relay ? { relay } : {}) });
+  if (relay) {
+    try {
+      prices.seed(await relay.start((tick) => prices.book.accept(tick)));
+    } catch (error) {
+      await relay.close();
+      await alerts.service.close();
+      await streams.close();
+      throw error;
+    }
+  }
   const context: ClientContext = {
     codec,
     frames,
@@ -141,7 +160,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     listAlerts: (user) => alerts.service.list(user),
   });
   const dashboard = createDashboard({ dir: options.dashboardDir, logger });
-  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger }));
+  const unhealthy = (): string | null => (relay && !relay.available() ? 'Redis is unavailable (REDIS_URL)' : null);
+  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy }));
   const limitMetrics = createLimitMetrics(metrics.registry);
   capSockets(http, options.limits, limitMetrics);
   const caps = createConnectionCaps({ limits: options.limits, metrics: limitMetrics });
@@ -175,6 +195,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     // Not listening (e.g. the port is taken): release what was opened, then report.
     clients.stop();
     caps.stop();
+    await relay?.close();
     await alerts.service.close();
     await streams.close();
     throw error;
@@ -213,7 +234,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       alerts.topic.flush();
     },
     metricsText: () => metrics.render(),
-    close: () => (closing ??= shutdown({ http, clients, caps, prices, streams, alerts, logger })),
+    close: () => (closing ??= shutdown({ http, clients, caps, prices, relay, streams, alerts, logger })),
   };
 }
 
@@ -233,13 +254,14 @@ interface Running {
   readonly clients: LiveClients;
   readonly caps: ConnectionCaps;
   readonly prices: Prices;
+  readonly relay: PriceRelay | undefined;
   readonly streams: Streams;
   readonly alerts: Alerts;
   readonly logger: Logger;
 }
 
 /** Refuses new sockets, closes every client with 1001, stops the timers, then closes alerts and the log in that order. */
-async function shutdown({ http, clients, caps, prices, streams, alerts, logger }: Running): Promise<void> {
+async function shutdown({ http, clients, caps, prices, relay, streams, alerts, logger }: Running): Promise<void> {
   prices.simulator?.stop();
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
@@ -247,6 +269,7 @@ async function shutdown({ http, clients, caps, prices, streams, alerts, logger }
   clients.stop();
   caps.stop();
   prices.fanout.stop();
+  await relay?.close();
   alerts.topic.stop();
   streams.stop();
   http.closeAllConnections();

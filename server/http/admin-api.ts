@@ -80,10 +80,12 @@ export function createAdminRoutes(deps: AdminApiDeps): Routes {
 
   return {
     '/api/prices': {
-      POST: admin('{symbol, price}', ({ symbol, price }, res) => {
+      POST: admin('{symbol, price}', async ({ symbol, price }, res) => {
         const result = deps.publishPrice(symbol, price);
         if (!result.ok) return sendJson(res, 400, { error: result.error });
-        sendJson(res, 200, { topic: topics.prices(result.tick.symbol), ...result.tick });
+        // Through Redis, answered once every node has it (a StoreUnavailableError is a 503).
+        const tick = result.sent ? await result.sent : result.tick;
+        sendJson(res, 200, { topic: topics.prices(tick.symbol), ...tick });
       }),
     },
     '/api/tokens': {

@@ -3,10 +3,12 @@
  * API routes and the dashboard it is handed. The API paths (`/api/...`, `/metrics`, `/healthz`,
  * `/ws`) come first and answer JSON (except `/metrics`): unknown ones get 404 and known ones with
  * the wrong method 405, both with a readable `error`. Every other path is the dashboard's. A
- * handler that fails gets 500 and is counted.
+ * handler that fails gets 500 and is counted; one that failed because a shared store (Redis) is
+ * unreachable gets 503 with that store's message, and `/healthz` answers 503 while it is.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { isStoreUnavailable } from '../common/unavailable';
 import type { Metrics } from '../metrics';
 import { closeUnlessBodyRead, sendJson, type Handler, type Routes } from './body';
 import type { Dashboard } from './dashboard';
@@ -18,6 +20,8 @@ export interface HttpRoutesDeps {
   readonly dashboard: Pick<Dashboard, 'handle'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Why the server cannot serve right now (a shared store is unreachable), or `null` when it can. */
+  readonly unhealthy?: () => string | null;
 }
 
 /** Paths the API owns even when no route matches (a JSON 404 there, never a dashboard file). */
@@ -34,7 +38,13 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
 
   const routes: Routes = {
     ...deps.adminRoutes,
-    '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
+    '/healthz': {
+      GET: (_req, res) => {
+        const problem = deps.unhealthy?.() ?? null;
+        if (problem === null) return sendJson(res, 200, { ok: true });
+        sendJson(res, 503, { ok: false, error: problem }, { 'retry-after': '1' });
+      },
+    },
     '/metrics': { GET: getMetrics },
     '/ws': { GET: (_req, res) => sendJson(res, 426, { error: 'This endpoint speaks WebSocket only' }, { upgrade: 'websocket' }) },
   };
@@ -46,6 +56,11 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
     const methods = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const handler = methods && Object.hasOwn(methods, method) ? methods[method] : undefined;
     const fail = (error: unknown) => {
+      if (isStoreUnavailable(error)) {
+        deps.logger.warn({ err: error, method, path }, 'request refused: a shared store is unavailable');
+        if (!res.headersSent) return sendJson(res, 503, { error: error.message }, { 'retry-after': '1' });
+        return res.destroy();
+      }
       deps.metrics.handlerError();
       deps.logger.error({ err: error, method, path }, 'http handler failed');
       if (!res.headersSent) sendJson(res, 500, { error: 'Internal server error' });

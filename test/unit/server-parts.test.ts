@@ -275,11 +275,21 @@ describe('environment', () => {
     [{ FLUSH_MS: '0' }, /FLUSH_MS/],
     [{ FLUSH_MS: '20000' }, /FLUSH_MS/],
     [{ FLUSH_MS: '2.5' }, /FLUSH_MS/],
+    [{ REDIS_URL: 'localhost:6379', TOKEN_SECRET: 'x'.repeat(40) }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ REDIS_URL: 'http://127.0.0.1:6379', TOKEN_SECRET: 'x'.repeat(40) }, /REDIS_URL must be/],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379' }, /REDIS_URL needs TOKEN_SECRET/],
   ])('%j is refused with a reason', (env, message) => {
     const config = readEnv(env);
     expect(config.ok).toBe(false);
     expect(config.ok ? '' : config.error.message).toMatch(message);
   });
+});
+
+test('REDIS_URL with TOKEN_SECRET makes the node one of several on that Redis', () => {
+  const config = readEnv({ REDIS_URL: ' redis://127.0.0.1:6390 ', TOKEN_SECRET: 'x'.repeat(40) });
+  expect(config.ok && config.value.options.redisUrl).toBe('redis://127.0.0.1:6390');
+  const alone = readEnv({});
+  expect(alone.ok && 'redisUrl' in alone.value.options).toBe(false);
 });
 
 describe('options', () => {
