@@ -159,6 +159,18 @@ describe('redis alert store shared by several nodes', () => {
     expect(await store.trimApplied(200)).toBe(0);
   });
 
+  test('stores under different prefixes share nothing, even a prefix that reads as a glob', async () => {
+    const run = freshPrefix();
+    const globby = await node(`${run}*:`);
+    const plain = await node(`${run}x:`);
+    await globby.apply(put('alice', 'm1', 'a1', 100), keepAll);
+    await plain.apply(put('alice', 'm1', 'a2', 100), keepAll);
+    expect((await globby.load()).alerts).toEqual([heldAlert('a1')]);
+    expect(await globby.trimApplied(200)).toBe(1);
+    expect(await plain.findAck('alice', 'm1')).toEqual(okAck);
+    expect((await plain.load()).alerts).toEqual([heldAlert('a2')]);
+  });
+
   test('a price older than the one held does not replace it (a late write from another node)', async () => {
     const store = await node(freshPrefix());
     await store.savePrices([{ symbol: 'AAPL', price: 2, at: 20 }]);
