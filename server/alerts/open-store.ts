@@ -3,6 +3,7 @@
  * (a file in the data directory), `memory` (tests) or `redis` (shared by several nodes).
  */
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import type { StoreKind } from '../event-log/open';
 import { createMemoryAlertStore } from './store-memory';
 import { openRedisAlertStore } from './store-redis';
@@ -19,8 +20,8 @@ export interface OpenAlertStoreOptions {
   readonly redisUrl?: string;
   /** Prefix of every Redis key. Default `switchboard:`. */
   readonly redisKeyPrefix?: string;
-  /** Redis socket errors and failed reconnects, for the log. */
-  readonly onRedisError?: (error: Error) => void;
+  /** Hears the Redis connection's outages; required for `redis`. */
+  readonly logger?: Pick<Logger, 'warn' | 'info'>;
 }
 
 export async function openAlertStore(options: OpenAlertStoreOptions): Promise<AlertStore> {
@@ -30,11 +31,11 @@ export async function openAlertStore(options: OpenAlertStoreOptions): Promise<Al
     case 'sqlite':
       return openSqliteAlertStore({ path: join(options.dataDir, ALERTS_SQLITE_FILE) });
     case 'redis':
-      if (!options.redisUrl) throw new Error('The redis alert store needs a Redis URL');
+      if (!options.redisUrl || !options.logger) throw new Error('The redis alert store needs a Redis URL and a logger');
       return openRedisAlertStore({
         url: options.redisUrl,
+        logger: options.logger,
         ...(options.redisKeyPrefix === undefined ? {} : { keyPrefix: options.redisKeyPrefix }),
-        ...(options.onRedisError ? { onError: options.onRedisError } : {}),
       });
   }
 }

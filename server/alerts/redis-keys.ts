@@ -11,7 +11,7 @@
  * | `P{u:<user>}:acks` | hash | applied message id → JSON ack |
  * | `P{u:<user>}:applied` | sorted set | applied message id, scored by when it was applied (ms) |
  * | `P:alert-owners` | hash | alert id → user: ids are unique across users, and `saveStates` finds the owner |
- * | `P:prices` | hash | symbol → JSON `{price, at}` |
+ * | `P:alert-prices` | hash | symbol → JSON `{price, at}`: the last price the alert engine saw |
  * | `P:alert-lease` | string | the token of the node evaluating alerts, with a TTL |
  * | `P:alert-lease:fence` | string | the fence of the lease's latest holder (integer) |
  *
@@ -56,7 +56,7 @@ export function alertKeys(prefix: string = DEFAULT_KEY_PREFIX): AlertKeys {
     },
     everyUser: (key) => `${globEscape(head)}*}:${key}`,
     owners: `${prefix}alert-owners`,
-    prices: `${prefix}prices`,
+    prices: `${prefix}alert-prices`,
     lease: `${prefix}alert-lease`,
     leaseFence: `${prefix}alert-lease:fence`,
   };

@@ -4,8 +4,11 @@
  * the check that its id is new, its record and its effect are one step. Scripts only compare and
  * copy the JSON the store made; they never decode and re-encode it (Redis's cjson would round
  * numbers to 14 significant digits), except to read a price's `at`.
+ *
+ * They go by EVAL, not EVALSHA: after a Redis restart an EVALSHA fails with NOSCRIPT and its
+ * retry would run after commands sent behind it on the same connection. Redis caches a script's
+ * compiled form by its body, so EVAL costs the bytes of the body, nothing more.
  */
-import { luaScript } from '../redis/script';
 
 /**
  * KEYS: alerts, states, rev, acks, applied (of the user), owners.
@@ -13,9 +16,7 @@ import { luaScript } from '../redis/script';
  * or ''), alert id, the rule's JSON, the state's JSON.
  * Returns {'duplicate'} | {'stale', revision} | {'taken'} | {'applied', revision}.
  */
-export const APPLY = luaScript(
-  'apply',
-  `
+export const APPLY = `
 local alerts, states, rev, acks, applied, owners = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local user, id, at, ack, perUser, ifRevision = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local kind, alertId = ARGV[7], ARGV[8]
@@ -55,27 +56,21 @@ elseif kind == 'delete' and redis.call('HDEL', alerts, alertId) == 1 then
   revision = redis.call('INCR', rev)
 end
 return {'applied', revision}
-`,
-);
+`;
 
 /**
  * KEYS: alerts, states, rev (of one user). Returns {revision, alerts as HGETALL, states as HGETALL}.
  */
-export const USER_ALERTS = luaScript(
-  'user-alerts',
-  `
+export const USER_ALERTS = `
 return {tonumber(redis.call('GET', KEYS[3]) or '0'), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
-`,
-);
+`;
 
 /**
  * KEYS: the lease fence, then alerts, states, rev of each user in turn.
  * ARGV: the fence or '' (unfenced), then for each user: how many alerts, then id and state JSON of each.
  * Returns {'fenced', current fence or ''} | {'saved', states written}.
  */
-export const SAVE_STATES = luaScript(
-  'save-states',
-  `
+export const SAVE_STATES = `
 local fence = ARGV[1]
 if fence ~= '' then
   local current = redis.call('GET', KEYS[1])
@@ -99,16 +94,13 @@ for k = 2, #KEYS, 3 do
   if changed then redis.call('INCR', rev) end
 end
 return {'saved', written}
-`,
-);
+`;
 
 /**
  * KEYS: prices. ARGV: symbol, at, JSON {price, at} of each price in turn. A price older than the
  * one held is skipped: nodes save the prices they saw, and a late write must not win.
  */
-export const SAVE_PRICES = luaScript(
-  'save-prices',
-  `
+export const SAVE_PRICES = `
 for i = 1, #ARGV, 3 do
   local held = redis.call('HGET', KEYS[1], ARGV[i])
   if not held or cjson.decode(held).at <= tonumber(ARGV[i + 1]) then
@@ -116,13 +108,10 @@ for i = 1, #ARGV, 3 do
   end
 end
 return #ARGV / 3
-`,
-);
+`;
 
 /** KEYS: applied, acks (of one user). ARGV: the cut (ms). Forgets the records before it; returns how many. */
-export const TRIM_APPLIED = luaScript(
-  'trim-applied',
-  `
+export const TRIM_APPLIED = `
 local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
 for i = 1, #old, 1000 do
   local chunk = {unpack(old, i, math.min(i + 999, #old))}
@@ -130,5 +119,4 @@ for i = 1, #old, 1000 do
   redis.call('HDEL', KEYS[2], unpack(chunk))
 end
 return #old
-`,
-);
+`;

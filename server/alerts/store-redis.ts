@@ -8,11 +8,13 @@
  *
  * Beyond `AlertStore` (`SharedAlertStore`): a per-user revision for optimistic concurrency between
  * nodes, and firing state written under the alert lease's fence. While Redis cannot be reached
- * every method rejects at once with `StoreUnavailableError` rather than waiting for it.
+ * every method rejects at once with `StoreUnavailableError` rather than waiting for it; a write
+ * that fails so may still have happened (its reply lost), and a retry of the same message is then
+ * refused as a duplicate and answered from the record.
  */
+import type { Logger } from 'pino';
 import type { AlertStatus, ServerAlert } from '../../lib/wire/alerts';
-import { openRedisConnection, type RedisClient } from '../redis/connection';
-import { evalScript } from '../redis/script';
+import { closeRedis, connectRedis, storeError, type Redis } from '../redis/client';
 import { alertKeys, type AlertKeys } from './redis-keys';
 import { APPLY, SAVE_PRICES, SAVE_STATES, TRIM_APPLIED, USER_ALERTS } from './redis-scripts';
 import { AlertIdTakenError, DuplicateMessageError, FencedOffError, StaleRevisionError } from './store-errors';
@@ -24,10 +26,12 @@ export interface RedisAlertStoreOptions {
   readonly url: string;
   /** Prepended to every key, so several services can share one Redis. Default `switchboard:`. */
   readonly keyPrefix?: string;
-  /** How long opening waits for Redis. Default 10 000 ms. */
+  /** Hears each outage of the connection and its end. */
+  readonly logger: Pick<Logger, 'warn' | 'info'>;
+  /** How long opening waits for Redis before it fails. Default 5 000 ms. */
   readonly connectTimeoutMs?: number;
-  /** Socket errors and failed reconnects, for the log. */
-  readonly onError?: (error: Error) => void;
+  /** A command Redis has not answered after this long fails as unavailable. Default 5 000 ms. */
+  readonly commandTimeoutMs?: number;
 }
 
 /** Keys asked of each SCAN step (a hint to Redis, not a limit). */
@@ -69,13 +73,13 @@ function joinUser(rules: readonly string[], states: readonly string[]): HeldAler
   return alerts;
 }
 
-async function readUser(client: RedisClient, keys: AlertKeys, user: string): Promise<UserAlerts> {
-  const reply = (await evalScript(client, USER_ALERTS, [keys.user(user, 'alerts'), keys.user(user, 'states'), keys.user(user, 'rev')], [])) as [number, string[], string[]];
+async function readUser(client: Redis, keys: AlertKeys, user: string): Promise<UserAlerts> {
+  const reply = (await client.eval(USER_ALERTS, { keys: [keys.user(user, 'alerts'), keys.user(user, 'states'), keys.user(user, 'rev')] })) as [number, string[], string[]];
   return { revision: reply[0], alerts: joinUser(reply[1], reply[2]) };
 }
 
 /** Every key matching `pattern`, each once, in batches (SCAN may return a key twice). */
-async function* scanKeys(client: RedisClient, pattern: string, type: string): AsyncGenerator<string[]> {
+async function* scanKeys(client: Redis, pattern: string, type: string): AsyncGenerator<string[]> {
   const seen = new Set<string>();
   let cursor = '0';
   do {
@@ -89,16 +93,22 @@ async function* scanKeys(client: RedisClient, pattern: string, type: string): As
 
 export async function openRedisAlertStore(options: RedisAlertStoreOptions): Promise<SharedAlertStore> {
   const keys = alertKeys(options.keyPrefix);
-  const redis = await openRedisConnection({
+  const client = await connectRedis({
     url: options.url,
-    name: 'switchboard-alerts',
+    role: 'alerts',
+    logger: options.logger,
+    commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-    ...(options.onError ? { onError: options.onError } : {}),
   });
   let closed = false;
-
-  function open(): void {
+  /** Runs Redis calls (and nothing else: a failure to reach Redis is told apart by its type). */
+  async function run<T>(work: () => Promise<T>): Promise<T> {
     if (closed) throw new Error('The alert store is closed');
+    try {
+      return await work();
+    } catch (error) {
+      throw storeError(error, options.url);
+    }
   }
 
   return {
@@ -106,8 +116,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
     leaseKey: keys.lease,
     leaseFenceKey: keys.leaseFence,
     async load() {
-      open();
-      return redis.run(async (client) => {
+      return run(async () => {
         const alerts: HeldAlert[] = [];
         for await (const batch of scanKeys(client, keys.everyUser('alerts'), 'hash')) {
           const users = batch.flatMap((key) => keys.userOf(key, 'alerts') ?? []);
@@ -119,16 +128,13 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
       });
     },
     async userAlerts(user) {
-      open();
-      return redis.run((client) => readUser(client, keys, user));
+      return run(() => readUser(client, keys, user));
     },
     async findAck(user, messageId) {
-      open();
-      const ack = await redis.run((client) => client.hGet(keys.user(user, 'acks'), messageId));
+      const ack = await run(() => client.hGet(keys.user(user, 'acks'), messageId));
       return ack === null || ack === undefined ? undefined : (JSON.parse(String(ack)) as AckOutcome);
     },
     async apply({ user, messageId, at, ack, effect }, limits, applyOptions = {}) {
-      open();
       const perUser = Math.max(1, Math.floor(limits.perUser) || 1);
       const { ifRevision } = applyOptions;
       const effectArgs =
@@ -139,7 +145,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
             : ['', '', '', ''];
       const userKeys = (['alerts', 'states', 'rev', 'acks', 'applied'] as const).map((key) => keys.user(user, key));
       const args = [user, messageId, String(at), JSON.stringify(ack), String(perUser), ifRevision === undefined ? '' : String(ifRevision), ...effectArgs];
-      const reply = (await redis.run((client) => evalScript(client, APPLY, [...userKeys, keys.owners], args))) as [string, number?];
+      const reply = (await run(() => client.eval(APPLY, { keys: [...userKeys, keys.owners], arguments: args }))) as [string, number?];
       switch (reply[0]) {
         case 'applied':
           return;
@@ -154,9 +160,8 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
       }
     },
     async saveStates(alerts, fence) {
-      open();
       if (alerts.length === 0 && fence === undefined) return;
-      await redis.run(async (client) => {
+      await run(async () => {
         const owners = alerts.length === 0 ? [] : await client.hmGet(keys.owners, alerts.map((a) => a.id));
         const byUser = new Map<string, string[]>();
         alerts.forEach((alert, i) => {
@@ -174,23 +179,21 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
           args.push(String(list.length / 2), ...list);
         }
         if (byUser.size === 0 && fence === undefined) return;
-        const reply = (await evalScript(client, SAVE_STATES, scriptKeys, args)) as [string, string | number];
+        const reply = (await client.eval(SAVE_STATES, { keys: scriptKeys, arguments: args })) as [string, string | number];
         if (reply[0] === 'fenced') throw new FencedOffError(fence ?? 0, reply[1] === '' ? undefined : Number(reply[1]));
       });
     },
     async savePrices(prices) {
-      open();
       if (prices.length === 0) return;
       const args = prices.flatMap((p) => [p.symbol, String(p.at), JSON.stringify({ price: p.price, at: p.at })]);
-      await redis.run((client) => evalScript(client, SAVE_PRICES, [keys.prices], args));
+      await run(() => client.eval(SAVE_PRICES, { keys: [keys.prices], arguments: args }));
     },
     async trimApplied(before) {
-      open();
-      return redis.run(async (client) => {
+      return run(async () => {
         let removed = 0;
         for await (const batch of scanKeys(client, keys.everyUser('applied'), 'zset')) {
           const users = batch.flatMap((key) => keys.userOf(key, 'applied') ?? []);
-          const counts = await Promise.all(users.map((user) => evalScript(client, TRIM_APPLIED, [keys.user(user, 'applied'), keys.user(user, 'acks')], [String(before)])));
+          const counts = await Promise.all(users.map((user) => client.eval(TRIM_APPLIED, { keys: [keys.user(user, 'applied'), keys.user(user, 'acks')], arguments: [String(before)] })));
           removed += counts.reduce<number>((sum, n) => sum + Number(n), 0);
         }
         return removed;
@@ -199,7 +202,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
     async close() {
       if (closed) return;
       closed = true;
-      await redis.close();
+      await closeRedis(client);
     },
   };
 }

@@ -11,10 +11,13 @@
  * Redis or failing to renew in time ends the tenure (`onChange(false, fence)`); a node without
  * the lease tries to take it at the same pace, so a dead holder is replaced within about
  * `ttlMs + ttlMs / 3`. `close()` ends the tenure and releases the key for the next one at once.
+ *
+ * The fence is only as durable as Redis: one that restarts without its data counts from 1 again,
+ * so fencing across such a restart needs persistence (AOF), as the alerts themselves do.
  */
 import { randomUUID } from 'node:crypto';
-import { openRedisConnection, type RedisConnection } from './connection';
-import { evalScript, luaScript } from './script';
+import type { Logger } from 'pino';
+import { closeRedis, connectRedis } from './client';
 
 export interface LeaseOptions {
   readonly url: string;
@@ -26,11 +29,11 @@ export interface LeaseOptions {
   readonly ttlMs?: number;
   /** The tenure with `fence` began (`true`) or ended (`false`). Called in order, never twice the same. */
   readonly onChange: (holding: boolean, fence: number) => void;
-  /** Redis failures and errors thrown by `onChange`, for the log. */
-  readonly onError?: (error: unknown) => void;
+  /** Hears the connection's outages, failed renewals and errors thrown by `onChange`. */
+  readonly logger: Pick<Logger, 'warn' | 'info'>;
   /** Tells this holder apart in Redis. Default a random UUID. */
   readonly token?: string;
-  /** How long opening waits for Redis. Default 10 000 ms. */
+  /** How long opening waits for Redis before it fails. Default 5 000 ms. */
   readonly connectTimeoutMs?: number;
 }
 
@@ -44,9 +47,7 @@ export interface Lease {
 type LeaseState = { readonly s: 'seeking' } | { readonly s: 'holding'; readonly fence: number; readonly validUntil: number } | { readonly s: 'closed' };
 
 /** KEYS: lease, fence. ARGV: token, ttl. Returns the fence, or false when another node holds it. */
-const ACQUIRE = luaScript(
-  'lease-acquire',
-  `
+const ACQUIRE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
 end
@@ -56,26 +57,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return tonumber(redis.call('GET', KEYS[2]) or '0')
 end
 return false
-`,
-);
+`;
 
 /** KEYS: lease. ARGV: token, ttl. Returns 1 when renewed, 0 when it is no longer ours. */
-const RENEW = luaScript(
-  'lease-renew',
-  `
+const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
-`,
-);
+`;
 
 /** KEYS: lease. ARGV: token. */
-const RELEASE = luaScript(
-  'lease-release',
-  `
+const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-`,
-);
+`;
 
 /**
  * Clock drift allowed between this process and Redis, as Redlock does
@@ -88,14 +82,14 @@ export async function openLease(options: LeaseOptions): Promise<Lease> {
   const ttlMs = options.ttlMs ?? 3_000;
   const periodMs = Math.max(1, Math.floor(ttlMs / 3));
   const token = options.token ?? randomUUID();
-  const report = (error: unknown): void => options.onError?.(error);
-  const redis: RedisConnection = await openRedisConnection({
+  const report = (error: unknown, what: string): void => options.logger.warn({ err: error, lease: options.key }, what);
+  const client = await connectRedis({
     url: options.url,
-    name: 'switchboard-lease',
+    role: 'alert lease',
+    logger: options.logger,
     // A step never outlasts its period, so a hung Redis cannot hold a tenure past its validity.
     commandTimeoutMs: periodMs,
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-    onError: report,
   });
 
   let state: LeaseState = { s: 'seeking' };
@@ -108,7 +102,7 @@ export async function openLease(options: LeaseOptions): Promise<Lease> {
     try {
       options.onChange(holding, fence);
     } catch (error) {
-      report(error);
+      report(error, 'the lease change handler failed');
     }
   }
 
@@ -129,16 +123,17 @@ export async function openLease(options: LeaseOptions): Promise<Lease> {
     const validUntil = sentAt + ttlMs - driftMs(ttlMs);
     try {
       if (state.s === 'holding') {
-        const renewed = await redis.run((client) => evalScript(client, RENEW, [options.key], [token, String(ttlMs)]));
+        const renewed = await client.eval(RENEW, { keys: [options.key], arguments: [token, String(ttlMs)] });
         if (state.s !== 'holding') return;
         transition(Number(renewed) === 1 ? { ...state, validUntil } : { s: 'seeking' });
       } else if (state.s === 'seeking') {
-        const fence = await redis.run((client) => evalScript(client, ACQUIRE, [options.key, options.fenceKey], [token, String(ttlMs)]));
+        const fence = await client.eval(ACQUIRE, { keys: [options.key, options.fenceKey], arguments: [token, String(ttlMs)] });
         if (state.s === 'seeking' && fence !== null) transition({ s: 'holding', fence: Number(fence), validUntil });
       }
     } catch (error) {
       // Unanswered: a tenure runs on until its validity ends (the expiry timer), then it is lost.
-      report(error);
+      // While Redis is down every step fails: the connection already logs the outage once.
+      if (client.isReady) report(error, 'a lease step failed');
     }
   }
 
@@ -158,8 +153,8 @@ export async function openLease(options: LeaseOptions): Promise<Lease> {
         await inFlight;
         const held = state.s === 'holding';
         transition({ s: 'closed' });
-        if (held) await redis.run((client) => evalScript(client, RELEASE, [options.key], [token])).catch(report);
-        await redis.close();
+        if (held) await client.eval(RELEASE, { keys: [options.key], arguments: [token] }).catch((error: unknown) => report(error, 'the lease could not be released'));
+        await closeRedis(client);
       })();
       return closing;
     },

@@ -9,17 +9,20 @@
  * `StoreUnavailableError` until it is back.
  */
 import { createClient } from '@redis/client';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ServerAlert } from '../../lib/wire/alerts';
 import { AlertIdTakenError, DuplicateMessageError, FencedOffError, StaleRevisionError } from '../../server/alerts/store-errors';
 import { openRedisAlertStore } from '../../server/alerts/store-redis';
 import type { AppliedMessage, SharedAlertStore } from '../../server/alerts/store-types';
-import { StoreUnavailableError } from '../../server/redis/errors';
+import { StoreUnavailableError } from '../../server/common/unavailable';
 import { alertStoreContract, heldAlert, keepAll, okAck } from '../support/alert-store-contract';
 import { onCleanup, until, useCleanups } from '../support/cleanups';
 import { startTestRedis, type TestRedis } from '../support/redis-server';
 
 useCleanups();
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 let redis: TestRedis;
 let prefixes = 0;
@@ -30,7 +33,7 @@ afterAll(() => redis?.dispose());
 
 /** A store on the file's Redis, under this test's own prefix unless given one; closed after the test. */
 async function node(keyPrefix: string, url = redis.url): Promise<SharedAlertStore> {
-  const store = await openRedisAlertStore({ url, keyPrefix, connectTimeoutMs: 5_000 });
+  const store = await openRedisAlertStore({ url, keyPrefix, logger });
   onCleanup(() => store.close());
   return store;
 }
@@ -48,7 +51,7 @@ async function setKey(key: string, value: string): Promise<void> {
 describe('redis alert store', () => {
   alertStoreContract(async () => {
     const keyPrefix = freshPrefix();
-    return { store: await openRedisAlertStore({ url: redis.url, keyPrefix }), reopen: () => openRedisAlertStore({ url: redis.url, keyPrefix }) };
+    return { store: await openRedisAlertStore({ url: redis.url, keyPrefix, logger }), reopen: () => openRedisAlertStore({ url: redis.url, keyPrefix, logger }) };
   });
 });
 
@@ -188,7 +191,7 @@ describe('redis alert store durability and outages', () => {
   test('with AOF, what was applied survives kill -9 of Redis', async () => {
     const aof = await startTestRedis({ persistence: 'aof' });
     onCleanup(() => aof.dispose());
-    let store = await openRedisAlertStore({ url: aof.url });
+    let store = await openRedisAlertStore({ url: aof.url, logger });
     await store.apply(put('alice', 'm1', 'a1'), keepAll);
     await store.savePrices([{ symbol: 'AAPL', price: 200, at: 5 }]);
     await aof.kill();
@@ -237,10 +240,10 @@ describe('redis alert store durability and outages', () => {
     expect((await store.userAlerts('alice')).alerts).toHaveLength(2);
   });
 
-  test('opening while Redis is down rejects with StoreUnavailableError', async () => {
+  test('opening while Redis is down fails with an error that names it', async () => {
     const own = await startTestRedis();
     onCleanup(() => own.dispose());
     await own.stop();
-    await expect(openRedisAlertStore({ url: own.url, connectTimeoutMs: 300 })).rejects.toThrow(StoreUnavailableError);
+    await expect(openRedisAlertStore({ url: own.url, logger, connectTimeoutMs: 300 })).rejects.toThrow(`Redis at redis://127.0.0.1:${own.port}`);
   });
 });

@@ -8,6 +8,7 @@
  * back with its data (AOF) goes on counting fences where it was.
  */
 import { createClient } from '@redis/client';
+import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { ServerAlert } from '../../lib/wire/alerts';
 import { FencedOffError } from '../../server/alerts/store-errors';
@@ -19,6 +20,8 @@ import { startTestRedis, type TestRedis } from '../support/redis-server';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 
 useCleanups();
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** Short, so a takeover takes a second; renewals every 200 ms. */
 const TTL_MS = 600;
@@ -44,7 +47,7 @@ interface Holder {
 
 /** The keys of a fresh alert store, so each test has a lease of its own. */
 async function freshStore(url = redis.url) {
-  const store = await openRedisAlertStore({ url, keyPrefix: `lease${++prefixes}:` });
+  const store = await openRedisAlertStore({ url, keyPrefix: `lease${++prefixes}:`, logger });
   onCleanup(() => store.close());
   return store;
 }
@@ -64,6 +67,7 @@ function leaseGroup(keys: { readonly leaseKey: string; readonly leaseFenceKey: s
         key: keys.leaseKey,
         fenceKey: keys.leaseFenceKey,
         ttlMs: TTL_MS,
+        logger,
         onChange: (holding, fence) => journal.push({ who: name, holding, fence }),
       });
       onCleanup(async () => {

@@ -1,29 +1,31 @@
 /**
- * The pure parts of the Redis stores: the reconnect backoff (full jitter under a cap), URLs made
- * safe to log, and the alert store's key layout (one hash tag per user, keys mapped back to their
- * user, a prefix that cannot break the tags, SCAN patterns that match the prefix literally).
+ * The pure parts of the Redis stores: which failures are an outage (`StoreUnavailableError`, with
+ * the URL's password hidden) and which are bugs, and the alert store's key layout (one hash tag
+ * per user, keys mapped back to their user, a prefix that cannot break the tags, SCAN patterns
+ * that match the prefix literally).
  */
+import { ClientOfflineError, ErrorReply, SocketClosedUnexpectedlyError, TimeoutError } from '@redis/client';
 import { describe, expect, test } from 'vitest';
 import { alertKeys } from '../../server/alerts/redis-keys';
-import { reconnectDelay, redactUrl } from '../../server/redis/connection';
+import { StoreUnavailableError } from '../../server/common/unavailable';
+import { storeError } from '../../server/redis/client';
 
-describe('reconnect delay', () => {
-  test.each([
-    [0, 0.999, 49],
-    [1, 0.999, 99],
-    [5, 0.999, 1_598],
-    [6, 0.999, 1_998],
-    [1_000, 0.999, 1_998],
-    [1_000, 0, 0],
-  ])('after %i retries with random %f: %i ms', (retries, random, delay) => {
-    expect(reconnectDelay(retries, () => random)).toBe(delay);
-  });
-});
-
-test('a Redis URL loses its credentials before it is shown', () => {
-  expect(redactUrl('redis://user:secret@db.internal:6380/2')).toBe('redis://db.internal:6380/2');
-  expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
-  expect(redactUrl('not a url')).not.toContain('not a url');
+test('a failed Redis command becomes StoreUnavailableError only when Redis could not serve it', () => {
+  const url = 'redis://user:secret@db.internal:6380';
+  const offline = storeError(new ClientOfflineError(), url);
+  expect(offline).toBeInstanceOf(StoreUnavailableError);
+  expect((offline as Error).message).toMatch(/^Redis at redis:\/\/user:\*\*\*@db.internal:6380 is unavailable: /);
+  expect((offline as Error).message).not.toContain('secret');
+  expect(storeError(new SocketClosedUnexpectedlyError(), url)).toBeInstanceOf(StoreUnavailableError);
+  expect(storeError(new TimeoutError(), url)).toBeInstanceOf(StoreUnavailableError);
+  expect(storeError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), url)).toBeInstanceOf(StoreUnavailableError);
+  expect(storeError(new ErrorReply('LOADING Redis is loading the dataset in memory'), url)).toBeInstanceOf(StoreUnavailableError);
+  expect(storeError(new ErrorReply('READONLY You can\'t write against a read only replica.'), url)).toBeInstanceOf(StoreUnavailableError);
+  // What was sent is wrong: that is a bug to see, not an outage to wait out.
+  const scriptBug = new ErrorReply('ERR user_script:3: attempt to compare nil with number');
+  expect(storeError(scriptBug, url)).toBe(scriptBug);
+  const parseBug = new SyntaxError('Unexpected token');
+  expect(storeError(parseBug, url)).toBe(parseBug);
 });
 
 describe('alert store keys', () => {
@@ -39,7 +41,7 @@ describe('alert store keys', () => {
   });
 
   test('global keys sit under the prefix; the default prefix is switchboard:', () => {
-    expect([keys.owners, keys.prices, keys.lease, keys.leaseFence]).toEqual(['app:alert-owners', 'app:prices', 'app:alert-lease', 'app:alert-lease:fence']);
+    expect([keys.owners, keys.prices, keys.lease, keys.leaseFence]).toEqual(['app:alert-owners', 'app:alert-prices', 'app:alert-lease', 'app:alert-lease:fence']);
     expect(alertKeys().user('bob', 'rev')).toBe('switchboard:{u:bob}:rev');
   });
 
