@@ -2,6 +2,7 @@
  * The in-memory alert store, for tests and throwaway servers: nothing survives the process. Every
  * method completes before it yields, so `apply` is as atomic as the SQLite transaction.
  */
+import { DuplicateMessageError } from './store-errors';
 import type { AlertStore, AckOutcome, SymbolPrice } from './store-types';
 import type { HeldAlert } from './types';
 
@@ -29,7 +30,7 @@ export function createMemoryAlertStore(): AlertStore {
     async apply({ user, messageId, at, ack, effect }, limits) {
       open();
       let records = applied.get(user);
-      if (records?.has(messageId)) throw new Error(`Message ${messageId} of ${user} was already applied`);
+      if (records?.has(messageId)) throw new DuplicateMessageError(user, messageId);
       if (!records) applied.set(user, (records = new Map()));
       records.set(messageId, { at, ack });
       // Map keys iterate in insertion order: the first ones are the oldest, the new one is last.

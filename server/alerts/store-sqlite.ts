@@ -9,6 +9,7 @@
  */
 import type { AlertRule, AlertStatus, ServerAlert } from '../../lib/wire/alerts';
 import { num, openSqliteFile, str, transaction, type Row } from '../common/sqlite';
+import { DuplicateMessageError } from './store-errors';
 import type { AckOutcome, AlertStore, SymbolPrice } from './store-types';
 import type { HeldAlert } from './types';
 
@@ -111,7 +112,8 @@ export async function openSqliteAlertStore(options: { readonly path: string }): 
     async apply({ user, messageId, at, ack, effect }, limits) {
       open();
       transaction(db, () => {
-        // The primary key refuses an id recorded meanwhile, rolling the effect back with it.
+        // Inside the IMMEDIATE transaction, so no other writer can record the id between the two.
+        if (q.findAck.get(user, messageId)) throw new DuplicateMessageError(user, messageId);
         q.record.run(user, messageId, at, JSON.stringify(ack));
         q.evict.run(user, messageId, Math.max(1, limits.perUser) - 1);
         if (effect?.type === 'delete') q.delete.run(effect.alertId);

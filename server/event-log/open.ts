@@ -7,8 +7,8 @@ import { createMemoryEventLog } from './memory';
 import { openSqliteEventLog } from './sqlite';
 import type { EventLog, EventLogOptions } from './types';
 
-/** Where the log lives: `sqlite` (a file in the data directory, the default) or `memory` (tests). */
-export type StoreKind = 'sqlite' | 'memory';
+/** Where the log lives: `sqlite` (a file in the data directory, the default), `memory` (tests) or `redis` (several nodes). */
+export type StoreKind = 'sqlite' | 'memory' | 'redis';
 
 /** The SQLite file's name inside the data directory. */
 export const SQLITE_FILE = 'switchboard.sqlite';
@@ -25,6 +25,8 @@ export async function openEventLog(options: OpenEventLogOptions): Promise<EventL
       return createMemoryEventLog(options);
     case 'sqlite':
       return openSqliteEventLog({ ...options, path: join(options.dataDir, SQLITE_FILE) });
+    case 'redis':
+      throw new Error('The event log has no Redis implementation yet');
   }
 }
 

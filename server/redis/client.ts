@@ -6,8 +6,20 @@
  * a Redis that cannot be reached within `connectTimeoutMs` fails the start with a clear error
  * rather than leaving a node up that can do nothing.
  */
-import { createClient } from '@redis/client';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  createClient,
+  DisconnectsClientError,
+  ErrorReply,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+  TimeoutError,
+} from '@redis/client';
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../common/unavailable';
 
 /** Longest wait between two reconnect attempts, in ms. */
 const MAX_RECONNECT_MS = 2_000;
@@ -20,6 +32,8 @@ export interface ConnectRedisOptions {
   readonly role: string;
   readonly logger: Pick<Logger, 'warn' | 'info'>;
   readonly connectTimeoutMs?: number;
+  /** A command Redis has not answered after this long fails (it may still run). Default none. */
+  readonly commandTimeoutMs?: number;
 }
 
 /** `url` with any password replaced, for log lines and errors. */
@@ -33,10 +47,11 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
-function newClient(url: string, connectTimeout: number) {
+function newClient(url: string, connectTimeout: number, commandTimeout?: number) {
   return createClient({
     url,
     disableOfflineQueue: true,
+    ...(commandTimeout === undefined ? {} : { commandOptions: { timeout: commandTimeout } }),
     socket: { connectTimeout, reconnectStrategy: (retries) => Math.min(MAX_RECONNECT_MS, 50 * 2 ** Math.min(retries, 10)) },
   });
 }
@@ -47,7 +62,7 @@ export type Redis = ReturnType<typeof newClient>;
 export async function connectRedis(options: ConnectRedisOptions): Promise<Redis> {
   const where = redactRedisUrl(options.url);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const client = newClient(options.url, timeoutMs);
+  const client = newClient(options.url, timeoutMs, options.commandTimeoutMs);
   let down = false;
   client.on('error', (error: unknown) => {
     if (down) return;
@@ -83,4 +98,35 @@ export async function closeRedis(client: Redis): Promise<void> {
   } catch {
     client.destroy();
   }
+}
+
+/** Replies with which Redis says it cannot serve now (loading, read-only replica, …) rather than that the command is wrong. */
+const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|MISCONF|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|OOM)\b/;
+
+const CONNECTION_ERRORS = [
+  ClientOfflineError,
+  ClientClosedError,
+  SocketClosedUnexpectedlyError,
+  ConnectionTimeoutError,
+  SocketTimeoutError,
+  TimeoutError,
+  ReconnectStrategyError,
+  DisconnectsClientError,
+];
+
+/**
+ * What a failed command becomes: a `StoreUnavailableError` saying Redis at `url` (redacted) is
+ * unavailable when Redis could not be reached, did not answer in time or said it cannot serve now;
+ * anything else (a bug in what was sent) as it is.
+ */
+export function storeError(error: unknown, url: string): unknown {
+  const unreachable =
+    error instanceof ErrorReply
+      ? UNAVAILABLE_REPLY.test(error.message)
+      : CONNECTION_ERRORS.some((type) => error instanceof type) ||
+        // Node's own socket errors (ECONNREFUSED, ECONNRESET, …) carry a string code.
+        (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string');
+  if (!unreachable) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`Redis at ${redactRedisUrl(url)} is unavailable: ${reason}`, { cause: error });
 }

@@ -1,23 +1,22 @@
 /**
- * The alert stores (memory and SQLite, one contract) and the alert service over a memory store
- * with an injected clock: a message's id and effect commit together or not at all, firing state
- * never resurrects a deleted alert, applied ids are forgotten after their retention, and what
- * fired reaches the feed before its state is saved (alerts fired on one tick appended together, so
- * they can share the log's group commit; a failed append reported and not retried).
+ * The alert stores (memory and SQLite, by the contract in `test/support/alert-store-contract.ts`,
+ * which the Redis store runs too) and the alert service over a memory store with an injected
+ * clock: applied ids are forgotten after their retention, and what fired reaches the feed before
+ * its state is saved (alerts fired on one tick appended together, so they can share the log's
+ * group commit; a failed append reported and not retried).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import type { ServerAlert } from '../../lib/wire/alerts';
 import { newMessageId, type MessageId } from '../../lib/wire/ids';
 import type { NotificationData } from '../../lib/wire/notifications';
 import { createAlertEngine } from '../../server/alerts/engine';
 import { openAlertService, type AlertServiceDeps } from '../../server/alerts/service';
 import { createMemoryAlertStore } from '../../server/alerts/store-memory';
 import { openSqliteAlertStore } from '../../server/alerts/store-sqlite';
-import type { AlertStore, SymbolPrice } from '../../server/alerts/store-types';
-import type { HeldAlert } from '../../server/alerts/types';
+import type { SymbolPrice } from '../../server/alerts/store-types';
+import { alertStoreContract } from '../support/alert-store-contract';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,17 +29,8 @@ function tempPath(): string {
   return join(dir, 'alerts.sqlite');
 }
 
-const held = (id: string, user = 'alice'): HeldAlert => ({
-  user,
-  since: 10,
-  alert: { id, rule: { symbol: 'AAPL', condition: 'above', price: 210, repeat: 'once' }, status: 'active', createdAt: 10, fireCount: 0 },
-});
-const ok = { ok: true, result: { n: 1 } } as const;
-/** Limits that never evict in the tests that are not about them. */
-const keep = { perUser: 1000 };
-
 describe.each([
-  ['memory', async () => ({ store: createMemoryAlertStore(), reopen: undefined })],
+  ['memory', async () => ({ store: createMemoryAlertStore() })],
   [
     'sqlite',
     async () => {
@@ -49,64 +39,7 @@ describe.each([
     },
   ],
 ] as const)('%s alert store', (_kind, open) => {
-  let store: AlertStore;
-  afterEach(() => store.close());
-
-  test('apply records the ack and the effect together; load returns them', async () => {
-    const opened = await open();
-    store = opened.store;
-    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok, effect: { type: 'put', held: held('a1') } }, keep);
-    expect(await store.findAck('alice', 'm1')).toEqual(ok);
-    expect(await store.findAck('bob', 'm1')).toBeUndefined();
-    expect((await store.load()).alerts).toEqual([held('a1')]);
-    if (opened.reopen) {
-      await store.close();
-      store = await opened.reopen();
-      expect((await store.load()).alerts).toEqual([held('a1')]);
-      expect(await store.findAck('alice', 'm1')).toEqual(ok);
-    }
-  });
-
-  test('a message id recorded before is refused and its new effect not applied', async () => {
-    store = (await open()).store;
-    await store.apply({ user: 'alice', messageId: 'm1', at: 100, ack: ok }, keep);
-    await expect(store.apply({ user: 'alice', messageId: 'm1', at: 101, ack: ok, effect: { type: 'put', held: held('a2') } }, keep)).rejects.toThrow();
-    expect((await store.load()).alerts).toEqual([]);
-  });
-
-  test('saveStates writes firing state of existing alerts and never resurrects a deleted one', async () => {
-    store = (await open()).store;
-    await store.apply({ user: 'alice', messageId: 'm1', at: 1, ack: ok, effect: { type: 'put', held: held('a1') } }, keep);
-    await store.apply({ user: 'alice', messageId: 'm2', at: 2, ack: ok, effect: { type: 'put', held: held('a2') } }, keep);
-    await store.apply({ user: 'alice', messageId: 'm3', at: 3, ack: ok, effect: { type: 'delete', alertId: 'a2' } }, keep);
-    const fired: ServerAlert = { ...held('a1').alert, status: 'fired', firedAt: 50, firedPrice: 211.5, fireCount: 1 };
-    await store.saveStates([fired, { ...held('a2').alert, status: 'fired', fireCount: 1 }]);
-    expect((await store.load()).alerts).toEqual([{ ...held('a1'), alert: fired }]);
-  });
-
-  test('a user keeps at most perUser records: the oldest go first, the one applied stays, other users keep theirs', async () => {
-    store = (await open()).store;
-    await store.apply({ user: 'bob', messageId: 'b1', at: 1, ack: ok }, { perUser: 2 });
-    for (const [i, id] of ['m1', 'm2', 'm3', 'm4'].entries()) await store.apply({ user: 'alice', messageId: id, at: 10 + i, ack: ok }, { perUser: 2 });
-    const held = async (user: string, ids: string[]) => (await Promise.all(ids.map((id) => store.findAck(user, id)))).map((ack) => ack !== undefined);
-    expect(await held('alice', ['m1', 'm2', 'm3', 'm4'])).toEqual([false, false, true, true]);
-    expect(await held('bob', ['b1'])).toEqual([true]);
-    // Applied in the same millisecond as older records, the new one is still the one kept.
-    await store.apply({ user: 'alice', messageId: 'm5', at: 13, ack: ok }, { perUser: 1 });
-    expect(await held('alice', ['m3', 'm4', 'm5'])).toEqual([false, false, true]);
-  });
-
-  test('prices are upserted; trimApplied forgets ids older than the cut', async () => {
-    store = (await open()).store;
-    await store.savePrices([{ symbol: 'AAPL', price: 1, at: 1 }]);
-    await store.savePrices([{ symbol: 'AAPL', price: 2, at: 2 }, { symbol: 'KO', price: 3, at: 3 }]);
-    expect((await store.load()).prices.sort((a, b) => a.at - b.at)).toEqual([{ symbol: 'AAPL', price: 2, at: 2 }, { symbol: 'KO', price: 3, at: 3 }]);
-    await store.apply({ user: 'alice', messageId: 'old', at: 100, ack: ok }, keep);
-    await store.apply({ user: 'alice', messageId: 'new', at: 200, ack: ok }, keep);
-    expect(await store.trimApplied(150)).toBe(1);
-    expect(await store.findAck('alice', 'old')).toBeUndefined();
-    expect(await store.findAck('alice', 'new')).toEqual(ok);
-  });
+  alertStoreContract(open);
 });
 
 describe('alert service', () => {
