@@ -42,7 +42,7 @@ export interface PriceRelay {
 
 export interface PriceRelayOptions {
   readonly url: string;
-  /** Key and channel prefix, so several services can share one Redis. Default `sb:`. */
+  /** Key and channel prefix, so several services can share one Redis. Default `switchboard:`. */
   readonly keyPrefix?: string;
   readonly logger: Logger;
 }
@@ -54,7 +54,7 @@ function parseTick(symbol: string, text: string): Omit<PriceTick, 'symbol'> | nu
 }
 
 export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<PriceRelay> {
-  const prefix = options.keyPrefix ?? 'sb:';
+  const prefix = options.keyPrefix ?? 'switchboard:';
   const hash = `${prefix}prices`;
   const channel = `${prefix}prices`;
   const { logger } = options;
