@@ -17,5 +17,7 @@ export async function openAlertStore(options: { readonly store: StoreKind; reado
       return createMemoryAlertStore();
     case 'sqlite':
       return openSqliteAlertStore({ path: join(options.dataDir, ALERTS_SQLITE_FILE) });
+    case 'redis':
+      throw new Error('The alert store on Redis is not built yet');
   }
 }
