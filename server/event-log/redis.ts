@@ -37,6 +37,8 @@ export interface RedisEventLogOptions extends EventLogOptions, RedisConnectionOp
   readonly echoWaitMs?: number;
   /** Most topics whose position the node keeps for gap detection and catch-up. Default 100000. */
   readonly maxTrackedTopics?: number;
+  /** Hears a malformed message on the change channel, or a failed read of the log for the watchers. Default `console.error`. */
+  readonly onError?: (error: unknown) => void;
 }
 
 export interface RedisEventLog extends EventLog {
@@ -57,6 +59,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   const keys = logKeys(options.keyPrefix);
   const client = createRedis(options, 'switchboard-log');
   const subscriber = createRedis(options, 'switchboard-log-changes');
+  const report = options.onError ?? ((error: unknown) => console.error('redis event log:', error));
   let closed = false;
 
   const script = (what: string, body: string, topic: string, args: readonly string[]) => {
@@ -78,7 +81,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     read,
     subscribed: () => subscriber.isReady,
     // Unreachable Redis is reported by the connection itself, and the fill is retried on reconnect.
-    onFillError: (error) => isStoreUnavailable(error) || (options.onWatcherError ?? console.error)(error),
+    onFillError: (error) => isStoreUnavailable(error) || report(error),
     echoWaitMs: options.echoWaitMs,
     maxTopics: options.maxTrackedTopics,
   });
@@ -86,7 +89,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   function onMessage(message: string): void {
     const change = parseChange(message);
     if (change) sequencer.heard(change);
-    else (options.onWatcherError ?? console.error)(new Error(`Ignored a malformed message on ${keys.channel}: ${message.slice(0, 200)}`));
+    else report(new Error(`Ignored a malformed message on ${keys.channel}: ${message.slice(0, 200)}`));
   }
 
   try {
