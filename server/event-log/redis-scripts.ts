@@ -18,6 +18,12 @@
  * A missing meta hash means the log of that topic was lost (Redis flushed, or restarted without
  * persistence, or the key evicted): the next script that needs it creates it with the epoch the
  * node passed in, at seq 0, and drops whatever stream entries are left, which belong to no epoch.
+ * The meta also holds `run`, the `run_id` of the Redis process that last wrote it. A meta written
+ * by an earlier process survived a restart, but unless that Redis keeps every acknowledged write
+ * (AOF with `appendfsync always`) its newest events may not have: an RDB snapshot or an AOF synced
+ * every second comes back with the tail missing, and the seqs after it would be given again to
+ * other events, so a client whose cursor was in that tail would later skip them silently. Such a
+ * meta is treated as lost: the topic starts a new epoch, and clients resynchronise visibly.
  */
 
 /** The keys of one topic. */
@@ -48,15 +54,19 @@ export function logKeys(prefix = DEFAULT_KEY_PREFIX): LogKeys {
 /**
  * Helpers every script starts with. Lua numbers are doubles: `int` prints one without an exponent
  * (seqs and millisecond times stay far below 2^53). `meta` reads a topic's meta, creating it with
- * `new_epoch` when it is missing.
+ * `new_epoch` when it is missing or was written before a restart that may have lost writes
+ * (`run` is this Redis process's run_id, `durable` is '1' when a restart loses nothing).
  */
 const PRELUDE = `
 local function int(n) return string.format('%d', n) end
-local function meta(meta_key, events_key, new_epoch)
-  local m = redis.call('HMGET', meta_key, 'epoch', 'seq', 'at')
-  if m[1] then return m[1], tonumber(m[2]), tonumber(m[3]) end
+local function meta(meta_key, events_key, new_epoch, run, durable)
+  local m = redis.call('HMGET', meta_key, 'epoch', 'seq', 'at', 'run')
+  if m[1] and (m[4] == run or durable == '1') then
+    if m[4] ~= run then redis.call('HSET', meta_key, 'run', run) end
+    return m[1], tonumber(m[2]), tonumber(m[3])
+  end
   redis.call('DEL', events_key)
-  redis.call('HSET', meta_key, 'epoch', new_epoch, 'seq', 0, 'at', 0)
+  redis.call('HSET', meta_key, 'epoch', new_epoch, 'seq', 0, 'at', 0, 'run', run)
   return new_epoch, 0, 0
 end
 -- Removes the oldest entries while their at is below cutoff (at never decreases along the seqs,
@@ -80,18 +90,18 @@ end
 
 /**
  * Appends one event. KEYS: meta, events, topics. ARGV: topic, new epoch (used only when the meta is
- * missing), now (ms), data (JSON), max events, max age (ms), channel. Assigns seq = top + 1 and
+ * missing or stale), now (ms), data (JSON), max events, max age (ms), channel, run, durable. Assigns seq = top + 1 and
  * `at` = max(now, the topic's newest at), adds the entry, trims to exactly max events and past max
  * age, moves the meta, and publishes the event. Returns `{epoch, seq, at}`.
  */
 export const APPEND = `${PRELUDE}
-local epoch, seq, at = meta(KEYS[1], KEYS[2], ARGV[2])
+local epoch, seq, at = meta(KEYS[1], KEYS[2], ARGV[2], ARGV[8], ARGV[9])
 seq = seq + 1
 local now = tonumber(ARGV[3])
 if now > at then at = now end
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], int(seq) .. '-0', 'at', int(at), 'data', ARGV[4])
 trim_age(KEYS[2], at - tonumber(ARGV[6]))
-redis.call('HSET', KEYS[1], 'seq', seq, 'at', int(at))
+redis.call('HSET', KEYS[1], 'seq', int(seq), 'at', int(at))
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PUBLISH', ARGV[7], '{"type":"event","topic":' .. cjson.encode(ARGV[1]) .. ',"epoch":' .. cjson.encode(epoch) ..
   ',"seq":' .. int(seq) .. ',"at":' .. int(at) .. ',"data":' .. ARGV[4] .. '}')
@@ -99,11 +109,11 @@ return {epoch, seq, at}
 `;
 
 /**
- * The head of a topic, creating its meta when missing. KEYS: meta, events. ARGV: new epoch.
- * Returns `{epoch, seq, firstSeq}`.
+ * The head of a topic, creating its meta when missing or stale. KEYS: meta, events. ARGV: new
+ * epoch, run, durable. Returns `{epoch, seq, firstSeq}`.
  */
 export const HEAD = `${PRELUDE}
-local epoch, seq = meta(KEYS[1], KEYS[2], ARGV[1])
+local epoch, seq = meta(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
 local first_seq = seq + 1
 if first then first_seq = tonumber(string.match(first[1], '^(%d+)')) end
@@ -129,11 +139,11 @@ return {epoch, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', ARGV[1])}
 
 /**
  * Starts a new epoch at seq 0 and forgets the events. KEYS: meta, events. ARGV: topic, new epoch,
- * channel. Publishes the reset; returns the new epoch.
+ * channel, run. Publishes the reset; returns the new epoch.
  */
 export const RESET = `
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0, 'at', 0)
+redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'seq', 0, 'at', 0, 'run', ARGV[4])
 redis.call('PUBLISH', ARGV[3], '{"type":"reset","topic":' .. cjson.encode(ARGV[1]) .. ',"epoch":' .. cjson.encode(ARGV[2]) .. '}')
 return ARGV[2]
 `;

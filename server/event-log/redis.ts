@@ -5,9 +5,10 @@
  * adds the entry, trims the topic to exactly `maxEvents` and past `maxAgeMs`, moves the meta and
  * publishes the event to every node, and `append` resolves only after Redis replied, so only an
  * event Redis acknowledged is acknowledged. How much of that survives a Redis crash is Redis's
- * persistence setting (see README); a Redis that lost a topic's meta starts a new epoch for it on
- * its next use, so clients resynchronise with the visible gap marker rather than trust a cursor
- * from the lost life. Event data is stored as JSON text (field `data`), readable with `redis-cli`.
+ * persistence setting (see README). A topic whose log Redis lost (its meta is gone, or it came back
+ * from a restart that may have dropped recent writes: `redis-process.ts`) starts a new epoch on its
+ * next use, so clients resynchronise with the visible gap marker rather than trust a cursor from
+ * the lost life. Event data is stored as JSON text (field `data`), readable with `redis-cli`.
  *
  * Scripts are sent whole (`EVAL`) rather than by digest: `EVALSHA` with a retry on `NOSCRIPT`
  * (after Redis restarted) could reorder appends made together on one connection, and those must
@@ -24,6 +25,7 @@ import type { StreamPosition } from '../../lib/wire/protocol';
 import { connectRedis, createRedis, unavailableError, withRedis, type Redis, type RedisConnectionOptions } from '../common/redis';
 import { isStoreUnavailable } from '../common/store-errors';
 import { createChangeSequencer } from './redis-changes';
+import { trackRedisProcess } from './redis-process';
 import { APPEND, HEAD, logKeys, NEWEST, READ_AFTER, RESET, TRIM_AGE } from './redis-scripts';
 import { decodeEntries, parseChange, replyTuple } from './redis-replies';
 import type { Appended, EventLog, EventLogOptions, LogChange, StoredEvent, TopicHead } from './types';
@@ -39,7 +41,15 @@ export interface RedisEventLogOptions extends EventLogOptions, RedisConnectionOp
   readonly maxTrackedTopics?: number;
   /** Hears a malformed message on the change channel, or a failed read of the log for the watchers. Default `console.error`. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Whether a restarted Redis still holds every write it acknowledged (AOF with `appendfsync
+   * always`), so a topic keeps its epoch across the restart; otherwise every topic starts a new
+   * epoch on its first use after one. Default: asked from Redis (`CONFIG GET`) on every connection;
+   * false where `CONFIG` is refused.
+   */
+  readonly restartKeepsLog?: boolean;
 }
+
 
 export interface RedisEventLog extends EventLog {
   readonly kind: 'redis';
@@ -86,6 +96,12 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     maxTopics: options.maxTrackedTopics,
   });
 
+  // node-redis subscribes again before it reports `ready`, so a catch-up from then misses nothing.
+  function catchUp(): void {
+    if (!closed && redisProcess.known() && subscriber.isReady) void sequencer.catchUp();
+  }
+  const redisProcess = trackRedisProcess(client, { restartKeepsLog: options.restartKeepsLog, onIdentified: catchUp, onError: report });
+
   function onMessage(message: string): void {
     const change = parseChange(message);
     if (change) sequencer.heard(change);
@@ -95,16 +111,12 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   try {
     await Promise.all([connectRedis(client, options.url, options.connectTimeoutMs), connectRedis(subscriber, options.url, options.connectTimeoutMs)]);
     await withRedis(`subscribe to ${keys.channel}`, () => subscriber.subscribe(keys.channel, onMessage));
+    await redisProcess.start();
   } catch (error) {
     client.destroy();
     subscriber.destroy();
     throw error;
   }
-  // node-redis subscribes again before it reports `ready`, so a catch-up from here misses nothing.
-  const catchUp = () => {
-    if (!closed && client.isReady && subscriber.isReady) void sequencer.catchUp();
-  };
-  client.on('ready', catchUp);
   subscriber.on('ready', catchUp);
 
   function open(): void {
@@ -120,11 +132,12 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
 
   return {
     kind: 'redis',
-    available: () => !closed && client.isReady && subscriber.isReady,
+    available: () => !closed && redisProcess.known() && client.isReady && subscriber.isReady,
     async append(topic: string, data: NotificationData): Promise<Appended> {
       open();
+      const { run, durable } = redisProcess.current(`append to ${topic}`);
       const k = keys.topic(topic);
-      const args = [topic, newEpoch(), String(Math.floor(now())), JSON.stringify(data), String(retention.maxEvents), String(retention.maxAgeMs), keys.channel];
+      const args = [topic, newEpoch(), String(Math.floor(now())), JSON.stringify(data), String(retention.maxEvents), String(retention.maxAgeMs), keys.channel, run, durable];
       const reply = await withRedis(`append to ${topic}`, () => client.eval(APPEND, { keys: [k.meta, k.events, keys.topics], arguments: args }));
       const [epoch, seq, at] = replyTuple(reply);
       const event: StoredEvent = { topic, epoch: String(epoch), seq: Number(seq), at: Number(at), data };
@@ -133,7 +146,8 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     },
     async head(topic: string): Promise<TopicHead> {
       open();
-      const [epoch, seq, firstSeq] = replyTuple(await script(`read the head of ${topic}`, HEAD, topic, [newEpoch()]));
+      const { run, durable } = redisProcess.current(`read the head of ${topic}`);
+      const [epoch, seq, firstSeq] = replyTuple(await script(`read the head of ${topic}`, HEAD, topic, [newEpoch(), run, durable]));
       const head: TopicHead = { epoch: String(epoch), seq: Number(seq), firstSeq: Number(firstSeq) };
       sequencer.sawHead(topic, head);
       return head;
@@ -151,7 +165,8 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     },
     async reset(topic) {
       open();
-      const epoch = String(await script(`reset ${topic}`, RESET, topic, [topic, newEpoch(), keys.channel]));
+      const { run } = redisProcess.current(`reset ${topic}`);
+      const epoch = String(await script(`reset ${topic}`, RESET, topic, [topic, newEpoch(), keys.channel, run]));
       const change: LogChange = { type: 'reset', topic, epoch };
       await sequencer.own(change);
       return { epoch, seq: 0, firstSeq: 1 };

@@ -5,7 +5,8 @@
  * subscriber connections are cut while appends go on, and when Redis restarts empty (a `reset` to
  * the new epoch comes first). Replay and live join without a gap. An unreachable Redis makes calls
  * reject with `StoreUnavailableError` and `available()` false, until it is back. Retention holds
- * exactly across nodes, and with AOF (`appendfsync always`) a `kill -9` loses no acknowledged event.
+ * exactly across nodes, and with AOF (`appendfsync always`) a `kill -9` loses no acknowledged event
+ * and keeps the epoch, while a Redis back from an older RDB snapshot makes every topic start anew.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { NotificationData } from '../../lib/wire/notifications';
@@ -173,7 +174,7 @@ describe('several nodes on one Redis', () => {
 
   test('a message on the channel that is not a change is reported and ignored', async () => {
     const errors: unknown[] = [];
-    const [a, b] = [await node(), await node({ onError: (error) => errors.push(error) })];
+    const [a, b] = [await node({ onError: () => {} }), await node({ onError: (error) => errors.push(error) })];
     const heard = listen(b);
     await redisCommand(redis.url, ['PUBLISH', 'switchboard:log:changes', '{"type":"event","topic":"news","seq":"x"}']);
     await redisCommand(redis.url, ['PUBLISH', 'switchboard:log:changes', 'not json']);
@@ -238,6 +239,33 @@ describe('when Redis goes away', () => {
         expect.objectContaining({ type: 'event', event: expect.objectContaining({ epoch: appended.epoch, seq: 1 }) }),
       ]);
     }
+  });
+
+  test('back from an older snapshot (RDB): topics start new epochs, so a cursor in the lost tail never lands on other events', async () => {
+    redis = await startTestRedis({ persistence: 'none' });
+    const [a, b] = [await node(), await node()];
+    const heardB = listen(b);
+    for (let i = 1; i <= 3; i++) await a.append('news', note(`n${i}`));
+    await redisCommand(redis.url, ['SAVE']);
+    for (let i = 4; i <= 5; i++) await a.append('news', note(`n${i}`)); // the tail the snapshot lacks
+    await heardB.until('news', 5);
+    const before = await a.head('news');
+
+    await redis.kill();
+    await redis.start();
+    await poll('both nodes reconnected', () => a.available() && b.available());
+    // Redis itself came back with the snapshot's meta: same epoch, seq 3.
+    expect(await redisCommand(redis.url, ['HMGET', 'switchboard:log:{news}:meta', 'epoch', 'seq'])).toEqual([before.epoch, '3']);
+    const head = await b.head('news');
+    expect(head).toEqual({ epoch: expect.any(String), seq: 0, firstSeq: 1 });
+    expect(head.epoch).not.toBe(before.epoch);
+    expect(await a.readAfter('news', { epoch: before.epoch, seq: 3 }, 10)).toEqual([]);
+    expect(await a.append('news', note('after'))).toMatchObject({ epoch: head.epoch, seq: 1 });
+    await poll('the new epoch', () => heardB.events('news').at(-1)?.epoch === head.epoch);
+    expect(heardB.of('news').slice(5)).toEqual([
+      { type: 'reset', topic: 'news', epoch: head.epoch },
+      expect.objectContaining({ type: 'event', event: expect.objectContaining({ epoch: head.epoch, seq: 1 }) }),
+    ]);
   });
 
   test('stopped: calls reject with StoreUnavailableError and available() is false; after it starts, the log works again', async () => {
