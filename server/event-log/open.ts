@@ -1,13 +1,17 @@
 /**
  * Opens the event log a server is configured for. The one place that maps a store name to an
- * implementation: a Redis Streams log plugs in here, behind the same `EventLog` interface.
+ * implementation, all behind the same `EventLog` interface.
  */
 import { join } from 'node:path';
 import { createMemoryEventLog } from './memory';
+import { openRedisEventLog } from './redis';
 import { openSqliteEventLog } from './sqlite';
 import type { EventLog, EventLogOptions } from './types';
 
-/** Where the log lives: `sqlite` (a file in the data directory, the default), `memory` (tests) or `redis` (several nodes). */
+/**
+ * Where the log lives: `sqlite` (a file in the data directory, the default), `memory` (tests), or
+ * `redis` (Redis Streams at `redisUrl`, shared by several server nodes).
+ */
 export type StoreKind = 'sqlite' | 'memory' | 'redis';
 
 /** The SQLite file's name inside the data directory. */
@@ -17,6 +21,8 @@ export interface OpenEventLogOptions extends EventLogOptions {
   readonly store: StoreKind;
   /** Directory of the SQLite file. */
   readonly dataDir: string;
+  /** `redis://host:port` of the Redis a `redis` store lives in; required for it. */
+  readonly redisUrl?: string;
 }
 
 export async function openEventLog(options: OpenEventLogOptions): Promise<EventLog> {
@@ -26,9 +32,11 @@ export async function openEventLog(options: OpenEventLogOptions): Promise<EventL
     case 'sqlite':
       return openSqliteEventLog({ ...options, path: join(options.dataDir, SQLITE_FILE) });
     case 'redis':
-      throw new Error('The event log has no Redis implementation yet');
+      if (!options.redisUrl) throw new Error('The redis store needs a Redis URL (redisUrl)');
+      return openRedisEventLog({ ...options, url: options.redisUrl });
   }
 }
 
 export type { Appended, EventLog, LogChange, Retention, StoredEvent, TopicHead } from './types';
 export { DEFAULT_RETENTION } from './types';
+export { StoreUnavailableError } from '../common/store-errors';

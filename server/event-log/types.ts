@@ -83,6 +83,11 @@ export interface EventLog {
   watch(watcher: LogWatcher): () => void;
   /** Releases the store. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Whether the store can be reached right now (`/healthz`), for a networked store; while it
+   * cannot, calls reject with `StoreUnavailableError`. An embedded store leaves it out: always.
+   */
+  available?(): boolean;
 }
 
 /** Options every implementation takes. */

@@ -1,6 +1,7 @@
 /**
  * The event log contract, run with the same suite against every store (memory, a real SQLite file
- * with group commit, and with one commit per append): seq grows by one from 1 per topic, also under
+ * with group commit, and with one commit per append, and Redis Streams on a real `redis-server`,
+ * emptied between tests): seq grows by one from 1 per topic, also under
  * concurrent appends, replay after a position in order and in chunks, retention by count and by
  * age (injected clock) removing only the oldest, reset starting a new epoch, newest N, watchers,
  * and what survives reopening (SQLite keeps epoch and seqs; a new memory log starts new epochs).
@@ -8,19 +9,31 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { NotificationData } from '../../lib/wire/notifications';
 import { createMemoryEventLog } from '../../server/event-log/memory';
+import { openRedisEventLog } from '../../server/event-log/redis';
 import { openSqliteEventLog } from '../../server/event-log/sqlite';
 import type { EventLog, EventLogOptions, LogChange } from '../../server/event-log/types';
+import { flushAll } from '../support/redis-admin';
+import { startTestRedis, type TestRedis } from '../support/redis-server';
 
 interface StoreCase {
   readonly name: string;
   /** Whether a reopened log still holds what the previous one wrote. */
   readonly durable: boolean;
-  /** Opens the store; within one test, SQLite opens the same file every time. */
+  /** Opens the store; within one test, SQLite opens the same file every time (and Redis the same server). */
   open(dir: string, options?: EventLogOptions): Promise<EventLog>;
+  /** Before each test: the store starts empty. */
+  setUp?(): Promise<void>;
 }
+
+/** This file's own Redis, started by the first test that needs it and emptied before each. */
+let redis: TestRedis | undefined;
+const redisUrl = async () => (redis ??= await startTestRedis()).url;
+afterAll(async () => {
+  await redis?.dispose();
+});
 
 const stores: StoreCase[] = [
   { name: 'memory', durable: false, open: async (_dir, options) => createMemoryEventLog(options) },
@@ -30,6 +43,12 @@ const stores: StoreCase[] = [
     name: 'sqlite, one commit per append',
     durable: true,
     open: (dir, options) => openSqliteEventLog({ ...options, path: join(dir, 'log.sqlite'), commit: 'each' }),
+  },
+  {
+    name: 'redis',
+    durable: true,
+    open: async (_dir, options) => openRedisEventLog({ ...options, url: await redisUrl() }),
+    setUp: async () => void (await flushAll(await redisUrl())),
   },
 ];
 
@@ -51,9 +70,10 @@ describe.each(stores)('$name event log', (store) => {
     return log;
   };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'switchboard-log-'));
     logs = [];
+    await store.setUp?.();
   });
   afterEach(async () => {
     for (const log of logs) await log.close();
