@@ -30,8 +30,9 @@ export interface ServerOptions {
   /** Bearer token of the admin HTTP API. Default: a random token (read it from `RunningServer`). */
   readonly adminToken: string;
   /**
-   * Where stream topics are logged: `sqlite` (a file in `dataDir`, durable) or `memory` (tests; every
-   * restart starts new epochs). Default `sqlite`.
+   * Where stream topics are logged: `sqlite` (a file in `dataDir`, durable), `memory` (tests; every
+   * restart starts new epochs) or `redis` (at `redisUrl`, shared by several nodes). Default `sqlite`,
+   * or `redis` when `redisUrl` is given.
    */
   readonly store: StoreKind;
   /** Directory of the SQLite file and the generated token secret. Default `./data`. */
@@ -179,7 +180,8 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     port: input.port ?? DEFAULTS.port,
     host: input.host ?? DEFAULTS.host,
     adminToken: input.adminToken ?? randomAdminToken(),
-    store: input.store ?? DEFAULTS.store,
+    // Several nodes keep everything in the Redis they share.
+    store: input.store ?? (input.redisUrl === undefined ? DEFAULTS.store : 'redis'),
     dataDir: input.dataDir ?? DEFAULTS.dataDir,
     ...(input.eventLog ? { eventLog: input.eventLog } : {}),
     ...(input.redisUrl === undefined ? {} : { redisUrl: input.redisUrl }),
@@ -219,6 +221,12 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     throw new RangeError(`Option port must be an integer from 0 to 65535, got ${resolved.port}`);
   }
   if (resolved.adminToken.length < 8) throw new RangeError('Option adminToken must be at least 8 characters');
+  if ((resolved.store === 'redis') !== (resolved.redisUrl !== undefined)) {
+    throw new RangeError('Option redisUrl goes with store "redis" (both or neither): several nodes keep everything in the Redis they share');
+  }
+  if (resolved.redisUrl !== undefined && resolved.tokenSecret === undefined && resolved.verifyToken === undefined) {
+    throw new RangeError('Option redisUrl needs tokenSecret, the same on every node, so a token minted on one node works on all');
+  }
   if (resolved.devToken !== undefined && resolved.devToken.length === 0) throw new RangeError('Option devToken must not be empty');
   if (resolved.tokenSecret !== undefined && resolved.tokenSecret.length < MIN_SECRET_LENGTH) {
     throw new RangeError(`Option tokenSecret must be at least ${MIN_SECRET_LENGTH} characters`);

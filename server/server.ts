@@ -35,6 +35,8 @@ import { createMetrics } from './metrics';
 import { resolveOptions, type ServerInput } from './options';
 import type { PublishResult } from './prices/book';
 import { createPrices, type Prices } from './prices/prices';
+import { createStartUp } from './common/start-up';
+import { joinCluster, type Cluster } from './redis/cluster';
 import { openRedisPriceRelay, type PriceRelay } from './redis/price-relay';
 import { openStreams, type Streams } from './streams/streams';
 import { createWebSocketEndpoint, WS_PATH } from './transports/websocket';
@@ -109,34 +111,54 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
 
   const ownLog = options.eventLog === undefined;
   const access = createAccess(options, ownLog && options.store === 'sqlite');
-  const streams = await openStreams({ options, metrics, logger, reportError });
-  let alerts: Alerts;
-  try {
-    alerts = await openAlerts({ options, store: ownLog ? options.store : 'memory', engine, codec, frames, metrics, publishEvent: streams.publish, reportError });
-  } catch (error) {
-    await streams.close();
-    throw error;
-  }
+  const startUp = createStartUp((error) => logger.warn({ err: error }, 'closing a part after a failed start failed'));
+  const streams = await startUp.open(() => openStreams({ options, metrics, logger, reportError }), (part) => part.close());
+  const appendOnce = streams.log.appendOnce?.bind(streams.log);
+  const alerts = await startUp.open(
+    () =>
+      openAlerts({
+        options,
+        store: ownLog ? options.store : 'memory',
+        engine,
+        codec,
+        frames,
+        metrics,
+        publishEvent: streams.publish,
+        ...(appendOnce ? { publishOnce: appendOnce } : {}),
+        reportError,
+      }),
+    (part) => part.service.close(),
+  );
   const clientMessages = createClientMessages({ alerts: alerts.service, metrics, logger });
-  let relay: PriceRelay | undefined;
-  try {
-    relay = options.redisUrl === undefined ? undefined : await openRedisPriceRelay({ url: options.redisUrl, logger });
-  } catch (error) {
-    await alerts.service.close();
-    await streams.close();
-    throw error;
-  }
+  const redisUrl = options.redisUrl;
+  const relay = redisUrl === undefined ? undefined : await startUp.open(() => openRedisPriceRelay({ url: redisUrl, logger }), (part) => part.close());
   const prices = createPrices({ options, metrics, frames, logger, reportError, onTick: (tick) => alerts.service.onTick(tick), ...(relay ? { relay } : {}) });
-  if (relay) {
-    try {
-      prices.seed(await relay.start((tick) => prices.book.accept(tick)));
-    } catch (error) {
-      await relay.close();
-      await alerts.service.close();
-      await streams.close();
-      throw error;
-    }
-  }
+  if (relay) await startUp.open(async () => prices.seed(await relay.start((tick) => prices.book.accept(tick))), () => {});
+  /** The simulator runs on the node evaluating alerts, or on the only node. */
+  let simulating = false;
+  let listening = false;
+  const syncSimulator = (): void => {
+    if (listening && simulating) prices.simulator?.start();
+    else prices.simulator?.stop();
+  };
+  const cluster =
+    redisUrl === undefined || !alerts.shared
+      ? undefined
+      : await startUp.open(
+          () =>
+            joinCluster({
+              url: redisUrl,
+              logger,
+              store: alerts.shared!,
+              alerts: alerts.service,
+              onLeading(leading) {
+                simulating = leading;
+                syncSimulator();
+              },
+            }),
+          (part) => part.close(),
+        );
+  if (!cluster) simulating = true;
   const context: ClientContext = {
     codec,
     frames,
@@ -160,7 +182,10 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     listAlerts: (user) => alerts.service.list(user),
   });
   const dashboard = createDashboard({ dir: options.dashboardDir, logger });
-  const unhealthy = (): string | null => (relay && !relay.available() ? 'Redis is unavailable (REDIS_URL)' : null);
+  const unhealthy = (): string | null => {
+    const up = [relay?.available(), cluster?.available(), streams.log.available?.()];
+    return up.includes(false) ? 'Redis is unavailable (REDIS_URL)' : null;
+  };
   const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy }));
   const limitMetrics = createLimitMetrics(metrics.registry);
   capSockets(http, options.limits, limitMetrics);
@@ -195,15 +220,13 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     // Not listening (e.g. the port is taken): release what was opened, then report.
     clients.stop();
     caps.stop();
-    await relay?.close();
-    await alerts.service.close();
-    await streams.close();
-    throw error;
+    return startUp.fail(error);
   }
   http.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const port = (http.address() as AddressInfo).port;
   origins.addOwnOrigins(options.host, port);
-  prices.simulator?.start();
+  listening = true;
+  syncSimulator();
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostInUrl}:${port}`;
   logger.info({ url, simulator: options.simulator, store: streams.log.kind }, 'server started');
@@ -234,7 +257,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       alerts.topic.flush();
     },
     metricsText: () => metrics.render(),
-    close: () => (closing ??= shutdown({ http, clients, caps, prices, relay, streams, alerts, logger })),
+    close: () => (closing ??= shutdown({ http, clients, caps, prices, relay, cluster, streams, alerts, logger })),
   };
 }
 
@@ -255,13 +278,14 @@ interface Running {
   readonly caps: ConnectionCaps;
   readonly prices: Prices;
   readonly relay: PriceRelay | undefined;
+  readonly cluster: Cluster | undefined;
   readonly streams: Streams;
   readonly alerts: Alerts;
   readonly logger: Logger;
 }
 
 /** Refuses new sockets, closes every client with 1001, stops the timers, then closes alerts and the log in that order. */
-async function shutdown({ http, clients, caps, prices, relay, streams, alerts, logger }: Running): Promise<void> {
+async function shutdown({ http, clients, caps, prices, relay, cluster, streams, alerts, logger }: Running): Promise<void> {
   prices.simulator?.stop();
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
@@ -269,6 +293,8 @@ async function shutdown({ http, clients, caps, prices, relay, streams, alerts, l
   clients.stop();
   caps.stop();
   prices.fanout.stop();
+  // Leaving the lease first lets another node take over at once, not after its TTL.
+  await cluster?.close();
   await relay?.close();
   alerts.topic.stop();
   streams.stop();

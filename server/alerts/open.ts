@@ -9,6 +9,7 @@ import type { StoreKind } from '../event-log/open';
 import type { ServerOptions } from '../options';
 import { createAlertsFrameFit } from './frame-fit';
 import { openAlertStore } from './open-store';
+import type { SharedAlertStore } from './store-types';
 import { openAlertService, type AlertService, type AlertServiceDeps } from './service';
 import { createAlertsTopic, type AlertsTopic } from './topic';
 import type { AlertEngine } from './types';
@@ -16,10 +17,15 @@ import type { AlertEngine } from './types';
 export interface Alerts {
   readonly service: AlertService;
   readonly topic: AlertsTopic;
+  /** With several nodes: the shared store (its lease and change channel are the server's to wire). */
+  readonly shared: SharedAlertStore | undefined;
 }
 
 export interface AlertsDeps {
-  readonly options: Pick<ServerOptions, 'dataDir' | 'maxFrameBytes' | 'now' | 'flushMs' | 'alertSweepMs' | 'clientMessageRetentionMs' | 'maxClientMessageIdsPerUser'>;
+  readonly options: Pick<
+    ServerOptions,
+    'dataDir' | 'maxFrameBytes' | 'now' | 'flushMs' | 'alertSweepMs' | 'clientMessageRetentionMs' | 'maxClientMessageIdsPerUser' | 'redisUrl' | 'logger'
+  >;
   /**
    * Where alerts are kept: they outlive a restart exactly when the log does, so this is the log's
    * store when the server opened its own, and `memory` beside an injected log (the caller's business).
@@ -32,6 +38,8 @@ export interface AlertsDeps {
   readonly metrics: AlertServiceDeps['metrics'];
   /** Appends a fired alert's notification to `feed:<user>`. */
   readonly publishEvent: (topic: string, data: NotificationData) => Promise<unknown>;
+  /** With several nodes: appends it unless one with `key` was appended before (see `EventLog.appendOnce`). */
+  readonly publishOnce?: (topic: string, data: NotificationData, key: string) => Promise<unknown>;
   /** Counts and logs a failure the server carries on after. */
   readonly reportError: (error: unknown, message: string) => void;
 }
@@ -46,8 +54,20 @@ export async function openAlerts(deps: AlertsDeps): Promise<Alerts> {
     onDeliverError: (error) => reportError(error, 'alerts delivery failed'),
   });
   const frameFit = createAlertsFrameFit(codec, options.maxFrameBytes);
+  const store = await openAlertStore({
+    store: deps.store,
+    dataDir: options.dataDir,
+    ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+    logger: options.logger,
+  });
+  const shared = deps.store === 'redis' ? (store as SharedAlertStore) : undefined;
+  if (shared && !deps.publishOnce) {
+    await store.close();
+    throw new Error('Alerts on a shared store need an event log that appends once (appendOnce)');
+  }
   const service = await openAlertService({
-    store: await openAlertStore({ store: deps.store, dataDir: options.dataDir }),
+    store,
+    ...(shared && deps.publishOnce ? { shared: { store: shared, publishOnce: deps.publishOnce } } : {}),
     engine,
     topic,
     publishEvent: deps.publishEvent,
@@ -59,5 +79,5 @@ export async function openAlerts(deps: AlertsDeps): Promise<Alerts> {
     appliedRetentionMs: options.clientMessageRetentionMs,
     appliedPerUser: options.maxClientMessageIdsPerUser,
   });
-  return { service, topic };
+  return { service, topic, shared };
 }

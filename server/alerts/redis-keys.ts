@@ -14,6 +14,7 @@
  * | `P:alert-prices` | hash | symbol → JSON `{price, at}`: the last price the alert engine saw |
  * | `P:alert-lease` | string | the token of the node evaluating alerts, with a TTL |
  * | `P:alert-lease:fence` | string | the fence of the lease's latest holder (integer) |
+ * | `P:alert-changes` | channel | `<revision> <user>` whenever a user's alerts changed |
  *
  * Firing state lives apart from the rule so a fenced `saveStates` writes whole values without
  * reading and re-encoding JSON in Lua (whose cjson rounds numbers to 14 digits), and can never
@@ -39,6 +40,8 @@ export interface AlertKeys {
   readonly prices: string;
   readonly lease: string;
   readonly leaseFence: string;
+  /** The pub/sub channel every change of a user's alerts is announced on. */
+  readonly changes: string;
 }
 
 /** SCAN's glob treats `* ? [ ] \` as special; a prefix holding them must match itself. */
@@ -59,5 +62,6 @@ export function alertKeys(prefix: string = DEFAULT_KEY_PREFIX): AlertKeys {
     prices: `${prefix}alert-prices`,
     lease: `${prefix}alert-lease`,
     leaseFence: `${prefix}alert-lease:fence`,
+    changes: `${prefix}alert-changes`,
   };
 }

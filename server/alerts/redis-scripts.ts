@@ -13,7 +13,8 @@
 /**
  * KEYS: alerts, states, rev, acks, applied (of the user), owners.
  * ARGV: user, message id, at, ack JSON, perUser (≥ 1), ifRevision or '', effect ('put', 'delete'
- * or ''), alert id, the rule's JSON, the state's JSON.
+ * or ''), alert id, the rule's JSON, the state's JSON, the changes channel. A change is published
+ * there as `<revision> <user>` in the same step, so no node can miss it for want of a second call.
  * Returns {'duplicate'} | {'stale', revision} | {'taken'} | {'applied', revision}.
  */
 export const APPLY = `
@@ -50,10 +51,12 @@ if kind == 'put' then
   redis.call('HSET', states, alertId, ARGV[10])
   redis.call('HSET', owners, alertId, user)
   revision = redis.call('INCR', rev)
+  redis.call('PUBLISH', ARGV[11], revision .. ' ' .. user)
 elseif kind == 'delete' and redis.call('HDEL', alerts, alertId) == 1 then
   redis.call('HDEL', states, alertId)
   redis.call('HDEL', owners, alertId)
   revision = redis.call('INCR', rev)
+  redis.call('PUBLISH', ARGV[11], revision .. ' ' .. user)
 end
 return {'applied', revision}
 `;
@@ -67,7 +70,9 @@ return {tonumber(redis.call('GET', KEYS[3]) or '0'), redis.call('HGETALL', KEYS[
 
 /**
  * KEYS: the lease fence, then alerts, states, rev of each user in turn.
- * ARGV: the fence or '' (unfenced), then for each user: how many alerts, then id and state JSON of each.
+ * ARGV: the fence or '' (unfenced), the changes channel, then for each user: the user, how many
+ * alerts, then id and state JSON of each. Each user whose states changed is published as
+ * `<revision> <user>`.
  * Returns {'fenced', current fence or ''} | {'saved', states written}.
  */
 export const SAVE_STATES = `
@@ -76,11 +81,11 @@ if fence ~= '' then
   local current = redis.call('GET', KEYS[1])
   if current ~= fence then return {'fenced', current or ''} end
 end
-local a, written = 2, 0
+local a, written = 3, 0
 for k = 2, #KEYS, 3 do
   local alerts, states, rev = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-  local n, changed = tonumber(ARGV[a]), false
-  a = a + 1
+  local user, n, changed = ARGV[a], tonumber(ARGV[a + 1]), false
+  a = a + 2
   for _ = 1, n do
     local id, state = ARGV[a], ARGV[a + 1]
     a = a + 2
@@ -91,7 +96,7 @@ for k = 2, #KEYS, 3 do
       written = written + 1
     end
   end
-  if changed then redis.call('INCR', rev) end
+  if changed then redis.call('PUBLISH', ARGV[2], redis.call('INCR', rev) .. ' ' .. user) end
 end
 return {'saved', written}
 `;

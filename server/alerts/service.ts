@@ -23,6 +23,18 @@
  * - A periodic sweep expires what is due without waiting for a tick, saves symbols' last prices,
  *   and forgets applied message ids past their retention.
  *
+ * Several nodes (`shared`, on Redis): the store is the truth and every node's engine a copy of it.
+ * A message is decided against the user's alerts as the store holds them now and applied only if
+ * they did not change meanwhile (`ifRevision`), retried when they did; the same id applied on two
+ * nodes at once is applied once, the other answered from the record. Every change is announced on
+ * the store's channel and the other nodes read that user again (`changed`); after an outage of
+ * that channel a node reads everything again (`resync`). Only the node holding the alert lease
+ * fires and expires alerts (`leading`): it reads everything when its tenure begins, writes states
+ * under its fence (a node that lost the lease writes nothing), and appends each firing to the feed
+ * once by the key `alert:<id>:<fireCount>`, so the node that takes over after a crash between the
+ * append and the state write fires it again into the same key: one notification. The other nodes
+ * only record prices, so the windows of `percent-move` rules are warm when one of them takes over.
+ *
  * Restarts: alerts, their status, firing history and the moment each rule started watching are in
  * the store. The last price of every symbol is saved by the sweep (and on close), not on every
  * tick, which would cost an fsync per tick: after a crash a `crossing` rule may compare its next
@@ -38,7 +50,9 @@ import { topics } from '../../lib/wire/topics';
 import { newestFirst } from './conditions';
 import { firedNotification } from './feed-event';
 import { decideMessage, refuse } from './messages';
-import type { AckOutcome, AlertStore, SymbolPrice } from './store-types';
+import { syncAll, syncUser } from './shared-sync';
+import { AlertIdTakenError, DuplicateMessageError, FencedOffError, StaleRevisionError } from './store-errors';
+import type { AckOutcome, AlertStore, SharedAlertStore, SymbolPrice } from './store-types';
 import type { AlertsTopic } from './topic';
 import type { AlertEngine, EngineOutcome } from './types';
 
@@ -71,7 +85,19 @@ export interface AlertServiceDeps {
   readonly appliedRetentionMs: number;
   /** How many applied message ids of one user are kept; past it the oldest are forgotten. */
   readonly appliedPerUser: number;
+  /** Several nodes share the store (see the file comment). Default: this node alone. */
+  readonly shared?: SharedAlerts;
 }
+
+export interface SharedAlerts {
+  /** The same store as `store`, with what sharing needs. */
+  readonly store: SharedAlertStore;
+  /** Appends a fired alert's notification unless one with `key` was appended before. */
+  readonly publishOnce: (topic: string, data: NotificationData, key: string) => Promise<unknown>;
+}
+
+/** How often a message is decided again because another node changed the user's alerts meanwhile. */
+const MAX_DECISIONS = 8;
 
 export interface AlertService {
   /** Applies one alert message (at most once per user and id); never rejects for a bad message, only for a store failure. */
@@ -84,6 +110,15 @@ export interface AlertService {
   list(user: string): ServerAlert[];
   /** Resolves once everything so far (feed events of fired alerts, saved states) is written. */
   settled(): Promise<void>;
+  /** Shared: another node changed `user`'s alerts; read them again. */
+  changed(user: string): void;
+  /** Shared: announcements may have been missed; read every alert again. */
+  resync(): Promise<void>;
+  /**
+   * Shared: this node holds the alert lease with `fence` (it fires and expires alerts from now on,
+   * once it has read every alert), or no longer does (`undefined`).
+   */
+  leading(fence: number | undefined): void;
   /** Stops the sweep, writes what is pending and closes the store. */
   close(): Promise<void>;
 }
@@ -114,16 +149,31 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   const savedSymbols = new Set(loaded.prices.map((p) => p.symbol));
   let lastTrim = -Infinity;
   let closing: Promise<void> | undefined;
+  const { shared } = deps;
+  /** The fence this node fires and expires alerts under; alone, it always does (no fence). */
+  let evaluating: { readonly fence: number | undefined } | null = shared ? null : { fence: undefined };
 
-  async function persist(outcome: EngineOutcome): Promise<void> {
+  async function persist(outcome: EngineOutcome, fence: number | undefined): Promise<void> {
     // Appended together, so they share one group commit of the log; each feed gets its alerts in
     // the order they fired, because appends are sequenced in the order they are made.
-    const appended = await Promise.allSettled(outcome.fired.map(async (firing) => deps.publishEvent(topics.feed(firing.user), firedNotification(firing))));
+    const append = (firing: EngineOutcome['fired'][number]) =>
+      shared
+        ? shared.publishOnce(topics.feed(firing.user), firedNotification(firing), `alert:${firing.alert.id}:${firing.alert.fireCount}`)
+        : deps.publishEvent(topics.feed(firing.user), firedNotification(firing));
+    const appended = await Promise.allSettled(outcome.fired.map(append));
     for (const result of appended) if (result.status === 'rejected') deps.onError(result.reason, 'appending a fired alert to the feed');
     // The state as it is now: a message applied meanwhile may already have moved the alert on.
     const ids = new Set([...outcome.fired.map((f) => f.alert.id), ...outcome.expired.map((h) => h.alert.id)]);
     const current = [...ids].flatMap((id) => engine.get(id)?.alert ?? []);
-    await store.saveStates(current);
+    if (!shared) return store.saveStates(current);
+    try {
+      await shared.store.saveStates(current, fence);
+    } catch (error) {
+      if (!(error instanceof FencedOffError)) throw error;
+      // Another node holds the lease now: it read the states as they are and evaluates from there.
+      if (evaluating?.fence === fence) evaluating = null;
+      deps.onError(error, 'saving fired alerts after the lease moved on');
+    }
   }
 
   /** Tells subscribers, counts, and queues the writes of what a tick or sweep changed. */
@@ -133,10 +183,13 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     metrics.alertsExpired(outcome.expired.length);
     const users = new Set([...outcome.fired.map((f) => f.user), ...outcome.expired.map((h) => h.user)]);
     for (const user of users) topic.publish(user);
-    enqueue(() => persist(outcome)).catch((error: unknown) => deps.onError(error, 'saving fired or expired alerts'));
+    const fence = evaluating?.fence;
+    enqueue(() => persist(outcome, fence)).catch((error: unknown) => deps.onError(error, 'saving fired or expired alerts'));
   }
 
   function sweep(): Promise<void> {
+    // Expiry, saved prices and trimming are the evaluating node's work.
+    if (!evaluating) return Promise.resolve();
     const now = deps.now();
     settle(engine.sweep(now));
     const prices = [...dirtyPrices].flatMap((symbol): SymbolPrice[] => {
@@ -152,6 +205,19 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     });
   }
 
+  /** Shared: makes this node's copy of `user`'s alerts the store's; returns their revision. */
+  async function refreshUser(user: string): Promise<number> {
+    const { alerts, revision } = await shared!.store.userAlerts(user);
+    if (syncUser(engine, user, alerts)) topic.publish(user);
+    return revision;
+  }
+
+  /** Shared: makes this node's copy of every alert the store's. */
+  async function readAll(): Promise<void> {
+    const { alerts } = await store.load();
+    for (const user of syncAll(engine, alerts)) topic.publish(user);
+  }
+
   // Expire what came due while the server was stopped before anyone can see it as active.
   await sweep().catch(closeAndRethrow);
   const sweepTimer = setInterval(() => {
@@ -164,25 +230,43 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
       return enqueue(async () => {
         const recorded = await store.findAck(user, messageId);
         if (recorded) return { ack: recorded, outcome: 'duplicate' as const };
-        const now = deps.now();
-        let decision = decideMessage(kind, body, { user, now, engine });
-        const { effect } = decision;
-        if (effect?.type === 'put') {
-          const after = [...engine.list(user).filter((a) => a.id !== effect.held.alert.id), effect.held.alert].sort(newestFirst);
-          if (!deps.fits({ alerts: after })) decision = refuse('Too many alerts to send in one update: delete some, or shorten their notes');
+        for (let decisions = 1; ; decisions++) {
+          // Shared: decide against the user's alerts as the store holds them now.
+          const revision = shared ? await refreshUser(user) : undefined;
+          const now = deps.now();
+          let decision = decideMessage(kind, body, { user, now, engine });
+          const { effect } = decision;
+          if (effect?.type === 'put') {
+            const after = [...engine.list(user).filter((a) => a.id !== effect.held.alert.id), effect.held.alert].sort(newestFirst);
+            if (!deps.fits({ alerts: after })) decision = refuse('Too many alerts to send in one update: delete some, or shorten their notes');
+          }
+          // A refusal changes nothing, so there is nothing a repeat could apply twice: not recorded.
+          if (!decision.ack.ok) return { ack: decision.ack, outcome: 'refused' as const };
+          const message = { user, messageId, at: now, ack: decision.ack, ...(decision.effect ? { effect: decision.effect } : {}) };
+          try {
+            if (shared) await shared.store.apply(message, { perUser: deps.appliedPerUser }, { ifRevision: revision! });
+            else await store.apply(message, { perUser: deps.appliedPerUser });
+          } catch (error) {
+            if (error instanceof StaleRevisionError && decisions < MAX_DECISIONS) continue;
+            if (error instanceof DuplicateMessageError) {
+              // The same id reached another node too, and was applied there first.
+              const ack = await store.findAck(user, messageId);
+              if (ack) return { ack, outcome: 'duplicate' as const };
+            }
+            if (error instanceof AlertIdTakenError) return { ack: refuse(`Alert ${error.alertId} already exists`).ack, outcome: 'refused' as const };
+            throw error;
+          }
+          if (decision.effect?.type === 'put') engine.put(decision.effect.held);
+          if (decision.effect?.type === 'delete') engine.remove(decision.effect.alertId);
+          if (decision.effect) topic.publish(user);
+          return { ack: decision.ack, outcome: 'applied' as const };
         }
-        // A refusal changes nothing, so there is nothing a repeat could apply twice: not recorded.
-        if (!decision.ack.ok) return { ack: decision.ack, outcome: 'refused' as const };
-        const message = { user, messageId, at: now, ack: decision.ack, ...(decision.effect ? { effect: decision.effect } : {}) };
-        await store.apply(message, { perUser: deps.appliedPerUser });
-        if (decision.effect?.type === 'put') engine.put(decision.effect.held);
-        if (decision.effect?.type === 'delete') engine.remove(decision.effect.alertId);
-        if (decision.effect) topic.publish(user);
-        return { ack: decision.ack, outcome: 'applied' as const };
       });
     },
     onTick(tick) {
       if (closing) return;
+      // Not evaluating: only the price, so this node's windows are warm if it takes over.
+      if (!evaluating) return engine.seed(tick.symbol, tick.price, tick.at);
       const outcome = engine.tick(tick.symbol, tick.price, tick.at);
       if (savedSymbols.has(tick.symbol)) dirtyPrices.add(tick.symbol);
       else {
@@ -196,6 +280,26 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     sweep,
     list: (user) => engine.list(user),
     settled: () => enqueue(async () => undefined),
+    changed(user) {
+      if (!shared || closing) return;
+      enqueue(() => refreshUser(user)).catch((error: unknown) => deps.onError(error, `reading the alerts of ${user} another node changed`));
+    },
+    resync() {
+      if (!shared || closing) return Promise.resolve();
+      return enqueue(readAll);
+    },
+    leading(fence) {
+      if (!shared || closing) return;
+      if (fence === undefined) {
+        evaluating = null;
+        return;
+      }
+      enqueue(async () => {
+        await readAll();
+        evaluating = { fence };
+        await sweep();
+      }).catch((error: unknown) => deps.onError(error, 'starting to evaluate alerts'));
+    },
     close() {
       closing ??= (async () => {
         clearInterval(sweepTimer);

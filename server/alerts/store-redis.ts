@@ -115,6 +115,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
     kind: 'redis',
     leaseKey: keys.lease,
     leaseFenceKey: keys.leaseFence,
+    changesChannel: keys.changes,
     async load() {
       return run(async () => {
         const alerts: HeldAlert[] = [];
@@ -144,7 +145,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
             ? ['delete', effect.alertId, '', '']
             : ['', '', '', ''];
       const userKeys = (['alerts', 'states', 'rev', 'acks', 'applied'] as const).map((key) => keys.user(user, key));
-      const args = [user, messageId, String(at), JSON.stringify(ack), String(perUser), ifRevision === undefined ? '' : String(ifRevision), ...effectArgs];
+      const args = [user, messageId, String(at), JSON.stringify(ack), String(perUser), ifRevision === undefined ? '' : String(ifRevision), ...effectArgs, keys.changes];
       const reply = (await run(() => client.eval(APPLY, { keys: [...userKeys, keys.owners], arguments: args }))) as [string, number?];
       switch (reply[0]) {
         case 'applied':
@@ -173,10 +174,10 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
           byUser.set(String(owner), list);
         });
         const scriptKeys = [keys.leaseFence];
-        const args = [fence === undefined ? '' : String(fence)];
+        const args = [fence === undefined ? '' : String(fence), keys.changes];
         for (const [user, list] of byUser) {
           scriptKeys.push(keys.user(user, 'alerts'), keys.user(user, 'states'), keys.user(user, 'rev'));
-          args.push(String(list.length / 2), ...list);
+          args.push(user, String(list.length / 2), ...list);
         }
         if (byUser.size === 0 && fence === undefined) return;
         const reply = (await client.eval(SAVE_STATES, { keys: scriptKeys, arguments: args })) as [string, string | number];

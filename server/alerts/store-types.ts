@@ -104,4 +104,9 @@ export interface SharedAlertStore extends AlertStore {
   readonly leaseKey: string;
   /** The key of that lease's fence: the number each new holder gets, one more than the last. */
   readonly leaseFenceKey: string;
+  /**
+   * The pub/sub channel on which every change of a user's alerts (apply, saveStates) is announced
+   * as `<revision> <user>`, in the same atomic step as the change.
+   */
+  readonly changesChannel: string;
 }

@@ -38,6 +38,8 @@ export interface LogKeys {
   readonly topics: string;
   /** The pub/sub channel every append and reset is published on. */
   readonly channel: string;
+  /** Marks that an append with this key was made (`appendOnce`), in the topic's hash slot. */
+  once(topic: string, key: string): string;
 }
 
 /** Default key prefix. */
@@ -46,6 +48,7 @@ export const DEFAULT_KEY_PREFIX = 'switchboard:';
 export function logKeys(prefix = DEFAULT_KEY_PREFIX): LogKeys {
   return {
     topic: (topic) => ({ meta: `${prefix}log:{${topic}}:meta`, events: `${prefix}log:{${topic}}:events` }),
+    once: (topic, key) => `${prefix}log:{${topic}}:once:${key}`,
     topics: `${prefix}log:topics`,
     channel: `${prefix}log:changes`,
   };
@@ -89,12 +92,22 @@ end
 `;
 
 /**
- * Appends one event. KEYS: meta, events, topics. ARGV: topic, new epoch (used only when the meta is
- * missing or stale), now (ms), data (JSON), max events, max age (ms), channel, run, durable. Assigns seq = top + 1 and
- * `at` = max(now, the topic's newest at), adds the entry, trims to exactly max events and past max
- * age, moves the meta, and publishes the event. Returns `{epoch, seq, at}`.
+ * Appends one event. KEYS: meta, events, topics, and the once key (any key of the topic when
+ * none). ARGV: topic, new epoch (used only when the meta is missing or stale), now (ms), data
+ * (JSON), max events, max age (ms), channel, run, durable, '1' with a once key, how long a once key
+ * is kept (ms). Assigns seq = top + 1 and `at` = max(now, the topic's newest at), adds the entry,
+ * trims to exactly max events and past max age, moves the meta, and publishes the event. Returns
+ * `{epoch, seq, at}`. With a once key that is set already, appends nothing and returns where the
+ * first append went, with a fourth element 1.
  */
 export const APPEND = `${PRELUDE}
+if ARGV[10] == '1' then
+  local done = redis.call('GET', KEYS[4])
+  if done then
+    local e, s, t = string.match(done, '^(%S+) (%d+) (%d+)$')
+    return {e, tonumber(s), tonumber(t), 1}
+  end
+end
 local epoch, seq, at = meta(KEYS[1], KEYS[2], ARGV[2], ARGV[8], ARGV[9])
 seq = seq + 1
 local now = tonumber(ARGV[3])
@@ -105,6 +118,9 @@ redis.call('HSET', KEYS[1], 'seq', int(seq), 'at', int(at))
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PUBLISH', ARGV[7], '{"type":"event","topic":' .. cjson.encode(ARGV[1]) .. ',"epoch":' .. cjson.encode(epoch) ..
   ',"seq":' .. int(seq) .. ',"at":' .. int(at) .. ',"data":' .. ARGV[4] .. '}')
+if ARGV[10] == '1' then
+  redis.call('SET', KEYS[4], epoch .. ' ' .. int(seq) .. ' ' .. int(at), 'PX', ARGV[11])
+end
 return {epoch, seq, at}
 `;
 

@@ -130,20 +130,27 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     await redis.close().catch(() => redis.destroy());
   }
 
+  /** Appends, or with `once`, appends unless an append with that key was made (then answers where it went). */
+  async function appendWith(topic: string, data: NotificationData, once: string | null): Promise<Appended> {
+    open();
+    const { run, durable } = redisProcess.current(`append to ${topic}`);
+    const k = keys.topic(topic);
+    const onceKey = once === null ? k.meta : keys.once(topic, once);
+    const args = [topic, newEpoch(), String(Math.floor(now())), JSON.stringify(data), String(retention.maxEvents), String(retention.maxAgeMs), keys.channel, run, durable];
+    args.push(once === null ? '' : '1', String(retention.maxAgeMs));
+    const reply = await withRedis(`append to ${topic}`, () => client.eval(APPEND, { keys: [k.meta, k.events, keys.topics, onceKey], arguments: args }));
+    const [epoch, seq, at] = replyTuple(reply);
+    const event: StoredEvent = { topic, epoch: String(epoch), seq: Number(seq), at: Number(at), data };
+    const repeat = Array.isArray(reply) && reply.length > 3;
+    if (!repeat) await sequencer.own({ type: 'event', event });
+    return toAppended(event);
+  }
+
   return {
     kind: 'redis',
     available: () => !closed && redisProcess.known() && client.isReady && subscriber.isReady,
-    async append(topic: string, data: NotificationData): Promise<Appended> {
-      open();
-      const { run, durable } = redisProcess.current(`append to ${topic}`);
-      const k = keys.topic(topic);
-      const args = [topic, newEpoch(), String(Math.floor(now())), JSON.stringify(data), String(retention.maxEvents), String(retention.maxAgeMs), keys.channel, run, durable];
-      const reply = await withRedis(`append to ${topic}`, () => client.eval(APPEND, { keys: [k.meta, k.events, keys.topics], arguments: args }));
-      const [epoch, seq, at] = replyTuple(reply);
-      const event: StoredEvent = { topic, epoch: String(epoch), seq: Number(seq), at: Number(at), data };
-      await sequencer.own({ type: 'event', event });
-      return toAppended(event);
-    },
+    append: (topic: string, data: NotificationData) => appendWith(topic, data, null),
+    appendOnce: (topic: string, data: NotificationData, key: string) => appendWith(topic, data, key),
     async head(topic: string): Promise<TopicHead> {
       open();
       const { run, durable } = redisProcess.current(`read the head of ${topic}`);

@@ -64,6 +64,13 @@ export interface EventLog {
    */
   append(topic: string, data: NotificationData): Promise<Appended>;
   /**
+   * As `append`, unless an append with `key` was made to this topic before (within the topic's age
+   * retention): then nothing is appended and it resolves with where that one went. Shared stores
+   * have it, so that several nodes (or a node and the one that took over from it) doing the same
+   * work append its event once.
+   */
+  appendOnce?(topic: string, data: NotificationData, key: string): Promise<Appended>;
+  /**
    * The topic's head. A topic never seen before gets its epoch now and keeps it, so a cursor taken
    * from an empty log stays valid for the events that follow.
    */

@@ -13,7 +13,8 @@
 import type { Logger } from 'pino';
 import type { PriceTick } from '../../lib/wire/prices';
 import { StoreUnavailableError } from '../common/unavailable';
-import { closeRedis, connectRedis, type Redis } from './client';
+import { subscribeChannel, type Channel } from './channel';
+import { closeRedis, connectRedis } from './client';
 
 /** KEYS[1] latest-price hash; ARGV symbol, price, at, channel. Returns the previous price (or the new one). */
 const PUBLISH_SCRIPT = `
@@ -59,7 +60,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   const channel = `${prefix}prices`;
   const { logger } = options;
   const commands = await connectRedis({ url: options.url, role: 'prices', logger });
-  let subscriber: Redis | undefined;
+  let channelOn: Channel | undefined;
   /** The latest tick applied per symbol, to catch up after the subscriber was away. */
   const applied = new Map<string, PriceTick>();
 
@@ -85,21 +86,22 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   }
 
   async function start(listener: (tick: PriceTick) => void): Promise<PriceTick[]> {
-    if (subscriber) throw new Error('The price relay was started already');
+    if (channelOn) throw new Error('The price relay was started already');
     onTick = listener;
-    subscriber = await connectRedis({ url: options.url, role: 'price ticks', logger });
-    let subscribed = false;
-    subscriber.on('ready', () => {
-      if (subscribed) catchUp().catch((error: unknown) => logger.warn({ err: error }, 'could not catch up prices after Redis came back'));
+    channelOn = await subscribeChannel({
+      url: options.url,
+      channel,
+      role: 'price ticks',
+      logger,
+      onMessage(message) {
+        const space = message.indexOf(' ');
+        const symbol = message.slice(0, space);
+        const tick = space > 0 ? parseTick(symbol, message.slice(space + 1)) : null;
+        if (tick) apply({ symbol, ...tick });
+        else logger.warn({ message: message.slice(0, 100) }, 'ignored a malformed price message from Redis');
+      },
+      onResync: catchUp,
     });
-    await subscriber.subscribe(channel, (message) => {
-      const space = message.indexOf(' ');
-      const symbol = message.slice(0, space);
-      const tick = space > 0 ? parseTick(symbol, message.slice(space + 1)) : null;
-      if (tick) apply({ symbol, ...tick });
-      else logger.warn({ message: message.slice(0, 100) }, 'ignored a malformed price message from Redis');
-    });
-    subscribed = true;
     const now = await latest();
     for (const tick of now) if (!applied.has(tick.symbol)) applied.set(tick.symbol, tick);
     return now;
@@ -117,9 +119,9 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
       return { symbol, price, prev: Number(prev), at };
     },
     latest,
-    available: () => commands.isReady && subscriber?.isReady === true,
+    available: () => commands.isReady && channelOn?.available() === true,
     async close() {
-      if (subscriber) await closeRedis(subscriber);
+      await channelOn?.close();
       await closeRedis(commands);
     },
   };

@@ -26,7 +26,7 @@ export interface Streams {
 }
 
 export interface StreamsDeps {
-  readonly options: Pick<ServerOptions, 'eventLog' | 'store' | 'dataDir' | 'retention' | 'now'>;
+  readonly options: Pick<ServerOptions, 'eventLog' | 'store' | 'dataDir' | 'retention' | 'now' | 'redisUrl'>;
   readonly metrics: Pick<Metrics, 'eventAppended' | 'publishToWrite'>;
   readonly logger: Logger;
   /** Counts and logs a failure the server carries on after. */
@@ -53,6 +53,7 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
     (await openEventLog({
       store: options.store,
       dataDir: options.dataDir,
+      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
       retention: options.retention,
       now: options.now,
       onWatcherError: (error) => reportError(error, 'event log watcher failed'),

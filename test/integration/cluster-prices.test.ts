@@ -38,7 +38,7 @@ const ticksOf = (client: TestClient): PriceTick[] =>
 describe('prices across nodes on one Redis', () => {
   test('a tick published on one node reaches subscribers on every node, with the same prev everywhere', async () => {
     const { url } = await redis();
-    const [a, b, c] = await Promise.all([serve({ redisUrl: url }), serve({ redisUrl: url }), serve({ redisUrl: url })]);
+    const [a, b, c] = await Promise.all([serve({ store: 'redis', redisUrl: url }), serve({ store: 'redis', redisUrl: url }), serve({ store: 'redis', redisUrl: url })]);
     const onA = await client(a.url, 'AAPL');
     const onC = await client(c.url, 'AAPL');
     const first = await b.publishPrice('AAPL', 100);
@@ -54,10 +54,10 @@ describe('prices across nodes on one Redis', () => {
 
   test('a node started later has every symbol’s latest price for its first subscriber', async () => {
     const { url } = await redis();
-    const a = await serve({ redisUrl: url });
+    const a = await serve({ store: 'redis', redisUrl: url });
     await a.publishPrice('KO', 61.5);
     const published = await a.publishPrice('KO', 61.75);
-    const b = await serve({ redisUrl: url });
+    const b = await serve({ store: 'redis', redisUrl: url });
     const onB = await client(b.url, 'KO');
     await until('the snapshot', () => ticksOf(onB).length === 1);
     expect(ticksOf(onB)[0]).toEqual({ symbol: 'KO', price: 61.75, prev: 61.5, at: published.at });
@@ -65,7 +65,7 @@ describe('prices across nodes on one Redis', () => {
 
   test('Redis down: 503 from /healthz and price publishes, sockets stay open; back: ticks flow again', async () => {
     const redisServer = await redis();
-    const [a, b] = await Promise.all([serve({ redisUrl: redisServer.url }), serve({ redisUrl: redisServer.url })]);
+    const [a, b] = await Promise.all([serve({ store: 'redis', redisUrl: redisServer.url }), serve({ store: 'redis', redisUrl: redisServer.url })]);
     const onB = await client(b.url, 'MSFT');
     expect((await a.request('GET', '/healthz')).status).toBe(200);
 
@@ -90,6 +90,6 @@ describe('prices across nodes on one Redis', () => {
   test('a node refuses to start when Redis cannot be reached, saying so', async () => {
     const redisServer = await redis();
     await redisServer.stop();
-    await expect(serve({ redisUrl: redisServer.url })).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+\/? could not be reached/);
+    await expect(serve({ store: 'redis', redisUrl: redisServer.url })).rejects.toThrow(/Redis at redis:\/\/127\.0\.0\.1:\d+\/? could not be reached/);
   });
 });
