@@ -10,10 +10,8 @@
  * reconnecting are not replayed (a price is state: only the latest matters): when it is back, every
  * symbol whose latest price in Redis differs from this node's is applied once.
  */
-import type { Logger } from 'pino';
 import type { PriceTick } from '../../lib/wire/prices';
-import { StoreUnavailableError } from '../common/unavailable';
-import { closeRedis, connectRedis, type Redis } from './client';
+import { closeRedis, connectRedis, withRedis, type Redis, type RedisConnectionOptions, type RedisLogger } from './client';
 
 /** KEYS[1] latest-price hash; ARGV symbol, price, at, channel. Returns the previous price (or the new one). */
 const PUBLISH_SCRIPT = `
@@ -40,11 +38,10 @@ export interface PriceRelay {
   close(): Promise<void>;
 }
 
-export interface PriceRelayOptions {
-  readonly url: string;
+export interface PriceRelayOptions extends RedisConnectionOptions {
   /** Key and channel prefix, so several services can share one Redis. Default `switchboard:`. */
   readonly keyPrefix?: string;
-  readonly logger: Logger;
+  readonly logger: RedisLogger;
 }
 
 /** `symbol price prev at`, as the script writes it; null when it is not that. */
@@ -58,7 +55,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   const hash = `${prefix}prices`;
   const channel = `${prefix}prices`;
   const { logger } = options;
-  const commands = await connectRedis({ url: options.url, role: 'prices', logger });
+  const commands = await connectRedis(options, 'prices');
   let subscriber: Redis | undefined;
   /** The latest tick applied per symbol, to catch up after the subscriber was away. */
   const applied = new Map<string, PriceTick>();
@@ -70,7 +67,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   };
 
   async function latest(): Promise<PriceTick[]> {
-    const all = await commands.hGetAll(hash);
+    const all = await withRedis(options.url, 'read the latest prices', () => commands.hGetAll(hash));
     return Object.entries(all).flatMap(([symbol, text]) => {
       const tick = parseTick(symbol, text);
       return tick ? [{ symbol, ...tick }] : [];
@@ -87,7 +84,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   async function start(listener: (tick: PriceTick) => void): Promise<PriceTick[]> {
     if (subscriber) throw new Error('The price relay was started already');
     onTick = listener;
-    subscriber = await connectRedis({ url: options.url, role: 'price ticks', logger });
+    subscriber = await connectRedis(options, 'price-ticks');
     let subscribed = false;
     subscriber.on('ready', () => {
       if (subscribed) catchUp().catch((error: unknown) => logger.warn({ err: error }, 'could not catch up prices after Redis came back'));
@@ -108,12 +105,9 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   return {
     start,
     async publish(symbol, price, at) {
-      let prev: unknown;
-      try {
-        prev = await commands.eval(PUBLISH_SCRIPT, { keys: [hash], arguments: [symbol, String(price), String(at), channel] });
-      } catch (error) {
-        throw new StoreUnavailableError(`The price could not be published: Redis is unavailable (${error instanceof Error ? error.message : String(error)})`, { cause: error });
-      }
+      const prev = await withRedis(options.url, `publish the price of ${symbol}`, () =>
+        commands.eval(PUBLISH_SCRIPT, { keys: [hash], arguments: [symbol, String(price), String(at), channel] }),
+      );
       return { symbol, price, prev: Number(prev), at };
     },
     latest,
