@@ -12,26 +12,19 @@
  * that fails so may still have happened (its reply lost), and a retry of the same message is then
  * refused as a duplicate and answered from the record.
  */
-import type { Logger } from 'pino';
 import type { AlertStatus, ServerAlert } from '../../lib/wire/alerts';
-import { closeRedis, connectRedis, storeError, type Redis } from '../redis/client';
+import { closeRedis, connectRedis, withRedis, type Redis, type RedisConnectionOptions, type RedisLogger } from '../redis/client';
 import { alertKeys, type AlertKeys } from './redis-keys';
 import { APPLY, SAVE_PRICES, SAVE_STATES, TRIM_APPLIED, USER_ALERTS } from './redis-scripts';
 import { AlertIdTakenError, DuplicateMessageError, FencedOffError, StaleRevisionError } from './store-errors';
 import type { AckOutcome, SharedAlertStore, SymbolPrice, UserAlerts } from './store-types';
 import type { HeldAlert } from './types';
 
-export interface RedisAlertStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` */
-  readonly url: string;
+export interface RedisAlertStoreOptions extends RedisConnectionOptions {
   /** Prepended to every key, so several services can share one Redis. Default `switchboard:`. */
   readonly keyPrefix?: string;
   /** Hears each outage of the connection and its end. */
-  readonly logger: Pick<Logger, 'warn' | 'info'>;
-  /** How long opening waits for Redis before it fails. Default 5 000 ms. */
-  readonly connectTimeoutMs?: number;
-  /** A command Redis has not answered after this long fails as unavailable. Default 5 000 ms. */
-  readonly commandTimeoutMs?: number;
+  readonly logger: RedisLogger;
 }
 
 /** Keys asked of each SCAN step (a hint to Redis, not a limit). */
@@ -93,22 +86,12 @@ async function* scanKeys(client: Redis, pattern: string, type: string): AsyncGen
 
 export async function openRedisAlertStore(options: RedisAlertStoreOptions): Promise<SharedAlertStore> {
   const keys = alertKeys(options.keyPrefix);
-  const client = await connectRedis({
-    url: options.url,
-    role: 'alerts',
-    logger: options.logger,
-    commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-  });
+  const client = await connectRedis(options, 'alerts');
   let closed = false;
   /** Runs Redis calls (and nothing else: a failure to reach Redis is told apart by its type). */
-  async function run<T>(work: () => Promise<T>): Promise<T> {
+  async function run<T>(what: string, work: () => Promise<T>): Promise<T> {
     if (closed) throw new Error('The alert store is closed');
-    try {
-      return await work();
-    } catch (error) {
-      throw storeError(error, options.url);
-    }
+    return withRedis(options.url, what, work);
   }
 
   return {
@@ -117,7 +100,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
     leaseFenceKey: keys.leaseFence,
     changesChannel: keys.changes,
     async load() {
-      return run(async () => {
+      return run('load the alerts', async () => {
         const alerts: HeldAlert[] = [];
         for await (const batch of scanKeys(client, keys.everyUser('alerts'), 'hash')) {
           const users = batch.flatMap((key) => keys.userOf(key, 'alerts') ?? []);
@@ -129,10 +112,10 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
       });
     },
     async userAlerts(user) {
-      return run(() => readUser(client, keys, user));
+      return run(`read the alerts of ${user}`, () => readUser(client, keys, user));
     },
     async findAck(user, messageId) {
-      const ack = await run(() => client.hGet(keys.user(user, 'acks'), messageId));
+      const ack = await run(`find the answer to ${messageId}`, () => client.hGet(keys.user(user, 'acks'), messageId));
       return ack === null || ack === undefined ? undefined : (JSON.parse(String(ack)) as AckOutcome);
     },
     async apply({ user, messageId, at, ack, effect }, limits, applyOptions = {}) {
@@ -146,7 +129,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
             : ['', '', '', ''];
       const userKeys = (['alerts', 'states', 'rev', 'acks', 'applied'] as const).map((key) => keys.user(user, key));
       const args = [user, messageId, String(at), JSON.stringify(ack), String(perUser), ifRevision === undefined ? '' : String(ifRevision), ...effectArgs, keys.changes];
-      const reply = (await run(() => client.eval(APPLY, { keys: [...userKeys, keys.owners], arguments: args }))) as [string, number?];
+      const reply = (await run(`apply ${messageId}`, () => client.eval(APPLY, { keys: [...userKeys, keys.owners], arguments: args }))) as [string, number?];
       switch (reply[0]) {
         case 'applied':
           return;
@@ -162,7 +145,7 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
     },
     async saveStates(alerts, fence) {
       if (alerts.length === 0 && fence === undefined) return;
-      await run(async () => {
+      await run('save the alert states', async () => {
         const owners = alerts.length === 0 ? [] : await client.hmGet(keys.owners, alerts.map((a) => a.id));
         const byUser = new Map<string, string[]>();
         alerts.forEach((alert, i) => {
@@ -187,10 +170,10 @@ export async function openRedisAlertStore(options: RedisAlertStoreOptions): Prom
     async savePrices(prices) {
       if (prices.length === 0) return;
       const args = prices.flatMap((p) => [p.symbol, String(p.at), JSON.stringify({ price: p.price, at: p.at })]);
-      await run(() => client.eval(SAVE_PRICES, { keys: [keys.prices], arguments: args }));
+      await run('save the last prices', () => client.eval(SAVE_PRICES, { keys: [keys.prices], arguments: args }));
     },
     async trimApplied(before) {
-      return run(async () => {
+      return run('trim the applied messages', async () => {
         let removed = 0;
         for await (const batch of scanKeys(client, keys.everyUser('applied'), 'zset')) {
           const users = batch.flatMap((key) => keys.userOf(key, 'applied') ?? []);

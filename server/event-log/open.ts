@@ -39,4 +39,4 @@ export async function openEventLog(options: OpenEventLogOptions): Promise<EventL
 
 export type { Appended, EventLog, LogChange, Retention, StoredEvent, TopicHead } from './types';
 export { DEFAULT_RETENTION } from './types';
-export { StoreUnavailableError } from '../common/store-errors';
+export { StoreUnavailableError } from '../common/unavailable';

@@ -7,8 +7,7 @@
  * connection dropping and the new one being identified, writes are refused as unavailable rather
  * than sent with what may be the previous process's identity.
  */
-import { unavailableError, withRedis, type Redis } from '../common/redis';
-import { StoreUnavailableError } from '../common/store-errors';
+import { redisUnavailable, unavailableError, withRedis, type Redis } from '../redis/client';
 
 export interface RedisProcess {
   readonly run: string;
@@ -26,6 +25,8 @@ export interface RedisProcessTracker {
 }
 
 export interface RedisProcessDeps {
+  /** The client's URL, for error messages. */
+  readonly url: string;
   /** Overrides asking Redis whether a restart keeps every write. */
   readonly restartKeepsLog?: boolean;
   /** A connection's process was identified (after a reconnect too). */
@@ -66,7 +67,7 @@ export function trackRedisProcess(client: Redis, deps: RedisProcessDeps): RedisP
       },
       (error: unknown) => {
         if (mine !== connection) return;
-        deps.onError(unavailableError(error, 'identify the Redis process'));
+        deps.onError(unavailableError(error, deps.url, 'identify the Redis process'));
         setTimeout(() => mine === connection && client.isReady && identifyConnection(mine), deps.retryMs ?? 1_000).unref();
       },
     );
@@ -80,11 +81,11 @@ export function trackRedisProcess(client: Redis, deps: RedisProcessDeps): RedisP
 
   return {
     async start() {
-      process = await withRedis('identify the Redis process', identify);
+      process = await withRedis(deps.url, 'identify the Redis process', identify);
     },
     current(what) {
       if (process) return process;
-      throw new StoreUnavailableError(`Redis is unavailable: could not ${what} (reconnecting)`);
+      throw redisUnavailable(deps.url, what, 'reconnecting; not done');
     },
     known: () => process !== undefined,
   };

@@ -22,8 +22,8 @@
  */
 import type { NotificationData } from '../../lib/wire/notifications';
 import type { StreamPosition } from '../../lib/wire/protocol';
-import { connectRedis, createRedis, unavailableError, withRedis, type Redis, type RedisConnectionOptions } from '../common/redis';
-import { isStoreUnavailable } from '../common/store-errors';
+import { isStoreUnavailable } from '../common/unavailable';
+import { closeRedis, connectRedis, unavailableError, withRedis, type RedisConnectionOptions } from '../redis/client';
 import { createChangeSequencer } from './redis-changes';
 import { trackRedisProcess } from './redis-process';
 import { APPEND, HEAD, logKeys, NEWEST, READ_AFTER, RESET, TRIM_AGE } from './redis-scripts';
@@ -67,14 +67,18 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   const newEpoch = options.newEpoch ?? randomEpoch;
   const watchers = createWatchers(options.onWatcherError);
   const keys = logKeys(options.keyPrefix);
-  const client = createRedis(options, 'switchboard-log');
-  const subscriber = createRedis(options, 'switchboard-log-changes');
+  const { url } = options;
   const report = options.onError ?? ((error: unknown) => console.error('redis event log:', error));
+  const client = await connectRedis(options, 'log');
+  const subscriber = await connectRedis(options, 'log-changes').catch(async (error: unknown) => {
+    await closeRedis(client);
+    throw error;
+  });
   let closed = false;
 
   const script = (what: string, body: string, topic: string, args: readonly string[]) => {
     const k = keys.topic(topic);
-    return withRedis(what, () => client.eval(body, { keys: [k.meta, k.events], arguments: [...args] }));
+    return withRedis(url, what, () => client.eval(body, { keys: [k.meta, k.events], arguments: [...args] }));
   };
 
   /** The topic's current epoch (`null` when it has no log) and up to `limit` events after `after` in that epoch. */
@@ -100,7 +104,6 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   function catchUp(): void {
     if (!closed && redisProcess.known() && subscriber.isReady) void sequencer.catchUp();
   }
-  const redisProcess = trackRedisProcess(client, { restartKeepsLog: options.restartKeepsLog, onIdentified: catchUp, onError: report });
 
   function onMessage(message: string): void {
     const change = parseChange(message);
@@ -108,13 +111,12 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     else report(new Error(`Ignored a malformed message on ${keys.channel}: ${message.slice(0, 200)}`));
   }
 
+  const redisProcess = trackRedisProcess(client, { url, restartKeepsLog: options.restartKeepsLog, onIdentified: catchUp, onError: report });
   try {
-    await Promise.all([connectRedis(client, options.url, options.connectTimeoutMs), connectRedis(subscriber, options.url, options.connectTimeoutMs)]);
-    await withRedis(`subscribe to ${keys.channel}`, () => subscriber.subscribe(keys.channel, onMessage));
+    await withRedis(url, `subscribe to ${keys.channel}`, () => subscriber.subscribe(keys.channel, onMessage));
     await redisProcess.start();
   } catch (error) {
-    client.destroy();
-    subscriber.destroy();
+    await Promise.all([closeRedis(client), closeRedis(subscriber)]);
     throw error;
   }
   subscriber.on('ready', catchUp);
@@ -125,11 +127,6 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
 
   const toAppended = (event: StoredEvent): Appended => ({ topic: event.topic, epoch: event.epoch, seq: event.seq, at: event.at });
 
-  async function closeClient(redis: Redis): Promise<void> {
-    if (!redis.isReady) return redis.destroy();
-    await redis.close().catch(() => redis.destroy());
-  }
-
   /** Appends, or with `once`, appends unless an append with that key was made (then answers where it went). */
   async function appendWith(topic: string, data: NotificationData, once: string | null): Promise<Appended> {
     open();
@@ -138,7 +135,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     const onceKey = once === null ? k.meta : keys.once(topic, once);
     const args = [topic, newEpoch(), String(Math.floor(now())), JSON.stringify(data), String(retention.maxEvents), String(retention.maxAgeMs), keys.channel, run, durable];
     args.push(once === null ? '' : '1', String(retention.maxAgeMs));
-    const reply = await withRedis(`append to ${topic}`, () => client.eval(APPEND, { keys: [k.meta, k.events, keys.topics, onceKey], arguments: args }));
+    const reply = await withRedis(url, `append to ${topic}`, () => client.eval(APPEND, { keys: [k.meta, k.events, keys.topics, onceKey], arguments: args }));
     const [epoch, seq, at] = replyTuple(reply);
     const event: StoredEvent = { topic, epoch: String(epoch), seq: Number(seq), at: Number(at), data };
     const repeat = Array.isArray(reply) && reply.length > 3;
@@ -191,7 +188,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
           removed += counts.reduce<number>((sum, n) => sum + Math.max(0, Number(n)), 0);
         }
       } catch (error) {
-        throw unavailableError(error, 'sweep old events');
+        throw unavailableError(error, url, 'sweep old events');
       }
       return removed;
     },
@@ -200,7 +197,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
       if (closed) return;
       closed = true;
       // Commands already sent are answered (and their appends resolved) before the connections go.
-      await Promise.all([closeClient(client), closeClient(subscriber)]);
+      await Promise.all([closeRedis(client), closeRedis(subscriber)]);
       sequencer.close();
       watchers.clear();
     },

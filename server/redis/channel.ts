@@ -5,15 +5,14 @@
  * before it reports ready) `onResync` runs, and the owner reads what the channel would have told it
  * from where the state is kept.
  */
-import type { Logger } from 'pino';
-import { closeRedis, connectRedis, type Redis } from './client';
+import { closeRedis, connectRedis, type Redis, type RedisLogger } from './client';
 
 export interface ChannelOptions {
   readonly url: string;
   readonly channel: string;
   /** What the channel is for, in log lines. */
   readonly role: string;
-  readonly logger: Logger;
+  readonly logger: RedisLogger;
   readonly onMessage: (message: string) => void;
   /** The connection is back after an outage: catch up on what may have been missed. */
   readonly onResync: () => Promise<void>;
@@ -27,7 +26,7 @@ export interface Channel {
 
 export async function subscribeChannel(options: ChannelOptions): Promise<Channel> {
   const { logger } = options;
-  const subscriber: Redis = await connectRedis({ url: options.url, role: options.role, logger });
+  const subscriber: Redis = await connectRedis({ url: options.url, logger }, options.role);
   let subscribed = false;
   subscriber.on('ready', () => {
     if (!subscribed) return;
@@ -38,7 +37,7 @@ export async function subscribeChannel(options: ChannelOptions): Promise<Channel
       try {
         options.onMessage(message);
       } catch (error) {
-        logger.error({ err: error, role: options.role }, 'a Redis channel message could not be handled');
+        logger.warn({ err: error, role: options.role }, 'a Redis channel message could not be handled');
       }
     });
   } catch (error) {

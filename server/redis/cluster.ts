@@ -35,7 +35,7 @@ export async function joinCluster(deps: ClusterDeps): Promise<Cluster> {
   const changes: Channel = await subscribeChannel({
     url: deps.url,
     channel: deps.store.changesChannel,
-    role: 'alert changes',
+    role: 'alert-changes',
     logger,
     onMessage(message) {
       // `<revision> <user>`, written by the store's scripts.

@@ -16,11 +16,10 @@
  * so fencing across such a restart needs persistence (AOF), as the alerts themselves do.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import { closeRedis, connectRedis } from './client';
+import { closeRedis, connectRedis, type RedisConnectionOptions, type RedisLogger } from './client';
 
-export interface LeaseOptions {
-  readonly url: string;
+/** Commands time out after a third of the TTL (one renewal period); the rest as `RedisConnectionOptions`. */
+export interface LeaseOptions extends Omit<RedisConnectionOptions, 'commandTimeoutMs'> {
   /** Holds the holder's token, with the lease's TTL. */
   readonly key: string;
   /** Holds the latest holder's fence. */
@@ -30,11 +29,9 @@ export interface LeaseOptions {
   /** The tenure with `fence` began (`true`) or ended (`false`). Called in order, never twice the same. */
   readonly onChange: (holding: boolean, fence: number) => void;
   /** Hears the connection's outages, failed renewals and errors thrown by `onChange`. */
-  readonly logger: Pick<Logger, 'warn' | 'info'>;
+  readonly logger: RedisLogger;
   /** Tells this holder apart in Redis. Default a random UUID. */
   readonly token?: string;
-  /** How long opening waits for Redis before it fails. Default 5 000 ms. */
-  readonly connectTimeoutMs?: number;
 }
 
 export interface Lease {
@@ -83,14 +80,8 @@ export async function openLease(options: LeaseOptions): Promise<Lease> {
   const periodMs = Math.max(1, Math.floor(ttlMs / 3));
   const token = options.token ?? randomUUID();
   const report = (error: unknown, what: string): void => options.logger.warn({ err: error, lease: options.key }, what);
-  const client = await connectRedis({
-    url: options.url,
-    role: 'alert lease',
-    logger: options.logger,
-    // A step never outlasts its period, so a hung Redis cannot hold a tenure past its validity.
-    commandTimeoutMs: periodMs,
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-  });
+  // A step never outlasts its period, so a hung Redis cannot hold a tenure past its validity.
+  const client = await connectRedis({ ...options, commandTimeoutMs: periodMs }, 'alert-lease');
 
   let state: LeaseState = { s: 'seeking' };
   let stepTimer: ReturnType<typeof setTimeout> | undefined;

@@ -10,11 +10,9 @@
  * reconnecting are not replayed (a price is state: only the latest matters): when it is back, every
  * symbol whose latest price in Redis differs from this node's is applied once.
  */
-import type { Logger } from 'pino';
 import type { PriceTick } from '../../lib/wire/prices';
-import { StoreUnavailableError } from '../common/unavailable';
 import { subscribeChannel, type Channel } from './channel';
-import { closeRedis, connectRedis } from './client';
+import { closeRedis, connectRedis, withRedis, type RedisConnectionOptions, type RedisLogger } from './client';
 
 /** KEYS[1] latest-price hash; ARGV symbol, price, at, channel. Returns the previous price (or the new one). */
 const PUBLISH_SCRIPT = `
@@ -41,11 +39,10 @@ export interface PriceRelay {
   close(): Promise<void>;
 }
 
-export interface PriceRelayOptions {
-  readonly url: string;
+export interface PriceRelayOptions extends RedisConnectionOptions {
   /** Key and channel prefix, so several services can share one Redis. Default `switchboard:`. */
   readonly keyPrefix?: string;
-  readonly logger: Logger;
+  readonly logger: RedisLogger;
 }
 
 /** `symbol price prev at`, as the script writes it; null when it is not that. */
@@ -59,7 +56,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   const hash = `${prefix}prices`;
   const channel = `${prefix}prices`;
   const { logger } = options;
-  const commands = await connectRedis({ url: options.url, role: 'prices', logger });
+  const commands = await connectRedis(options, 'prices');
   let channelOn: Channel | undefined;
   /** The latest tick applied per symbol, to catch up after the subscriber was away. */
   const applied = new Map<string, PriceTick>();
@@ -71,7 +68,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   };
 
   async function latest(): Promise<PriceTick[]> {
-    const all = await commands.hGetAll(hash);
+    const all = await withRedis(options.url, 'read the latest prices', () => commands.hGetAll(hash));
     return Object.entries(all).flatMap(([symbol, text]) => {
       const tick = parseTick(symbol, text);
       return tick ? [{ symbol, ...tick }] : [];
@@ -91,7 +88,7 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
     channelOn = await subscribeChannel({
       url: options.url,
       channel,
-      role: 'price ticks',
+      role: 'price-ticks',
       logger,
       onMessage(message) {
         const space = message.indexOf(' ');
@@ -110,12 +107,9 @@ export async function openRedisPriceRelay(options: PriceRelayOptions): Promise<P
   return {
     start,
     async publish(symbol, price, at) {
-      let prev: unknown;
-      try {
-        prev = await commands.eval(PUBLISH_SCRIPT, { keys: [hash], arguments: [symbol, String(price), String(at), channel] });
-      } catch (error) {
-        throw new StoreUnavailableError(`The price could not be published: Redis is unavailable (${error instanceof Error ? error.message : String(error)})`, { cause: error });
-      }
+      const prev = await withRedis(options.url, `publish the price of ${symbol}`, () =>
+        commands.eval(PUBLISH_SCRIPT, { keys: [hash], arguments: [symbol, String(price), String(at), channel] }),
+      );
       return { symbol, price, prev: Number(prev), at };
     },
     latest,

@@ -77,7 +77,7 @@ describe('prices across nodes on one Redis', () => {
     expect(health.body).toEqual({ ok: false, error: expect.stringMatching(/Redis is unavailable/) });
     const refused = await a.request('POST', '/api/prices', { body: { symbol: 'MSFT', price: 400 } });
     expect(refused.status).toBe(503);
-    expect(refused.body).toEqual({ error: expect.stringMatching(/Redis is unavailable/) });
+    expect(refused.body).toEqual({ error: expect.stringMatching(/^Redis at redis:\/\/127\.0\.0\.1:\d+\/? is unavailable: could not publish the price of MSFT \(/) });
     expect(onB.ws.readyState).toBe(onB.ws.OPEN);
 
     await redisServer.start();

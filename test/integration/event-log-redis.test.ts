@@ -10,7 +10,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { NotificationData } from '../../lib/wire/notifications';
-import { StoreUnavailableError } from '../../server/common/store-errors';
+import { StoreUnavailableError } from '../../server/common/unavailable';
 import { openRedisEventLog, type RedisEventLog, type RedisEventLogOptions } from '../../server/event-log/redis';
 import type { LogChange, StoredEvent } from '../../server/event-log/types';
 import { poll } from '../support/poll';
@@ -277,7 +277,7 @@ describe('when Redis goes away', () => {
     await redis.stop();
     await poll('the log to notice', () => !log.available());
     await expect(log.append('news', note('lost'))).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(log.append('news', note('lost'))).rejects.toThrow(/Redis is unavailable: could not append to news/);
+    await expect(log.append('news', note('lost'))).rejects.toThrow(`Redis at ${redis.url} is unavailable: could not append to news`);
     await expect(log.head('news')).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(log.readAfter('news', { epoch: 'e', seq: 0 }, 10)).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(log.trim()).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -290,7 +290,9 @@ describe('when Redis goes away', () => {
   test('opening while Redis is unreachable rejects with StoreUnavailableError', async () => {
     redis = await startTestRedis();
     await redis.stop();
-    await expect(openRedisEventLog({ url: redis.url, connectTimeoutMs: 300, onConnectionError: () => {} })).rejects.toBeInstanceOf(StoreUnavailableError);
+    const opening = openRedisEventLog({ url: redis.url, connectTimeoutMs: 300, onConnectionError: () => {} });
+    await expect(opening).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(opening).rejects.toThrow(/^Redis at redis:\/\/127\.0\.0\.1:\d+\/? could not be reached within 300 ms \(REDIS_URL\)/);
   });
 
   test('with AOF (appendfsync always), kill -9 keeps every acknowledged event, with the same epoch', async () => {

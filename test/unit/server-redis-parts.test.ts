@@ -1,31 +1,58 @@
 /**
  * The pure parts of the Redis stores: which failures are an outage (`StoreUnavailableError`, with
- * the URL's password hidden) and which are bugs, and the alert store's key layout (one hash tag
- * per user, keys mapped back to their user, a prefix that cannot break the tags, SCAN patterns
- * that match the prefix literally).
+ * the URL's password hidden, saying whether the command may have run) and which are bugs, and the
+ * alert store's key layout (one hash tag per user, keys mapped back to their user, a prefix that
+ * cannot break the tags, SCAN patterns that match the prefix literally).
  */
-import { ClientOfflineError, ErrorReply, SocketClosedUnexpectedlyError, TimeoutError } from '@redis/client';
+import { ClientClosedError, ClientOfflineError, ErrorReply, SocketClosedUnexpectedlyError, TimeoutError } from '@redis/client';
 import { describe, expect, test } from 'vitest';
 import { alertKeys } from '../../server/alerts/redis-keys';
 import { StoreUnavailableError } from '../../server/common/unavailable';
-import { storeError } from '../../server/redis/client';
+import { connectRedis, redactRedisUrl, unavailableError } from '../../server/redis/client';
 
 test('a failed Redis command becomes StoreUnavailableError only when Redis could not serve it', () => {
   const url = 'redis://user:secret@db.internal:6380';
-  const offline = storeError(new ClientOfflineError(), url);
+  const unavailable = (error: unknown) => unavailableError(error, url, 'append to news');
+  const offline = unavailable(new ClientOfflineError());
   expect(offline).toBeInstanceOf(StoreUnavailableError);
-  expect((offline as Error).message).toMatch(/^Redis at redis:\/\/user:\*\*\*@db.internal:6380 is unavailable: /);
+  expect((offline as Error).message).toMatch(/^Redis at redis:\/\/user:\*\*\*@db.internal:6380 is unavailable: could not append to news \(/);
   expect((offline as Error).message).not.toContain('secret');
-  expect(storeError(new SocketClosedUnexpectedlyError(), url)).toBeInstanceOf(StoreUnavailableError);
-  expect(storeError(new TimeoutError(), url)).toBeInstanceOf(StoreUnavailableError);
-  expect(storeError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), url)).toBeInstanceOf(StoreUnavailableError);
-  expect(storeError(new ErrorReply('LOADING Redis is loading the dataset in memory'), url)).toBeInstanceOf(StoreUnavailableError);
-  expect(storeError(new ErrorReply('READONLY You can\'t write against a read only replica.'), url)).toBeInstanceOf(StoreUnavailableError);
+  expect(unavailable(new SocketClosedUnexpectedlyError())).toBeInstanceOf(StoreUnavailableError);
+  expect(unavailable(new TimeoutError())).toBeInstanceOf(StoreUnavailableError);
+  expect(unavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBeInstanceOf(StoreUnavailableError);
+  expect(unavailable(new ErrorReply('LOADING Redis is loading the dataset in memory'))).toBeInstanceOf(StoreUnavailableError);
+  expect(unavailable(new ErrorReply('READONLY You can\'t write against a read only replica.'))).toBeInstanceOf(StoreUnavailableError);
   // What was sent is wrong: that is a bug to see, not an outage to wait out.
   const scriptBug = new ErrorReply('ERR user_script:3: attempt to compare nil with number');
-  expect(storeError(scriptBug, url)).toBe(scriptBug);
+  expect(unavailable(scriptBug)).toBe(scriptBug);
   const parseBug = new SyntaxError('Unexpected token');
-  expect(storeError(parseBug, url)).toBe(parseBug);
+  expect(unavailable(parseBug)).toBe(parseBug);
+  const already = new StoreUnavailableError('told once');
+  expect(unavailable(already)).toBe(already);
+});
+
+test('the error says whether Redis may have run the command all the same', () => {
+  const url = 'redis://127.0.0.1:6379';
+  const message = (error: unknown) => (unavailableError(error, url, 'append to news') as Error).message;
+  // Never sent, or refused before it ran.
+  expect(message(new ClientOfflineError())).toMatch(/; not done\)$/);
+  expect(message(new ClientClosedError())).toMatch(/; not done\)$/);
+  expect(message(new ErrorReply('OOM command not allowed when used memory > maxmemory'))).toMatch(/; not done\)$/);
+  // Sent, and the answer never came.
+  expect(message(new SocketClosedUnexpectedlyError())).toMatch(/; Redis may have done it before the connection failed\)$/);
+  expect(message(new TimeoutError())).toMatch(/; Redis may have done it before the connection failed\)$/);
+});
+
+test('a Redis URL in messages has its password hidden', () => {
+  expect(redactRedisUrl('redis://user:secret@db.internal:6380/2')).toBe('redis://user:***@db.internal:6380/2');
+  expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  expect(redactRedisUrl('not a url')).not.toContain('not a url');
+});
+
+test('a REDIS_URL that is not a Redis URL fails the opening clearly, password hidden, before any connection', async () => {
+  await expect(connectRedis({ url: 'http://user:secret@db.internal', onConnectionError: () => {} }, 'log')).rejects.toThrow(
+    /^REDIS_URL http:\/\/user:\*\*\*@db\.internal\/? is not a Redis URL: .*redis:/,
+  );
 });
 
 describe('alert store keys', () => {
