@@ -39,8 +39,13 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     return err('InvalidEnv', 'ADMIN_TOKEN must be at least 8 characters');
   }
   const adminToken = givenAdmin || randomAdminToken();
-  const store = (env.STORE?.trim() || DEFAULTS.store).toLowerCase();
-  if (store !== 'sqlite' && store !== 'memory') return err('InvalidEnv', `STORE must be sqlite or memory, got ${JSON.stringify(env.STORE)}`);
+  const redisGiven = (env.REDIS_URL?.trim() ?? '') !== '';
+  // REDIS_URL keeps everything in Redis; STORE may say so too, but nothing else.
+  const store = (env.STORE?.trim() || (redisGiven ? 'redis' : DEFAULTS.store)).toLowerCase();
+  if (store !== 'sqlite' && store !== 'memory' && store !== 'redis') return err('InvalidEnv', `STORE must be sqlite or memory, got ${JSON.stringify(env.STORE)}`);
+  if ((store === 'redis') !== redisGiven) {
+    return err('InvalidEnv', redisGiven ? `REDIS_URL keeps everything in Redis: unset STORE (it says ${JSON.stringify(env.STORE)})` : 'STORE=redis needs REDIS_URL');
+  }
   const tokenSecret = env.TOKEN_SECRET?.trim();
   if (tokenSecret && tokenSecret.length < MIN_SECRET_LENGTH) {
     return err('InvalidEnv', `TOKEN_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);

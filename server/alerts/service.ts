@@ -152,6 +152,8 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   const { shared } = deps;
   /** The fence this node fires and expires alerts under; alone, it always does (no fence). */
   let evaluating: { readonly fence: number | undefined } | null = shared ? null : { fence: undefined };
+  /** Counts lease changes, so a tenure that ended while its start-up read ran does not begin. */
+  let tenure = 0;
 
   async function persist(outcome: EngineOutcome, fence: number | undefined): Promise<void> {
     // Appended together, so they share one group commit of the log; each feed gets its alerts in
@@ -290,15 +292,20 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     },
     leading(fence) {
       if (!shared || closing) return;
+      const mine = ++tenure;
       if (fence === undefined) {
         evaluating = null;
         return;
       }
-      enqueue(async () => {
-        await readAll();
-        evaluating = { fence };
-        await sweep();
-      }).catch((error: unknown) => deps.onError(error, 'starting to evaluate alerts'));
+      // Evaluating starts from every alert as the store holds it; `sweep` queues its own writes,
+      // so it runs after the read, not inside it.
+      enqueue(readAll)
+        .then(() => {
+          if (tenure !== mine || closing) return;
+          evaluating = { fence };
+          return sweep();
+        })
+        .catch((error: unknown) => deps.onError(error, 'starting to evaluate alerts'));
     },
     close() {
       closing ??= (async () => {

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { createMemoryEventLog } from './memory';
 import { openRedisEventLog } from './redis';
+import type { RedisLogger } from '../redis/client';
 import { openSqliteEventLog } from './sqlite';
 import type { EventLog, EventLogOptions } from './types';
 
@@ -23,6 +24,8 @@ export interface OpenEventLogOptions extends EventLogOptions {
   readonly dataDir: string;
   /** `redis://host:port` of the Redis a `redis` store lives in; required for it. */
   readonly redisUrl?: string;
+  /** Hears the Redis connections' outages (a `redis` store). */
+  readonly logger?: RedisLogger;
 }
 
 export async function openEventLog(options: OpenEventLogOptions): Promise<EventLog> {

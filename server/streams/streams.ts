@@ -53,7 +53,7 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
     (await openEventLog({
       store: options.store,
       dataDir: options.dataDir,
-      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
+      ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl, logger }),
       retention: options.retention,
       now: options.now,
       onWatcherError: (error) => reportError(error, 'event log watcher failed'),

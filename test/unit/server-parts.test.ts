@@ -278,6 +278,8 @@ describe('environment', () => {
     [{ REDIS_URL: 'localhost:6379', TOKEN_SECRET: 'x'.repeat(40) }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ REDIS_URL: 'http://127.0.0.1:6379', TOKEN_SECRET: 'x'.repeat(40) }, /REDIS_URL must be/],
     [{ REDIS_URL: 'redis://127.0.0.1:6379' }, /REDIS_URL needs TOKEN_SECRET/],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379', TOKEN_SECRET: 'x'.repeat(40), STORE: 'sqlite' }, /unset STORE/],
+    [{ STORE: 'redis' }, /STORE=redis needs REDIS_URL/],
   ])('%j is refused with a reason', (env, message) => {
     const config = readEnv(env);
     expect(config.ok).toBe(false);
@@ -288,6 +290,7 @@ describe('environment', () => {
 test('REDIS_URL with TOKEN_SECRET makes the node one of several on that Redis', () => {
   const config = readEnv({ REDIS_URL: ' redis://127.0.0.1:6390 ', TOKEN_SECRET: 'x'.repeat(40) });
   expect(config.ok && config.value.options.redisUrl).toBe('redis://127.0.0.1:6390');
+  expect(config.ok && config.value.options.store).toBe('redis');
   const alone = readEnv({});
   expect(alone.ok && 'redisUrl' in alone.value.options).toBe(false);
 });
