@@ -236,8 +236,10 @@ export interface ExitInfo {
 export interface SpawnOptions {
   /** Port to listen on; default a free port found before spawning (kept across restarts). */
   readonly port?: number;
-  /** `STORE`. Default `sqlite` (in the temp `DATA_DIR`, which survives `restart()`). */
+  /** `STORE`. Default `sqlite` (in the temp `DATA_DIR`, which survives `restart()`), or `redis` with `redisUrl`. */
   readonly store?: 'memory' | 'sqlite';
+  /** `REDIS_URL`: the node keeps everything in this Redis, one of several nodes on it. */
+  readonly redisUrl?: string;
   /** `RETENTION_EVENTS` / `RETENTION_DAYS`; small values provoke `trimmed`. Default the server's. */
   readonly retention?: Partial<Retention>;
   /**
@@ -310,7 +312,8 @@ export async function spawnServerProcess(options: SpawnOptions = {}): Promise<Se
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     TOKEN_SECRET: TEST_TOKEN_SECRET,
     LOG_LEVEL: 'warn',
-    STORE: options.store ?? 'sqlite',
+    STORE: options.redisUrl === undefined ? (options.store ?? 'sqlite') : 'redis',
+    ...(options.redisUrl === undefined ? {} : { REDIS_URL: options.redisUrl }),
     ...(options.retention?.maxEvents === undefined ? {} : { RETENTION_EVENTS: String(options.retention.maxEvents) }),
     ...(options.retention?.maxAgeMs === undefined ? {} : { RETENTION_DAYS: String(options.retention.maxAgeMs / DAY_MS) }),
     ...options.env,
