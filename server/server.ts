@@ -113,7 +113,6 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const access = createAccess(options, ownLog && options.store === 'sqlite');
   const startUp = createStartUp((error) => logger.warn({ err: error }, 'closing a part after a failed start failed'));
   const streams = await startUp.open(() => openStreams({ options, metrics, logger, reportError }), (part) => part.close());
-  const appendOnce = streams.log.appendOnce?.bind(streams.log);
   const alerts = await startUp.open(
     () =>
       openAlerts({
@@ -124,7 +123,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
         frames,
         metrics,
         publishEvent: streams.publish,
-        ...(appendOnce ? { publishOnce: appendOnce } : {}),
+        ...(streams.publishOnce ? { publishOnce: streams.publishOnce } : {}),
         reportError,
       }),
     (part) => part.service.close(),

@@ -53,6 +53,7 @@ export interface RedisEventLogOptions extends EventLogOptions, RedisConnectionOp
 
 export interface RedisEventLog extends EventLog {
   readonly kind: 'redis';
+  appendOnce(topic: string, data: NotificationData, key: string): Promise<Appended>;
   /** Whether both connections to Redis are up right now. */
   available(): boolean;
 }

@@ -17,6 +17,11 @@ export interface Streams {
   readonly fanout: StreamFanout;
   /** Appends to a stream topic (`feed:<user>`, `news`) and fans it out; resolves once durable. Throws on another topic. */
   publish(topic: string, data: NotificationData): Promise<Appended>;
+  /**
+   * Shared stores only: appends unless an append with `key` was made before (`EventLog.appendOnce`);
+   * undefined when the log cannot.
+   */
+  readonly publishOnce: ((topic: string, data: NotificationData, key: string) => Promise<Appended>) | undefined;
   /** Starts a new epoch for a stream topic. Throws on another topic. */
   reset(topic: string): Promise<TopicHead>;
   /** Stops the retention sweep and the dispatch to the fan-out. Idempotent. */
@@ -63,10 +68,12 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
     now: options.now,
     observe: (seconds) => deps.metrics.publishToWrite('stream', seconds),
   });
-  const unwatch = log.watch((change) => {
-    if (change.type === 'event') deps.metrics.eventAppended(parseTopic(change.event.topic)?.kind ?? 'other');
-    fanout.dispatch(change);
-  });
+  // Counted where appended, not where heard: with several nodes every node hears every append.
+  const counted = (appended: Appended): Appended => {
+    deps.metrics.eventAppended(parseTopic(appended.topic)?.kind ?? 'other');
+    return appended;
+  };
+  const unwatch = log.watch((change) => fanout.dispatch(change));
   const retentionSweep = setInterval(() => {
     log.trim().catch((error: unknown) => logger.error({ err: error }, 'retention sweep failed'));
   }, sweepInterval(options.retention));
@@ -80,7 +87,8 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
   return {
     log,
     fanout,
-    publish: (topic, data) => log.append(requireStream(topic), data),
+    publish: async (topic, data) => counted(await log.append(requireStream(topic), data)),
+    publishOnce: log.appendOnce ? async (topic, data, key) => counted(await log.appendOnce!(requireStream(topic), data, key)) : undefined,
     async reset(topic) {
       const id = requireStream(topic);
       logger.warn({ topic: id }, 'topic reset to a new epoch');

@@ -67,6 +67,20 @@ describe('several nodes on one Redis', () => {
     expect(heard.events('news').map((e) => [e.seq, e.data.title])).toEqual(range(1, 6).map((n) => [n, `n${n}`]));
   });
 
+  test('appendOnce: the same key from two nodes appends one event, and both answer where it went', async () => {
+    const [a, b] = [await node(), await node()];
+    const heard = listen(b);
+    const [first, second] = await Promise.all([a.appendOnce('feed:u', note('fired'), 'alert:x:1'), b.appendOnce('feed:u', note('fired'), 'alert:x:1')]);
+    expect(second).toEqual(first);
+    const again = await a.appendOnce('feed:u', note('fired'), 'alert:x:1');
+    expect(again).toEqual(first);
+    const other = await a.appendOnce('feed:u', note('fired again'), 'alert:x:2');
+    expect(other.seq).toBe(first.seq + 1);
+    await heard.until('feed:u', other.seq);
+    expect(seqs(heard.events('feed:u'))).toEqual([1, 2]);
+    expect(seqs(await b.readAfter('feed:u', { epoch: first.epoch, seq: 0 }, 10))).toEqual([1, 2]);
+  });
+
   test('concurrent appends from every node to one topic: seqs 1..N, none repeated, each node hears them all in order', async () => {
     const nodes = [await node(), await node(), await node()];
     const heard = nodes.map(listen);
