@@ -35,7 +35,7 @@ import { createMetrics } from './metrics';
 import { resolveOptions, type ServerInput } from './options';
 import type { PublishResult } from './prices/book';
 import { createPrices, type Prices } from './prices/prices';
-import { createStartUp } from './common/start-up';
+import { createStartUp, type StartUp } from './common/start-up';
 import { joinCluster, type Cluster } from './redis/cluster';
 import { openRedisPriceRelay, type PriceRelay } from './redis/price-relay';
 import { openStreams, type Streams } from './streams/streams';
@@ -132,32 +132,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const redisUrl = options.redisUrl;
   const relay = redisUrl === undefined ? undefined : await startUp.open(() => openRedisPriceRelay({ url: redisUrl, logger }), (part) => part.close());
   const prices = createPrices({ options, metrics, frames, logger, reportError, onTick: (tick) => alerts.service.onTick(tick), ...(relay ? { relay } : {}) });
-  if (relay) await startUp.open(async () => prices.seed(await relay.start((tick) => prices.book.accept(tick))), () => {});
-  /** The simulator runs on the node evaluating alerts, or on the only node. */
-  let simulating = false;
-  let listening = false;
-  const syncSimulator = (): void => {
-    if (listening && simulating) prices.simulator?.start();
-    else prices.simulator?.stop();
-  };
-  const cluster =
-    redisUrl === undefined || !alerts.shared
-      ? undefined
-      : await startUp.open(
-          () =>
-            joinCluster({
-              url: redisUrl,
-              logger,
-              store: alerts.shared!,
-              alerts: alerts.service,
-              onLeading(leading) {
-                simulating = leading;
-                syncSimulator();
-              },
-            }),
-          (part) => part.close(),
-        );
-  if (!cluster) simulating = true;
+  const { cluster, listening } = await joinNodes({ redisUrl, relay, prices, alerts, logger, startUp });
   const context: ClientContext = {
     codec,
     frames,
@@ -224,8 +199,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   http.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const port = (http.address() as AddressInfo).port;
   origins.addOwnOrigins(options.host, port);
-  listening = true;
-  syncSimulator();
+  listening();
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostInUrl}:${port}`;
   logger.info({ url, simulator: options.simulator, store: streams.log.kind }, 'server started');
@@ -257,6 +231,55 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     },
     metricsText: () => metrics.render(),
     close: () => (closing ??= shutdown({ http, clients, caps, prices, relay, cluster, streams, alerts, logger })),
+  };
+}
+
+/**
+ * With several nodes on Redis: prices from the relay, the other nodes' alert changes and the alert
+ * lease (`redis/cluster.ts`). The simulator runs on the node evaluating alerts, or on the only
+ * node, once it listens (`listening()`).
+ */
+async function joinNodes(parts: {
+  readonly redisUrl: string | undefined;
+  readonly relay: PriceRelay | undefined;
+  readonly prices: Prices;
+  readonly alerts: Alerts;
+  readonly logger: Logger;
+  readonly startUp: StartUp;
+}): Promise<{ readonly cluster: Cluster | undefined; listening(): void }> {
+  const { redisUrl, relay, prices, alerts, logger, startUp } = parts;
+  if (relay) await startUp.open(async () => prices.seed(await relay.start((tick) => prices.book.accept(tick))), () => {});
+  let simulating = false;
+  let listening = false;
+  const syncSimulator = (): void => {
+    if (listening && simulating) prices.simulator?.start();
+    else prices.simulator?.stop();
+  };
+  const shared = alerts.shared;
+  const cluster =
+    redisUrl === undefined || !shared
+      ? undefined
+      : await startUp.open(
+          () =>
+            joinCluster({
+              url: redisUrl,
+              logger,
+              store: shared,
+              alerts: alerts.service,
+              onLeading(leading) {
+                simulating = leading;
+                syncSimulator();
+              },
+            }),
+          (part) => part.close(),
+        );
+  if (!cluster) simulating = true;
+  return {
+    cluster,
+    listening() {
+      listening = true;
+      syncSimulator();
+    },
   };
 }
 

@@ -47,17 +47,16 @@ import type { MessageId } from '../../lib/wire/ids';
 import type { NotificationData } from '../../lib/wire/notifications';
 import type { PriceTick } from '../../lib/wire/prices';
 import { topics } from '../../lib/wire/topics';
-import { newestFirst } from './conditions';
 import { firedNotification } from './feed-event';
-import { decideMessage, refuse } from './messages';
-import { syncAll, syncUser } from './shared-sync';
-import { AlertIdTakenError, DuplicateMessageError, FencedOffError, StaleRevisionError } from './store-errors';
+import { applyMessage, type ApplyMessageDeps, type MessageOutcome, type SharedAlerts } from './apply-message';
+
+export type { MessageOutcome, SharedAlerts } from './apply-message';
+import { readEveryAlert, readUser } from './shared-sync';
+import { FencedOffError } from './store-errors';
 import type { AckOutcome, AlertStore, SharedAlertStore, SymbolPrice } from './store-types';
 import type { AlertsTopic } from './topic';
 import type { AlertEngine, EngineOutcome } from './types';
 
-/** How a client message went: applied now, answered from the record, or refused as invalid. */
-export type MessageOutcome = 'applied' | 'duplicate' | 'refused';
 
 /** How often applied message ids past their retention are trimmed. */
 const TRIM_EVERY_MS = 3_600_000;
@@ -89,15 +88,8 @@ export interface AlertServiceDeps {
   readonly shared?: SharedAlerts;
 }
 
-export interface SharedAlerts {
-  /** The same store as `store`, with what sharing needs. */
-  readonly store: SharedAlertStore;
-  /** Appends a fired alert's notification unless one with `key` was appended before. */
-  readonly publishOnce: (topic: string, data: NotificationData, key: string) => Promise<unknown>;
-}
 
-/** How often a message is decided again because another node changed the user's alerts meanwhile. */
-const MAX_DECISIONS = 8;
+
 
 export interface AlertService {
   /** Applies one alert message (at most once per user and id); never rejects for a bad message, only for a store failure. */
@@ -121,6 +113,21 @@ export interface AlertService {
   leading(fence: number | undefined): void;
   /** Stops the sweep, writes what is pending and closes the store. */
   close(): Promise<void>;
+}
+
+/**
+ * Writes fired and expired states under `fence`; false when the lease moved on (another node
+ * holds it, read the states as they are and evaluates from there), so nothing was written.
+ */
+async function saveFenced(store: SharedAlertStore, alerts: readonly ServerAlert[], fence: number | undefined, onError: AlertServiceDeps['onError']): Promise<boolean> {
+  try {
+    await store.saveStates(alerts, fence);
+    return true;
+  } catch (error) {
+    if (!(error instanceof FencedOffError)) throw error;
+    onError(error, 'saving fired alerts after the lease moved on');
+    return false;
+  }
 }
 
 /** Loads the store into the engine, expires what came due while stopped, and starts the sweep. */
@@ -168,14 +175,7 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     const ids = new Set([...outcome.fired.map((f) => f.alert.id), ...outcome.expired.map((h) => h.alert.id)]);
     const current = [...ids].flatMap((id) => engine.get(id)?.alert ?? []);
     if (!shared) return store.saveStates(current);
-    try {
-      await shared.store.saveStates(current, fence);
-    } catch (error) {
-      if (!(error instanceof FencedOffError)) throw error;
-      // Another node holds the lease now: it read the states as they are and evaluates from there.
-      if (evaluating?.fence === fence) evaluating = null;
-      deps.onError(error, 'saving fired alerts after the lease moved on');
-    }
+    if (!(await saveFenced(shared.store, current, fence, deps.onError)) && evaluating?.fence === fence) evaluating = null;
   }
 
   /** Tells subscribers, counts, and queues the writes of what a tick or sweep changed. */
@@ -207,18 +207,9 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     });
   }
 
-  /** Shared: makes this node's copy of `user`'s alerts the store's; returns their revision. */
-  async function refreshUser(user: string): Promise<number> {
-    const { alerts, revision } = await shared!.store.userAlerts(user);
-    if (syncUser(engine, user, alerts)) topic.publish(user);
-    return revision;
-  }
-
-  /** Shared: makes this node's copy of every alert the store's. */
-  async function readAll(): Promise<void> {
-    const { alerts } = await store.load();
-    for (const user of syncAll(engine, alerts)) topic.publish(user);
-  }
+  const refreshUser = (user: string): Promise<number> => readUser(shared!.store, engine, topic, user);
+  const readAll = (): Promise<void> => readEveryAlert(store, engine, topic);
+  const applying: ApplyMessageDeps = { store, shared, engine, topic, fits: deps.fits, now: deps.now, appliedPerUser: deps.appliedPerUser, refreshUser };
 
   // Expire what came due while the server was stopped before anyone can see it as active.
   await sweep().catch(closeAndRethrow);
@@ -229,41 +220,7 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
 
   return {
     handle(user, messageId, kind, body) {
-      return enqueue(async () => {
-        const recorded = await store.findAck(user, messageId);
-        if (recorded) return { ack: recorded, outcome: 'duplicate' as const };
-        for (let decisions = 1; ; decisions++) {
-          // Shared: decide against the user's alerts as the store holds them now.
-          const revision = shared ? await refreshUser(user) : undefined;
-          const now = deps.now();
-          let decision = decideMessage(kind, body, { user, now, engine });
-          const { effect } = decision;
-          if (effect?.type === 'put') {
-            const after = [...engine.list(user).filter((a) => a.id !== effect.held.alert.id), effect.held.alert].sort(newestFirst);
-            if (!deps.fits({ alerts: after })) decision = refuse('Too many alerts to send in one update: delete some, or shorten their notes');
-          }
-          // A refusal changes nothing, so there is nothing a repeat could apply twice: not recorded.
-          if (!decision.ack.ok) return { ack: decision.ack, outcome: 'refused' as const };
-          const message = { user, messageId, at: now, ack: decision.ack, ...(decision.effect ? { effect: decision.effect } : {}) };
-          try {
-            if (shared) await shared.store.apply(message, { perUser: deps.appliedPerUser }, { ifRevision: revision! });
-            else await store.apply(message, { perUser: deps.appliedPerUser });
-          } catch (error) {
-            if (error instanceof StaleRevisionError && decisions < MAX_DECISIONS) continue;
-            if (error instanceof DuplicateMessageError) {
-              // The same id reached another node too, and was applied there first.
-              const ack = await store.findAck(user, messageId);
-              if (ack) return { ack, outcome: 'duplicate' as const };
-            }
-            if (error instanceof AlertIdTakenError) return { ack: refuse(`Alert ${error.alertId} already exists`).ack, outcome: 'refused' as const };
-            throw error;
-          }
-          if (decision.effect?.type === 'put') engine.put(decision.effect.held);
-          if (decision.effect?.type === 'delete') engine.remove(decision.effect.alertId);
-          if (decision.effect) topic.publish(user);
-          return { ack: decision.ack, outcome: 'applied' as const };
-        }
-      });
+      return enqueue(() => applyMessage(applying, user, messageId, kind, body));
     },
     onTick(tick) {
       if (closing) return;

@@ -5,6 +5,8 @@
  * the symbol index and its cooldown stay as they are; a changed one is put again; one the store no
  * longer has is removed.
  */
+import type { AlertStore, SharedAlertStore } from './store-types';
+import type { AlertsTopic } from './topic';
 import type { AlertEngine, HeldAlert } from './types';
 
 /** Same user, same start, same alert field by field (a stored alert may list its keys in another order). */
@@ -52,4 +54,17 @@ export function syncAll(engine: AlertEngine, alerts: readonly HeldAlert[]): Set<
   const changed = new Set<string>();
   for (const [user, mine] of byUser) if (syncUser(engine, user, mine)) changed.add(user);
   return changed;
+}
+
+/** Makes this node's copy of `user`'s alerts the store's, telling the topic if it changed; resolves with their revision. */
+export async function readUser(store: SharedAlertStore, engine: AlertEngine, topic: Pick<AlertsTopic, 'publish'>, user: string): Promise<number> {
+  const { alerts, revision } = await store.userAlerts(user);
+  if (syncUser(engine, user, alerts)) topic.publish(user);
+  return revision;
+}
+
+/** Makes this node's copy of every alert the store's, telling the topic of each user whose alerts changed. */
+export async function readEveryAlert(store: Pick<AlertStore, 'load'>, engine: AlertEngine, topic: Pick<AlertsTopic, 'publish'>): Promise<void> {
+  const { alerts } = await store.load();
+  for (const user of syncAll(engine, alerts)) topic.publish(user);
 }
