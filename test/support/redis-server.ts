@@ -58,6 +58,10 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
     if (child) throw new Error('redis-server is already running');
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
+    // A test that timed out may never reach its cleanup: the Redis still goes with the test process.
+    const orphan = () => proc.kill('SIGKILL');
+    process.once('exit', orphan);
+    void new Promise((resolve) => proc.once('exit', resolve)).then(() => process.off('exit', orphan));
     exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     void exited.then(() => {
       if (child === proc) child = null;
