@@ -42,7 +42,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
   const redisGiven = (env.REDIS_URL?.trim() ?? '') !== '';
   // REDIS_URL keeps everything in Redis; STORE may say so too, but nothing else.
   const store = (env.STORE?.trim() || (redisGiven ? 'redis' : DEFAULTS.store)).toLowerCase();
-  if (store !== 'sqlite' && store !== 'memory' && store !== 'redis') return err('InvalidEnv', `STORE must be sqlite or memory, got ${JSON.stringify(env.STORE)}`);
+  if (store !== 'sqlite' && store !== 'memory' && store !== 'redis') return err('InvalidEnv', `STORE must be sqlite or memory (or redis, with REDIS_URL), got ${JSON.stringify(env.STORE)}`);
   if ((store === 'redis') !== redisGiven) {
     return err('InvalidEnv', redisGiven ? `REDIS_URL keeps everything in Redis: unset STORE (it says ${JSON.stringify(env.STORE)})` : 'STORE=redis needs REDIS_URL');
   }

@@ -112,7 +112,10 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const ownLog = options.eventLog === undefined;
   const access = createAccess(options, ownLog && options.store === 'sqlite');
   const startUp = createStartUp((error) => logger.warn({ err: error }, 'closing a part after a failed start failed'));
-  const streams = await startUp.open(() => openStreams({ options, metrics, logger, reportError }), (part) => part.close());
+  // With several nodes, the node evaluating alerts also sweeps old events (`cluster` is set below).
+  let cluster: Cluster | undefined;
+  const sweeps = () => cluster?.leading() ?? true;
+  const streams = await startUp.open(() => openStreams({ options, metrics, logger, reportError, sweeps }), (part) => part.close());
   const alerts = await startUp.open(
     () =>
       openAlerts({
@@ -132,7 +135,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const redisUrl = options.redisUrl;
   const relay = redisUrl === undefined ? undefined : await startUp.open(() => openRedisPriceRelay({ url: redisUrl, logger }), (part) => part.close());
   const prices = createPrices({ options, metrics, frames, logger, reportError, onTick: (tick) => alerts.service.onTick(tick), ...(relay ? { relay } : {}) });
-  const { cluster, listening } = await joinNodes({ redisUrl, relay, prices, alerts, logger, startUp });
+  const joined = await joinNodes({ redisUrl, relay, prices, alerts, logger, startUp });
+  cluster = joined.cluster;
   const context: ClientContext = {
     codec,
     frames,
@@ -199,7 +203,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   http.on('error', (error) => logger.error({ err: error }, 'http server error'));
   const port = (http.address() as AddressInfo).port;
   origins.addOwnOrigins(options.host, port);
-  listening();
+  joined.listening();
   const hostInUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostInUrl}:${port}`;
   logger.info({ url, simulator: options.simulator, store: streams.log.kind }, 'server started');

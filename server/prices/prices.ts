@@ -70,6 +70,7 @@ export function createPrices(deps: PricesDeps): Prices {
       ? undefined
       : createSimulator({
           ticksPerSecond: options.simulator.ticksPerSecond,
+          latest: (symbol) => book.get(symbol)?.price,
           ...(options.simulator.symbols ? { symbols: options.simulator.symbols } : {}),
           publish: (symbol, price) => {
             const result = book.publish(symbol, price);

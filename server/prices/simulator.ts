@@ -38,10 +38,15 @@ export interface SimulatorDeps {
   readonly random?: () => number;
   /** Per-tick volatility (standard deviation of the log return). Default 0.002. */
   readonly volatility?: number;
+  /**
+   * A symbol's price as the server has it now, if any. A start (also on the node that takes the
+   * simulator over from another) moves on from there instead of jumping back to its own prices.
+   */
+  readonly latest?: (symbol: string) => number | undefined;
 }
 
 export interface Simulator {
-  /** Publishes every symbol's starting price, then ticks on a timer. */
+  /** Publishes the starting price of every symbol that has none yet (`latest`), then ticks on a timer. */
   start(): void;
   /** Moves one random symbol one step (the timer calls this; tests call it directly). */
   step(): void;
@@ -80,7 +85,11 @@ export function createSimulator(deps: SimulatorDeps): Simulator {
   return {
     start() {
       if (timer !== undefined) return;
-      for (const [symbol, price] of prices) deps.publish(symbol, price);
+      for (const [symbol, price] of prices) {
+        const current = deps.latest?.(symbol);
+        if (current === undefined) deps.publish(symbol, price);
+        else prices.set(symbol, current);
+      }
       const intervalMs = Math.max(MIN_INTERVAL_MS, 1000 / deps.ticksPerSecond);
       const perInterval = (deps.ticksPerSecond * intervalMs) / 1000;
       let owed = 0;

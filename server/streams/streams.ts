@@ -36,6 +36,8 @@ export interface StreamsDeps {
   readonly logger: Logger;
   /** Counts and logs a failure the server carries on after. */
   readonly reportError: (error: unknown, message: string) => void;
+  /** Whether this node runs the age-retention sweep now: with several nodes, only one does. Default always. */
+  readonly sweeps?: () => boolean;
 }
 
 /** How often old events are swept: a tenth of the age limit, from once a second to once an hour. */
@@ -75,6 +77,7 @@ export async function openStreams(deps: StreamsDeps): Promise<Streams> {
   };
   const unwatch = log.watch((change) => fanout.dispatch(change));
   const retentionSweep = setInterval(() => {
+    if (deps.sweeps && !deps.sweeps()) return;
     log.trim().catch((error: unknown) => logger.error({ err: error }, 'retention sweep failed'));
   }, sweepInterval(options.retention));
   retentionSweep.unref();

@@ -134,6 +134,25 @@ describe('price book', () => {
 });
 
 describe('simulator', () => {
+  test('a start moves on from the prices the server has (a handover), publishing only symbols without one', () => {
+    const published: Array<[string, number]> = [];
+    const sim = createSimulator({
+      ticksPerSecond: 1,
+      symbols: ['AAPL', 'KO'],
+      random: seededRandom(7),
+      latest: (symbol) => (symbol === 'AAPL' ? 300 : undefined),
+      publish: (s, p) => published.push([s, p]),
+    });
+    sim.start();
+    sim.stop();
+    expect(published).toEqual([['KO', DEFAULT_START_PRICES.KO]]);
+    for (let i = 0; i < 20; i++) sim.step();
+    const aapl = published.filter(([symbol]) => symbol === 'AAPL').map(([, price]) => price);
+    expect(aapl.length).toBeGreaterThan(0);
+    // A step moves 0.2% or so per tick: twenty steps from 300 stay far from the default start.
+    for (const price of aapl) expect(Math.abs(price - 300)).toBeLessThan(30);
+  });
+
   test('start publishes every default symbol at its starting price', () => {
     const published: Array<[string, number]> = [];
     const sim = createSimulator({ ticksPerSecond: 1, publish: (s, p) => published.push([s, p]) });
@@ -262,7 +281,6 @@ describe('environment', () => {
     [{ PORT: '70000' }, /PORT/],
     [{ SIMULATOR_RATE: '0' }, /SIMULATOR_RATE/],
     [{ ADMIN_TOKEN: 'short' }, /ADMIN_TOKEN/],
-    [{ STORE: 'redis' }, /STORE must be sqlite or memory/],
     [{ TOKEN_SECRET: 'short' }, /TOKEN_SECRET must be at least 32/],
     [{ TOKEN_TTL_SECONDS: '0' }, /TOKEN_TTL_SECONDS/],
     [{ TOKEN_TTL_SECONDS: '1.5' }, /TOKEN_TTL_SECONDS/],
@@ -280,6 +298,7 @@ describe('environment', () => {
     [{ REDIS_URL: 'redis://127.0.0.1:6379' }, /REDIS_URL needs TOKEN_SECRET/],
     [{ REDIS_URL: 'redis://127.0.0.1:6379', TOKEN_SECRET: 'x'.repeat(40), STORE: 'sqlite' }, /unset STORE/],
     [{ STORE: 'redis' }, /STORE=redis needs REDIS_URL/],
+    [{ STORE: 'postgres' }, /STORE must be sqlite or memory \(or redis, with REDIS_URL\)/],
   ])('%j is refused with a reason', (env, message) => {
     const config = readEnv(env);
     expect(config.ok).toBe(false);
