@@ -6,6 +6,7 @@
  */
 import { abuseRows } from './abuse';
 import { alertEngineRows } from './alert-engine';
+import { CLUSTER_CHART, CLUSTER_TITLE, clusterRows } from './cluster';
 import { CONTENT_SCRIPT_TITLE, contentScriptRows } from './content-script';
 import { DASHBOARD_CPU_TITLE, dashboardCpuRows } from './dashboard-cpu';
 import { DURABLE_PUBLISH_CHART, DURABLE_PUBLISH_TITLE, durablePublishRows } from './durable-publish';
@@ -117,6 +118,7 @@ const BENCHES: readonly Bench[] = [
     rows: serverMemoryRows,
     chart: { values: ['heap + external KB / connection', 'RSS KB / connection'], label: ['server'], axis: 'KB per idle connection' },
   },
+  { slug: 'cluster', title: CLUSTER_TITLE, rows: clusterRows, chart: CLUSTER_CHART },
 ];
 
 const only = process.env.BENCH?.split(',').map((slug) => slug.trim()).filter(Boolean);

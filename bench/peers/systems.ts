@@ -17,7 +17,7 @@ import { Agent, request } from 'node:http';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION } from '../../lib/wire/protocol';
-import { spawnServerProcess, TEST_TOKEN_SECRET } from '../../test/support/server';
+import { signTestToken, spawnServerProcess, TEST_TOKEN_SECRET } from '../../test/support/server';
 import { spawnPeer } from './proc';
 
 export type SystemName = 'Switchboard' | 'Socket.IO 4' | 'raw ws' | 'Switchboard before';
@@ -37,6 +37,8 @@ export interface BenchClient {
 export interface BenchServer {
   readonly name: SystemName;
   readonly pid: number;
+  /** Where its clients connect. */
+  readonly wsUrl: string;
   /** Everything the process printed (for the memory probe). */
   output(): string;
   /** A client signed in with `token`, subscribed to every topic in `topics`; resolves once signed in and all are subscribed. */
@@ -51,7 +53,12 @@ export interface StartOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Switchboard's `STORE`. Default `sqlite`, as `npm start`. */
   readonly store?: 'sqlite' | 'memory';
+  /** Switchboard's `REDIS_URL`: the node keeps everything in this Redis (`store` is then ignored), one of several nodes on it. */
+  readonly redisUrl?: string;
 }
+
+/** An access token for `user` that every server here accepts: they all verify with the same secret. */
+export const signBenchToken = (user: string): Promise<string> => signTestToken({ sub: user });
 
 const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
@@ -148,12 +155,14 @@ interface SwitchboardFrame {
 async function switchboard(options: StartOptions, spawn = spawnServerProcess, name: SystemName = 'Switchboard'): Promise<BenchServer> {
   const server = await spawn({
     store: options.store ?? 'sqlite',
+    ...(options.redisUrl === undefined ? {} : { redisUrl: options.redisUrl }),
     env: { LOG_LEVEL: 'warn', MAX_SOCKETS_PER_ADDRESS: '0', MAX_PENDING_PER_ADDRESS: '0', ...options.env },
   });
   const http = publisher(server.url);
   return {
     name,
     pid: server.pid()!,
+    wsUrl: server.wsUrl,
     output: () => server.output(),
     client: (token, topics, on) =>
       open(server.wsUrl, on, (ws, ready, fail) => {
@@ -203,11 +212,13 @@ type ClientSetup = (token: string, topics: readonly string[], on: ClientHandlers
 async function peerServer(name: SystemName, script: string, wsPath: string, setup: ClientSetup, options: StartOptions): Promise<BenchServer> {
   const peer = await spawnPeer(script, { PEER_TOKEN_SECRET: TEST_TOKEN_SECRET, ...options.env });
   const http = publisher(peer.url);
+  const wsUrl = `ws://127.0.0.1:${peer.port}${wsPath}`;
   return {
     name,
     pid: peer.pid,
+    wsUrl,
     output: peer.output,
-    client: (token, topics, on) => open(`ws://127.0.0.1:${peer.port}${wsPath}`, on, setup(token, topics, on)),
+    client: (token, topics, on) => open(wsUrl, on, setup(token, topics, on)),
     publishNews: (title, body) => http.news('/news', { title, body }),
     publishPrice: (symbol, price) => http.price('/price', { symbol, price }),
     close: () => (http.close(), peer.close()),
