@@ -5,8 +5,8 @@
  * - **SQLite, 1 node**: one `server/main.ts` process with its embedded SQLite log (`npm start`'s
  *   default: WAL, a publish answered once its group commit was fsynced).
  * - **Redis, 1 node**: one node process with `REDIS_URL`, on a `redis-server` the bench starts on a
- *   free port (`./cluster/redis-server.ts`; no persistence by default, AOF with `appendfsync
- *   always` with `CLUSTER_BENCH_REDIS=aof`).
+ *   free port (`./cluster/redis-server.ts`), with AOF and `appendfsync always` by default: a publish
+ *   answered once fsynced, as the SQLite node's is (`CLUSTER_BENCH_REDIS=none`: no persistence).
  * - **Redis, 3 nodes**: three node processes on that one Redis; clients and publishes spread evenly
  *   across them.
  * Every node, Redis and the bench's clients and publisher share this machine's cores, so three
@@ -29,7 +29,7 @@ import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
 const ROUNDS = Number(process.env.CLUSTER_BENCH_ROUNDS ?? 3);
-const PERSISTENCE: RedisPersistence = process.env.CLUSTER_BENCH_REDIS === 'aof' ? 'aof' : 'none';
+const PERSISTENCE: RedisPersistence = process.env.CLUSTER_BENCH_REDIS === 'none' ? 'none' : 'aof';
 /** Above what one run appends to `news` (warm-up, fan-out, the catch-up's events), so nothing is trimmed. */
 const RETENTION_EVENTS = 20_000;
 
