@@ -3,8 +3,10 @@
  * the server acknowledged every one, the frames that went out for them, and how many the server
  * applied more than once. Switchboard's outbox (IndexedDB first, strictly in queue order, up to 32
  * in flight, a message never sent while an earlier one about the same alert is unanswered, same id
- * on every try) runs as the hub core in Node (fake-indexeddb, `ws`) against the real in-process
- * server, cleanly and with the connection cut three times mid-flush; its time ends when every ack
+ * on every try) runs as the hub core in Node (fake-indexeddb, `ws`) against the real server in a
+ * process of its own (as a hub and its server never share an event loop: in one process the
+ * server's work held up the hub's timers, a reconnect's backoff among them), cleanly and with the
+ * connection cut three times mid-flush; its time ends when every ack
  * was recorded in IndexedDB and the alert list shows the result. Beside it, in the same run, a bare
  * client that pipelines all 1,000 `send` frames on one socket with no outbox, timed from its connect
  * until the last ack arrived: once alone (the throughput ceiling, which gives up ordering across
@@ -18,11 +20,11 @@
  * one user are 100 `alert.create` (distinct alert ids) followed by 900 `alert.pause` that pause and
  * resume each alert in turn, ending paused: order matters, and the server's list shows it.
  *
- * Alone: `node --import tsx bench/outbox.ts` (`OUTBOX_ROUNDS`, default 7).
+ * Alone: `node --import tsx bench/outbox.ts` (`OUTBOX_ROUNDS`, default 21: a run takes a fifth of a
+ * second, so the medians need many).
  */
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
-import pino from 'pino';
 import { pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { MAX_ALERTS_PER_USER, type AlertRule } from '../lib/wire/alerts';
@@ -31,10 +33,11 @@ import type { AlertsUpdate } from '../lib/rpc/hub-api';
 import { newMessageId } from '../lib/wire/ids';
 import { topics } from '../lib/wire/topics';
 import { PROTOCOL_VERSION, type ClientFrame } from '../lib/wire/protocol';
-import { startServer, type RunningServer } from '../server/server';
+import { spawnServerProcess, type ServerProcess } from '../test/support/server';
 import { createFakeNetwork } from '../test/support/fake-network';
 import { openHub } from '../worker/core/hub';
 import { systemClock, type SocketLike } from '../worker/core/platform';
+import { cpuMs as processCpuMs } from './peers/proc';
 import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
@@ -57,9 +60,9 @@ function plan(alerts: number): Array<{ readonly alert: number } & ({ readonly ki
 }
 
 /** The server's `switchboard_client_messages_total` summed per outcome (`applied`, `duplicate`, ...). */
-async function messageOutcomes(server: RunningServer): Promise<Map<string, number>> {
+async function messageOutcomes(server: ServerProcess): Promise<Map<string, number>> {
   const outcomes = new Map<string, number>();
-  for (const line of (await server.metricsText()).split('\n')) {
+  for (const line of (await server.request('GET', '/metrics')).text.split('\n')) {
     const match = /^switchboard_client_messages_total\{[^}]*outcome="([^"]+)"[^}]*\}\s+(\S+)/.exec(line);
     if (match) outcomes.set(match[1]!, (outcomes.get(match[1]!) ?? 0) + Number(match[2]));
   }
@@ -67,7 +70,7 @@ async function messageOutcomes(server: RunningServer): Promise<Map<string, numbe
 }
 
 /** What the server holds for `user`, through the admin API. */
-async function held(server: RunningServer, user: string): Promise<{ alerts: number; paused: number }> {
+async function held(server: ServerProcess, user: string): Promise<{ alerts: number; paused: number }> {
   const response = await fetch(`${server.url}/api/alerts?user=${user}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
   const body = (await response.json()) as { alerts: Array<{ status: string }> };
   return { alerts: body.alerts.length, paused: body.alerts.filter((alert) => alert.status === 'paused').length };
@@ -88,8 +91,10 @@ function isSendFrame(data: Uint8Array): boolean {
 interface Run {
   readonly sent: number;
   readonly ms: number;
-  /** CPU time of the whole process (hub or peer, and the server) over the same span, in ms. */
+  /** CPU time of this process (the hub or the peer) over the same span, in ms. */
   readonly cpuMs: number;
+  /** CPU time of the server's process over the same span, in ms. */
+  readonly serverCpuMs: number;
 }
 
 /** CPU time used by this process since `since` (`process.cpuUsage()`), in ms. */
@@ -103,8 +108,8 @@ const cpuMsSince = (since: NodeJS.CpuUsage): number => {
  * shows every alert paused and nothing pending. `cuts` times the socket is killed right after a
  * `send`, before its ack, as a network drop mid-flush.
  */
-async function hubRun(server: RunningServer, user: string, alerts: number, cuts: number): Promise<Run> {
-  const { token } = await server.mintToken(user);
+async function hubRun(server: ServerProcess, user: string, alerts: number, cuts: number): Promise<Run> {
+  const token = await server.mintToken(user);
   const network = createFakeNetwork(false);
   const messages = plan(alerts);
   const cutEvery = Math.floor(messages.length / (cuts + 1));
@@ -155,14 +160,16 @@ async function hubRun(server: RunningServer, user: string, alerts: number, cuts:
   });
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const serverCpu = processCpuMs(server.pid()!);
   network.set(true);
   await done;
   const ms = performance.now() - started;
   const cpuMs = cpuMsSince(cpu);
+  const serverCpuMs = processCpuMs(server.pid()!) - serverCpu;
   await hub.idle();
   hub.close();
   if (sent < messages.length) throw new Error(`only ${sent} send frames were seen for ${messages.length} messages`);
-  return { sent, ms, cpuMs };
+  return { sent, ms, cpuMs, serverCpuMs };
 }
 
 /**
@@ -170,8 +177,8 @@ async function hubRun(server: RunningServer, user: string, alerts: number, cuts:
  * `watch`, it first subscribes to `alerts:<user>` as the hub does, and decodes every list the server
  * sends meanwhile (the codec validates each frame, as the hub's does).
  */
-async function pipelinedRun(server: RunningServer, user: string, alerts: number, watch: boolean): Promise<Run> {
-  const { token } = await server.mintToken(user);
+async function pipelinedRun(server: ServerProcess, user: string, alerts: number, watch: boolean): Promise<Run> {
+  const token = await server.mintToken(user);
   const alertIds = Array.from({ length: alerts }, () => newMessageId());
   const frames = plan(alerts).map((message): ClientFrame => {
     const alertId = alertIds[message.alert]!;
@@ -182,6 +189,7 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number,
   // handshake (`hello`, the token check, `welcome`) before the first message can go.
   const started = performance.now();
   const cpu = process.cpuUsage();
+  const serverCpu = processCpuMs(server.pid()!);
   const socket = new WebSocket(server.wsUrl);
   socket.binaryType = 'arraybuffer';
   const acked = new Set<string>();
@@ -208,13 +216,14 @@ async function pipelinedRun(server: RunningServer, user: string, alerts: number,
   });
   const ms = performance.now() - started;
   const cpuMs = cpuMsSince(cpu);
+  const serverCpuMs = processCpuMs(server.pid()!) - serverCpu;
   socket.close();
-  return { sent: frames.length, ms, cpuMs };
+  return { sent: frames.length, ms, cpuMs, serverCpuMs };
 }
 
 interface Client {
   readonly name: string;
-  readonly run: (server: RunningServer, user: string, alerts: number) => Promise<Run>;
+  readonly run: (server: ServerProcess, user: string, alerts: number) => Promise<Run>;
 }
 
 const CLIENTS: readonly Client[] = [
@@ -228,12 +237,12 @@ const CLIENTS: readonly Client[] = [
  * `alerts` per run (default the server's per-user limit); each run sends ten messages per alert.
  * `rounds` rounds, each running every client once in turn, each with a user of its own.
  */
-export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(process.env.OUTBOX_ROUNDS ?? 7)): Promise<Row[]> {
-  const server = await startServer({ port: 0, host: '127.0.0.1', simulator: 'off', store: 'memory', logger: pino({ level: 'silent' }) });
+export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(process.env.OUTBOX_ROUNDS ?? 21)): Promise<Row[]> {
+  const server = await spawnServerProcess({ store: 'memory' });
   const total = plan(alerts).length;
-  const results = CLIENTS.map(() => ({ ms: [] as number[], cpuMs: [] as number[], sent: [] as number[], applied: 0, duplicates: 0, refused: 0, held: [] as string[] }));
+  const results = CLIENTS.map(() => ({ ms: [] as number[], cpuMs: [] as number[], serverCpuMs: [] as number[], sent: [] as number[], applied: 0, duplicates: 0, refused: 0, held: [] as string[] }));
   try {
-    server.publishPrice('AAPL', 100);
+    await server.publishPrice('AAPL', 100);
     // One untimed round first, so each side's code is compiled before it is timed (a hub runs for
     // hours; its first thousand messages are not what it costs).
     for (const [i, client] of CLIENTS.entries()) await client.run(server, `bench-warm-${i}`, alerts);
@@ -248,6 +257,7 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
         const out = results[i]!;
         out.ms.push(result.ms);
         out.cpuMs.push(result.cpuMs);
+        out.serverCpuMs.push(result.serverCpuMs);
         out.sent.push(result.sent);
         out.applied += delta('applied');
         out.duplicates += delta('duplicate');
@@ -257,10 +267,11 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
       }
     }
   } finally {
-    await server.close();
+    await server.dispose();
   }
   const peer = median(results[2]!.ms);
-  const peerCpu = median(results[2]!.cpuMs);
+  const totalCpu = (out: (typeof results)[number]) => median(out.cpuMs.map((ms, i) => ms + out.serverCpuMs[i]!));
+  const peerCpu = totalCpu(results[2]!);
   const watchingPeer = median(results[3]!.ms);
   return CLIENTS.map((client, i) => {
     const out = results[i]!;
@@ -273,8 +284,9 @@ export async function outboxRows(alerts = MAX_ALERTS_PER_USER, rounds = Number(p
       'msgs/s': Math.round(total / (ms / 1000)),
       'vs bare': ratio(ms, peer),
       'vs bare watching': ratio(ms, watchingPeer),
-      'process CPU ms (median)': median(out.cpuMs),
-      'CPU vs bare': ratio(median(out.cpuMs), peerCpu),
+      'client CPU ms (median)': median(out.cpuMs),
+      'server CPU ms (median)': median(out.serverCpuMs),
+      'CPU vs bare (client + server)': ratio(totalCpu(out), peerCpu),
       'applied (all rounds)': out.applied,
       'answered from record': out.duplicates,
       refused: out.refused,

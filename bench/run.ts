@@ -64,7 +64,7 @@ const BENCHES: readonly Bench[] = [
   {
     slug: 'outbox',
     title:
-      'Outbox: 1,000 client messages queued offline, one user (100 alert.create, the per-user limit, + 900 alert.pause/resume), time from reconnect until all acked; hub core + server in one Node process',
+      'Outbox: 1,000 client messages queued offline, one user (100 alert.create, the per-user limit, + 900 alert.pause/resume), time from reconnect until all acked; the hub core in Node, the server in a process of its own',
     rows: outboxRows,
     chart: { values: ['reconnect → all acked ms (median)'], label: ['client'] },
   },
