@@ -4,9 +4,8 @@
  * the node evaluating alerts dies and another takes over, firing each alert exactly once.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { newMessageId } from '../../lib/wire/ids';
 import { until, useCleanups } from '../support/cleanups';
-import { clientOf, testRedis } from '../support/cluster';
+import { clientOf, testRedis, watchAlerts } from '../support/cluster';
 import { spawnServerProcess, type ServerProcess } from '../support/server';
 
 useCleanups();
@@ -56,18 +55,7 @@ describe('node processes on one Redis, one killed', () => {
     const client = await clientOf(c!);
     await client.subscribe('feed:dev');
     const live = [a!, b!, c!];
-    const create = async (price: number) => {
-      const ack = await client.message('alert.create', { alertId: newMessageId(), rule: { symbol: 'KO', condition: 'above', price, repeat: 'once' } });
-      expect(ack).toMatchObject({ ok: true });
-    };
-    /** Ticks above `price` through the live nodes in turn until the feed has event `seq`. */
-    const tickUntilFired = async (price: number, seq: number) => {
-      let turn = 0;
-      await until(`feed event ${seq}`, async () => {
-        await live[turn++ % live.length]!.publishPrice('KO', price + (turn % 5) / 10);
-        return client.events('feed:dev').some((event) => event.seq === seq);
-      });
-    };
+    const { create, tickUntilFired } = watchAlerts(client, 'feed:dev', 'KO', () => live);
     await create(61);
     await tickUntilFired(61.5, 1);
 

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { newMessageId } from '../../lib/wire/ids';
 import { topics } from '../../lib/wire/topics';
 import { until, useCleanups } from '../support/cleanups';
-import { clientOf, startNodes, testRedis } from '../support/cluster';
+import { clientOf, startNodes, testRedis, watchAlerts } from '../support/cluster';
 
 useCleanups();
 
@@ -78,22 +78,8 @@ describe('three nodes on one Redis', () => {
     await b!.publishPrice('KO', 60);
     const client = await clientOf(c!);
     await client.subscribe('feed:dev');
-    const create = async (price: number) => {
-      const ack = await client.message('alert.create', { alertId: newMessageId(), rule: { symbol: 'KO', condition: 'above', price, repeat: 'once' } });
-      expect(ack).toMatchObject({ ok: true });
-    };
-    /**
-     * Ticks above the threshold through every node in turn until the feed has `seq`: the evaluating
-     * node starts watching a rule created on another node once the change reached it, a moment later.
-     */
-    const tickUntilFired = async (price: number, seq: number) => {
-      let turn = 0;
-      await until(`feed event ${seq}`, async () => {
-        await [a!, b!, c!].filter((node) => node !== gone)[turn++ % (gone ? 2 : 3)]!.publishPrice('KO', price + (turn % 5) / 10);
-        return client.events('feed:dev').some((event) => event.seq === seq);
-      });
-    };
     let gone: unknown = null;
+    const { create, tickUntilFired } = watchAlerts(client, 'feed:dev', 'KO', () => [a!, b!, c!].filter((node) => node !== gone));
     await create(61);
     await tickUntilFired(61.5, 1);
     await until('the alert is fired on every node', async () => {

@@ -25,6 +25,8 @@ export interface TestRedis {
   readonly port: number;
   /** Whether the process is up right now. */
   running(): boolean;
+  /** The process id while it runs (for reading its CPU time from `/proc`). */
+  pid(): number | undefined;
   /** SIGTERM and wait for the exit (Redis writes nothing more: no RDB snapshots are configured). */
   stop(): Promise<void>;
   /** SIGKILL and wait for the exit: a crash. */
@@ -101,6 +103,7 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
     url: `redis://127.0.0.1:${port}`,
     port,
     running: () => child !== null,
+    pid: () => child?.pid,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
     start,
