@@ -130,6 +130,13 @@ async function saveFenced(store: SharedAlertStore, alerts: readonly ServerAlert[
   }
 }
 
+/** Puts what the store holds into the engine. */
+function restore(engine: AlertEngine, loaded: Awaited<ReturnType<AlertStore['load']>>): void {
+  // Prices first: a rule that started before a restored price has seen it (see HeldAlert.since).
+  for (const { symbol, price, at } of loaded.prices) engine.seed(symbol, price, at);
+  for (const held of loaded.alerts) engine.put(held);
+}
+
 /** Loads the store into the engine, expires what came due while stopped, and starts the sweep. */
 export async function openAlertService(deps: AlertServiceDeps): Promise<AlertService> {
   const { store, engine, topic, metrics } = deps;
@@ -139,9 +146,7 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     throw error;
   };
   const loaded = await store.load().catch(closeAndRethrow);
-  // Prices first: a rule that started before a restored price has seen it (see HeldAlert.since).
-  for (const { symbol, price, at } of loaded.prices) engine.seed(symbol, price, at);
-  for (const held of loaded.alerts) engine.put(held);
+  restore(engine, loaded);
 
   let chain: Promise<unknown> = Promise.resolve();
   /** Runs `work` after everything queued before it; a failure does not stop what follows. */
@@ -161,6 +166,8 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
   let evaluating: { readonly fence: number | undefined } | null = shared ? null : { fence: undefined };
   /** Counts lease changes, so a tenure that ended while its start-up read ran does not begin. */
   let tenure = 0;
+  /** Users whose alerts another node changed, with a read of them queued and not yet begun. */
+  const toRead = new Set<string>();
 
   async function persist(outcome: EngineOutcome, fence: number | undefined): Promise<void> {
     // Appended together, so they share one group commit of the log; each feed gets its alerts in
@@ -240,8 +247,14 @@ export async function openAlertService(deps: AlertServiceDeps): Promise<AlertSer
     list: (user) => engine.list(user),
     settled: () => enqueue(async () => undefined),
     changed(user) {
-      if (!shared || closing) return;
-      enqueue(() => refreshUser(user)).catch((error: unknown) => deps.onError(error, `reading the alerts of ${user} another node changed`));
+      // A flush of a thousand messages on another node announces a thousand changes: one read
+      // waiting in the queue covers all that came before it ran.
+      if (!shared || closing || toRead.has(user)) return;
+      toRead.add(user);
+      enqueue(() => {
+        toRead.delete(user);
+        return refreshUser(user);
+      }).catch((error: unknown) => deps.onError(error, `reading the alerts of ${user} another node changed`));
     },
     resync() {
       if (!shared || closing) return Promise.resolve();
