@@ -6,6 +6,7 @@
  * evaluated alerts is gone; a Redis restart without persistence gives `epoch changed`.
  */
 import { describe, expect, test } from 'vitest';
+import { MAX_ALERTS_PER_USER } from '../../lib/wire/alerts';
 import { newMessageId } from '../../lib/wire/ids';
 import { topics } from '../../lib/wire/topics';
 import { until, useCleanups } from '../support/cleanups';
@@ -70,6 +71,19 @@ describe('three nodes on one Redis', () => {
     expect(outcomes.reduce((sum, o) => sum + o.duplicate, 0)).toBe(1);
     for (const node of [a!, b!, c!]) await until('every node lists the alert', async () => (await node.alerts('dev')).length === 1);
     await watcher.until((f) => f.t === 'state' && (f.value as { alerts: unknown[] }).alerts.length === 1);
+  });
+
+  test('one user creating alerts on two nodes at once: the per-user limit holds across nodes', async () => {
+    const redis = await testRedis();
+    const [a, b] = await startNodes(redis, 2);
+    await a!.publishPrice('AAPL', 200);
+    const [onA, onB] = [await clientOf(a!), await clientOf(b!)];
+    const create = (client: typeof onA, i: number) =>
+      client.message('alert.create', { alertId: newMessageId(), rule: { symbol: 'AAPL', condition: 'above', price: 210 + i, repeat: 'once' } });
+    const acks = await Promise.all(Array.from({ length: 60 }, (_, i) => [create(onA, i), create(onB, 100 + i)]).flat());
+    expect(acks.filter((ack) => ack.ok)).toHaveLength(MAX_ALERTS_PER_USER);
+    for (const ack of acks.filter((one) => !one.ok)) expect(ack).toMatchObject({ ok: false, error: { code: 'invalid' } });
+    for (const node of [a!, b!]) await until('both nodes list the limit', async () => (await node.alerts('dev')).length === MAX_ALERTS_PER_USER);
   });
 
   test('an alert fires exactly once with three nodes, and exactly once after the evaluating node is gone', async () => {
