@@ -86,11 +86,29 @@ export interface Metrics {
   readonly contentType: string;
 }
 
+/** `switchboard_http_sessions{transport}`, read at scrape time like the connections gauge. */
+function httpSessionsGauge(registry: Registry, read: () => Readonly<Record<string, number>>): void {
+  new Gauge({
+    name: 'switchboard_http_sessions',
+    help: 'Open HTTP transport sessions, by what reads them now: an SSE stream, a pending long poll, or none (between polls)',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      for (const [transport, count] of Object.entries(read())) this.labels(transport).set(count);
+    },
+  });
+}
+
 /**
  * `openConnections` is read at scrape time, so the gauge cannot drift from the truth whatever path
  * a socket took to close.
  */
-export function createMetrics(deps: { openConnections: () => number; heldAlerts?: () => number }): Metrics {
+export function createMetrics(deps: {
+  openConnections: () => number;
+  heldAlerts?: () => number;
+  /** Open HTTP transport sessions by how they were last read (`none`: not yet). */
+  httpSessions?: () => Readonly<Record<string, number>>;
+}): Metrics {
   const registry = new Registry();
   const counter = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
@@ -134,6 +152,7 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
   }
 
   gauge('switchboard_ws_connections', 'Currently open WebSocket connections', () => deps.openConnections());
+  if (deps.httpSessions) httpSessionsGauge(registry, deps.httpSessions);
   const received = tallied('switchboard_frames_received_total', 'Valid frames received from clients, by frame type', 'type');
   const sent = tallied('switchboard_frames_sent_total', 'Frames sent to clients, by frame type', 'type');
   const rejected = countedBy('switchboard_frames_rejected_total', 'Incoming frames rejected, by error code', 'code', REJECTION_CODES);
