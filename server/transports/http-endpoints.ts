@@ -9,9 +9,10 @@
  * - `DELETE /rt/sessions/<id>` ends it → 204.
  *
  * The id in the path is a capability that may end up in logs, so every request on a session also
- * presents its secret in `x-switchboard-session` (a custom header, so a cross-site page cannot send
- * it without a CORS preflight this server never grants). The Origin policy and the connection caps
- * are those of `/ws`; the frame rates, sizes and codec checks are the connection's own, as every
+ * presents its secret in `x-switchboard-session`. The Origin policy of `/ws` decides every request
+ * (a browser sends `Origin` on each cross-origin one, and on every POST); the origins it allows
+ * get CORS answers, preflights included, and no other origin does. The connection caps are those
+ * of `/ws`; the frame rates, sizes and codec checks are the connection's own, as every
  * frame goes through it. Refusals are plain HTTP statuses with a JSON `error`: 401 no secret, 403
  * wrong secret or origin, 404 unknown session, 410 session closed (with its `close`), 413 body
  * too large, 400 malformed body, 503 shutting down or full (with the `close` a socket would get).
@@ -54,6 +55,17 @@ export interface HttpEndpointsDeps {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** `/rt/sessions/<id>[/<action>]`; an id is 22 base64url characters. */
 const SESSION_PATH = /^\/rt\/sessions\/([A-Za-z0-9_-]{1,64})(?:\/(stream|poll|frames))?$/;
+
+/**
+ * CORS for the origins the policy allows (an extension holds no host permission for its server, so
+ * its fetches are cross-origin): they may send the secret header and use these methods. Nothing
+ * is allowed for credentials: the transports use no cookies.
+ */
+const PREFLIGHT = {
+  'access-control-allow-methods': 'GET, POST, DELETE',
+  'access-control-allow-headers': `${SESSION_HEADER}, content-type`,
+  'access-control-max-age': '600',
+} as const;
 
 const ROUTES: Readonly<Record<string, string>> = { stream: 'GET', poll: 'GET', frames: 'POST', '': 'DELETE' };
 
@@ -112,6 +124,9 @@ export function createHttpEndpoints(deps: HttpEndpointsDeps): (req: IncomingMess
       metrics.connectionRefused('origin');
       return sendJson(res, 403, { error: origin.reason });
     }
+    const from = req.headers.origin;
+    if (from !== undefined) res.setHeader('access-control-allow-origin', from).setHeader('vary', 'origin');
+    if (method === 'OPTIONS') return void res.writeHead(204, PREFLIGHT).end();
     if (path === RT_PATH) {
       if (method !== 'POST') return sendJson(res, 405, { error: `Method ${method} not allowed on ${RT_PATH}: use POST` }, { allow: 'POST' });
       return create(req, res);

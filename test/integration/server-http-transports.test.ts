@@ -2,7 +2,8 @@
  * What only the HTTP transports have, against a real server with short intervals: session
  * creation and the secret header (unknown id 404, no secret 401, wrong secret 403, nothing
  * changes), malformed and oversize POSTs (400 / 413, the session carries on), client frames the
- * codec refuses (answered with an `error` frame, as on `/ws`), the Origin policy (403, counted),
+ * codec refuses (answered with an `error` frame, as on `/ws`), the Origin policy (403, counted; CORS
+ * for the origins it allows),
  * heartbeat comments and event ids on the stream, an empty poll on timeout, expiry of a session
  * nobody reads (its subscriptions and its place under the per-user cap released), the server's
  * shutdown closing sessions with 1001, and the sessions gauge by transport.
@@ -88,6 +89,23 @@ describe('HTTP transports', () => {
     const res = await fetch(`${server.url}/rt/sessions`, { method: 'POST', headers: { origin: 'https://evil.example' } });
     expect(res.status).toBe(403);
     expect(await server.metric('switchboard_connections_refused_total', { reason: 'origin' })).toBe(before + 1);
+  });
+
+  test('an allowed origin gets CORS answers and preflights; a refused one gets neither', async () => {
+    const extension = 'chrome-extension://abcdefghijklmnopabcdefghijklmnop';
+    const preflight = await fetch(`${server.url}/rt/sessions/AAAAAAAAAAAAAAAAAAAAAA/frames`, {
+      method: 'OPTIONS',
+      headers: { origin: extension, 'access-control-request-method': 'POST', 'access-control-request-headers': SESSION_HEADER },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(extension);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain(SESSION_HEADER);
+    const created = await fetch(`${server.url}/rt/sessions`, { method: 'POST', headers: { origin: extension } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('access-control-allow-origin')).toBe(extension);
+    const foreign = await fetch(`${server.url}/rt/sessions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   test('the stream carries heartbeat comments and event ids that name the position', async () => {
