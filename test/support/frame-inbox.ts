@@ -2,9 +2,9 @@
  * What a test client does with the server frames it receives, whatever carried them: keeps them
  * in order, answers `ping` with `pong`, and lets a test await the next frame matching a predicate.
  * Nothing here sleeps: every wait resolves on a frame and rejects at once if the transport fails
- * first, naming what did arrive. The HTTP transports' test client (`http-client.ts`) is built on
- * it; the WebSocket one (`ws-client.ts`) offers the same `ContractClient` surface, so the contract
- * suite (`transport-contract.ts`) runs over any of them.
+ * first, naming what did arrive. The WebSocket (`ws-client.ts`) and HTTP (`http-client.ts`) test
+ * clients are both built on it, so the contract suite (`transport-contract.ts`) runs over any of
+ * them.
  */
 import { newMessageId } from '../../lib/wire/ids';
 import { PROTOCOL_VERSION, type ClientFrame, type EventFrame, type FrameOf, type ServerFrame, type StreamPosition } from '../../lib/wire/protocol';
@@ -21,17 +21,33 @@ type ServerFrameType = ServerFrame['t'];
 export interface ContractClient {
   /** Every frame received so far, in order, consumed or not. */
   readonly received: readonly ServerFrame[];
+  /** Encodes and sends a protocol frame. */
   send(frame: ClientFrame): void;
+  /** Resolves with the first unconsumed frame matching `predicate` (now or later) and consumes it. */
   next(predicate?: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
+  /** `next` for one frame type, typed. */
   nextOf<T extends ServerFrameType>(type: T, predicate?: (frame: FrameOf<ServerFrame, T>) => boolean): Promise<FrameOf<ServerFrame, T>>;
+  /** Resolves with the first frame received so far or later that matches, without consuming it. */
   until(predicate: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
+  /** Every stream `event` received so far (batches unpacked), in arrival order; of one topic if given. */
   events(topic?: string): EventFrame[];
+  /** Resolves once an event of `topic` with `seq` (and `epoch`, if given) has arrived. */
   untilEvent(topic: string, seq: number, epoch?: string): Promise<EventFrame>;
+  /**
+   * Sends `subscribe` and resolves with the answer for that topic: `subscribed`, or the `error`
+   * naming it (the answer is consumed; the events that follow stay in `received`).
+   */
   subscribe(topic: string, options?: { readonly since?: StreamPosition; readonly last?: number }): Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
+  /**
+   * Sends a client message `send {id, kind, body}` (`id` default a fresh UUID) and resolves with the
+   * `ack` for that id (consumed).
+   */
   message(kind: string, body: unknown, id?: string): Promise<FrameOf<ServerFrame, 'ack'>>;
+  /** Sends `hello` (default: current version, `TEST_DEV_TOKEN`) and resolves with the `welcome`. */
   hello(options?: { readonly v?: number; readonly token?: string }): Promise<FrameOf<ServerFrame, 'welcome'>>;
   /** Settles once the transport has closed, with the code and reason the server gave. */
   readonly closed: Promise<CloseInfo>;
+  /** Ends the connection from the client side and waits for it to be closed. */
   close(): Promise<CloseInfo>;
 }
 
@@ -57,8 +73,8 @@ export type FrameInbox = Omit<ContractClient, 'closed' | 'close'> & {
   summary(): string;
 };
 
-/** `send` writes a frame to the transport; `ping`s are answered through it. */
-export function createFrameInbox(send: (frame: ClientFrame) => void): FrameInbox {
+/** `send` writes a frame to the transport; `ping`s are answered through it unless `autoPong` is false (a silent client). */
+export function createFrameInbox(send: (frame: ClientFrame) => void, { autoPong = true }: { readonly autoPong?: boolean } = {}): FrameInbox {
   const received: ServerFrame[] = [];
   const unread: ServerFrame[] = [];
   let waiters: Waiter[] = [];
@@ -77,7 +93,7 @@ export function createFrameInbox(send: (frame: ClientFrame) => void): FrameInbox
     },
     push(frame) {
       received.push(frame);
-      if (frame.t === 'ping') send({ t: 'pong', at: frame.at });
+      if (frame.t === 'ping' && autoPong) send({ t: 'pong', at: frame.at });
       observers = observers.filter((observer) => {
         if (!observer.predicate(frame)) return true;
         observer.resolve(frame);
@@ -128,4 +144,10 @@ export function createFrameInbox(send: (frame: ClientFrame) => void): FrameInbox
     },
   };
   return inbox;
+}
+
+/** The inbox as a client sees it: without the transport's side (`push`, `fail`, `summary`). */
+export function clientSide(inbox: FrameInbox): Omit<ContractClient, 'closed' | 'close'> {
+  const { push: _push, fail: _fail, summary: _summary, ...client } = inbox;
+  return client;
 }

@@ -7,7 +7,7 @@
  */
 import { createCodec } from '../../lib/wire/codec';
 import type { ClientFrame } from '../../lib/wire/protocol';
-import { createFrameInbox, type CloseInfo, type ContractClient, type FrameInbox } from './frame-inbox';
+import { clientSide, createFrameInbox, type CloseInfo, type ContractClient } from './frame-inbox';
 
 export type HttpTransport = 'stream' | 'poll';
 
@@ -74,7 +74,7 @@ export async function connectHttp(url: string, transport: HttpTransport): Promis
   void reading.then(ended, (error: Error) => ended({ code: 1006, reason: error.message }));
 
   return {
-    ...withoutPlumbing(inbox),
+    ...clientSide(inbox),
     session,
     secret,
     sessionUrl,
@@ -90,11 +90,6 @@ export async function connectHttp(url: string, transport: HttpTransport): Promis
       return closed;
     },
   };
-}
-
-function withoutPlumbing(inbox: FrameInbox): Omit<ContractClient, 'closed' | 'close'> {
-  const { push: _push, fail: _fail, summary: _summary, ...client } = inbox;
-  return client;
 }
 
 interface StreamHandlers {
