@@ -118,6 +118,18 @@ describe('HTTP transports', () => {
     expect(await server.metric('switchboard_http_sessions', { transport: 'stream' })).toBeGreaterThanOrEqual(1);
   });
 
+  test('the stream is text/event-stream with no caching and no proxy buffering', async () => {
+    const { session, secret } = await createSession(server.url);
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/rt/sessions/${session}/stream`, { headers: { [SESSION_HEADER]: secret }, signal: abort.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('cache-control')).toMatch(/no-cache/);
+    expect(res.headers.get('x-accel-buffering')).toBe('no');
+    abort.abort();
+    await fetch(`${server.url}/rt/sessions/${session}`, { method: 'DELETE', headers: { [SESSION_HEADER]: secret } });
+  });
+
   test('a poll with nothing to send is answered with no frames once it times out', async () => {
     const { session, secret } = await createSession(server.url);
     const headers = { [SESSION_HEADER]: secret };
@@ -161,6 +173,22 @@ describe('HTTP transports', () => {
     await client.close();
     await poll('released', () => server.server.streamSubscribers('feed:leaver') === 0);
   });
+});
+
+test.each(['stream', 'poll'] as const)('a replay of 3000 events arrives whole, in order, once, over %s', async (transport) => {
+  const server = await startTestServer();
+  try {
+    const first = await server.publishNews({ title: 'n1', body: 'b' });
+    for (let i = 2; i <= 3000; i++) await server.server.publishEvent('news', { title: `n${i}`, body: 'b', level: 'info' });
+    const client = await connectHttp(server.url, transport);
+    await client.hello();
+    expect(await client.subscribe('news', { since: { epoch: first.epoch, seq: 0 } })).toMatchObject({ recovery: 'recovered' });
+    await client.untilEvent('news', 3000);
+    expect(client.events('news').map((e) => e.seq)).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    await client.close();
+  } finally {
+    await server.close();
+  }
 });
 
 test('a stream and a long poll outlive the HTTP request and keep-alive timeouts', async () => {
