@@ -77,7 +77,7 @@ export interface ServerOptions {
   readonly flushMs: number;
   /** Largest accepted WebSocket message (the `ws` maxPayload; bigger closes with 1009). Default `DEFAULT_LIMITS.maxFrameBytes`. */
   readonly maxFrameBytes: number;
-  /** A connection whose send buffer holds more than this skips flushes (latest values are kept). Default 1 MiB. */
+  /** A connection whose send buffer holds more than this skips flushes (latest values are kept); also the most one long-poll answer carries. Default 1 MiB. */
   readonly maxBufferedBytes: number;
   /**
    * Over this many bytes queued for a connection and not yet written (whatever the frames:

@@ -109,9 +109,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
   const frames = createServerFrames(codec, options.maxFrameBytes);
   const clients = createLiveClients({ heartbeatMs: options.heartbeatMs });
-  // The HTTP transports' clients, apart so the WebSocket gauge counts WebSockets only.
-  const httpClients = createLiveClients({ heartbeatMs: options.heartbeatMs });
-  const httpSessions = createHttpSessions(options);
+  const { httpClients, httpSessions } = httpTransportParts(options);
   const engine = createAlertEngine();
   const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size, httpSessions: () => httpSessions.counts() });
   /** Counts and logs a failure the server carries on after. */
@@ -300,6 +298,15 @@ async function joinNodes(parts: {
       listening = true;
       syncSimulator();
     },
+  };
+}
+
+/** The HTTP transports' sessions, and their clients apart from `/ws`'s so the WebSocket gauge counts WebSockets only. */
+function httpTransportParts(options: ServerOptions): { readonly httpClients: LiveClients; readonly httpSessions: HttpSessions } {
+  const { sessionIdleMs, streamHeartbeatMs, pollTimeoutMs, now } = options;
+  return {
+    httpClients: createLiveClients({ heartbeatMs: options.heartbeatMs }),
+    httpSessions: createHttpSessions({ sessionIdleMs, streamHeartbeatMs, pollTimeoutMs, now, maxPollBytes: options.maxBufferedBytes }),
   };
 }
 

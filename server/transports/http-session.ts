@@ -2,8 +2,8 @@
  * One client over plain HTTP, presented to the connection (`clients/client.ts`) as the subset of a
  * WebSocket it uses (`ClientSocket`), so the handshake, session, limits and metrics run unchanged.
  * Server frames wait in a queue until a receiver takes them: an SSE stream (`GET …/stream`, each
- * frame written as it comes) or a long poll (`GET …/poll`, answered with everything queued, or
- * with nothing once `pollTimeoutMs` has passed). Client frames arrive by `POST …/frames` and are
+ * frame written as it comes) or a long poll (`GET …/poll`, answered with what is queued, up to
+ * `maxPollBytes`, or with nothing once `pollTimeoutMs` has passed). Client frames arrive by `POST …/frames` and are
  * emitted as binary `message`s. At most one receiver at a time: a newer one ends the older (a
  * client that lost track of a half-dead request just asks again).
  *
@@ -33,6 +33,8 @@ export interface HttpSessionOptions {
   readonly streamHeartbeatMs: number;
   /** How long a poll waits for a frame before it is answered with none. */
   readonly pollTimeoutMs: number;
+  /** Most msgpack bytes one poll answer carries (at least one frame); the rest wait for the next poll. */
+  readonly maxPollBytes: number;
   /** Wall clock in ms. */
   readonly now: () => number;
 }
@@ -220,18 +222,25 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     const receiver = this.receiver;
     if (receiver?.kind !== 'poll') return;
     this.detach();
-    const queued = this.take();
-    const close = this.takeClose();
+    const queued = this.take(this.options.maxPollBytes);
+    // The close goes with the last frames, never ahead of any.
+    const close = this.queue.length === 0 ? this.takeClose() : undefined;
     const body: PollBody = { frames: queued.map((q) => q.frame.bytes.toString('base64')), ...(close ? { close } : {}) };
     sendPoll(receiver.res, body, () => {
       for (const { done } of queued) done?.();
     });
   }
 
-  private take(): Queued[] {
-    const queued = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
+  /** The queued frames, in order, up to `maxBytes` (at least one). */
+  private take(maxBytes = Infinity): Queued[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && (count === 0 || bytes + this.queue[count]!.frame.bytes.byteLength <= maxBytes)) {
+      bytes += this.queue[count]!.frame.bytes.byteLength;
+      count += 1;
+    }
+    const queued = this.queue.splice(0, count);
+    this.queuedBytes -= bytes;
     return queued;
   }
 

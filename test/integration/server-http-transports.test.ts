@@ -176,7 +176,8 @@ describe('HTTP transports', () => {
 });
 
 test.each(['stream', 'poll'] as const)('a replay of 3000 events arrives whole, in order, once, over %s', async (transport) => {
-  const server = await startTestServer();
+  // Small buffers: a poll answer carries at most 16 KiB, so the replay takes many polls.
+  const server = await startTestServer({ maxBufferedBytes: 16 * 1024 });
   try {
     const first = await server.publishNews({ title: 'n1', body: 'b' });
     for (let i = 2; i <= 3000; i++) await server.server.publishEvent('news', { title: `n${i}`, body: 'b', level: 'info' });
