@@ -321,7 +321,8 @@ function httpEndpointDeps(parts: {
   readonly metrics: Metrics;
   readonly accepting: () => boolean;
 }): HttpEndpointsDeps {
-  const { options, clients, context } = parts;
+  const { options, clients, metrics } = parts;
+  const context: ClientContext = { ...parts.context, metrics: metrics.forTransport('http') };
   return {
     ...parts,
     options: { maxPostBytes: options.maxPostBytes, maxFramesPerPost: MAX_FRAMES_PER_POST },

@@ -6,7 +6,7 @@
  * for the origins it allows),
  * heartbeat comments and event ids on the stream, an empty poll on timeout, expiry of a session
  * nobody reads (its subscriptions and its place under the per-user cap released), the server's
- * shutdown closing sessions with 1001, and the sessions gauge by transport.
+ * shutdown closing sessions with 1001, the sessions gauge and the frame counters by transport.
  */
 import { encode } from '@msgpack/msgpack';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -128,6 +128,15 @@ describe('HTTP transports', () => {
     expect(res.headers.get('x-accel-buffering')).toBe('no');
     abort.abort();
     await fetch(`${server.url}/rt/sessions/${session}`, { method: 'DELETE', headers: { [SESSION_HEADER]: secret } });
+  });
+
+  test('frame counters carry the transport', async () => {
+    const before = await server.metric('switchboard_frames_sent_total', { type: 'welcome', transport: 'http' });
+    const wsBefore = await server.metric('switchboard_frames_sent_total', { type: 'welcome', transport: 'websocket' });
+    await greet(server, 'poll', 'counted');
+    expect(await server.metric('switchboard_frames_sent_total', { type: 'welcome', transport: 'http' })).toBe(before + 1);
+    expect(await server.metric('switchboard_frames_received_total', { type: 'hello', transport: 'http' })).toBeGreaterThanOrEqual(1);
+    expect(await server.metric('switchboard_frames_sent_total', { type: 'welcome', transport: 'websocket' })).toBe(wsBefore);
   });
 
   test('a poll with nothing to send is answered with no frames once it times out', async () => {
