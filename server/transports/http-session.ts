@@ -106,7 +106,8 @@ export class HttpSession extends EventEmitter implements ClientSocket {
   }
 
   sendPrepared(frame: FrameBytes, done?: () => void): void {
-    if (this.readyState !== SocketState.OPEN) return;
+    // As `ws` does after a close: not sent, but the callback still runs (a replay waits on it).
+    if (this.readyState !== SocketState.OPEN) return void (done && process.nextTick(done));
     this.queue.push({ frame, done });
     this.queuedBytes += frame.bytes.byteLength;
     this.flush();
@@ -130,16 +131,14 @@ export class HttpSession extends EventEmitter implements ClientSocket {
   /** Cut off: what is queued is dropped. */
   terminate(): void {
     if (this.readyState === SocketState.CLOSED) return;
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.dropQueue();
     this.closeInfo ??= { code: 1006, reason: 'terminated' };
     this.finish(this.closeInfo.code, this.closeInfo.reason);
   }
 
   /** The client ended the session (`DELETE`): nothing more is sent. */
   closeByPeer(): void {
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.dropQueue();
     this.closeInfo = undefined;
     this.endReceiver();
     if (this.readyState !== SocketState.CLOSED) this.finish(1000, 'client closed the session');
@@ -226,9 +225,20 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     // The close goes with the last frames, never ahead of any.
     const close = this.queue.length === 0 ? this.takeClose() : undefined;
     const body: PollBody = { frames: queued.map((q) => q.frame.bytes.toString('base64')), ...(close ? { close } : {}) };
-    sendPoll(receiver.res, body, () => {
+    // Once written, or once the connection is gone without it: a replay waiting on them goes on either way.
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
       for (const { done } of queued) done?.();
-    });
+    };
+    receiver.res.once('close', settle);
+    sendPoll(receiver.res, body, settle);
+  }
+
+  /** Drops what is queued; the frames' callbacks still run, as `ws` runs them for frames it could not write. */
+  private dropQueue(): void {
+    for (const { done } of this.take()) if (done) process.nextTick(done);
   }
 
   /** The queued frames, in order, up to `maxBytes` (at least one). */
