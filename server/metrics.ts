@@ -50,10 +50,17 @@ const CLIENT_MESSAGE_OUTCOMES: readonly ClientMessageOutcome[] = ['applied', 'du
 export type RejectionCode = 'bad-frame' | 'unknown-frame' | 'too-large' | 'invalid' | 'protocol';
 const REJECTION_CODES: readonly RejectionCode[] = ['bad-frame', 'unknown-frame', 'too-large', 'invalid', 'protocol'];
 
+/** What carries a client's frames: `/ws`, or the HTTP transports (SSE streaming, long polling). */
+export type Transport = 'websocket' | 'http';
+const TRANSPORTS: readonly Transport[] = ['websocket', 'http'];
+
 export interface Metrics {
   readonly registry: Registry;
+  /** Counted with `transport="websocket"`; see `forTransport`. */
   framesReceived(type: string): void;
   framesSent(type: string, count?: number): void;
+  /** These metrics, with the frame counters labelled `transport` (the rest are shared by every transport). */
+  forTransport(transport: Transport): Metrics;
   frameRejected(code: RejectionCode): void;
   connectionRefused(reason: RefusalReason): void;
   subscriptionRefused(reason: SubscriptionRefusal): void;
@@ -87,10 +94,53 @@ export interface Metrics {
 }
 
 /**
+ * A counter by one label and the transport, counted per frame: increments are plain additions
+ * here, moved into the registry when it is read, because `labels(…).inc()` per frame and socket
+ * costs more than the write it counts.
+ */
+function tallied(registry: Registry, name: string, help: string, label: string): (transport: Transport, value: string, count?: number) => void {
+  const tallies: Record<Transport, Map<string, number>> = { websocket: new Map(), http: new Map() };
+  new Counter({
+    name,
+    help,
+    labelNames: [label, 'transport'],
+    registers: [registry],
+    collect() {
+      for (const transport of TRANSPORTS) {
+        for (const [value, count] of tallies[transport]) this.labels(value, transport).inc(count);
+        tallies[transport].clear();
+      }
+    },
+  });
+  return (transport, value, count = 1) => {
+    const tally = tallies[transport];
+    tally.set(value, (tally.get(value) ?? 0) + count);
+  };
+}
+
+/** `switchboard_http_sessions{transport}`, read at scrape time like the connections gauge. */
+function httpSessionsGauge(registry: Registry, read: () => Readonly<Record<string, number>>): void {
+  new Gauge({
+    name: 'switchboard_http_sessions',
+    help: 'Open HTTP transport sessions, by what reads them now: an SSE stream, a pending long poll, or none (between polls)',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      for (const [transport, count] of Object.entries(read())) this.labels(transport).set(count);
+    },
+  });
+}
+
+/**
  * `openConnections` is read at scrape time, so the gauge cannot drift from the truth whatever path
  * a socket took to close.
  */
-export function createMetrics(deps: { openConnections: () => number; heldAlerts?: () => number }): Metrics {
+export function createMetrics(deps: {
+  openConnections: () => number;
+  heldAlerts?: () => number;
+  /** Open HTTP transport sessions by how they were last read (`none`: not yet). */
+  httpSessions?: () => Readonly<Record<string, number>>;
+}): Metrics {
   const registry = new Registry();
   const counter = <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
@@ -113,29 +163,15 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
       },
     });
 
-  /**
-   * A counter by one label counted per frame: increments are plain additions here, moved into the
-   * registry when it is read, because `labels(…).inc()` per frame and socket costs more than the
-   * write it counts.
-   */
-  function tallied(name: string, help: string, label: string): (value: string, count?: number) => void {
-    const tally = new Map<string, number>();
-    new Counter({
-      name,
-      help,
-      labelNames: [label],
-      registers: [registry],
-      collect() {
-        for (const [value, count] of tally) this.labels(value).inc(count);
-        tally.clear();
-      },
-    });
-    return (value, count = 1) => void tally.set(value, (tally.get(value) ?? 0) + count);
-  }
-
   gauge('switchboard_ws_connections', 'Currently open WebSocket connections', () => deps.openConnections());
-  const received = tallied('switchboard_frames_received_total', 'Valid frames received from clients, by frame type', 'type');
-  const sent = tallied('switchboard_frames_sent_total', 'Frames sent to clients, by frame type', 'type');
+  if (deps.httpSessions) httpSessionsGauge(registry, deps.httpSessions);
+  const received = tallied(registry, 'switchboard_frames_received_total', 'Valid frames received from clients, by frame type and transport', 'type');
+  const sent = tallied(registry, 'switchboard_frames_sent_total', 'Frames sent to clients, by frame type and transport', 'type');
+  /** The frame counters of one transport. */
+  const framesOf = (transport: Transport): Pick<Metrics, 'framesReceived' | 'framesSent'> => ({
+    framesReceived: (type) => received(transport, type),
+    framesSent: (type, count = 1) => sent(transport, type, count),
+  });
   const rejected = countedBy('switchboard_frames_rejected_total', 'Incoming frames rejected, by error code', 'code', REJECTION_CODES);
   const refused = countedBy(
     'switchboard_connections_refused_total',
@@ -204,10 +240,10 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
     'Unexpected errors in connection or request handlers (each closed its connection with 1011 or answered 500)',
   );
 
-  return {
+  const metrics: Metrics = {
     registry,
-    framesReceived: (type) => received(type),
-    framesSent: (type, count = 1) => sent(type, count),
+    ...framesOf('websocket'),
+    forTransport: (transport) => ({ ...metrics, ...framesOf(transport) }),
     frameRejected: (code) => rejected.labels(code).inc(),
     connectionRefused: (reason) => refused.labels(reason).inc(),
     subscriptionRefused: (reason) => subscriptionsRefused.labels(reason).inc(),
@@ -229,4 +265,5 @@ export function createMetrics(deps: { openConnections: () => number; heldAlerts?
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };
+  return metrics;
 }

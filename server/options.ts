@@ -77,7 +77,7 @@ export interface ServerOptions {
   readonly flushMs: number;
   /** Largest accepted WebSocket message (the `ws` maxPayload; bigger closes with 1009). Default `DEFAULT_LIMITS.maxFrameBytes`. */
   readonly maxFrameBytes: number;
-  /** A connection whose send buffer holds more than this skips flushes (latest values are kept). Default 1 MiB. */
+  /** A connection whose send buffer holds more than this skips flushes (latest values are kept); also the most one long-poll answer carries. Default 1 MiB. */
   readonly maxBufferedBytes: number;
   /**
    * Over this many bytes queued for a connection and not yet written (whatever the frames:
@@ -103,6 +103,14 @@ export interface ServerOptions {
    * decided afresh). Refused messages are never recorded. Default 1000 (`CLIENT_MESSAGE_IDS_PER_USER`).
    */
   readonly maxClientMessageIdsPerUser: number;
+  /** An HTTP transport session nobody streams or polls for this long is closed (4008). Default 60000. */
+  readonly sessionIdleMs: number;
+  /** Interval of the heartbeat comments on an SSE stream (at most 20 s, so idle proxies keep it). Default 15000. */
+  readonly streamHeartbeatMs: number;
+  /** How long a long poll waits for a frame before it is answered with none. Default 25000. */
+  readonly pollTimeoutMs: number;
+  /** Largest `POST /rt/sessions/<id>/frames` body (frames in base64 inside JSON). Default 256 KiB. */
+  readonly maxPostBytes: number;
   /** How long `close()` waits for clients to answer the 1001 close before cutting them off. Default 2000. */
   readonly shutdownGraceMs: number;
   /**
@@ -123,6 +131,10 @@ const limits = {
   drainTimeoutMs: [10, 600_000],
   maxFrameBytes: [1024, 16 * 1024 * 1024],
   alertSweepMs: [10, 3_600_000],
+  sessionIdleMs: [50, 3_600_000],
+  streamHeartbeatMs: [10, 20_000],
+  pollTimeoutMs: [10, 120_000],
+  maxPostBytes: [1024, 64 * 1024 * 1024],
   clientMessageRetentionMs: [60_000, 365 * 24 * 3600 * 1000],
   maxClientMessageIdsPerUser: [1, 1_000_000],
 } as const;
@@ -159,6 +171,10 @@ export const DEFAULTS = Object.freeze({
   clientMessageRetentionMs: 7 * 24 * 3600 * 1000,
   maxClientMessageIdsPerUser: 1000,
   shutdownGraceMs: 2000,
+  sessionIdleMs: 60_000,
+  streamHeartbeatMs: 15_000,
+  pollTimeoutMs: 25_000,
+  maxPostBytes: 256 * 1024,
   limits: LIMIT_DEFAULTS,
   logLevel: 'info' as LevelWithSilent,
 });
@@ -207,6 +223,10 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     clientMessageRetentionMs: input.clientMessageRetentionMs ?? DEFAULTS.clientMessageRetentionMs,
     maxClientMessageIdsPerUser: input.maxClientMessageIdsPerUser ?? DEFAULTS.maxClientMessageIdsPerUser,
     shutdownGraceMs: input.shutdownGraceMs ?? DEFAULTS.shutdownGraceMs,
+    sessionIdleMs: input.sessionIdleMs ?? DEFAULTS.sessionIdleMs,
+    streamHeartbeatMs: input.streamHeartbeatMs ?? DEFAULTS.streamHeartbeatMs,
+    pollTimeoutMs: input.pollTimeoutMs ?? DEFAULTS.pollTimeoutMs,
+    maxPostBytes: input.maxPostBytes ?? DEFAULTS.maxPostBytes,
     limits: resolveLimits(input.limits),
     logger: input.logger ?? pino({ name: 'switchboard', level: input.logLevel ?? DEFAULTS.logLevel }),
     now: input.now ?? Date.now,

@@ -1,6 +1,6 @@
 /**
  * The server's composition root: one `node:http` server carrying the admin/metrics routes, the
- * static web dashboard at `/` and the `/ws` WebSocket endpoint, wired to the server's parts —
+ * static web dashboard at `/`, the `/ws` WebSocket endpoint and its HTTP fallbacks under `/rt/`, wired to the server's parts —
  * access tokens (`auth/access.ts`), stream topics and the event log (`streams/streams.ts`), alerts
  * (`alerts/open.ts`), prices and the simulator (`prices/prices.ts`), the live clients, client
  * messages, the limits on what clients may cost (`limits/`) and metrics. Only this module wires parts together; each receives what it needs here.
@@ -25,21 +25,26 @@ import type { StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
 import { createAdminRoutes } from './http/admin-api';
 import { createDashboard, NOT_BUILT_MESSAGE } from './http/dashboard';
-import { createOriginPolicy } from './http/origin';
+import { createOriginPolicy, type OriginPolicy } from './http/origin';
 import { createHttpHandler } from './http/routes';
 import { createConnectionCaps, type ConnectionCaps } from './limits/connection-caps';
 import { capSockets, httpServerOptions } from './limits/http';
 import { createLimitMetrics } from './limits/metrics';
 import { refuseSocket } from './limits/refuse';
-import { createMetrics } from './metrics';
-import { resolveOptions, type ServerInput } from './options';
+import { createMetrics, type Metrics } from './metrics';
+import { resolveOptions, type ServerInput, type ServerOptions } from './options';
 import type { PublishResult } from './prices/book';
 import { createPrices, type Prices } from './prices/prices';
 import { createStartUp, type StartUp } from './common/start-up';
 import { joinCluster, type Cluster } from './redis/cluster';
 import { openRedisPriceRelay, type PriceRelay } from './redis/price-relay';
 import { openStreams, type Streams } from './streams/streams';
+import { createHttpEndpoints, type HttpEndpointsDeps } from './transports/http-endpoints';
+import { createHttpSessions, type HttpSessions } from './transports/http-sessions';
 import { createWebSocketEndpoint, WS_PATH } from './transports/websocket';
+
+/** Most frames in one `POST /rt/sessions/<id>/frames` (a hub's outbox flush fits in a few). */
+const MAX_FRAMES_PER_POST = 64;
 
 export type { ServerInput, ServerOptions, SimulatorOptions } from './options';
 export type { PublishResult } from './prices/book';
@@ -48,6 +53,7 @@ export type { MintedToken } from './auth/tokens';
 export type { Appended, EventLog, Retention, StoredEvent, TopicHead } from './event-log/types';
 export { DEFAULT_RETENTION } from './event-log/types';
 export { WS_PATH } from './transports/websocket';
+export { RT_PATH, SESSION_HEADER } from './transports/http-endpoints';
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8787`. */
@@ -86,6 +92,8 @@ export interface RunningServer {
   listAlerts(user: string): readonly ServerAlert[];
   /** WebSocket connections open right now (what the `switchboard_ws_connections` gauge reports). */
   connectionCount(): number;
+  /** Clients (any transport) of this node subscribed to a stream topic right now. */
+  streamSubscribers(topic: string): number;
   /** Sends pending batched ticks and alert lists now instead of at the next flush. */
   flush(): void;
   /** Prometheus text, as `GET /metrics` serves it. */
@@ -101,8 +109,9 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
   const frames = createServerFrames(codec, options.maxFrameBytes);
   const clients = createLiveClients({ heartbeatMs: options.heartbeatMs });
+  const { httpClients, httpSessions } = httpTransportParts(options);
   const engine = createAlertEngine();
-  const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size });
+  const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size, httpSessions: () => httpSessions.counts() });
   /** Counts and logs a failure the server carries on after. */
   function reportError(error: unknown, message: string): void {
     metrics.handlerError();
@@ -164,12 +173,14 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     const up = [relay?.available(), cluster?.available(), streams.log.available?.()];
     return up.includes(false) ? 'Redis is unavailable (REDIS_URL)' : null;
   };
-  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy }));
   const limitMetrics = createLimitMetrics(metrics.registry);
-  capSockets(http, options.limits, limitMetrics);
   const caps = createConnectionCaps({ limits: options.limits, metrics: limitMetrics });
   const origins = createOriginPolicy(options);
   let closing: Promise<void> | undefined;
+  const accepting = () => closing === undefined;
+  const transports = createHttpEndpoints(httpEndpointDeps({ options, sessions: httpSessions, clients: httpClients, context, origins, caps, metrics, accepting }));
+  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy, transports }));
+  capSockets(http, options.limits, limitMetrics);
   http.on(
     'upgrade',
     createWebSocketEndpoint({
@@ -178,7 +189,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       metrics,
       logger,
       reportError,
-      accepting: () => closing === undefined,
+      accepting,
       onSocket: (ws, req) => {
         const admission = caps.admit(req.socket.remoteAddress);
         if (!admission.ok) return refuseSocket(ws, admission, { codec, metrics, graceMs: options.shutdownGraceMs });
@@ -197,6 +208,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   } catch (error) {
     // Not listening (e.g. the port is taken): release what was opened, then report.
     clients.stop();
+    httpClients.stop();
+    httpSessions.stop();
     caps.stop();
     return startUp.fail(error);
   }
@@ -229,12 +242,13 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
     latestPrice: (symbol) => prices.book.get(symbol),
     listAlerts: (user) => alerts.service.list(user),
     connectionCount: () => clients.openCount(),
+    streamSubscribers: (topic) => streams.fanout.count(topic),
     flush: () => {
       prices.fanout.flush();
       alerts.topic.flush();
     },
     metricsText: () => metrics.render(),
-    close: () => (closing ??= shutdown({ http, clients, caps, prices, relay, cluster, streams, alerts, logger })),
+    close: () => (closing ??= shutdown({ http, clients, httpClients, httpSessions, caps, prices, relay, cluster, streams, alerts, logger })),
   };
 }
 
@@ -287,6 +301,39 @@ async function joinNodes(parts: {
   };
 }
 
+/** The HTTP transports' sessions, and their clients apart from `/ws`'s so the WebSocket gauge counts WebSockets only. */
+function httpTransportParts(options: ServerOptions): { readonly httpClients: LiveClients; readonly httpSessions: HttpSessions } {
+  const { sessionIdleMs, streamHeartbeatMs, pollTimeoutMs, now } = options;
+  return {
+    httpClients: createLiveClients({ heartbeatMs: options.heartbeatMs }),
+    httpSessions: createHttpSessions({ sessionIdleMs, streamHeartbeatMs, pollTimeoutMs, now, maxPollBytes: options.maxBufferedBytes }),
+  };
+}
+
+/** The HTTP transports' endpoints, whose clients run the same connection as `/ws` and join `clients`. */
+function httpEndpointDeps(parts: {
+  readonly options: ServerOptions;
+  readonly sessions: HttpSessions;
+  readonly clients: LiveClients;
+  readonly context: ClientContext;
+  readonly origins: OriginPolicy;
+  readonly caps: ConnectionCaps;
+  readonly metrics: Metrics;
+  readonly accepting: () => boolean;
+}): HttpEndpointsDeps {
+  const { options, clients, metrics } = parts;
+  const context: ClientContext = { ...parts.context, metrics: metrics.forTransport('http') };
+  return {
+    ...parts,
+    options: { maxPostBytes: options.maxPostBytes, maxFramesPerPost: MAX_FRAMES_PER_POST },
+    openClient: (session, ticket) => {
+      const client = createClient(session, context, ticket, clients);
+      clients.add(client);
+      return client;
+    },
+  };
+}
+
 /** Resolves once `http` listens; rejects if it cannot (e.g. the port is taken). */
 function listen(http: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -301,6 +348,8 @@ function listen(http: Server, port: number, host: string): Promise<void> {
 interface Running {
   readonly http: Server;
   readonly clients: LiveClients;
+  readonly httpClients: LiveClients;
+  readonly httpSessions: HttpSessions;
   readonly caps: ConnectionCaps;
   readonly prices: Prices;
   readonly relay: PriceRelay | undefined;
@@ -311,12 +360,14 @@ interface Running {
 }
 
 /** Refuses new sockets, closes every client with 1001, stops the timers, then closes alerts and the log in that order. */
-async function shutdown({ http, clients, caps, prices, relay, cluster, streams, alerts, logger }: Running): Promise<void> {
+async function shutdown({ http, clients, httpClients, httpSessions, caps, prices, relay, cluster, streams, alerts, logger }: Running): Promise<void> {
   prices.simulator?.stop();
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
-  await clients.closeAll('server going away');
+  await Promise.all([clients.closeAll('server going away'), httpClients.closeAll('server going away')]);
   clients.stop();
+  httpClients.stop();
+  httpSessions.stop();
   caps.stop();
   prices.fanout.stop();
   // Leaving the lease first lets another node take over at once, not after its TTL.

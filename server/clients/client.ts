@@ -12,7 +12,7 @@
  * connection. (Under tsx, whose `keepNames` gives every named closure a property dictionary of its
  * own, a closure costs some 400 bytes more than the function itself.)
  */
-import type { RawData, WebSocket } from 'ws';
+import type { RawData } from 'ws';
 import { CloseCode } from '../../lib/wire/close-codes';
 import type { ClientFrame } from '../../lib/wire/protocol';
 import type { DecodeResult } from '../../lib/wire/codec';
@@ -20,6 +20,7 @@ import { clip } from '../common/untrusted';
 import type { Ticket } from '../limits/connection-caps';
 import type { FrameLimiter } from '../limits/frame-limits';
 import type { RefusalReason } from '../metrics';
+import type { ClientSocket } from '../transports/client-socket';
 import type { ClientContext } from './context';
 import { createFrameQueue, type FrameQueue, type FrameQueueDeps } from './frame-queue';
 import { createHandshake, welcomeFrame, type Handshake, type HandshakeHost } from './handshake';
@@ -62,19 +63,19 @@ function socketErrorKind(error: Error & { code?: string }): 'too-large' | 'proto
 
 /** Where a socket keeps its connection, for the shared listeners. */
 const CONNECTION = Symbol('switchboard connection');
-type Attached = WebSocket & { [CONNECTION]?: Connection };
-const connectionOf = (ws: WebSocket): Connection => (ws as Attached)[CONNECTION]!;
+type Attached = ClientSocket & { [CONNECTION]?: Connection };
+const connectionOf = (ws: ClientSocket): Connection => (ws as Attached)[CONNECTION]!;
 
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+function onMessage(this: ClientSocket, data: RawData, isBinary: boolean): void {
   connectionOf(this).received(data, isBinary);
 }
-function onSocketError(this: WebSocket, error: Error): void {
+function onSocketError(this: ClientSocket, error: Error): void {
   connectionOf(this).socketError(error);
 }
-function onClose(this: WebSocket, code: number, reason: Buffer): void {
+function onClose(this: ClientSocket, code: number, reason: Buffer): void {
   connectionOf(this).socketClosed(code, reason);
 }
-function terminate(ws: WebSocket): void {
+function terminate(ws: ClientSocket): void {
   ws.terminate();
 }
 
@@ -100,7 +101,7 @@ class Connection implements Client, HandshakeHost, SessionHost, BacklogListener,
   private terminateTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ClientSocket,
     private readonly ctx: ClientContext,
     private readonly ticket: Ticket,
     private readonly owner: ClientOwner | undefined,
@@ -243,6 +244,6 @@ class Connection implements Client, HandshakeHost, SessionHost, BacklogListener,
  * `ticket`: the connection's place under the caps (`limits/connection-caps.ts`), released when it
  * closes; `owner`, told when it has closed.
  */
-export function createClient(ws: WebSocket, ctx: ClientContext, ticket: Ticket, owner?: ClientOwner): Client {
+export function createClient(ws: ClientSocket, ctx: ClientContext, ticket: Ticket, owner?: ClientOwner): Client {
   return new Connection(ws, ctx, ticket, owner);
 }

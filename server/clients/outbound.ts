@@ -15,12 +15,12 @@
  * would each cost memory (more so under tsx, whose `keepNames` gives every named closure a
  * property dictionary of its own).
  */
-import { WebSocket } from 'ws';
 import type { Codec } from '../../lib/wire/codec';
 import type { FrameOf, ServerFrame } from '../../lib/wire/protocol';
 import { clip } from '../common/untrusted';
 import type { StoredEvent } from '../event-log/types';
 import type { Metrics } from '../metrics';
+import { SocketState, type ClientSocket } from '../transports/client-socket';
 import { writePrepared, type PreparedFrame } from '../transports/prepared-frame';
 import { createServerFrames, eventFrame, type ServerFrames } from './frames';
 
@@ -49,7 +49,7 @@ export interface BacklogListener {
 }
 
 export interface OutboundDeps {
-  readonly ws: WebSocket;
+  readonly ws: ClientSocket;
   readonly codec: Codec;
   readonly metrics: Pick<Metrics, 'framesSent'>;
   /** Largest frame to send as a batch; a single event bigger than this still goes out alone. */
@@ -77,7 +77,7 @@ export class SocketOutbound implements Outbound {
   private overLimit = false;
 
   constructor(
-    private readonly ws: WebSocket,
+    private readonly ws: ClientSocket,
     private readonly frames: ServerFrames,
     private readonly metrics: Pick<Metrics, 'framesSent'>,
     private readonly maxBacklogBytes: number,
@@ -85,7 +85,7 @@ export class SocketOutbound implements Outbound {
   ) {}
 
   isOpen(): boolean {
-    return !this.overLimit && this.ws.readyState === WebSocket.OPEN;
+    return !this.overLimit && this.ws.readyState === SocketState.OPEN;
   }
 
   bufferedAmount(): number {

@@ -10,7 +10,8 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Prom
 /** Path → method → handler. */
 export type Routes = Readonly<Record<string, Readonly<Record<string, Handler>>>>;
 
-export type BodyResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string };
+/** `tooLarge`: refused for its size (HTTP 413), not its content. */
+export type BodyResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string; readonly tooLarge?: true };
 
 /**
  * Keeps the connection for another request only if this request's body is read to its end. Node
@@ -33,7 +34,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Bo
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      resolve({ ok: false, error: `Body of ${declared} bytes exceeds the limit of ${maxBytes}` });
+      resolve({ ok: false, error: `Body of ${declared} bytes exceeds the limit of ${maxBytes}`, tooLarge: true });
       return;
     }
     const chunks: Buffer[] = [];
@@ -45,7 +46,7 @@ export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<Bo
       if (size > maxBytes) {
         done = true;
         req.pause();
-        resolve({ ok: false, error: `Body exceeds the limit of ${maxBytes} bytes` });
+        resolve({ ok: false, error: `Body exceeds the limit of ${maxBytes} bytes`, tooLarge: true });
         return;
       }
       chunks.push(chunk);

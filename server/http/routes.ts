@@ -1,6 +1,6 @@
 /**
  * The plain-HTTP side of the server: the router, Prometheus metrics, health check, plus the admin
- * API routes and the dashboard it is handed. The API paths (`/api/...`, `/metrics`, `/healthz`,
+ * API routes and the dashboard it is handed. The API paths (`/api/...`, `/rt/...`, `/metrics`, `/healthz`,
  * `/ws`) come first and answer JSON (except `/metrics`): unknown ones get 404 and known ones with
  * the wrong method 405, both with a readable `error`. Every other path is the dashboard's. A
  * handler that fails gets 500 and is counted; one that failed because a shared store (Redis) is
@@ -20,13 +20,15 @@ export interface HttpRoutesDeps {
   readonly dashboard: Pick<Dashboard, 'handle'>;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Serves every path under `/rt/` (the HTTP transports, `transports/http-endpoints.ts`). */
+  readonly transports?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
   /** Why the server cannot serve right now (a shared store is unreachable), or `null` when it can. */
   readonly unhealthy?: () => string | null;
 }
 
 /** Paths the API owns even when no route matches (a JSON 404 there, never a dashboard file). */
 function isApiPath(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/');
+  return path === '/api' || path.startsWith('/api/') || path === '/rt' || path.startsWith('/rt/');
 }
 
 export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -67,6 +69,7 @@ export function createHttpHandler(deps: HttpRoutesDeps): (req: IncomingMessage, 
       else res.destroy();
     };
     try {
+      if (deps.transports && path.startsWith('/rt/')) return void deps.transports(req, res, path).catch(fail);
       if (!methods && !isApiPath(path)) return void deps.dashboard.handle(req, res).catch(fail);
       if (!methods) return sendJson(res, 404, { error: `Not found: ${method} ${path.slice(0, 200)}` });
       if (!handler) {

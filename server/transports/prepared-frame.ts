@@ -8,7 +8,7 @@
  * compression, which this server never negotiates) the payload goes through `ws.send`.
  */
 import * as wsModule from 'ws';
-import type { WebSocket } from 'ws';
+import type { ClientSocket } from './client-socket';
 
 /** One encoded server frame and its WebSocket framing, shared by every socket it is written to. */
 export interface PreparedFrame {
@@ -42,8 +42,9 @@ export function prepareFrame(payload: Uint8Array, type: string): PreparedFrame {
   return { type, bytes, wire };
 }
 
-/** Writes `frame` to `ws` (which must be open); `done` runs once the socket has written it. */
-export function writePrepared(ws: WebSocket, frame: PreparedFrame, done?: () => void): void {
+/** Writes `frame` to `ws` (which must be open); `done` runs once the socket has written it. A socket with its own `sendPrepared` writes it itself. */
+export function writePrepared(ws: ClientSocket, frame: PreparedFrame, done?: () => void): void {
+  if (ws.sendPrepared) return ws.sendPrepared(frame, done);
   const sender = (ws as unknown as { _sender?: Partial<SenderInstance> })._sender;
   if (frame.wire && typeof sender?.sendFrame === 'function' && (sender._state ?? SENDER_IDLE) === SENDER_IDLE) {
     return sender.sendFrame(frame.wire, done && (() => done()));

@@ -1,14 +1,14 @@
 /**
  * A small raw protocol client for tests: a real `ws` socket that decodes (and so validates) every
- * server frame with the shared codec, queues them, and lets a test await the next frame matching a
- * predicate or the close. Nothing here sleeps: every wait resolves on an event, and rejects at once
- * if the socket closes first, naming what did arrive.
+ * server frame with the shared codec into a frame inbox (`frame-inbox.ts`: queued, awaited by
+ * predicate, never by sleeping; every wait rejects at once if the socket closes first, naming what
+ * did arrive), plus ways to send invalid frames.
  */
 import { encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { createCodec } from '../../lib/wire/codec';
-import { newMessageId } from '../../lib/wire/ids';
-import { PROTOCOL_VERSION, type ClientFrame, type EventFrame, type FrameOf, type ServerFrame, type StreamPosition } from '../../lib/wire/protocol';
+import { PROTOCOL_VERSION, type FrameOf, type ServerFrame } from '../../lib/wire/protocol';
+import { clientSide, createFrameInbox, type CloseInfo, type ContractClient } from './frame-inbox';
 import { TEST_DEV_TOKEN } from './server';
 
 export interface ConnectOptions {
@@ -24,47 +24,14 @@ export interface ConnectOptions {
   readonly localAddress?: string;
 }
 
-export interface CloseInfo {
-  readonly code: number;
-  readonly reason: string;
-}
+export { eventsIn, type CloseInfo } from './frame-inbox';
 
-type ServerFrameType = ServerFrame['t'];
-
-export interface TestClient {
+export interface TestClient extends ContractClient {
   readonly ws: WebSocket;
-  /** Every frame received so far, in order, consumed or not. */
-  readonly received: readonly ServerFrame[];
-  /** Encodes and sends a protocol frame. */
-  send(frame: ClientFrame): void;
   /** msgpack-encodes any value and sends it as a binary frame (for invalid frames). */
   sendValue(value: unknown): void;
   /** Sends raw bytes (binary frame) or a string (text frame). */
   sendRaw(data: Uint8Array | string): void;
-  /** Resolves with the first unconsumed frame matching `predicate` (now or later) and consumes it. */
-  next(predicate?: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
-  /** `next` for one frame type, typed. */
-  nextOf<T extends ServerFrameType>(type: T, predicate?: (frame: FrameOf<ServerFrame, T>) => boolean): Promise<FrameOf<ServerFrame, T>>;
-  /** Resolves with the first frame received so far or later that matches, without consuming it. */
-  until(predicate: (frame: ServerFrame) => boolean): Promise<ServerFrame>;
-  /** Every stream `event` received so far (batches unpacked), in arrival order; of one topic if given. */
-  events(topic?: string): EventFrame[];
-  /** Resolves once an event of `topic` with `seq` (and `epoch`, if given) has arrived. */
-  untilEvent(topic: string, seq: number, epoch?: string): Promise<EventFrame>;
-  /**
-   * Sends `subscribe` and resolves with the answer for that topic: `subscribed`, or the `error`
-   * naming it (the answer is consumed; the events that follow stay in `received`).
-   */
-  subscribe(topic: string, options?: { readonly since?: StreamPosition; readonly last?: number }): Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
-  /**
-   * Sends a client message `send {id, kind, body}` (`id` default a fresh UUID) and resolves with the
-   * `ack` for that id (consumed).
-   */
-  message(kind: string, body: unknown, id?: string): Promise<FrameOf<ServerFrame, 'ack'>>;
-  /** Sends `hello` (default: current version, `TEST_DEV_TOKEN`) and resolves with the `welcome`. */
-  hello(options?: { readonly v?: number; readonly token?: string }): Promise<FrameOf<ServerFrame, 'welcome'>>;
-  /** Settles when the socket has closed, with the code and reason the server sent. */
-  readonly closed: Promise<CloseInfo>;
   /** Closes from the client side (default 1000) and waits for the close to complete. */
   close(code?: number, reason?: string): Promise<CloseInfo>;
 }
@@ -78,19 +45,6 @@ export function wsUrlOf(url: string, path = '/ws'): string {
   return parsed.toString();
 }
 
-/** The stream events a frame carries: itself, or a batch's. */
-export function eventsIn(frame: ServerFrame): EventFrame[] {
-  if (frame.t === 'event') return [frame];
-  if (frame.t === 'batch') return frame.frames.filter((f): f is EventFrame => f.t === 'event');
-  return [];
-}
-
-interface Waiter {
-  readonly predicate: (frame: ServerFrame) => boolean;
-  readonly resolve: (frame: ServerFrame) => void;
-  readonly reject: (error: Error) => void;
-}
-
 const codec = createCodec();
 
 /** Opens a connection (no `hello` yet). Rejects if the server refuses the upgrade; see `connectRefused`. */
@@ -101,88 +55,26 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     ...(options.host === undefined ? {} : { headers: { host: options.host } }),
     perMessageDeflate: false,
   });
-  const received: ServerFrame[] = [];
-  const unread: ServerFrame[] = [];
-  let waiters: Waiter[] = [];
-  let observers: Waiter[] = [];
-  let failure: Error | undefined;
-
-  const summary = () => received.map((f) => (f.t === 'error' ? `error(${f.code})` : f.t)).join(', ') || 'nothing';
-  const failAll = (error: Error) => {
-    failure ??= error;
-    for (const waiter of [...waiters, ...observers]) waiter.reject(failure);
-    waiters = [];
-    observers = [];
-  };
+  const inbox = createFrameInbox((frame) => ws.send(codec.encode(frame)), { autoPong: options.autoPong !== false });
 
   const closed = new Promise<CloseInfo>((resolve) => {
     ws.on('close', (code, reason) => {
       resolve({ code, reason: reason.toString() });
-      failAll(new Error(`Socket closed (${code} ${reason.toString()}) before a matching frame arrived; received: ${summary()}`));
+      inbox.fail(new Error(`Socket closed (${code} ${reason.toString()}) before a matching frame arrived; received: ${inbox.summary()}`));
     });
   });
 
   ws.on('message', (data, isBinary) => {
     const decoded = codec.decodeServerFrame(isBinary ? (data as Buffer) : data.toString());
-    if (!decoded.ok) return failAll(new Error(`Server sent an invalid frame: ${decoded.message}`));
-    const frame = decoded.frame;
-    received.push(frame);
-    if (frame.t === 'ping' && options.autoPong !== false) client.send({ t: 'pong', at: frame.at });
-    observers = observers.filter((observer) => {
-      if (!observer.predicate(frame)) return true;
-      observer.resolve(frame);
-      return false;
-    });
-    const index = waiters.findIndex((w) => w.predicate(frame));
-    if (index < 0) return void unread.push(frame);
-    const [waiter] = waiters.splice(index, 1);
-    waiter!.resolve(frame);
+    if (!decoded.ok) return inbox.fail(new Error(`Server sent an invalid frame: ${decoded.message}`));
+    inbox.push(decoded.frame);
   });
 
   const client: TestClient = {
+    ...clientSide(inbox),
     ws,
-    received,
-    send: (frame) => ws.send(codec.encode(frame)),
     sendValue: (value) => ws.send(encode(value)),
     sendRaw: (data) => ws.send(data, { binary: typeof data !== 'string' }),
-    next(predicate = () => true) {
-      const index = unread.findIndex(predicate);
-      if (index >= 0) return Promise.resolve(unread.splice(index, 1)[0]!);
-      if (failure) return Promise.reject(failure);
-      return new Promise((resolve, reject) => waiters.push({ predicate, resolve, reject }));
-    },
-    nextOf<T extends ServerFrameType>(type: T, predicate: (frame: FrameOf<ServerFrame, T>) => boolean = () => true) {
-      return client.next((f) => f.t === type && predicate(f as FrameOf<ServerFrame, T>)) as Promise<FrameOf<ServerFrame, T>>;
-    },
-    until(predicate) {
-      const seen = received.find(predicate);
-      if (seen) return Promise.resolve(seen);
-      if (failure) return Promise.reject(failure);
-      return new Promise((resolve, reject) => observers.push({ predicate, resolve, reject }));
-    },
-    events(topic) {
-      const all = received.flatMap(eventsIn);
-      return topic === undefined ? all : all.filter((e) => e.topic === topic);
-    },
-    async untilEvent(topic, seq, epoch) {
-      const matches = (e: EventFrame) => e.topic === topic && e.seq === seq && (epoch === undefined || e.epoch === epoch);
-      const frame = await client.until((f) => eventsIn(f).some(matches));
-      return eventsIn(frame).find(matches)!;
-    },
-    subscribe(topic, { since, last } = {}) {
-      client.send({ t: 'subscribe', topic, ...(since ? { since } : {}), ...(last === undefined ? {} : { last }) });
-      return client.next((f) => (f.t === 'subscribed' || f.t === 'error') && f.topic === topic) as Promise<FrameOf<ServerFrame, 'subscribed' | 'error'>>;
-    },
-    message(kind, body, id = newMessageId()) {
-      client.send({ t: 'send', id, kind, body });
-      return client.nextOf('ack', (f) => f.id === id);
-    },
-    async hello({ v = PROTOCOL_VERSION, token = TEST_DEV_TOKEN } = {}) {
-      client.send({ t: 'hello', v, token, client: 'test' });
-      const frame = await client.next((f) => f.t === 'welcome' || f.t === 'error');
-      if (frame.t !== 'welcome') throw new Error(`Expected welcome, got ${JSON.stringify(frame)}`);
-      return frame;
-    },
     closed,
     close(code = 1000, reason = '') {
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, reason);
@@ -198,7 +90,7 @@ export function connect(url: string, options: ConnectOptions = {}): Promise<Test
     });
     ws.on('error', (error) => {
       reject(error);
-      failAll(error);
+      inbox.fail(error);
     });
   });
 }

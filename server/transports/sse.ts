@@ -1,0 +1,59 @@
+/**
+ * The server-sent events format of the streaming transport
+ * (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+ * one event per server frame, its `data` the frame's msgpack in base64 (no newline can occur in
+ * it). An `event` frame, or a `batch` holding events, also carries an `id`: the position of its
+ * last event as `[topic, epoch, seq]` in JSON, so a client that reads `Last-Event-ID` (or the last
+ * `id` it saw) knows the cursor it reached. The server's close is the last event, `event: close`
+ * with `{code, reason}`.
+ */
+import { decode } from '@msgpack/msgpack';
+import type { FrameBytes } from './client-socket';
+
+/** A session's close, as a receiver is told it. */
+export interface SessionClose {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** No caching, and no buffering by nginx-style proxies (`x-accel-buffering`), so each event goes out as written. */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-store',
+  'x-accel-buffering': 'no',
+} as const;
+
+/** A comment line: ignored by SSE parsers, but it keeps the response (and a proxy's idle timer) alive. */
+export const heartbeatComment = (): string => ': heartbeat\n\n';
+
+/** The SSE event of one server frame. */
+export function sseEvent(frame: FrameBytes): string {
+  const id = frame.type === 'event' || frame.type === 'batch' ? lastEventId(frame.bytes) : undefined;
+  return `${id === undefined ? '' : `id: ${id}\n`}data: ${frame.bytes.toString('base64')}\n\n`;
+}
+
+/** The final event of a closed session. */
+export const closeEvent = (close: SessionClose): string => `event: close\ndata: ${JSON.stringify(close)}\n\n`;
+
+interface Positioned {
+  readonly t?: unknown;
+  readonly topic?: unknown;
+  readonly epoch?: unknown;
+  readonly seq?: unknown;
+}
+
+/**
+ * `[topic, epoch, seq]` of the last event in the frame (the server's own bytes, so decoding them is
+ * safe). Only streaming pays this, and only for frames that carry events.
+ */
+function lastEventId(bytes: Buffer): string | undefined {
+  const frame = decode(bytes) as Positioned & { readonly frames?: readonly Positioned[] };
+  const events = frame.t === 'batch' ? (frame.frames ?? []) : [frame];
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.t === 'event' && typeof e.topic === 'string' && typeof e.epoch === 'string' && typeof e.seq === 'number') {
+      return JSON.stringify([e.topic, e.epoch, e.seq]);
+    }
+  }
+  return undefined;
+}
