@@ -66,6 +66,27 @@ export interface LaunchOptions {
   readonly userDataDir: string;
 }
 
+
+/**
+ * Debian Chromium's switches for an unpacked extension here: no sandbox or GPU in the container,
+ * none of the background network Chromium would keep trying (the network is closed), and a CDP
+ * port on 127.0.0.1 that Chromium picks and writes to `<profile>/DevToolsActivePort`.
+ */
+export function chromiumExtensionArgs(extensionDir: string): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    `--disable-extensions-except=${extensionDir}`,
+    `--load-extension=${extensionDir}`,
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    '--disable-sync',
+    '--remote-debugging-address=127.0.0.1',
+    '--remote-debugging-port=0',
+  ];
+}
+
 export async function launchChromiumWithExtension(options: Readonly<Partial<LaunchOptions>> = {}): Promise<ExtensionBrowser> {
   const extensionDir = options.extensionDir ?? CHROME_EXTENSION_DIR;
   if (!existsSync(join(extensionDir, 'manifest.json'))) {
@@ -75,20 +96,8 @@ export async function launchChromiumWithExtension(options: Readonly<Partial<Laun
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: options.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      `--disable-extensions-except=${extensionDir}`,
-      `--load-extension=${extensionDir}`,
-      // Without these Chromium keeps trying the network, which is closed here.
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-      // For `setServiceWorkerOffline`; the port is written to `<profile>/DevToolsActivePort`.
-      '--remote-debugging-address=127.0.0.1',
-      '--remote-debugging-port=0',
-    ],
+    // The debugging port is for `setServiceWorkerOffline`; it is written to `<profile>/DevToolsActivePort`.
+    args: chromiumExtensionArgs(extensionDir),
   });
   const serviceWorker = async (): Promise<Worker> => context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
   const extensionId = new URL((await serviceWorker()).url()).host;

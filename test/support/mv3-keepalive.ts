@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
+import { chromiumExtensionArgs } from './chromium';
 import { poll } from './poll';
 
 export type Transport = 'ws' | 'sse' | 'poll' | 'none';
@@ -236,22 +237,7 @@ export async function startKeepaliveLab(options: { readonly verbose?: boolean } 
       mkdirSync(profile, { recursive: true });
       const proc = spawn(
         executable,
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          `--user-data-dir=${profile}`,
-          `--disable-extensions-except=${ext}`,
-          `--load-extension=${ext}`,
-          // Without these Chromium keeps trying the network, which is closed here.
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-          '--disable-sync',
-          '--remote-debugging-address=127.0.0.1',
-          '--remote-debugging-port=0',
-          'about:blank',
-        ],
+        ['--headless', `--user-data-dir=${profile}`, ...chromiumExtensionArgs(ext), 'about:blank'],
         { stdio: 'ignore' },
       );
       const browser: { proc: ChildProcess; cdp?: WebSocket } = { proc };
