@@ -43,7 +43,19 @@ function createExtensionPlatform(): HubPlatform {
     badge: createToolbarBadge(),
     notifier: createExtensionNotifier(browserNotifierApis(consoleLog)),
     log: consoleLog,
+    fetch: (url, init) => fetch(url, init),
+    deliveryHook: keepAlive,
   };
+}
+
+/**
+ * One cheap extension API call per delivery over an HTTP transport: Chrome stops an MV3 service
+ * worker 30 s after its last extension event whatever arrives on a `fetch`, and an extension API
+ * call counts as activity (measured: docs/mv3-keepalive.md). Firefox's background page needs none,
+ * and the call costs it nothing.
+ */
+function keepAlive(): void {
+  void browser.runtime.getPlatformInfo().catch(() => {});
 }
 
 /**
