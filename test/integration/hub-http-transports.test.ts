@@ -40,7 +40,7 @@ function blockedWebSocket(): SocketLike {
   return socket;
 }
 
-async function startHub(serverUrl: string, token: string, options: Readonly<Partial<HubOptions>>): Promise<Hub> {
+async function startHub(serverUrl: string, token: string, options: Readonly<Partial<HubOptions>>, indexedDB = new IDBFactory()): Promise<Hub> {
   const hub = await openHub(
     {
       openSocket: blockedWebSocket,
@@ -49,7 +49,7 @@ async function startHub(serverUrl: string, token: string, options: Readonly<Part
       random: Math.random,
       network: createFakeNetwork(true),
       settings: createMemorySettingsStore({ serverUrl, token }),
-      indexedDB: new IDBFactory(),
+      indexedDB,
       log: createRecordingLogger(),
     },
     { backoffBaseMs: 50, backoffCapMs: 200, outbox: { ackTimeoutMs: 2000, retry: { baseMs: 50, capMs: 200 } }, ...options },
@@ -119,5 +119,18 @@ describe('choosing the transport', () => {
     const session = hub.openSession();
     await server.publishNotification('bob', { title: 'hello', body: 'b' });
     await until('the notification', async () => (await session.feed()).entries.length === 1);
+  });
+
+  test('a hub started again in the same profile remembers that streaming worked, and starts on it', async () => {
+    const server = await serve();
+    const token = await server.mintToken('cy');
+    const profile = new IDBFactory();
+    const first = await startHub(server.url, token, { transports: { wsFailuresBeforeFallback: 2 } }, profile);
+    expect((await until('open', openOn(first))).transport).toBe('streaming');
+    await first.idle();
+    first.close();
+    // So many failures needed that only the remembered record can put it on streaming.
+    const second = await startHub(server.url, token, { transports: { wsFailuresBeforeFallback: 1000 } }, profile);
+    expect((await until('open again', openOn(second))).transport).toBe('streaming');
   });
 });

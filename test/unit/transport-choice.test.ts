@@ -43,14 +43,23 @@ describe('the socket factory', () => {
     vi.useRealTimers();
   });
 
-  function setup() {
+  function setup(initial?: ReadonlyMap<string, ServerRecord>) {
     const sockets = createFakeSockets();
     const fake = createFakeFetch();
     const log = createRecordingLogger();
-    const open = createTransportChoice({ openWebSocket: sockets.factory, fetch: fake.fetch, clock: systemClock, log, options: OPTIONS });
+    const remembered: Array<[string, ServerRecord]> = [];
+    const open = createTransportChoice({
+      openWebSocket: sockets.factory,
+      fetch: fake.fetch,
+      clock: systemClock,
+      log,
+      options: OPTIONS,
+      remember: (url, record) => void remembered.push([url, record]),
+      ...(initial ? { initial } : {}),
+    });
     /** Resolves once the hub has read the answer of its `/healthz` check. */
     const checked = () => waitUntil('the /healthz answer read', () => log.entries.some((e) => e.message.includes('asked /healthz')));
-    return { sockets, fake, open, checked };
+    return { sockets, fake, open, checked, remembered };
   }
 
   /** Opens the next socket and, when it is HTTP, answers its session. */
@@ -81,6 +90,14 @@ describe('the socket factory', () => {
     expect(env.fake.pending('GET', '/healthz')).toEqual([]);
     await stepDownToStreaming(env);
     expect(env.open(URL).transport).toBe('streaming');
+    // Only the step is remembered, not each failure on the way.
+    expect(env.remembered).toEqual([[URL, { mode: 'streaming', wsFailures: 0, probedAt: Date.now() }]]);
+  });
+
+  test('what was remembered is where a new factory starts', () => {
+    const { open } = setup(new Map([[URL, { mode: 'long polling', wsFailures: 0, probedAt: Date.now() }]]));
+    expect(open(URL).transport).toBe('long polling');
+    expect(open('ws://other.test/ws').transport).toBe('websocket');
   });
 
   test('/healthz failing too keeps WebSocket', async () => {

@@ -24,6 +24,7 @@ import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox';
 import { createOverlays } from './overlays/overlays';
 import type { HubPlatform, Logger, SettingsStore, SocketFactory } from './platform';
 import { createTransportChoice } from './transports/transport-choice';
+import { createTransportWriter, recallTransports, type TransportStore } from './transports/transport-memory';
 import { DEFAULT_TRANSPORT_PLAN, type TransportPlanOptions } from './transports/transport-plan';
 import { createFrameRouter } from './router';
 import { createRegistry, type Registry } from './sessions/registry';
@@ -33,6 +34,7 @@ import { createShownUser, type ShownUser } from './shown-user';
 import { openHubDb } from '../store/db';
 import { createFeedStore } from '../store/feed-store';
 import { createOutboxStore } from '../store/outbox-store';
+import { createTransportStore } from '../store/transport-store';
 import { createOverlayStore } from '../store/overlay-store';
 import { createRefusalStore } from '../store/refusal-store';
 import { createSnapshotStore } from '../store/snapshot-store';
@@ -141,10 +143,15 @@ function followConnection(parts: Followers, { from, to }: Transition): void {
   parts.status(toHubStatus(to));
 }
 
-/** The platform's WebSocket alone, or, when the host has `fetch`, the transport choice over it and the HTTP transports. */
-function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger): SocketFactory {
+/**
+ * The platform's WebSocket alone, or, when the host has `fetch`, the transport choice over it and
+ * the HTTP transports, starting from what worked before (`store`).
+ */
+async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger, store: TransportStore): Promise<SocketFactory> {
   if (!platform.fetch) return platform.openSocket;
   return createTransportChoice({
+    initial: await recallTransports(store, platform.clock, log),
+    remember: createTransportWriter(store, log),
     openWebSocket: platform.openSocket,
     fetch: platform.fetch,
     clock: platform.clock,
@@ -164,8 +171,9 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
 
   const db = openHubDb({ factory: platform.indexedDB, log });
   const events = createConnectionEvents();
+  const openSocket = await chooseTransports(platform, opts, log, createTransportStore(db));
   const connection = createConnection({
-    openSocket: chooseTransports(platform, opts, log),
+    openSocket,
     clock,
     random,
     network: platform.network,

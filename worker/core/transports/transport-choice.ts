@@ -2,8 +2,7 @@
  * A `SocketFactory` that picks the transport of each attempt by `./transport-plan.ts`'s rules and
  * watches how it goes, so the connection above stays as it was: it asks for a socket, and gets a
  * WebSocket or an HTTP session behind the same `SocketLike`, named by its `transport`. What worked
- * is remembered per server URL in memory (a restarted worker starts from WebSocket again, and steps
- * down after the same few failures).
+ * is remembered per server URL, and kept across restarts through `remember` (`./transport-memory.ts`).
  *
  * Stepping up while connected over HTTP: a WebSocket is opened on the side every
  * `probeIntervalMs`; when it opens it is closed at once (it never says `hello`), and the HTTP
@@ -25,6 +24,10 @@ export interface TransportChoiceDeps {
   readonly options: TransportPlanOptions;
   /** Called on each delivery over HTTP (see `HttpSocketDeps.deliveryHook`). */
   readonly deliveryHook?: () => void;
+  /** What worked per server URL when the hub opened (`recallTransports`). Default: nothing known. */
+  readonly initial?: ReadonlyMap<string, ServerRecord>;
+  /** Keeps a server's record whenever its transport or last probe changes. Default: memory only. */
+  remember?(url: string, record: ServerRecord): void;
 }
 
 /** Watches a socket's events without taking its handlers: the connection sets those on the wrapper. */
@@ -68,7 +71,7 @@ const healthUrl = (wsUrl: string): string => httpBaseUrl(wsUrl).replace(/\/rt$/,
 
 export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory {
   const { clock, log, options } = deps;
-  const records = new Map<string, ServerRecord>();
+  const records = new Map<string, ServerRecord>(deps.initial);
   const checking = new Set<string>();
 
   const record = (url: string): ServerRecord => records.get(url) ?? FRESH_RECORD;
@@ -77,6 +80,8 @@ export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory 
     const after = afterOutcome(before, outcome);
     records.set(url, after);
     if (after.mode !== before.mode) log.info(`transport ${before.mode} → ${after.mode}`, { url, outcome: outcome.k });
+    // Failure counts are not kept: a restart may well find the upgrade working again.
+    if (after.mode !== before.mode || after.probedAt !== before.probedAt) deps.remember?.(url, after);
     if (shouldCheckHttp(after, options)) checkHttp(url);
   }
 
