@@ -162,10 +162,12 @@ describe('long polling', () => {
 });
 
 describe('opening', () => {
-  test("a refused session (503 with a socket's close) closes with that code; an unreachable server with 1006", async () => {
+  test("a refused session closes with the socket's close it names (503) or 4003 (403); an unreachable server with 1006", async () => {
     for (const [answer, code] of [
       [(r: { respond(res: Response): void; fail(): void }) => r.respond(json(503, { error: 'full', close: { code: 1013, reason: 'server full' } })), 1013],
       [(r: { respond(res: Response): void; fail(): void }) => r.fail(), 1006],
+      // The origin policy refuses with a bare 403: the refusal `/ws` gives as 4003.
+      [(r: { respond(res: Response): void; fail(): void }) => r.respond(json(403, { error: 'Origin not allowed' })), 4003],
     ] as const) {
       const fake = createFakeFetch();
       const socket = openHttpSocket(WS_URL, { fetch: fake.fetch, transport: 'streaming' });

@@ -12,6 +12,7 @@
  * own close (a cut stream, a refused POST, fetch rejecting) becomes `onclose` with 1006, so the
  * connection's reconnect and recovery take over exactly as after a dropped WebSocket.
  */
+import { CloseCode } from '../../../lib/wire/close-codes';
 import type { SocketLike } from '../platform';
 import { base64ToBytes, bytesToBase64 } from './base64';
 import { readPolls, readStream, type Reader, type ReaderEvents } from './http-readers';
@@ -146,7 +147,10 @@ export function openHttpSocket(wsUrl: string, deps: HttpSocketDeps): SocketLike 
     if (res.status !== 201) {
       // Refused under the caps (503) or by origin (403): the close a socket would get, when given.
       const close = parseClose((body as { close?: unknown } | null)?.close);
-      return close ? end(close.code, close.reason, false) : fail(`POST ${base}/sessions answered ${res.status}`);
+      if (close) return end(close.code, close.reason, false);
+      // The origin policy answers 403 where `/ws` would close with 4003: a refusal to stop at, not retry.
+      if (res.status === 403) return end(CloseCode.originForbidden, 'origin not allowed', false);
+      return fail(`POST ${base}/sessions answered ${res.status}`);
     }
     const { session, secret } = (body ?? {}) as Record<string, unknown>;
     if (typeof session !== 'string' || typeof secret !== 'string' || !/^[\w-]+$/.test(session)) {
