@@ -40,7 +40,8 @@ function refusal(code: number | undefined, reason: string, host: StatusHost): st
 export function describeStatus(status: HubStatus, now: number, host: StatusHost = 'extension'): string {
   switch (status.s) {
     case 'open':
-      return 'Connected';
+      // A WebSocket says plain `Connected`; a fallback names itself, e.g. `Connected (long polling)`.
+      return status.transport ? `Connected (${status.transport})` : 'Connected';
     case 'connecting':
       return status.attempt === 0 ? 'Connecting…' : 'Reconnecting…';
     case 'waiting': {

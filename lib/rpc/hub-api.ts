@@ -14,10 +14,14 @@ import type { AlertRule } from '../wire/alerts';
  * The hub's connection state as views see it. `retryAt` is a wall-clock time in ms
  * (`Date.now()` scale) so a view can count down by itself.
  */
+/** How the hub reaches the server: its WebSocket, or one of the HTTP fallbacks (README "HTTP transports"). */
+export type TransportName = 'websocket' | 'streaming' | 'long polling';
+
 export type HubStatus =
   | { readonly s: 'idle'; readonly reason: string }
   | { readonly s: 'connecting'; readonly attempt: number }
-  | { readonly s: 'open'; readonly session: string; readonly user: string; readonly since: number }
+  /** `transport`: set when the connection is not the WebSocket (`Connected (streaming)`). */
+  | { readonly s: 'open'; readonly session: string; readonly user: string; readonly since: number; readonly transport?: TransportName }
   | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
   | { readonly s: 'offline' }
   /** `code`: the server's close code when it refused the connection (4001 version, 4003 origin, 4010/4011 token). */

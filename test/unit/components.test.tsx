@@ -20,6 +20,8 @@ useRenderRoot();
 describe('StatusLine', () => {
   test.each([
     [{ s: 'open', session: 's', user: 'u', since: 0 } as const, 'Connected'],
+    [{ s: 'open', session: 's', user: 'u', since: 0, transport: 'streaming' } as const, 'Connected (streaming)'],
+    [{ s: 'open', session: 's', user: 'u', since: 0, transport: 'long polling' } as const, 'Connected (long polling)'],
     [{ s: 'offline' } as const, 'Offline'],
     [null, 'Connecting…'],
   ])('%j reads %s', async (status, text) => {

@@ -69,7 +69,7 @@ describe('schema', () => {
     const { db } = setup();
     const conn = await db.get();
     expect(conn.version).toBe(DB_VERSION);
-    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'journal', 'outbox', 'overlays', 'refusal', 'snapshots']);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'journal', 'outbox', 'overlays', 'refusal', 'snapshots', 'transports']);
     const tx = conn.transaction(['feed', 'outbox']);
     expect([...tx.objectStore('feed').indexNames]).toEqual(['by-owner-time', 'owner-unread']);
     expect([...tx.objectStore('outbox').indexNames]).toEqual(['by-seq']);
@@ -83,7 +83,7 @@ describe('schema', () => {
     const { db } = setup(factory);
     const conn = await db.get();
     expect(conn.version).toBe(DB_VERSION);
-    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'journal', 'outbox', 'overlays', 'refusal', 'snapshots']);
+    expect([...conn.objectStoreNames]).toEqual(['cursors', 'feed', 'journal', 'outbox', 'overlays', 'refusal', 'snapshots', 'transports']);
     expect(await conn.get('cursors', 'news')).toEqual({ topic: 'news', epoch: 'e1', seq: 7 });
   });
 

@@ -22,7 +22,10 @@ import { createFeed } from './feed/feed';
 import { createStreams, type Streams } from './feed/streams';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox';
 import { createOverlays } from './overlays/overlays';
-import type { HubPlatform, Logger, SettingsStore } from './platform';
+import type { HubPlatform, Logger, SettingsStore, SocketFactory } from './platform';
+import { createTransportChoice } from './transports/transport-choice';
+import { createTransportWriter, recallTransports, type TransportStore } from './transports/transport-memory';
+import { DEFAULT_TRANSPORT_PLAN, type TransportPlanOptions } from './transports/transport-plan';
 import { createFrameRouter } from './router';
 import { createRegistry, type Registry } from './sessions/registry';
 import type { HubSession } from './sessions/session';
@@ -31,6 +34,7 @@ import { createShownUser, type ShownUser } from './shown-user';
 import { openHubDb } from '../store/db';
 import { createFeedStore } from '../store/feed-store';
 import { createOutboxStore } from '../store/outbox-store';
+import { createTransportStore } from '../store/transport-store';
 import { createOverlayStore } from '../store/overlay-store';
 import { createRefusalStore } from '../store/refusal-store';
 import { createSnapshotStore } from '../store/snapshot-store';
@@ -58,6 +62,8 @@ export interface HubOptions {
   resyncEvents: number;
   /** Outbox timing: ack timeout, retry backoff, maximum age. Defaults in `DEFAULT_OUTBOX_OPTIONS`. */
   outbox: Partial<OutboxOptions>;
+  /** When to step down to the HTTP transports and back (used when the platform has `fetch`). Defaults in `DEFAULT_TRANSPORT_PLAN`. */
+  transports: Partial<TransportPlanOptions>;
 }
 
 export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
@@ -69,6 +75,7 @@ export const DEFAULT_HUB_OPTIONS: Readonly<HubOptions> = {
   conflate: true,
   resyncEvents: 50,
   outbox: {},
+  transports: {},
 };
 
 export interface Hub {
@@ -136,6 +143,24 @@ function followConnection(parts: Followers, { from, to }: Transition): void {
   parts.status(toHubStatus(to));
 }
 
+/**
+ * The platform's WebSocket alone, or, when the host has `fetch`, the transport choice over it and
+ * the HTTP transports, starting from what worked before (`store`).
+ */
+async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger, store: TransportStore): Promise<SocketFactory> {
+  if (!platform.fetch) return platform.openSocket;
+  return createTransportChoice({
+    initial: await recallTransports(store, platform.clock, log),
+    remember: createTransportWriter(store, log),
+    openWebSocket: platform.openSocket,
+    fetch: platform.fetch,
+    clock: platform.clock,
+    log,
+    options: { ...DEFAULT_TRANSPORT_PLAN, ...opts.transports },
+    ...(platform.deliveryHook ? { deliveryHook: platform.deliveryHook } : {}),
+  });
+}
+
 /** Loads the settings, starts connecting and returns the hub. */
 export async function openHub(platform: HubPlatform, options: Readonly<Partial<HubOptions>> = {}): Promise<Hub> {
   const opts: HubOptions = { ...DEFAULT_HUB_OPTIONS, ...options };
@@ -146,8 +171,9 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
 
   const db = openHubDb({ factory: platform.indexedDB, log });
   const events = createConnectionEvents();
+  const openSocket = await chooseTransports(platform, opts, log, createTransportStore(db));
   const connection = createConnection({
-    openSocket: platform.openSocket,
+    openSocket,
     clock,
     random,
     network: platform.network,

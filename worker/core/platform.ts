@@ -3,7 +3,7 @@
  * timers directly, so the same code runs in a Chrome service worker, a Firefox background page, a
  * SharedWorker and Node tests.
  */
-import type { OverlayItem } from '../../lib/rpc/hub-api';
+import type { OverlayItem, TransportName } from '../../lib/rpc/hub-api';
 import type { Settings } from '../../lib/rpc/settings';
 
 /**
@@ -22,6 +22,8 @@ export interface SocketLike {
   onmessage: Handler<{ data: unknown }> | null;
   onclose: Handler<{ code: number; reason: string }> | null;
   onerror: Handler<unknown> | null;
+  /** Which transport this is, when the factory knows (the status line names it). Default: a WebSocket. */
+  readonly transport?: TransportName;
 }
 
 export type SocketFactory = (url: string) => SocketLike;
@@ -79,6 +81,17 @@ export interface HubPlatform {
   readonly badge?: Badge;
   readonly notifier?: Notifier;
   readonly log?: Logger;
+  /**
+   * The host's `fetch`, for the HTTP transports the hub steps down to when WebSocket is blocked
+   * (README "HTTP transports"). Without it the hub only ever uses `openSocket`.
+   */
+  readonly fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  /**
+   * Called on each delivery over an HTTP transport. The Chrome MV3 host makes one cheap extension
+   * API call here: data arriving on a `fetch` does not keep its service worker alive, an extension
+   * API call does (docs/mv3-keepalive.md). Default: nothing.
+   */
+  readonly deliveryHook?: () => void;
 }
 
 /** Platform parts backed by the globals every host has (timers, `Math.random`, `Date`). */

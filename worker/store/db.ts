@@ -17,6 +17,7 @@ import type { OutboxEntry } from '../core/outbox/store';
 import type { StoredOverlay } from '../core/overlays/store';
 import type { StoredSnapshot } from '../core/alerts/store';
 import type { StoredRefusal } from '../core/connection/refusal';
+import type { StoredTransport } from '../core/transports/transport-memory';
 
 export const DB_NAME = 'switchboard-hub';
 
@@ -81,6 +82,8 @@ export interface HubSchema extends DBSchema {
   snapshots: { key: string; value: StoredSnapshot };
   /** The last lasting refusal by the server, so a restarted background does not ask again with the same settings. */
   refusal: { key: string; value: StoredRefusal & { readonly key: string } };
+  /** Per server URL, which transport worked (WebSocket, streaming, long polling), so a restart does not fail its way down again. */
+  transports: { key: string; value: StoredTransport };
 }
 
 type Db = IDBPDatabase<HubSchema>;
@@ -131,6 +134,10 @@ const migrations: ReadonlyArray<(db: Db, tx: UpgradeTransaction) => void> = [
   // 5: the feed's journal: a replay of thousands of events is written as one record.
   (db) => {
     db.createObjectStore('journal', { keyPath: 'key' });
+  },
+  // 6: per server URL, the transport that worked (issue 13).
+  (db) => {
+    db.createObjectStore('transports', { keyPath: 'url' });
   },
 ];
 

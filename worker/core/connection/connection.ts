@@ -163,7 +163,10 @@ export function createConnection(deps: ConnectionDeps): Connection {
       timing: options,
       isCurrent: () => live?.scope.id === scope.id,
       isOpen: () => state.s === 'open',
-      opened: (welcome) => transition({ s: 'open', attempt, session: welcome.session, user: welcome.user, since: clock.now() }),
+      opened: (welcome) => {
+        const transport = socket.transport && socket.transport !== 'websocket' ? { transport: socket.transport } : {};
+        transition({ s: 'open', attempt, session: welcome.session, user: welcome.user, since: clock.now(), ...transport });
+      },
       drop,
       onFrame: (frame) => deps.onFrame(frame),
     });

@@ -3,14 +3,22 @@
  * (`toHubStatus`) and what saving settings does in each state (`settingsEffect`). The machine
  * that moves between the states is `./connection.ts`.
  */
-import type { HubStatus } from '../../../lib/rpc/hub-api';
+import type { HubStatus, TransportName } from '../../../lib/rpc/hub-api';
 import type { Settings } from '../../../lib/rpc/settings';
 import { tokenSubject } from '../token-subject';
 
 export type ConnectionState =
   | { readonly s: 'idle'; readonly reason: string }
   | { readonly s: 'connecting'; readonly attempt: number }
-  | { readonly s: 'open'; readonly attempt: number; readonly session: string; readonly user: string; readonly since: number }
+  /** `transport`: only when not the WebSocket, so a WebSocket's state reads as before. */
+  | {
+      readonly s: 'open';
+      readonly attempt: number;
+      readonly session: string;
+      readonly user: string;
+      readonly since: number;
+      readonly transport?: Exclude<TransportName, 'websocket'>;
+    }
   | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
   | { readonly s: 'offline' }
   /** `code`: the server's close code when it refused the connection (4001, 4003, 4010, 4011). */
@@ -24,7 +32,7 @@ export interface Transition {
 /** The view-facing status of a connection state (an open one without its attempt count). */
 export function toHubStatus(state: ConnectionState): HubStatus {
   if (state.s !== 'open') return state;
-  return { s: 'open', session: state.session, user: state.user, since: state.since };
+  return { s: 'open', session: state.session, user: state.user, since: state.since, ...(state.transport ? { transport: state.transport } : {}) };
 }
 
 /** What applying new settings does to the connection. */

@@ -43,7 +43,27 @@ function createExtensionPlatform(): HubPlatform {
     badge: createToolbarBadge(),
     notifier: createExtensionNotifier(browserNotifierApis(consoleLog)),
     log: consoleLog,
+    fetch: (url, init) => fetch(url, init),
+    deliveryHook: keepAlive,
   };
+}
+
+const KEEP_ALIVE_EVERY_MS = 5000;
+let lastKeepAlive = 0;
+
+/**
+ * A cheap extension API call on deliveries over an HTTP transport: Chrome stops an MV3 service
+ * worker 30 s after its last extension event whatever arrives on a `fetch`, and an extension API
+ * call counts as activity (measured: docs/mv3-keepalive.md). Firefox's background page needs none,
+ * and the call costs it nothing.
+ */
+function keepAlive(): void {
+  // At most one call per KEEP_ALIVE_EVERY_MS: a busy price stream delivers hundreds of frames a
+  // second, and one call well inside the 30 s window keeps the worker as well as one per frame.
+  const now = Date.now();
+  if (now - lastKeepAlive < KEEP_ALIVE_EVERY_MS) return;
+  lastKeepAlive = now;
+  void browser.runtime.getPlatformInfo().catch(() => {});
 }
 
 /**

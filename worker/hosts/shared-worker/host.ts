@@ -62,6 +62,10 @@ export function createWorkerPlatform(scope: HubWorkerScope): HubPlatform {
     settings: createIdbSettingsStore({ factory: scope.indexedDB, serverUrl: scope.location.origin }),
     indexedDB: scope.indexedDB,
     log: consoleLog,
+    // Called unbound, so not the method itself: `fetch` throws when its `this` is not a global.
+    fetch: (url, init) => fetch(url, init),
+    // A SharedWorker lives as long as a page holds it: deliveries need not keep it alive.
+    deliveryHook: () => {},
   };
 }
 
