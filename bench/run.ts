@@ -21,6 +21,7 @@ import { SERVER_MEMORY_TITLE, serverMemoryRows } from './server-memory';
 import { STATE_FANOUT_TITLE, stateFanoutRows } from './server-state';
 import { STREAM_FANOUT_TITLE, streamFanoutRows } from './server-streams';
 import type { Row } from './table';
+import { TRANSPORTS_TITLE, transportRows } from './transports';
 import { wireSizeRows } from './wire-size';
 
 interface Bench {
@@ -119,6 +120,12 @@ const BENCHES: readonly Bench[] = [
     chart: { values: ['heap + external KB / connection', 'RSS KB / connection'], label: ['server'], axis: 'KB per idle connection' },
   },
   { slug: 'cluster', title: CLUSTER_TITLE, rows: clusterRows, chart: CLUSTER_CHART },
+  {
+    slug: 'transports',
+    title: TRANSPORTS_TITLE,
+    rows: transportRows,
+    chart: { values: ['p50 ms', 'p99 ms'], label: ['transport'], axis: 'publish → receive ms' },
+  },
 ];
 
 const only = process.env.BENCH?.split(',').map((slug) => slug.trim()).filter(Boolean);

@@ -6,8 +6,8 @@
  * and answers `subscribed`, and each publish is one `io.to(topic).emit(...)` (Socket.IO encodes a
  * broadcast once and writes the same WebSocket frame to every socket). Socket.IO's defaults are
  * kept; it has no durable log, no sequence of its own and no conflation: the peer numbers news
- * events itself and sends every price tick. Only the WebSocket transport is offered, as
- * Switchboard has only that one.
+ * events itself and sends every price tick. Only the WebSocket transport is offered unless
+ * `PEER_SOCKETIO_TRANSPORTS` names others (`polling,websocket` for the transports bench).
  */
 import { Server } from 'socket.io';
 import { createPublishServer, listen, verifyToken } from './peer-common';
@@ -16,7 +16,9 @@ const http = createPublishServer({
   news: (event) => io.to('news').emit('event', event),
   price: (state) => io.to(state.topic).emit('state', state),
 });
-const io = new Server(http, { transports: ['websocket'] });
+type Transport = 'polling' | 'websocket' | 'webtransport';
+const transports = (process.env.PEER_SOCKETIO_TRANSPORTS?.split(',') ?? ['websocket']) as Transport[];
+const io = new Server(http, { transports });
 
 io.use((socket, next) => {
   verifyToken((socket.handshake.auth as { token?: unknown }).token).then(

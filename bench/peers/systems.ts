@@ -41,8 +41,11 @@ export interface BenchServer {
   readonly wsUrl: string;
   /** Everything the process printed (for the memory probe). */
   output(): string;
-  /** A client signed in with `token`, subscribed to every topic in `topics`; resolves once signed in and all are subscribed. */
-  client(token: string, topics: readonly string[], on: ClientHandlers): Promise<BenchClient>;
+  /**
+   * A client signed in with `token`, subscribed to every topic in `topics`; resolves once signed in
+   * and all are subscribed. `url`: where it connects instead of `wsUrl` (e.g. through a proxy).
+   */
+  client(token: string, topics: readonly string[], on: ClientHandlers, url?: string): Promise<BenchClient>;
   publishNews(title: string, body: string): Promise<void>;
   publishPrice(symbol: string, price: number): Promise<void>;
   close(): Promise<void>;
@@ -164,8 +167,8 @@ async function switchboard(options: StartOptions, spawn = spawnServerProcess, na
     pid: server.pid()!,
     wsUrl: server.wsUrl,
     output: () => server.output(),
-    client: (token, topics, on) =>
-      open(server.wsUrl, on, (ws, ready, fail) => {
+    client: (token, topics, on, url = server.wsUrl) =>
+      open(url, on, (ws, ready, fail) => {
         let waiting = topics.length;
         const send = (frame: unknown) => ws.send(encoder.encode(frame));
         const handle = (frame: SwitchboardFrame): void => {
@@ -218,7 +221,7 @@ async function peerServer(name: SystemName, script: string, wsPath: string, setu
     pid: peer.pid,
     wsUrl,
     output: peer.output,
-    client: (token, topics, on) => open(wsUrl, on, setup(token, topics, on)),
+    client: (token, topics, on, url = wsUrl) => open(url, on, setup(token, topics, on)),
     publishNews: (title, body) => http.news('/news', { title, body }),
     publishPrice: (symbol, price) => http.price('/price', { symbol, price }),
     close: () => (http.close(), peer.close()),

@@ -92,14 +92,14 @@ export async function connectHttp(url: string, transport: HttpTransport): Promis
   };
 }
 
-interface StreamHandlers {
+export interface StreamHandlers {
   frame(base64: string): void;
   id(id: string): void;
   heartbeat(): void;
 }
 
 /** Reads the SSE stream until the server's `close` event (resolves with it) or the end of the response. */
-async function readStream(sessionUrl: string, headers: Record<string, string>, signal: AbortSignal, on: StreamHandlers): Promise<CloseInfo> {
+export async function readStream(sessionUrl: string, headers: Record<string, string>, signal: AbortSignal, on: StreamHandlers): Promise<CloseInfo> {
   const res = await fetch(`${sessionUrl}/stream`, { headers, signal });
   if (res.status !== 200 || !res.body) throw new Error(`stream answered ${res.status}`);
   const decoder = new TextDecoder();
@@ -128,7 +128,7 @@ async function readStream(sessionUrl: string, headers: Record<string, string>, s
 }
 
 /** Polls until an answer carries the close (resolves with it). */
-async function readPolls(sessionUrl: string, headers: Record<string, string>, signal: AbortSignal, frame: (base64: string) => void): Promise<CloseInfo> {
+export async function readPolls(sessionUrl: string, headers: Record<string, string>, signal: AbortSignal, frame: (base64: string) => void): Promise<CloseInfo> {
   for (;;) {
     const res = await fetch(`${sessionUrl}/poll`, { headers, signal });
     if (res.status !== 200) throw new Error(`poll answered ${res.status}`);
