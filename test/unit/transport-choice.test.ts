@@ -20,8 +20,10 @@ describe('the plan', () => {
   test.each<[string, ServerRecord, Outcome, ServerRecord]>([
     ['a failed upgrade counts', on('websocket'), { k: 'ws failed' }, on('websocket', 1)],
     ['an upgrade that opens resets', on('websocket', 1), { k: 'ws opened' }, FRESH_RECORD],
-    ['HTTP works: streaming', on('websocket', 2), { k: 'http checked', ok: true, at: 7 }, on('streaming', 0, 7)],
-    ['HTTP fails too: stay', on('websocket', 2), { k: 'http checked', ok: false, at: 7 }, on('websocket', 2)],
+    ['HTTP works once: not yet (a server just back answers too)', on('websocket', 2), { k: 'http checked', ok: true, at: 7 }, { ...on('websocket', 2), httpSeen: true }],
+    ['HTTP worked before and after a failed upgrade: streaming', { ...on('websocket', 3), httpSeen: true }, { k: 'http checked', ok: true, at: 7 }, on('streaming', 0, 7)],
+    ['a failed upgrade keeps what HTTP showed', { ...on('websocket', 2), httpSeen: true }, { k: 'ws failed' }, { ...on('websocket', 3), httpSeen: true }],
+    ['HTTP fails too: stay, and start over', { ...on('websocket', 2), httpSeen: true }, { k: 'http checked', ok: false, at: 7 }, { ...on('websocket', 2), httpSeen: false }],
     ['a silent stream: long polling', on('streaming', 0, 7), { k: 'stream silent' }, on('long polling', 0, 7)],
     ['silence means nothing on long polling', on('long polling'), { k: 'stream silent' }, on('long polling')],
     ['a probe that opens: back to WebSocket', on('long polling', 0, 7), { k: 'probe opened' }, FRESH_RECORD],
@@ -58,7 +60,7 @@ describe('the socket factory', () => {
       ...(initial ? { initial } : {}),
     });
     /** Resolves once the hub has read the answer of its `/healthz` check. */
-    const checked = () => waitUntil('the /healthz answer read', () => log.entries.some((e) => e.message.includes('asked /healthz')));
+    const checked = (count = 1) => waitUntil(`/healthz answer ${count} read`, () => log.entries.filter((e) => e.message.includes('asked /healthz')).length >= count);
     return { sockets, fake, open, checked, remembered };
   }
 
@@ -80,7 +82,12 @@ describe('the socket factory', () => {
       sockets.last().serverClose(1006);
     }
     (await fake.next('GET', '/healthz')).respond(new Response('ok'));
-    await checked();
+    await checked(1);
+    // Plain HTTP worked; one more failed upgrade while it still does is the proof.
+    expect(open(URL).transport).toBe('websocket');
+    sockets.last().serverClose(1006);
+    (await fake.next('GET', '/healthz')).respond(new Response('ok'));
+    await checked(2);
   }
 
   test('WebSocket first; after two failed upgrades and a working /healthz, streaming', async () => {
@@ -108,7 +115,27 @@ describe('the socket factory', () => {
     }
     (await fake.next('GET', '/healthz')).respond(new Response('down', { status: 503 }));
     await checked();
+    // No loop of checks while the server is down: the next one waits for the next failed upgrade.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(fake.pending('GET', '/healthz')).toEqual([]);
     expect(open(URL).transport).toBe('websocket');
+    sockets.last().serverClose(1006);
+    expect(fake.pending('GET', '/healthz')).toHaveLength(1);
+  });
+
+  test('a server just back answers /healthz and takes the next upgrade: WebSocket stays', async () => {
+    const { sockets, fake, open, checked, remembered } = setup();
+    for (let i = 0; i < 2; i++) {
+      open(URL);
+      sockets.last().serverClose(1006);
+    }
+    (await fake.next('GET', '/healthz')).respond(new Response('ok'));
+    await checked();
+    const next = open(URL);
+    expect(next.transport).toBe('websocket');
+    sockets.last().open();
+    expect(open(URL).transport).toBe('websocket');
+    expect(remembered).toEqual([]);
   });
 
   test('a stream silent for streamSilenceMs: nothing at d−1, closed with 1006 at d, then long polling', async () => {

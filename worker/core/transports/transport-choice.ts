@@ -82,7 +82,8 @@ export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory 
     if (after.mode !== before.mode) log.info(`transport ${before.mode} → ${after.mode}`, { url, outcome: outcome.k });
     // Failure counts are not kept: a restart may well find the upgrade working again.
     if (after.mode !== before.mode || after.probedAt !== before.probedAt) deps.remember?.(url, after);
-    if (shouldCheckHttp(after, options)) checkHttp(url);
+    // Asked once per failed upgrade (the connection's backoff paces them), never in a loop of its own.
+    if (outcome.k === 'ws failed' && shouldCheckHttp(after, options)) checkHttp(url);
   }
 
   function checkHttp(url: string): void {

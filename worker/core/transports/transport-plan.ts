@@ -1,8 +1,10 @@
 /**
  * Which transport the next attempt to a server uses, as pure rules over one record per server
  * URL (issue 13, Build item 2): WebSocket first; after `wsFailuresBeforeFallback` WebSocket
- * attempts in a row that never opened, and only if plain HTTP to the server works (`/healthz`),
- * streaming; a stream that delivered nothing at all (not even a heartbeat comment, the sign of a
+ * attempts in a row that never opened, `/healthz` is asked after each further failure, and the hub
+ * steps down to streaming only when an upgrade failed between two answers of `/healthz`: plain
+ * HTTP worked before and after it. One answer is not enough, because a server that was down and
+ * is just back answers `/healthz` and would take the next upgrade too; a stream that delivered nothing at all (not even a heartbeat comment, the sign of a
  * proxy that buffers whole responses) steps down to long polling; and while on HTTP, WebSocket is
  * tried again every `probeIntervalMs`, returning to it when it opens. The sockets that act on these
  * rules are `./transport-choice.ts`.
@@ -34,6 +36,8 @@ export interface ServerRecord {
   readonly wsFailures: number;
   /** When WebSocket was last tried while on HTTP (ms). */
   readonly probedAt: number;
+  /** `/healthz` answered after the last failed upgrade: one more failure while it does steps down. */
+  readonly httpSeen?: boolean;
 }
 
 export const FRESH_RECORD: ServerRecord = { mode: 'websocket', wsFailures: 0, probedAt: 0 };
@@ -73,8 +77,10 @@ export function afterOutcome(record: ServerRecord, outcome: Outcome): ServerReco
     case 'ws failed':
       return record.mode === 'websocket' ? { ...record, wsFailures: record.wsFailures + 1 } : record;
     case 'http checked':
+      if (record.mode !== 'websocket') return record;
       // A server that answers nothing over HTTP either is down: keep trying WebSocket.
-      return outcome.ok && record.mode === 'websocket' ? { mode: 'streaming', wsFailures: 0, probedAt: outcome.at } : record;
+      if (!outcome.ok) return { ...record, httpSeen: false };
+      return record.httpSeen ? { mode: 'streaming', wsFailures: 0, probedAt: outcome.at } : { ...record, httpSeen: true };
     case 'stream silent':
       return record.mode === 'streaming' ? { ...record, mode: 'long polling' } : record;
     case 'probe failed':
