@@ -16,6 +16,41 @@ import type { BenchClient, ClientHandlers } from './systems';
 
 const codec = createCodec();
 
+/**
+ * The life of one bench client, the same on every transport: it resolves once its `topics` are
+ * all subscribed; a failure before that rejects, after it is reported once as `lost` (unless the
+ * bench closed it), and either way `stop` ends the connection.
+ */
+function lifecycle(topics: readonly string[], on: ClientHandlers, stop: () => void, resolve: (client: BenchClient) => void, reject: (error: Error) => void) {
+  let wanted = true;
+  let ready = false;
+  let waiting = topics.length;
+  const client: BenchClient = {
+    close() {
+      wanted = false;
+      stop();
+    },
+  };
+  const done = (): void => {
+    ready = true;
+    resolve(client);
+  };
+  return {
+    wanted: () => wanted,
+    fail(error: Error): void {
+      if (!ready) reject(error);
+      else if (wanted) on.lost(error.message);
+      wanted = false;
+      stop();
+    },
+    /** The connection is up: done at once when there is nothing to subscribe. */
+    connected: (): boolean => (topics.length === 0 ? (done(), true) : false),
+    subscribed(): void {
+      if (--waiting === 0) done();
+    },
+  };
+}
+
 /** A Switchboard client over `/rt/` at `url` (`http://host:port`), subscribed to `topics`; resolves once all are subscribed. */
 export async function switchboardHttpClient(url: string, transport: HttpTransport, token: string, topics: readonly string[], on: ClientHandlers): Promise<BenchClient> {
   const { session, secret } = await createSession(url);
@@ -25,25 +60,7 @@ export async function switchboardHttpClient(url: string, transport: HttpTranspor
   // Frames go out one POST after the other, in order, as the hub sends them.
   let posting: Promise<void> = Promise.resolve();
   return new Promise<BenchClient>((resolve, reject) => {
-    let wanted = true;
-    let ready = false;
-    let waiting = topics.length;
-    const client: BenchClient = {
-      close() {
-        wanted = false;
-        abort.abort();
-      },
-    };
-    const fail = (error: Error): void => {
-      if (!ready) reject(error);
-      else if (wanted) on.lost(error.message);
-      wanted = false;
-      abort.abort();
-    };
-    const done = (): void => {
-      ready = true;
-      resolve(client);
-    };
+    const { wanted, fail, connected, subscribed } = lifecycle(topics, on, () => abort.abort(), resolve, reject);
     const send = (frame: ClientFrame): void => {
       const body = JSON.stringify([Buffer.from(codec.encode(frame)).toString('base64')]);
       posting = posting.then(async () => {
@@ -51,7 +68,7 @@ export async function switchboardHttpClient(url: string, transport: HttpTranspor
         await res.arrayBuffer();
         if (res.status !== 204) throw new Error(`POST frames answered ${res.status}`);
       });
-      posting.catch((error: Error) => wanted && fail(error));
+      posting.catch((error: Error) => wanted() && fail(error));
     };
     const handle = (frame: ServerFrame): void => {
       switch (frame.t) {
@@ -63,12 +80,11 @@ export async function switchboardHttpClient(url: string, transport: HttpTranspor
         case 'ping':
           return send({ t: 'pong', at: frame.at });
         case 'welcome':
-          if (topics.length === 0) return done();
+          if (connected()) return;
           for (const topic of topics) send({ t: 'subscribe', topic });
           return;
         case 'subscribed':
-          if (--waiting === 0) done();
-          return;
+          return subscribed();
         case 'error':
           return fail(new Error(`error ${frame.code}: ${frame.message}`));
       }
@@ -94,36 +110,16 @@ export async function switchboardHttpClient(url: string, transport: HttpTranspor
 export function socketIoPollingClient(url: string, token: string, topics: readonly string[], on: ClientHandlers): Promise<BenchClient> {
   return new Promise((resolve, reject) => {
     const socket = io(url, { transports: ['polling'], auth: { token }, forceNew: true, reconnection: false });
-    let wanted = true;
-    let ready = false;
-    let waiting = topics.length;
-    const client: BenchClient = {
-      close() {
-        wanted = false;
-        socket.disconnect();
-      },
-    };
-    const fail = (error: Error): void => {
-      if (!ready) reject(error);
-      else if (wanted) on.lost(error.message);
-      wanted = false;
-      socket.disconnect();
-    };
-    const done = (): void => {
-      ready = true;
-      resolve(client);
-    };
+    const { wanted, fail, connected, subscribed } = lifecycle(topics, on, () => socket.disconnect(), resolve, reject);
     socket.on('connect', () => {
-      if (topics.length === 0) return done();
+      if (connected()) return;
       for (const topic of topics) socket.emit('subscribe', { topic });
     });
-    socket.on('subscribed', () => {
-      if (--waiting === 0) done();
-    });
+    socket.on('subscribed', subscribed);
     socket.on('event', (payload: { seq: number; data: { title: string } }) => on.event(payload.seq, payload.data.title));
     socket.on('connect_error', (error) => fail(error));
     socket.on('disconnect', (reason) => {
-      if (wanted) fail(new Error(`disconnected: ${reason}`));
+      if (wanted()) fail(new Error(`disconnected: ${reason}`));
     });
   });
 }

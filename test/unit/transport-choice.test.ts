@@ -76,6 +76,16 @@ describe('the socket factory', () => {
     return { socket, closes };
   }
 
+  /** Steps down to streaming, opens a stream and lets it deliver a heartbeat. */
+  async function openHeardStream(env: ReturnType<typeof setup>) {
+    await stepDownToStreaming(env);
+    const opened = await openHttp(env.fake, env.open);
+    const sse = sseResponse();
+    (await env.fake.next('GET', '/stream')).respond(sse.response);
+    sse.write(': heartbeat\n\n');
+    return opened;
+  }
+
   async function stepDownToStreaming({ sockets, fake, open, checked }: ReturnType<typeof setup>) {
     for (let i = 0; i < 2; i++) {
       open(URL);
@@ -153,11 +163,7 @@ describe('the socket factory', () => {
 
   test('a stream that delivers a heartbeat stays', async () => {
     const env = setup();
-    await stepDownToStreaming(env);
-    const { closes } = await openHttp(env.fake, env.open);
-    const sse = sseResponse();
-    (await env.fake.next('GET', '/stream')).respond(sse.response);
-    sse.write(': heartbeat\n\n');
+    const { closes } = await openHeardStream(env);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(closes).toEqual([]);
     expect(env.open(URL).transport).toBe('streaming');
@@ -165,11 +171,7 @@ describe('the socket factory', () => {
 
   test('while on HTTP a WebSocket is probed every interval; when one opens the HTTP socket closes with 1012 and WebSocket is next', async () => {
     const env = setup();
-    await stepDownToStreaming(env);
-    const { closes } = await openHttp(env.fake, env.open);
-    const sse = sseResponse();
-    (await env.fake.next('GET', '/stream')).respond(sse.response);
-    sse.write(': heartbeat\n\n');
+    const { closes } = await openHeardStream(env);
     const before = env.sockets.all.length;
     await vi.advanceTimersByTimeAsync(59_999);
     expect(env.sockets.all.length).toBe(before);
