@@ -178,7 +178,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const origins = createOriginPolicy(options);
   let closing: Promise<void> | undefined;
   const accepting = () => closing === undefined;
-  const transports = createHttpEndpoints(httpEndpointDeps({ options, sessions: httpSessions, clients: httpClients, context, origins, caps, metrics, accepting }));
+  const transports = createHttpEndpoints(httpEndpointDeps({ options, sessions: httpSessions, clients: httpClients, context, origins, caps, metrics, accepting, unhealthy }));
   const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy, transports }));
   capSockets(http, options.limits, limitMetrics);
   http.on(
@@ -320,6 +320,7 @@ function httpEndpointDeps(parts: {
   readonly caps: ConnectionCaps;
   readonly metrics: Metrics;
   readonly accepting: () => boolean;
+  readonly unhealthy: () => string | null;
 }): HttpEndpointsDeps {
   const { options, clients, metrics } = parts;
   const context: ClientContext = { ...parts.context, metrics: metrics.forTransport('http') };

@@ -1,6 +1,9 @@
 /**
  * The HTTP transports' endpoints, beside `/ws` for clients that cannot open a WebSocket:
  *
+ * - `GET /rt/sessions` says whether a session could be made now → `200 {ok: true}`, or 503 while
+ *   the server shuts down or a shared store is unreachable: the hub asks it, under the same Origin
+ *   policy and CORS as the rest, before it steps down from a WebSocket that keeps failing;
  * - `POST /rt/sessions` makes a session → `201 {session, secret}`; the client then sends `hello`
  *   (its token inside, as on `/ws`) like any other frame;
  * - `GET /rt/sessions/<id>/stream` reads it as an SSE stream (`sse.ts`);
@@ -47,6 +50,8 @@ export interface HttpEndpointsDeps {
   readonly metrics: Pick<Metrics, 'connectionRefused'>;
   /** False once shutdown has begun: new sessions are refused with 503. */
   readonly accepting: () => boolean;
+  /** Why the server cannot serve right now (a shared store is unreachable), or `null` when it can. */
+  readonly unhealthy?: () => string | null;
   /** Runs a connection over a new session; `ticket` is its place under the caps. */
   readonly openClient: (session: HttpSession, ticket: Ticket) => Client;
 }
@@ -117,6 +122,13 @@ export function createHttpEndpoints(deps: HttpEndpointsDeps): (req: IncomingMess
     res.writeHead(204, { 'cache-control': 'no-store' }).end();
   }
 
+  /** Whether a session could be made now (see the list at the top). */
+  function health(res: ServerResponse): void {
+    const problem = deps.accepting() ? (deps.unhealthy?.() ?? null) : 'Server shutting down';
+    if (problem === null) return sendJson(res, 200, { ok: true }, { 'cache-control': 'no-store' });
+    sendJson(res, 503, { ok: false, error: problem }, { 'retry-after': '1', 'cache-control': 'no-store' });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';
     const origin = deps.origins.check(req.headers.origin, req.headers.host);
@@ -128,7 +140,8 @@ export function createHttpEndpoints(deps: HttpEndpointsDeps): (req: IncomingMess
     if (from !== undefined) res.setHeader('access-control-allow-origin', from).setHeader('vary', 'origin');
     if (method === 'OPTIONS') return void res.writeHead(204, PREFLIGHT).end();
     if (path === RT_PATH) {
-      if (method !== 'POST') return sendJson(res, 405, { error: `Method ${method} not allowed on ${RT_PATH}: use POST` }, { allow: 'POST' });
+      if (method === 'GET') return health(res);
+      if (method !== 'POST') return sendJson(res, 405, { error: `Method ${method} not allowed on ${RT_PATH}: use GET or POST` }, { allow: 'GET, POST' });
       return create(req, res);
     }
     const match = SESSION_PATH.exec(path);

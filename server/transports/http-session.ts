@@ -22,8 +22,14 @@ import { closeEvent, heartbeatComment, sseEvent, SSE_HEADERS, type SessionClose 
 
 export type { SessionClose } from './sse';
 
-/** What a long poll answers: the queued frames (msgpack in base64), and the close once the session has closed. */
+/**
+ * What a long poll answers: the queued frames (msgpack in base64), `from` the number of the first
+ * of them among all the frames the session handed out (1 for the very first; for an answer with
+ * none, the number the next one will get), and the close once the session has closed. A client
+ * that counts the frames it read sees from `from` whether an answer went missing on the way.
+ */
 export interface PollBody {
+  readonly from: number;
   readonly frames: readonly string[];
   readonly close?: SessionClose;
 }
@@ -67,6 +73,8 @@ export class HttpSession extends EventEmitter implements ClientSocket {
   private receiver: Receiver | undefined;
   private pollAnswer: ReturnType<typeof setImmediate> | undefined;
   private closeInfo: SessionClose | undefined;
+  /** The number the next frame handed to a poll gets (see `PollBody.from`). */
+  private nextPolled = 1;
 
   constructor(private readonly options: HttpSessionOptions) {
     super();
@@ -169,8 +177,20 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     this.receiver = receiver;
     this.detachedAt = undefined;
     receiver.res.once('close', () => {
-      if (this.receiver === receiver) this.detach();
+      // Still the receiver, so the server never ended this response: the read was cut (the client
+      // left, a proxy gave up). A client never reads a session again after a failed read (the hub
+      // opens a new one and recovers from its cursors), so this one ends now rather than at idle
+      // expiry, and its subscriptions and its place under the caps go with it.
+      if (this.receiver === receiver) this.cut();
     });
+  }
+
+  /** The current read was cut: the session ends as a WebSocket that dropped does (1006). */
+  private cut(): void {
+    this.detach();
+    this.dropQueue();
+    this.closeInfo = undefined;
+    if (this.readyState !== SocketState.CLOSED) this.finish(1006, 'the client\'s read was cut');
   }
 
   private detach(): void {
@@ -194,7 +214,7 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     const receiver = this.receiver;
     if (!receiver) return;
     this.detach();
-    if (receiver.kind === 'poll') sendPoll(receiver.res, { frames: [] });
+    if (receiver.kind === 'poll') sendPoll(receiver.res, { from: this.nextPolled, frames: [] });
     else receiver.res.end();
   }
 
@@ -224,7 +244,9 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     const queued = this.take(this.options.maxPollBytes);
     // The close goes with the last frames, never ahead of any.
     const close = this.queue.length === 0 ? this.takeClose() : undefined;
-    const body: PollBody = { frames: queued.map((q) => q.frame.bytes.toString('base64')), ...(close ? { close } : {}) };
+    const from = this.nextPolled;
+    this.nextPolled += queued.length;
+    const body: PollBody = { from, frames: queued.map((q) => q.frame.bytes.toString('base64')), ...(close ? { close } : {}) };
     // Once written, or once the connection is gone without it: a replay waiting on them goes on either way.
     let settled = false;
     const settle = () => {

@@ -3,7 +3,8 @@
  * real server on 127.0.0.1, through a TCP proxy the test unplugs to cut the connection: the hub
  * connects and names its transport, prices flow, notifications published while it was away are
  * recovered from its cursor once and in order, and an alert created while away is applied once.
- * Also: with WebSocket blocked, the hub steps down to streaming by itself. Assertions wait for
+ * A poll answer lost on the way is noticed and recovered from, leaving no gap. Also: with
+ * WebSocket blocked, the hub steps down to streaming by itself. Assertions wait for
  * events, never for an amount of time.
  */
 import 'fake-indexeddb/auto';
@@ -18,6 +19,7 @@ import { systemClock, type SocketLike } from '../../worker/core/platform';
 import { onCleanup, serve, until, useCleanups } from '../support/cleanups';
 import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger } from '../support/fake-socket';
 import { crossing } from '../support/outbox-browser';
+import { startHttpProxy } from '../support/http-proxy';
 import { startTcpProxy } from '../support/tcp-proxy';
 
 useCleanups();
@@ -107,6 +109,32 @@ describe.each(['streaming', 'long polling'] as const)('the hub over %s', (transp
     await until('n4 live', async () => (await session.feed()).entries.length === 4);
     expect((await session.feed()).entries.map(titleOf)).toEqual(['n4', 'n3', 'n2', 'n1']);
   });
+});
+
+test('a poll answer lost on the way (a proxy retried the poll) is noticed: the hub opens a new session and recovers, with no gap', async () => {
+  const server = await serve();
+  const proxy = await startHttpProxy({ port: server.port });
+  onCleanup(() => proxy.close());
+  const hub = await startHub(proxy.url, await server.mintToken('dee'), { transports: { only: 'long polling' } });
+  const open = await until('open', openOn(hub));
+  const session = hub.openSession();
+  await server.publishNotification('dee', { title: 'n1', body: 'b' });
+  await until('n1 in the feed', async () => (await session.feed()).entries.length === 1);
+
+  // The answer carrying n2 is lost; the poll sent again in its place waits for n3.
+  proxy.retryNextPoll();
+  await server.publishNotification('dee', { title: 'n2', body: 'b' });
+  await until('the answer lost', () => proxy.counts().lost === 1);
+  await server.publishNotification('dee', { title: 'n3', body: 'b' });
+
+  const again = await until('open on a new session', () => {
+    const status = hub.status();
+    return status.s === 'open' && status.session !== open.session && status;
+  });
+  expect(again.transport).toBe('long polling');
+  await until('n2 and n3', async () => (await session.feed()).entries.length >= 3);
+  // Recovered from the cursor: each once, in order, and no gap marker where n2 was lost.
+  expect((await session.feed()).entries.map(titleOf)).toEqual(['n3', 'n2', 'n1']);
 });
 
 describe('choosing the transport', () => {

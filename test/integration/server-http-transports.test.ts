@@ -5,7 +5,8 @@
  * codec refuses (answered with an `error` frame, as on `/ws`), the Origin policy (403, counted; CORS
  * for the origins it allows),
  * heartbeat comments and event ids on the stream, an empty poll on timeout, expiry of a session
- * nobody reads (its subscriptions and its place under the per-user cap released), the server's
+ * nobody reads (its subscriptions and its place under the per-user cap released), a read the client
+ * cuts ending its session at once, the server's
  * shutdown closing sessions with 1001, the sessions gauge and the frame counters by transport.
  */
 import { encode } from '@msgpack/msgpack';
@@ -42,7 +43,6 @@ describe('HTTP transports', () => {
     expect(a.session).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(a.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(a.session).not.toBe(b.session);
-    expect((await fetch(`${server.url}/rt/sessions`)).status).toBe(405);
   });
 
   test('unknown session 404, no secret 401, wrong secret 403: nothing is delivered', async () => {
@@ -108,6 +108,20 @@ describe('HTTP transports', () => {
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  test('GET /rt/sessions says a session could be made, with CORS for an allowed origin, and makes none; a refused origin gets 403', async () => {
+    const extension = 'moz-extension://5b0c7d1e-2f3a-4b5c-8d9e-0a1b2c3d4e5f';
+    const before = await server.metric('switchboard_http_sessions', { transport: 'none' });
+    const answer = await fetch(`${server.url}/rt/sessions`, { headers: { origin: extension } });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ ok: true });
+    expect(answer.headers.get('access-control-allow-origin')).toBe(extension);
+    expect(await server.metric('switchboard_http_sessions', { transport: 'none' })).toBe(before);
+    const foreign = await fetch(`${server.url}/rt/sessions`, { headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await fetch(`${server.url}/rt/sessions`, { method: 'PUT' })).status).toBe(405);
+  });
+
   test('the stream carries heartbeat comments and event ids that name the position', async () => {
     const client = await greet(server, 'stream');
     await client.subscribe('feed:dev');
@@ -145,12 +159,13 @@ describe('HTTP transports', () => {
     const url = `${server.url}/rt/sessions/${session}`;
     const hello = Buffer.from(encode({ t: 'hello', v: 1, token: await server.mintToken('quiet'), client: 'test' })).toString('base64');
     await fetch(`${url}/frames`, { method: 'POST', headers, body: JSON.stringify([hello]) });
-    const welcome = (await (await fetch(`${url}/poll`, { headers })).json()) as { frames: string[] };
-    expect(welcome.frames).toHaveLength(1);
+    const welcome = (await (await fetch(`${url}/poll`, { headers })).json()) as { from: number; frames: string[] };
+    expect(welcome).toMatchObject({ from: 1, frames: [expect.any(String)] });
     const started = performance.now();
     const res = await fetch(`${url}/poll`, { headers });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ frames: [] });
+    // Nothing this time; the next frame will be the session's second.
+    expect(await res.json()).toEqual({ from: 2, frames: [] });
     expect(performance.now() - started).toBeGreaterThanOrEqual(90);
     await fetch(url, { method: 'DELETE', headers });
   });
@@ -182,6 +197,23 @@ describe('HTTP transports', () => {
     await client.close();
     await poll('released', () => server.server.streamSubscribers('feed:leaver') === 0);
   });
+});
+
+test.each(['stream', 'poll'] as const)('a read the client cuts ends its session at once over %s: subscriptions released, not kept until expiry', async (transport) => {
+  // Sessions expire after the default 60 s: a release within the wait can only come from the cut.
+  const server = await startTestServer();
+  try {
+    const client = await greet(server, transport, 'cutter');
+    await client.subscribe('feed:cutter');
+    expect(server.server.streamSubscribers('feed:cutter')).toBe(1);
+    // The read is in flight on the server (a long poll is between two answers now and then).
+    await server.waitForMetric('switchboard_http_sessions', (n) => n === 1, { transport });
+    client.cut();
+    await poll('released', () => server.server.streamSubscribers('feed:cutter') === 0);
+    expect(await server.metric('switchboard_http_sessions', { transport: 'none' })).toBe(0);
+  } finally {
+    await server.close();
+  }
 });
 
 test.each(['stream', 'poll'] as const)('a replay of 3000 events arrives whole, in order, once, over %s', async (transport) => {

@@ -23,6 +23,8 @@ export interface HttpTestClient extends ContractClient {
   readonly eventIds: readonly string[];
   /** Settles once every frame sent so far has been posted, with the last POST's status. */
   posted(): Promise<number>;
+  /** Aborts the read in flight and stops reading, without ending the session (no `DELETE`). */
+  cut(): void;
 }
 
 const codec = createCodec();
@@ -81,6 +83,7 @@ export async function connectHttp(url: string, transport: HttpTransport): Promis
     heartbeats: () => heartbeats,
     eventIds,
     posted: () => posting,
+    cut: () => abort.abort(),
     closed,
     async close() {
       await posting;
@@ -127,12 +130,15 @@ export async function readStream(sessionUrl: string, headers: Record<string, str
   throw new Error('stream ended without a close event');
 }
 
-/** Polls until an answer carries the close (resolves with it). */
+/** Polls until an answer carries the close (resolves with it); each answer must follow on from the one before (`from`). */
 export async function readPolls(sessionUrl: string, headers: Record<string, string>, signal: AbortSignal, frame: (base64: string) => void): Promise<CloseInfo> {
+  let next = 1;
   for (;;) {
     const res = await fetch(`${sessionUrl}/poll`, { headers, signal });
     if (res.status !== 200) throw new Error(`poll answered ${res.status}`);
-    const body = (await res.json()) as { frames: string[]; close?: CloseInfo };
+    const body = (await res.json()) as { from: number; frames: string[]; close?: CloseInfo };
+    if (body.from !== next) throw new Error(`poll answer starts at frame ${body.from}, expected ${next}`);
+    next += body.frames.length;
     for (const f of body.frames) frame(f);
     if (body.close) return body.close;
   }

@@ -144,13 +144,30 @@ describe('posting client frames', () => {
 describe('long polling', () => {
   test('polls again after each answer, delivers frames in order, and ends with the close an answer carries', async () => {
     const { fake, messages, closes, delivered } = await openSocket('long polling');
-    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { frames: [b64(welcome()), b64({ t: 'pong', at: 1 })] }));
-    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { frames: [] }));
-    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { frames: [b64({ t: 'pong', at: 2 })], close: { code: 1001, reason: 'server shutting down' } }));
+    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { from: 1, frames: [b64(welcome()), b64({ t: 'pong', at: 1 })] }));
+    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { from: 3, frames: [] }));
+    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { from: 3, frames: [b64({ t: 'pong', at: 2 })], close: { code: 1001, reason: 'server shutting down' } }));
     await waitUntil('the close', () => closes[0]);
     expect(messages.map((m) => m.t)).toEqual(['welcome', 'pong', 'pong']);
     expect(closes).toEqual([{ code: 1001, reason: 'server shutting down' }]);
     expect(delivered).toHaveLength(3);
+  });
+
+  test('an answer that does not follow on from the frames read (one went missing) is a 1006 close, and its frames are not delivered', async () => {
+    const { fake, messages, closes } = await openSocket('long polling');
+    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { from: 1, frames: [b64(welcome())] }));
+    // Frames 2 and 3 were answered to a poll that never came back (a proxy retried it).
+    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { from: 4, frames: [b64({ t: 'pong', at: 4 })] }));
+    await waitUntil('the close', () => closes[0]);
+    expect(closes[0]).toMatchObject({ code: 1006, reason: expect.stringContaining('a poll answer went missing: frame 2 was next, the answer starts at 4') });
+    expect(messages.map((m) => m.t)).toEqual(['welcome']);
+  });
+
+  test('an answer with no position is a 1006 close', async () => {
+    const { fake, closes } = await openSocket('long polling');
+    (await fake.next('GET', `${SESSION}/poll`)).respond(json(200, { frames: [b64(welcome())] }));
+    await waitUntil('the close', () => closes[0]);
+    expect(closes[0]!.code).toBe(1006);
   });
 
   test('a poll that fails is a 1006 close', async () => {

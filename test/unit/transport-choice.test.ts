@@ -1,7 +1,7 @@
 /**
  * The transport choice: the plan's rules as a table, and the socket factory that acts on them over
  * fake WebSockets, a scripted fetch and fake timers: step down to streaming only after N failed
- * upgrades and a working `/healthz`, down to long polling when a stream stays silent (nothing at
+ * upgrades and a working `GET /rt/sessions`, down to long polling when a stream stays silent (nothing at
  * d−1, the close at d), and back up when a WebSocket probe opens.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
@@ -59,8 +59,8 @@ describe('the socket factory', () => {
       remember: (url, record) => void remembered.push([url, record]),
       ...(initial ? { initial } : {}),
     });
-    /** Resolves once the hub has read the answer of its `/healthz` check. */
-    const checked = (count = 1) => waitUntil(`/healthz answer ${count} read`, () => log.entries.filter((e) => e.message.includes('asked /healthz')).length >= count);
+    /** Resolves once the hub has read the answer of its `GET /rt/sessions` check. */
+    const checked = (count = 1) => waitUntil(`GET /rt/sessions answer ${count} read`, () => log.entries.filter((e) => e.message.includes('asked GET /rt/sessions')).length >= count);
     return { sockets, fake, open, checked, remembered };
   }
 
@@ -91,20 +91,20 @@ describe('the socket factory', () => {
       open(URL);
       sockets.last().serverClose(1006);
     }
-    (await fake.next('GET', '/healthz')).respond(new Response('ok'));
+    (await fake.next('GET', '/rt/sessions')).respond(new Response('ok'));
     await checked(1);
     // Plain HTTP worked; one more failed upgrade while it still does is the proof.
     expect(open(URL).transport).toBe('websocket');
     sockets.last().serverClose(1006);
-    (await fake.next('GET', '/healthz')).respond(new Response('ok'));
+    (await fake.next('GET', '/rt/sessions')).respond(new Response('ok'));
     await checked(2);
   }
 
-  test('WebSocket first; after two failed upgrades and a working /healthz, streaming', async () => {
+  test('WebSocket first; after two failed upgrades and a working GET /rt/sessions, streaming', async () => {
     const env = setup();
     expect(env.open(URL).transport).toBe('websocket');
     env.sockets.last().serverClose(1006);
-    expect(env.fake.pending('GET', '/healthz')).toEqual([]);
+    expect(env.fake.pending('GET', '/rt/sessions')).toEqual([]);
     await stepDownToStreaming(env);
     expect(env.open(URL).transport).toBe('streaming');
     // Only the step is remembered, not each failure on the way.
@@ -117,29 +117,29 @@ describe('the socket factory', () => {
     expect(open('ws://other.test/ws').transport).toBe('websocket');
   });
 
-  test('/healthz failing too keeps WebSocket', async () => {
+  test('GET /rt/sessions failing too keeps WebSocket', async () => {
     const { sockets, fake, open, checked } = setup();
     for (let i = 0; i < 2; i++) {
       open(URL);
       sockets.last().serverClose(1006);
     }
-    (await fake.next('GET', '/healthz')).respond(new Response('down', { status: 503 }));
+    (await fake.next('GET', '/rt/sessions')).respond(new Response('down', { status: 503 }));
     await checked();
     // No loop of checks while the server is down: the next one waits for the next failed upgrade.
     await vi.advanceTimersByTimeAsync(10_000);
-    expect(fake.pending('GET', '/healthz')).toEqual([]);
+    expect(fake.pending('GET', '/rt/sessions')).toEqual([]);
     expect(open(URL).transport).toBe('websocket');
     sockets.last().serverClose(1006);
-    expect(fake.pending('GET', '/healthz')).toHaveLength(1);
+    expect(fake.pending('GET', '/rt/sessions')).toHaveLength(1);
   });
 
-  test('a server just back answers /healthz and takes the next upgrade: WebSocket stays', async () => {
+  test('a server just back answers GET /rt/sessions and takes the next upgrade: WebSocket stays', async () => {
     const { sockets, fake, open, checked, remembered } = setup();
     for (let i = 0; i < 2; i++) {
       open(URL);
       sockets.last().serverClose(1006);
     }
-    (await fake.next('GET', '/healthz')).respond(new Response('ok'));
+    (await fake.next('GET', '/rt/sessions')).respond(new Response('ok'));
     await checked();
     const next = open(URL);
     expect(next.transport).toBe('websocket');

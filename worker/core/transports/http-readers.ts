@@ -71,15 +71,25 @@ export const readStream: Reader = async (context, on) => {
   }
 };
 
-/** Polls `GET …/poll` again at once after each answer, until one carries the server's close. */
+/**
+ * Polls `GET …/poll` again at once after each answer, until one carries the server's close. Each
+ * answer says the number of its first frame (`from`); one that does not follow on from the frames
+ * read so far means an answer never arrived (a proxy that retried the poll, or answered it itself)
+ * and is reported as a failure, so the hub opens a new session and recovers from its cursors
+ * rather than store a gap. A stream needs no such check: its events come in one ordered response,
+ * which cannot lose one in the middle and go on.
+ */
 export const readPolls: Reader = async (context, on) => {
+  let next = 1;
   try {
     while (context.isOpen()) {
       const res = await context.fetch(`${context.url}/poll`, { headers: context.headers, signal: context.signal });
       if (res.status !== 200) return on.failed(`poll answered ${res.status}`);
-      const body = (await res.json()) as { frames?: unknown; close?: unknown };
+      const body = (await res.json()) as { from?: unknown; frames?: unknown; close?: unknown };
       if (!context.isOpen()) return;
       if (!Array.isArray(body.frames)) return on.failed('a poll answer without frames');
+      if (body.from !== next) return on.failed(`a poll answer went missing: frame ${next} was next, the answer starts at ${String(body.from)}`);
+      next += body.frames.length;
       on.delivered();
       for (const frame of body.frames) {
         if (!context.isOpen()) return;

@@ -66,8 +66,13 @@ function watched(inner: SocketLike, transport: TransportName, watch: { open(): v
   return outer;
 }
 
-/** `…/rt` → `…/healthz`: the server's health check beside its transports. */
-const healthUrl = (wsUrl: string): string => httpBaseUrl(wsUrl).replace(/\/rt$/, '/healthz');
+/**
+ * `GET …/rt/sessions`: whether the server would make an HTTP session now. It answers under the
+ * Origin policy and CORS of the transports themselves, so an answer also says the transports
+ * accept this origin (a Firefox background page has no host permission, and `/healthz` sends no
+ * CORS headers).
+ */
+const healthUrl = (wsUrl: string): string => `${httpBaseUrl(wsUrl)}/sessions`;
 
 export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory {
   const { clock, log, options } = deps;
@@ -94,7 +99,7 @@ export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory 
       .then((res) => res.ok, () => false)
       .then((ok) => {
         checking.delete(url);
-        log.info('WebSocket keeps failing; asked /healthz', { url, ok });
+        log.info('WebSocket keeps failing; asked GET /rt/sessions', { url, ok });
         note(url, { k: 'http checked', ok, at: clock.now() });
       });
   }

@@ -1,18 +1,18 @@
 /**
  * Which transport the next attempt to a server uses, as pure rules over one record per server
  * URL (issue 13, Build item 2): WebSocket first; after `wsFailuresBeforeFallback` WebSocket
- * attempts in a row that never opened, `/healthz` is asked after each further failure, and the hub
- * steps down to streaming only when an upgrade failed between two answers of `/healthz`: plain
- * HTTP worked before and after it. One answer is not enough, because a server that was down and
- * is just back answers `/healthz` and would take the next upgrade too; a stream that delivered nothing at all (not even a heartbeat comment, the sign of a
- * proxy that buffers whole responses) steps down to long polling; and while on HTTP, WebSocket is
- * tried again every `probeIntervalMs`, returning to it when it opens. The sockets that act on these
- * rules are `./transport-choice.ts`.
+ * attempts in a row that never opened, `GET /rt/sessions` is asked after each further failure, and
+ * the hub steps down to streaming only when an upgrade failed between two answers of it: plain HTTP
+ * worked before and after it. One answer is not enough, because a server that was down and is
+ * just back answers it and would take the next upgrade too; a stream that delivered nothing at all
+ * (not even a heartbeat comment, the sign of a proxy that buffers whole responses) steps down to
+ * long polling; and while on HTTP, WebSocket is tried again every `probeIntervalMs`, returning to
+ * it when it opens. The sockets that act on these rules are `./transport-choice.ts`.
  */
 import type { TransportName } from '../../../lib/rpc/hub-api';
 
 export interface TransportPlanOptions {
-  /** WebSocket attempts in a row that never opened before the hub asks `/healthz` and steps down. Default 3. */
+  /** WebSocket attempts in a row that never opened before the hub asks `GET /rt/sessions` and steps down. Default 3. */
   readonly wsFailuresBeforeFallback: number;
   /** How long a stream may deliver nothing after its session opened before the hub steps down to long polling (ms). Default 5000. */
   readonly streamSilenceMs: number;
@@ -36,7 +36,7 @@ export interface ServerRecord {
   readonly wsFailures: number;
   /** When WebSocket was last tried while on HTTP (ms). */
   readonly probedAt: number;
-  /** `/healthz` answered after the last failed upgrade: one more failure while it does steps down. */
+  /** `GET /rt/sessions` answered after the last failed upgrade: one more failure while it does steps down. */
   readonly httpSeen?: boolean;
 }
 
@@ -47,7 +47,7 @@ export type Outcome =
   | { readonly k: 'ws opened' }
   /** A WebSocket closed before it opened: the upgrade failed (refused, blocked, unreachable). */
   | { readonly k: 'ws failed' }
-  /** `/healthz` answered: `ok` when plain HTTP to the server works. */
+  /** `GET /rt/sessions` answered: `ok` when plain HTTP to the server works. */
   | { readonly k: 'http checked'; readonly ok: boolean; readonly at: number }
   /** A stream ended (or was ended) with nothing delivered. */
   | { readonly k: 'stream silent' }
@@ -63,7 +63,7 @@ export function nextTransport(record: ServerRecord, now: number, options: Transp
   return { transport: record.mode, probe: false };
 }
 
-/** Whether the failures so far call for asking `/healthz` before stepping down. */
+/** Whether the failures so far call for asking `GET /rt/sessions` before stepping down. */
 export function shouldCheckHttp(record: ServerRecord, options: TransportPlanOptions): boolean {
   return !options.only && record.mode === 'websocket' && record.wsFailures >= options.wsFailuresBeforeFallback;
 }
