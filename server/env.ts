@@ -11,6 +11,7 @@ import { DAY_MS, positive, readBoundsEnv } from './env-bounds';
 import { DEFAULT_RETENTION } from './event-log/types';
 import { readLimitsEnv } from './limits/env';
 import { DEFAULTS, MAX_SIMULATOR_RATE, randomAdminToken, type ServerInput } from './options';
+import { readTransportEnv } from './transports/env';
 
 export interface EnvConfig {
   readonly options: ServerInput & { readonly adminToken: string; readonly dataDir: string };
@@ -69,6 +70,8 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
     .filter((origin) => origin.length > 0);
   const bounds = readBoundsEnv(env);
   if (!bounds.ok) return bounds;
+  const transports = readTransportEnv(env);
+  if (!transports.ok) return transports;
   const production = env.NODE_ENV === 'production';
   const dataDir = env.DATA_DIR?.trim() || DEFAULTS.dataDir;
   const dashboardDir = env.DASHBOARD_DIR?.trim();
@@ -101,6 +104,7 @@ export function readEnv(env: Readonly<Record<string, string | undefined>> = proc
       limits: limits.value,
       logLevel,
       ...bounds.value,
+      ...transports.value,
     },
     dataDir,
     generatedAdminToken: !givenAdmin,

@@ -59,7 +59,10 @@ export interface Metrics {
   /** Counted with `transport="websocket"`; see `forTransport`. */
   framesReceived(type: string): void;
   framesSent(type: string, count?: number): void;
-  /** These metrics, with the frame counters labelled `transport` (the rest are shared by every transport). */
+  /**
+   * These metrics, counting what a connection over `transport` does with that `transport` label:
+   * frames received, sent and rejected, refusals and client messages. The rest are the server's.
+   */
   forTransport(transport: Transport): Metrics;
   frameRejected(code: RejectionCode): void;
   connectionRefused(reason: RefusalReason): void;
@@ -153,6 +156,12 @@ export function createMetrics(deps: {
     for (const value of values) metric.labels(value).inc(0);
     return metric;
   }
+  /** `countedBy` with a `transport` label too, every pair made at zero. */
+  function countedByTransport(name: string, help: string, labels: readonly string[], values: readonly (readonly string[])[]): Counter {
+    const metric = counter(name, help, [...labels, 'transport']);
+    for (const transport of TRANSPORTS) for (const value of values) metric.labels(...value, transport).inc(0);
+    return metric;
+  }
   const gauge = (name: string, help: string, read: () => number) =>
     new Gauge({
       name,
@@ -172,12 +181,17 @@ export function createMetrics(deps: {
     framesReceived: (type) => received(transport, type),
     framesSent: (type, count = 1) => sent(transport, type, count),
   });
-  const rejected = countedBy('switchboard_frames_rejected_total', 'Incoming frames rejected, by error code', 'code', REJECTION_CODES);
-  const refused = countedBy(
+  const rejected = countedByTransport(
+    'switchboard_frames_rejected_total',
+    'Incoming frames rejected, by error code and transport',
+    ['code'],
+    REJECTION_CODES.map((code) => [code]),
+  );
+  const refused = countedByTransport(
     'switchboard_connections_refused_total',
-    'Connections refused or closed by the server for cause, by reason',
-    'reason',
-    REFUSAL_REASONS,
+    'Connections refused or closed by the server for cause, by reason and transport',
+    ['reason'],
+    REFUSAL_REASONS.map((reason) => [reason]),
   );
   const subscriptionsRefused = countedBy('switchboard_subscriptions_refused_total', 'Subscriptions refused, by reason', 'reason', SUBSCRIPTION_REFUSALS);
   const streamSubscriptions = countedBy(
@@ -217,15 +231,13 @@ export function createMetrics(deps: {
     registers: [registry],
   });
   const ticks = counter('switchboard_price_ticks_total', 'Price ticks published');
-  const clientMessages = counter(
-    'switchboard_client_messages_total',
-    'Client messages answered, by kind and outcome (applied, duplicate id answered from the record, refused as invalid, failed)',
-    ['kind', 'outcome'],
-  );
   // Kinds are counted by name only when known, so clients cannot grow the label set.
-  for (const kind of [...ALERT_MESSAGE_KINDS, 'other']) {
-    for (const outcome of CLIENT_MESSAGE_OUTCOMES) clientMessages.labels(kind, outcome).inc(0);
-  }
+  const clientMessages = countedByTransport(
+    'switchboard_client_messages_total',
+    'Client messages answered, by kind, outcome (applied, duplicate id answered from the record, refused as invalid, failed) and transport',
+    ['kind', 'outcome'],
+    [...ALERT_MESSAGE_KINDS, 'other'].flatMap((kind) => CLIENT_MESSAGE_OUTCOMES.map((outcome) => [kind, outcome])),
+  );
   const fired = counter('switchboard_alerts_fired_total', 'Price alerts fired');
   const expired = counter('switchboard_alerts_expired_total', 'Price alerts that expired');
   const evaluatedTicks = counter('switchboard_alert_ticks_evaluated_total', 'Price ticks evaluated by the alert engine');
@@ -240,12 +252,17 @@ export function createMetrics(deps: {
     'Unexpected errors in connection or request handlers (each closed its connection with 1011 or answered 500)',
   );
 
+  /** The counters a connection over `transport` counts on. */
+  const countedOn = (transport: Transport): Pick<Metrics, 'framesReceived' | 'framesSent' | 'frameRejected' | 'connectionRefused' | 'clientMessage'> => ({
+    ...framesOf(transport),
+    frameRejected: (code) => rejected.labels(code, transport).inc(),
+    connectionRefused: (reason) => refused.labels(reason, transport).inc(),
+    clientMessage: (kind, outcome) => clientMessages.labels(isAlertMessageKind(kind) ? kind : 'other', outcome, transport).inc(),
+  });
   const metrics: Metrics = {
     registry,
-    ...framesOf('websocket'),
-    forTransport: (transport) => ({ ...metrics, ...framesOf(transport) }),
-    frameRejected: (code) => rejected.labels(code).inc(),
-    connectionRefused: (reason) => refused.labels(reason).inc(),
+    ...countedOn('websocket'),
+    forTransport: (transport) => ({ ...metrics, ...countedOn(transport) }),
     subscriptionRefused: (reason) => subscriptionsRefused.labels(reason).inc(),
     streamSubscribed: (recovery) => streamSubscriptions.labels(recovery).inc(),
     eventAppended: (kind) => appended.labels(kind).inc(),
@@ -254,7 +271,6 @@ export function createMetrics(deps: {
     publishToWrite: (mode, seconds) => (mode === 'stream' ? streamWrites : stateWrites).observe(seconds),
     streamReplayed: (seconds) => replayTime.observe(seconds),
     priceTick: () => ticks.inc(),
-    clientMessage: (kind, outcome) => clientMessages.labels(isAlertMessageKind(kind) ? kind : 'other', outcome).inc(),
     alertsFired: (count) => fired.inc(count),
     alertsExpired: (count) => expired.inc(count),
     alertTickEvaluated: (examined) => {

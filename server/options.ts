@@ -124,7 +124,8 @@ export interface ServerOptions {
   readonly now: () => number;
 }
 
-const limits = {
+/** The integer options' allowed ranges, `[min, max]`, checked by `resolveOptions` (and by the environment readers, to name the variable). */
+export const OPTION_RANGES = {
   heartbeatMs: [50, 60_000],
   handshakeTimeoutMs: [10, 600_000],
   flushMs: [1, 10_000],
@@ -231,8 +232,8 @@ export function resolveOptions(input: ServerInput): ServerOptions {
     logger: input.logger ?? pino({ name: 'switchboard', level: input.logLevel ?? DEFAULTS.logLevel }),
     now: input.now ?? Date.now,
   };
-  for (const [key, [min, max]] of Object.entries(limits)) {
-    const value = resolved[key as keyof typeof limits];
+  for (const [key, [min, max]] of Object.entries(OPTION_RANGES)) {
+    const value = resolved[key as keyof typeof OPTION_RANGES];
     if (!Number.isInteger(value) || value < min || value > max) {
       throw new RangeError(`Option ${key} must be an integer from ${min} to ${max}, got ${value}`);
     }

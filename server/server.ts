@@ -323,9 +323,11 @@ function httpEndpointDeps(parts: {
   readonly unhealthy: () => string | null;
 }): HttpEndpointsDeps {
   const { options, clients, metrics } = parts;
-  const context: ClientContext = { ...parts.context, metrics: metrics.forTransport('http') };
+  const httpMetrics = metrics.forTransport('http');
+  const context: ClientContext = { ...parts.context, metrics: httpMetrics };
   return {
     ...parts,
+    metrics: httpMetrics,
     options: { maxPostBytes: options.maxPostBytes, maxFramesPerPost: MAX_FRAMES_PER_POST },
     openClient: (session, ticket) => {
       const client = createClient(session, context, ticket, clients);

@@ -16,13 +16,13 @@ import type { ClientMessageOutcome, Metrics } from '../metrics';
 type Ack = FrameOf<ServerFrame, 'ack'>;
 
 export interface ClientMessages {
-  /** The ack for one `send`; never rejects. */
-  handle(user: string, frame: FrameOf<ClientFrame, 'send'>): Promise<Ack>;
+  /** The ack for one `send`, counted on `metrics` (the connection's, labelled with its transport); never rejects. */
+  handle(user: string, frame: FrameOf<ClientFrame, 'send'>, metrics: Pick<Metrics, 'clientMessage'>): Promise<Ack>;
 }
 
 export interface ClientMessagesDeps {
   readonly alerts: Pick<AlertService, 'handle'>;
-  readonly metrics: Pick<Metrics, 'clientMessage' | 'handlerError'>;
+  readonly metrics: Pick<Metrics, 'handlerError'>;
   readonly logger: Logger;
 }
 
@@ -30,25 +30,25 @@ export interface ClientMessagesDeps {
 const MAX_MESSAGE_CHARS = 500;
 
 export function createClientMessages(deps: ClientMessagesDeps): ClientMessages {
-  function refused(id: string, kind: string, message: string): Ack {
-    deps.metrics.clientMessage(kind, 'refused');
+  function refused(metrics: Pick<Metrics, 'clientMessage'>, id: string, kind: string, message: string): Ack {
+    metrics.clientMessage(kind, 'refused');
     return { t: 'ack', id, ok: false, error: { code: 'invalid', message: clip(message, MAX_MESSAGE_CHARS) } };
   }
 
   return {
-    async handle(user, { id, kind, body }) {
+    async handle(user, { id, kind, body }, metrics) {
       if (!isAlertMessageKind(kind)) {
-        return refused(id, 'other', `Unknown message kind ${JSON.stringify(kind.slice(0, 64))}: use ${ALERT_MESSAGE_KINDS.join(', ')}`);
+        return refused(metrics, id, 'other', `Unknown message kind ${JSON.stringify(kind.slice(0, 64))}: use ${ALERT_MESSAGE_KINDS.join(', ')}`);
       }
       const messageId = parseMessageId(id);
-      if (messageId === null) return refused(id, kind, 'Message id must be a UUID: it is the idempotency id the server deduplicates on');
+      if (messageId === null) return refused(metrics, id, kind, 'Message id must be a UUID: it is the idempotency id the server deduplicates on');
       try {
         const { ack, outcome } = await deps.alerts.handle(user, messageId, kind, body);
-        deps.metrics.clientMessage(kind, outcome);
+        metrics.clientMessage(kind, outcome);
         if (ack.ok) return { t: 'ack', id, ...ack };
         return { t: 'ack', id, ok: false, error: { code: ack.error.code, message: clip(ack.error.message, MAX_MESSAGE_CHARS) } };
       } catch (error) {
-        deps.metrics.clientMessage(kind, 'failed');
+        metrics.clientMessage(kind, 'failed');
         deps.metrics.handlerError();
         deps.logger.error({ err: error, user, kind }, 'client message failed');
         return { t: 'ack', id, ok: false, error: { code: 'internal', message: 'The server could not apply this message: send it again later' } };

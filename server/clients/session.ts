@@ -157,7 +157,7 @@ class ClientSession implements Session, TokenExpiryDeps {
         return this.reject('protocol', 'invalid', 'Already greeted: hello is only valid as the first frame');
       case 'send':
         // Frames behind a message wait for its ack, so acks go out in the order messages came.
-        return ctx.clientMessages.handle(user, frame).then((ack) => out.send(ack));
+        return ctx.clientMessages.handle(user, frame, ctx.metrics).then((ack) => out.send(ack));
       case 'refresh':
         return this.refresh(frame.token);
       default:

@@ -153,6 +153,25 @@ describe('HTTP transports', () => {
     expect(await server.metric('switchboard_frames_sent_total', { type: 'welcome', transport: 'websocket' })).toBe(wsBefore);
   });
 
+  test('refusals, rejected frames and client messages carry the transport too', async () => {
+    const count = (name: string, labels: Record<string, string>) =>
+      Promise.all((['http', 'websocket'] as const).map((transport) => server.metric(name, { ...labels, transport })));
+    const refusedBefore = await count('switchboard_connections_refused_total', { reason: 'origin' });
+    const rejectedBefore = await count('switchboard_frames_rejected_total', { code: 'bad-frame' });
+    const messagesBefore = await count('switchboard_client_messages_total', { kind: 'other', outcome: 'refused' });
+
+    expect((await fetch(`${server.url}/rt/sessions`, { method: 'POST', headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    const client = await greet(server, 'stream', 'labelled');
+    await fetch(`${client.sessionUrl}/frames`, { method: 'POST', headers: { [SESSION_HEADER]: client.secret }, body: JSON.stringify([Buffer.from([0xc1]).toString('base64')]) });
+    expect(await client.nextOf('error')).toMatchObject({ code: 'bad-frame' });
+    expect(await client.message('no-such-kind', {})).toMatchObject({ ok: false, error: { code: 'invalid' } });
+
+    // One more on the http series each; none on the websocket ones.
+    expect(await count('switchboard_connections_refused_total', { reason: 'origin' })).toEqual([refusedBefore[0]! + 1, refusedBefore[1]]);
+    expect(await count('switchboard_frames_rejected_total', { code: 'bad-frame' })).toEqual([rejectedBefore[0]! + 1, rejectedBefore[1]]);
+    expect(await count('switchboard_client_messages_total', { kind: 'other', outcome: 'refused' })).toEqual([messagesBefore[0]! + 1, messagesBefore[1]]);
+  });
+
   test('a poll with nothing to send is answered with no frames once it times out', async () => {
     const { session, secret } = await createSession(server.url);
     const headers = { [SESSION_HEADER]: secret };
