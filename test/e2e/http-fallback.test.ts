@@ -6,8 +6,8 @@
  * exactly once, and an alert made meanwhile is synced once and fires once. When the proxy starts
  * allowing upgrades, the hub returns to WebSocket at its next probe (every 60 s). Then the proxy
  * also buffers whole responses, as a scanning antivirus does: the stream delivers nothing, and the
- * hub ends on long polling with the same results. Later tests stand on the steps of earlier ones
- * (`step`), so each also runs alone.
+ * hub ends on long polling with the same results, and returns to streaming once the proxy stops
+ * buffering. Later tests stand on the steps of earlier ones (`step`), so each also runs alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TransportName } from '../../lib/rpc/hub-api';
@@ -157,4 +157,13 @@ describe('the extension in Chromium behind a proxy that also buffers whole respo
     await onLongPolling();
     await alertThroughDrop('NVDA', 120, 130, 'long polling');
   });
+
+  test('when the proxy stops buffering (upgrades still refused), the hub returns to streaming', async () => {
+    await onLongPolling();
+    proxy.set({ buffering: false });
+    await waitForTransport([view(popup)], 'streaming', PROBE_WAIT_MS);
+    await expectOneConnection(server, 'streaming');
+    await publishNotifications(server, USER, published, 'Back on streaming');
+    await expectFeedOnce([view(popup)], published);
+  }, PROBE_WAIT_MS + 30_000);
 });

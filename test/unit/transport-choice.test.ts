@@ -28,6 +28,8 @@ describe('the plan', () => {
     ['silence means nothing on long polling', on('long polling'), { k: 'stream silent' }, on('long polling')],
     ['a probe that opens: back to WebSocket', on('long polling', 0, 7), { k: 'probe opened' }, FRESH_RECORD],
     ['a probe that fails: stay, probed now', on('streaming', 0, 7), { k: 'probe failed', at: 9 }, on('streaming', 0, 9)],
+    ['a stream heard while on long polling: streaming', on('long polling', 0, 9), { k: 'stream heard' }, on('streaming', 0, 9)],
+    ['a stream heard means nothing on streaming', on('streaming', 0, 9), { k: 'stream heard' }, on('streaming', 0, 9)],
   ])('%s', (_, before, outcome, after) => expect(afterOutcome(before, outcome)).toEqual(after));
 
   test('on HTTP, a probe is due at the interval, not before; `only` pins the transport', () => {
@@ -185,5 +187,43 @@ describe('the socket factory', () => {
     await waitUntil('the HTTP socket closed', () => closes[0]);
     expect(closes).toEqual([1012]);
     expect(env.open(URL).transport).toBe('websocket');
+  });
+
+  describe('on long polling, a WebSocket probe that fails is followed by a stream probe', () => {
+    /** On long polling (remembered), with its session open and the first probe's WebSocket refused. */
+    async function probingFromLongPolling() {
+      const env = setup(new Map([[URL, { mode: 'long polling', wsFailures: 0, probedAt: Date.now() }]]));
+      const polling = await openHttp(env.fake, env.open);
+      expect(polling.socket.transport).toBe('long polling');
+      await vi.advanceTimersByTimeAsync(60_000);
+      env.sockets.last().serverClose(1006);
+      (await env.fake.next('POST', '/rt/sessions')).respond(json(201, { session: 'probe', secret: 'y' }));
+      const stream = await env.fake.next('GET', '/probe/stream');
+      return { ...env, polling, stream };
+    }
+
+    test('heard: the probe session is deleted, the long-polling socket closes with 1012, and streaming is next', async () => {
+      const env = await probingFromLongPolling();
+      const sse = sseResponse();
+      env.stream.respond(sse.response);
+      sse.write(': heartbeat\n\n');
+      await env.fake.next('DELETE', '/probe');
+      await waitUntil('the long-polling socket closed', () => env.polling.closes[0]);
+      expect(env.polling.closes).toEqual([1012]);
+      expect(env.open(URL).transport).toBe('streaming');
+      expect(env.remembered.at(-1)).toEqual([URL, expect.objectContaining({ mode: 'streaming' })]);
+    });
+
+    test('silent for streamSilenceMs (a buffering proxy): the probe is dropped, long polling stays, and the next round comes an interval later', async () => {
+      const env = await probingFromLongPolling();
+      env.stream.respond(sseResponse().response);
+      await vi.advanceTimersByTimeAsync(5000);
+      await env.fake.next('DELETE', '/probe');
+      expect(env.polling.closes).toEqual([]);
+      expect(env.open(URL).transport).toBe('long polling');
+      const before = env.sockets.all.length;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(env.sockets.all.length).toBe(before + 1);
+    });
   });
 });

@@ -7,7 +7,9 @@
  * just back answers it and would take the next upgrade too; a stream that delivered nothing at all
  * (not even a heartbeat comment, the sign of a proxy that buffers whole responses) steps down to
  * long polling; and while on HTTP, WebSocket is tried again every `probeIntervalMs`, returning to
- * it when it opens. The sockets that act on these rules are `./transport-choice.ts`.
+ * it when it opens. On long polling, a probe whose WebSocket fails tries a stream too, and returns
+ * to streaming when that one is heard (the buffering proxy is gone, the block on upgrades is not).
+ * The sockets that act on these rules are `./transport-choice.ts`.
  */
 import type { TransportName } from '../../../lib/rpc/hub-api';
 
@@ -53,6 +55,8 @@ export type Outcome =
   | { readonly k: 'stream silent' }
   /** A WebSocket tried while on HTTP opened. */
   | { readonly k: 'probe opened' }
+  /** A stream tried while on long polling delivered something. */
+  | { readonly k: 'stream heard' }
   | { readonly k: 'probe failed'; readonly at: number };
 
 /** The transport the next attempt uses, and whether it is a WebSocket probe made while on HTTP. */
@@ -83,6 +87,8 @@ export function afterOutcome(record: ServerRecord, outcome: Outcome): ServerReco
       return record.httpSeen ? { mode: 'streaming', wsFailures: 0, probedAt: outcome.at } : { ...record, httpSeen: true };
     case 'stream silent':
       return record.mode === 'streaming' ? { ...record, mode: 'long polling' } : record;
+    case 'stream heard':
+      return record.mode === 'long polling' ? { ...record, mode: 'streaming' } : record;
     case 'probe failed':
       return { ...record, probedAt: outcome.at };
   }
