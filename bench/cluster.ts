@@ -22,7 +22,7 @@ import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { Chart } from './report';
 import { measureCatchUp, MISSED, type CatchUpOutcome } from './cluster/catch-up';
-import { CLIENTS, EVENTS, measureFanout, RATE, type FanoutOutcome } from './cluster/fanout';
+import { CLIENTS, EVENTS, measureNodesFanout, RATE, type FanoutOutcome } from './cluster/fanout';
 import { PERSISTENCE_NOTE, startBenchRedis, type BenchRedis, type RedisPersistence } from './cluster/redis-server';
 import { signBenchToken, SYSTEMS, type BenchServer } from './peers/systems';
 import { median, ratio } from './stats';
@@ -88,7 +88,7 @@ interface Outcome {
 async function run(configuration: Configuration, readers: readonly string[], catcher: string): Promise<Outcome> {
   const deployment = await deploy(configuration);
   try {
-    const fanout = await measureFanout(configuration.label, deployment.nodes, deployment.pids, readers);
+    const fanout = await measureNodesFanout(configuration.label, deployment.nodes, deployment.pids, readers);
     const catchUp = await measureCatchUp(configuration.label, deployment.nodes, catcher);
     return { fanout, catchUp };
   } finally {

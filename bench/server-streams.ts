@@ -3,11 +3,10 @@
  * EVENTS events are published at RATE a second over HTTP, Switchboard beside Socket.IO 4 and a raw
  * `ws` broadcast (`./peers/systems.ts`), each a fresh server process per run, rounds interleaved.
  *
- * Measured per run, after WARMUP events every client got: the server process's CPU time (user +
- * system, `/proc/<pid>/stat`) from the first publish until every client has every event, per event
- * delivered; publish → receive latency (the publisher's clock when it sends the request to the
- * client's when the event arrives: one process, one clock); events lost; events out of order or
- * twice (by the server's `seq` and the publisher's numbering). Switchboard appends each event to
+ * Measured per run by `./peers/fanout-measure.ts`, after WARMUP events every client got: the server
+ * process's CPU time (user + system, `/proc/<pid>/stat`) from the first publish until every client
+ * has every event, per event delivered; publish → receive latency; events lost; events out of
+ * order or twice. Switchboard appends each event to
  * its log before fanning it out: its durable SQLite log (`npm start`'s default; one fsync per
  * append, which stalls the server while it syncs) and, to show the fan-out alone, the memory log;
  * the peers keep nothing and number the events themselves. Run alone:
@@ -15,10 +14,10 @@
  * `SERVER_BENCH_ROUNDS` the rounds).
  */
 import { signTestToken } from '../test/support/server';
+import { measureFanout, type FanoutOutcome } from './peers/fanout-measure';
 import { cpuMs } from './peers/proc';
-import { paced, settle } from './pacing';
-import { median, percentile, ratio } from './stats';
-import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers/systems';
+import { median, ratio } from './stats';
+import { SYSTEMS, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
 
 const CLIENTS = Number(process.env.STREAM_BENCH_CLIENTS ?? 1000);
@@ -45,76 +44,27 @@ const CONTENDERS: readonly Contender[] = [
 const CHOSEN = process.env.SERVER_BENCH_SYSTEMS?.split(',');
 const ORDER = CONTENDERS.filter((c) => !CHOSEN || CHOSEN.includes(c.label));
 
-interface Outcome {
-  readonly cpuMs: number;
-  readonly delivered: number;
-  /** Events of accepted publishes that some client never got. */
-  readonly lost: number;
-  /** Publishes the server answered with an error (their events were never accepted). */
-  readonly failed: number;
-  readonly disorder: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-async function run({ label: name, system, store }: Contender, tokens: readonly string[]): Promise<Outcome> {
+async function run({ label, system, store }: Contender, tokens: readonly string[]): Promise<FanoutOutcome> {
   const server = await SYSTEMS[system](store ? { store } : {});
-  const clients: BenchClient[] = [];
   try {
-    const lastSeq = new Int32Array(CLIENTS);
-    const warm = new Int32Array(CLIENTS);
-    const latency = new Float64Array(CLIENTS * EVENTS).fill(Number.NaN);
-    const sentAt = new Float64Array(EVENTS).fill(Number.NaN);
-    let delivered = 0;
-    let disorder = 0;
-    let dropped = 0;
-    let failed = 0;
-    let firstFailure = '';
-    const publishFailed = (error: unknown): void => {
-      failed++;
-      firstFailure ||= error instanceof Error ? error.message : String(error);
-    };
-    clients.push(
-      ...(await openClients(CLIENTS, (i) =>
-        server.client(tokens[i]!, ['news'], {
-          event(seq, title) {
-            const now = performance.now();
-            if (lastSeq[i] !== 0 && seq !== lastSeq[i]! + 1) disorder++;
-            lastSeq[i] = seq;
-            if (title[0] === 'w') return void warm[i]!++;
-            const slot = i * EVENTS + Number(title.slice(1));
-            if (!Number.isNaN(latency[slot]!)) return void disorder++;
-            latency[slot] = now - sentAt[slot % EVENTS]!;
-            delivered++;
-          },
-          state() {},
-          lost: () => void dropped++,
-        }),
-      )),
-    );
-    await paced(WARMUP, RATE, (k) => void server.publishNews(`w${k}`, BODY).catch(publishFailed));
-    const warmed = await settle(() => warm.every((n) => n === WARMUP), () => warm.reduce((a, b) => a + b, 0), 5_000, 30_000);
-    if (!warmed) throw new Error(`${name}: not every client got the warm-up events`);
-
-    const cpuBefore = cpuMs(server.pid);
-    const started = performance.now();
-    await paced(EVENTS, RATE, (k) => {
-      sentAt[k] = performance.now();
-      void server.publishNews(`m${k}`, BODY).catch(publishFailed);
+    return await measureFanout({
+      label: `streams ${label}`,
+      clients: CLIENTS,
+      events: EVENTS,
+      rate: RATE,
+      warmup: WARMUP,
+      connect: (i, on) => server.client(tokens[i]!, ['news'], on),
+      publish: (_k, title) => server.publishNews(title, BODY),
+      cpuMs: () => cpuMs(server.pid),
     });
-    await settle(() => delivered === CLIENTS * EVENTS, () => delivered, 3_000, 30_000);
-    const cpu = cpuMs(server.pid) - cpuBefore;
-    process.stderr.write(`  streams ${name}: ${delivered} delivered in ${Math.round(performance.now() - started)} ms, ${cpu} ms CPU, ${dropped} connections lost, ${failed} publishes failed${firstFailure ? ` (first: ${firstFailure})` : ''}\n`);
-    return { cpuMs: cpu, delivered, lost: (EVENTS - failed) * CLIENTS - delivered, failed, disorder, p50: percentile(latency, 50), p99: percentile(latency, 99) };
   } finally {
-    for (const client of clients) client.close();
     await server.close();
   }
 }
 
 export async function streamFanoutRows(): Promise<Row[]> {
   const tokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => signTestToken({ sub: `reader${i}` })));
-  const outcomes = new Map<string, Outcome[]>(ORDER.map((c) => [c.label, []]));
+  const outcomes = new Map<string, FanoutOutcome[]>(ORDER.map((c) => [c.label, []]));
   for (let round = 0; round < ROUNDS; round++) {
     // Each round starts with another server, so none always runs first (or last) on a busy machine.
     for (let j = 0; j < ORDER.length; j++) {

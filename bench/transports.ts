@@ -11,8 +11,8 @@
  *
  * Switchboard runs with the memory log (no fsync stalls), so the rows differ by transport alone.
  * Every client connects through a counting TCP proxy in the bench process (`test/support/tcp-proxy.ts`);
- * the publisher does not. Measured per run, after WARMUP events every client got, from the first
- * publish until every client has every event: bytes the server sent to clients on the wire (the
+ * the publisher does not. Measured per run by `./peers/fanout-measure.ts`, after WARMUP events every
+ * client got, from the first publish until every client has every event: bytes the server sent to clients on the wire (the
  * proxy's count: HTTP headers, SSE/JSON/Engine.IO framing, WebSocket frames, heartbeats and pings
  * in the window; not the requests clients send) per event delivered; the server process's CPU time
  * (`/proc/<pid>/stat`) per event delivered; publish → receive latency (one process, one clock);
@@ -21,11 +21,11 @@
  */
 import { signTestToken } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
-import { paced, settle } from './pacing';
+import { measureFanout, type FanoutOutcome } from './peers/fanout-measure';
 import { cpuMs } from './peers/proc';
-import { openClients, SYSTEMS, type BenchClient, type BenchServer, type ClientHandlers } from './peers/systems';
+import { SYSTEMS, type BenchClient, type BenchServer, type ClientHandlers } from './peers/systems';
 import { socketIoPollingClient, switchboardHttpClient } from './peers/transport-clients';
-import { median, percentile, ratio } from './stats';
+import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
 
 const CLIENTS = Number(process.env.TRANSPORT_BENCH_CLIENTS ?? 50);
@@ -60,65 +60,25 @@ const CONTENDERS: readonly Contender[] = [
   { label: 'Socket.IO 4 WebSocket', start: socketIo, client: (s, p, token, on) => s.client(token, ['news'], on, viaProxy(s, p)) },
 ];
 
-interface Outcome {
-  readonly cpuMs: number;
-  readonly bytes: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly disorder: number;
-  readonly p50: number;
-  readonly p99: number;
-}
+type Outcome = FanoutOutcome & { readonly bytes: number };
 
 async function run(contender: Contender, tokens: readonly string[]): Promise<Outcome> {
   const server = await contender.start();
   const proxy = await startTcpProxy({ port: Number(new URL(server.wsUrl).port) });
-  const clients: BenchClient[] = [];
   try {
-    const lastSeq = new Int32Array(CLIENTS);
-    const warm = new Int32Array(CLIENTS);
-    const latency = new Float64Array(CLIENTS * EVENTS).fill(Number.NaN);
-    const sentAt = new Float64Array(EVENTS).fill(Number.NaN);
-    let delivered = 0;
-    let disorder = 0;
-    let dropped = 0;
-    let failed = 0;
-    const publishFailed = (): void => void failed++;
-    clients.push(
-      ...(await openClients(CLIENTS, (i) =>
-        contender.client(server, proxy.url, tokens[i]!, {
-          event(seq, title) {
-            const now = performance.now();
-            if (lastSeq[i] !== 0 && seq !== lastSeq[i]! + 1) disorder++;
-            lastSeq[i] = seq;
-            if (title[0] === 'w') return void warm[i]!++;
-            const slot = i * EVENTS + Number(title.slice(1));
-            if (!Number.isNaN(latency[slot]!)) return void disorder++;
-            latency[slot] = now - sentAt[slot % EVENTS]!;
-            delivered++;
-          },
-          state() {},
-          lost: () => void dropped++,
-        }),
-      )),
-    );
-    await paced(WARMUP, RATE, (k) => void server.publishNews(`w${k}`, BODY).catch(publishFailed));
-    const warmed = await settle(() => warm.every((n) => n === WARMUP), () => warm.reduce((a, b) => a + b, 0), 5_000, 30_000);
-    if (!warmed) throw new Error(`${contender.label}: not every client got the warm-up events`);
-
-    const cpuBefore = cpuMs(server.pid);
-    const bytesBefore = proxy.bytesToClients();
-    await paced(EVENTS, RATE, (k) => {
-      sentAt[k] = performance.now();
-      void server.publishNews(`m${k}`, BODY).catch(publishFailed);
+    const outcome = await measureFanout({
+      label: `transports ${contender.label}`,
+      clients: CLIENTS,
+      events: EVENTS,
+      rate: RATE,
+      warmup: WARMUP,
+      connect: (i, on) => contender.client(server, proxy.url, tokens[i]!, on),
+      publish: (_k, title) => server.publishNews(title, BODY),
+      cpuMs: () => cpuMs(server.pid),
+      counters: { 'B to clients': () => proxy.bytesToClients() },
     });
-    await settle(() => delivered === CLIENTS * EVENTS, () => delivered, 3_000, 30_000);
-    const cpu = cpuMs(server.pid) - cpuBefore;
-    const bytes = proxy.bytesToClients() - bytesBefore;
-    process.stderr.write(`  transports ${contender.label}: ${delivered} delivered, ${cpu} ms CPU, ${bytes} B to clients, ${dropped} connections lost, ${failed} publishes failed\n`);
-    return { cpuMs: cpu, bytes, delivered, lost: EVENTS * CLIENTS - delivered, disorder, p50: percentile(latency, 50), p99: percentile(latency, 99) };
+    return { ...outcome, bytes: outcome.counted['B to clients']! };
   } finally {
-    for (const client of clients) client.close();
     await proxy.close();
     await server.close();
   }
