@@ -9,55 +9,46 @@
  * hub ends on long polling with the same results, and returns to streaming once the proxy stops
  * buffering. Later tests stand on the steps of earlier ones (`step`), so each also runs alone.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { TransportName } from '../../lib/rpc/hub-api';
 import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
-import { expectFeedOnce, expectOneConnection, publishWhileDropped, waitForTransport, type FallbackView } from '../support/fallback-journey';
-import { startHttpProxy, type HttpProxy } from '../support/http-proxy';
+import {
+  expectFeedOnce,
+  expectSteppedDown,
+  fallbackTests,
+  popupView,
+  useJourney,
+  waitForTransport,
+  type FallbackView,
+} from '../support/fallback-journey';
+import type { HttpProxyMode } from '../support/http-proxy';
 import { OptionsPage } from '../support/pages/options';
 import { PopupPage } from '../support/pages/popup';
-import { publishNotifications, publishPriceAndSee } from '../support/publish';
-import { spawnServerProcess, type ServerProcess } from '../support/server';
+import { publishPriceAndSee } from '../support/publish';
 import { step } from '../support/steps';
 
-const USER = 'ann';
-/** The hub probes WebSocket every 60 s while on HTTP; this is that and some slack. */
-const PROBE_WAIT_MS = 90_000;
-
-let server: ServerProcess;
-let proxy: HttpProxy;
+const journey = useJourney({ upgrades: 'refuse' });
 let browser: ExtensionBrowser;
 let popup: PopupPage;
-/** Notification titles in the order they were published (fired alerts included). */
-const published: string[] = [];
+let views: FallbackView[];
 /** The rows the popup's `Alerts` list should show. */
 const alertRows: { rule: string; state: string }[] = [];
 
-/** The popup as `fallback-journey` reads it. */
-const view = (page: PopupPage): FallbackView => ({
-  status: () => page.status(),
-  waitForPrice: (symbol, price) => page.waitForPrice(symbol, price),
-  titles: () => page.titles(),
-  gaps: async () => (await page.feed()).filter((row) => row.kind === 'gap').map((row) => row.text),
-});
-
 beforeAll(async () => {
-  server = await spawnServerProcess();
-  proxy = await startHttpProxy({ port: server.port }, { upgrades: 'refuse' });
   browser = await launchChromiumWithExtension();
-  await server.publishPrice('AAPL', 200);
+  await journey().server.publishPrice('AAPL', 200);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await proxy?.close();
-  await server?.dispose();
 });
 
 const configured = step(async () => {
   const options = await OptionsPage.open(browser);
-  await options.save({ serverUrl: proxy.url, token: await server.mintToken(USER) });
+  const { server, proxy, user } = journey();
+  await options.save({ serverUrl: proxy.url, token: await server.mintToken(user) });
   popup = await PopupPage.open(browser);
+  views = [popupView(popup)];
   await options.page.close();
 });
 
@@ -66,8 +57,9 @@ const configured = step(async () => {
  * through again, and fires once on a price that crosses it; its notification shows once.
  */
 async function alertThroughDrop(symbol: string, from: number, threshold: number, transport: TransportName): Promise<void> {
+  const { server, proxy, user, published } = journey();
   const words = `${symbol} above ${threshold}`;
-  await publishPriceAndSee(server, [popup], symbol, from);
+  await publishPriceAndSee(server, views, symbol, from);
   proxy.unplug();
   await popup.waitForStatusNot('Connected');
   await popup.createAlert({ symbol, condition: 'above', price: String(threshold) });
@@ -75,95 +67,64 @@ async function alertThroughDrop(symbol: string, from: number, threshold: number,
   alertRows.push(row);
   await popup.waitForAlerts(alertRows);
   proxy.plug();
-  await waitForTransport([view(popup)], transport);
+  await waitForTransport(views, transport);
   row.state = 'Active';
   await popup.waitForAlerts(alertRows);
-  const held = (await server.alerts(USER)).filter((alert) => alert.rule.symbol === symbol);
+  const held = (await server.alerts(user)).filter((alert) => alert.rule.symbol === symbol);
   expect(held).toHaveLength(1);
 
-  await publishPriceAndSee(server, [popup], symbol, threshold + 1.5);
+  await publishPriceAndSee(server, views, symbol, threshold + 1.5);
   row.state = 'Fired';
   await popup.waitForAlerts(alertRows);
   published.push(words);
-  await expectFeedOnce([view(popup)], published);
+  await expectFeedOnce(views, published);
 }
 
-describe('the extension in Chromium behind a proxy that refuses WebSocket upgrades', () => {
-  const onStreaming = step(async () => {
+interface Behind {
+  readonly proxy: string;
+  /** What the proxy does. */
+  readonly mode: HttpProxyMode;
+  /** Where the hub ends behind it. */
+  readonly transport: Exclude<TransportName, 'websocket'>;
+  readonly alert: readonly [symbol: string, from: number, threshold: number];
+  /** The proxy's change that lets the hub step up, and to what. */
+  readonly relief: { readonly change: Partial<HttpProxyMode>; readonly to: TransportName; readonly words: string };
+}
+
+describe.each<Behind>([
+  {
+    proxy: 'refuses WebSocket upgrades',
+    mode: { upgrades: 'refuse', buffering: false },
+    transport: 'streaming',
+    alert: ['MSFT', 400, 410],
+    relief: { change: { upgrades: 'allow' }, to: 'websocket', words: 'allows upgrades again' },
+  },
+  {
+    proxy: 'also buffers whole responses',
+    mode: { upgrades: 'refuse', buffering: true },
+    transport: 'long polling',
+    alert: ['NVDA', 120, 130],
+    relief: { change: { buffering: false }, to: 'streaming', words: 'stops buffering (upgrades still refused)' },
+  },
+])('the extension in Chromium behind a proxy that $proxy', ({ mode, transport, alert, relief }) => {
+  const onFallback = step(async () => {
     await configured();
-    await waitForTransport([view(popup)], 'streaming');
-    expect(await popup.status()).toBe('Connected (streaming)');
-    await expectOneConnection(server, 'streaming');
-    // The hub tried WebSocket first, and stepped down only after upgrades kept failing.
-    expect(proxy.counts().refused).toBeGreaterThanOrEqual(3);
-  });
-
-  test('the hub steps down to streaming; the popup says `Connected (streaming)`, prices and notifications flow', async () => {
-    await onStreaming();
-    await publishPriceAndSee(server, [view(popup)], 'AAPL', 201.25);
-    await publishNotifications(server, USER, published, 'Streamed 1', 'Streamed 2');
-    await expectFeedOnce([view(popup)], published);
-  });
-
-  test('notifications published while the proxy drops everything appear exactly once', async () => {
-    await onStreaming();
-    await publishWhileDropped({ server, proxy, user: USER, published }, [view(popup)], 'streaming', 'While dropped (streaming)');
-    await expectOneConnection(server, 'streaming');
-  });
-
-  test('an alert made while the proxy drops everything is synced once and fires once', async () => {
-    await onStreaming();
-    await alertThroughDrop('MSFT', 400, 410, 'streaming');
-  });
-
-  test('when the proxy allows upgrades again, the hub returns to WebSocket', async () => {
-    await onStreaming();
-    proxy.set({ upgrades: 'allow' });
-    await waitForTransport([view(popup)], 'websocket', PROBE_WAIT_MS);
-    expect(await popup.status()).toBe('Connected');
-    await expectOneConnection(server, 'websocket');
-    await publishNotifications(server, USER, published, 'Back on WebSocket');
-    await expectFeedOnce([view(popup)], published);
-  }, PROBE_WAIT_MS + 30_000);
-});
-
-describe('the extension in Chromium behind a proxy that also buffers whole responses', () => {
-  const onLongPolling = step(async () => {
-    await configured();
-    proxy.set({ upgrades: 'refuse', buffering: true });
-    // Whatever the hub was on, its connection is cut and it starts over behind the new proxy.
+    // Whatever the hub was on, its connection is cut and it starts over behind this proxy.
+    const { proxy } = journey();
+    proxy.set(mode);
     proxy.unplug();
     proxy.plug();
-    await waitForTransport([view(popup)], 'long polling', 60_000);
-    expect(await popup.status()).toBe('Connected (long polling)');
-    await expectOneConnection(server, 'long polling');
-    expect(proxy.counts().buffered).toBeGreaterThan(0);
+    await expectSteppedDown(journey(), views, transport, 60_000);
+    if (mode.buffering) expect(proxy.counts().buffered).toBeGreaterThan(0);
   });
 
-  test('the hub ends on long polling; prices and notifications flow', async () => {
-    await onLongPolling();
-    await publishPriceAndSee(server, [view(popup)], 'AAPL', 202.5);
-    await publishNotifications(server, USER, published, 'Polled 1', 'Polled 2');
-    await expectFeedOnce([view(popup)], published);
+  fallbackTests({
+    journey,
+    views: () => views,
+    ready: onFallback,
+    transport,
+    price: alert[1] + 0.25,
+    relief,
+    more: [{ name: 'an alert made while the proxy drops everything is synced once and fires once', run: () => alertThroughDrop(...alert, transport) }],
   });
-
-  test('notifications published while the proxy drops everything appear exactly once', async () => {
-    await onLongPolling();
-    await publishWhileDropped({ server, proxy, user: USER, published }, [view(popup)], 'long polling', 'While dropped (long polling)');
-    await expectOneConnection(server, 'long polling');
-  });
-
-  test('an alert made while the proxy drops everything is synced once and fires once', async () => {
-    await onLongPolling();
-    await alertThroughDrop('NVDA', 120, 130, 'long polling');
-  });
-
-  test('when the proxy stops buffering (upgrades still refused), the hub returns to streaming', async () => {
-    await onLongPolling();
-    proxy.set({ buffering: false });
-    await waitForTransport([view(popup)], 'streaming', PROBE_WAIT_MS);
-    await expectOneConnection(server, 'streaming');
-    await publishNotifications(server, USER, published, 'Back on streaming');
-    await expectFeedOnce([view(popup)], published);
-  }, PROBE_WAIT_MS + 30_000);
 });
