@@ -24,9 +24,9 @@ export type { SessionClose } from './sse';
 
 /**
  * What a long poll answers: the queued frames (msgpack in base64), `from` the number of the first
- * of them among all the frames the session handed out (1 for the very first; for an answer with
- * none, the number the next one will get), and the close once the session has closed. A client
- * that counts the frames it read sees from `from` whether an answer went missing on the way.
+ * of them among all the frames the session's polls handed out (1 for the very first; for an answer
+ * with none, the number the next one will get), and the close once the session has closed. A
+ * client that counts the frames it read sees from `from` whether an answer went missing on the way.
  */
 export interface PollBody {
   readonly from: number;
