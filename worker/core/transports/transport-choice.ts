@@ -4,18 +4,14 @@
  * WebSocket or an HTTP session behind the same `SocketLike`, named by its `transport`. What worked
  * is remembered per server URL, and kept across restarts through `remember` (`./transport-memory.ts`).
  *
- * Stepping up while connected over HTTP: a WebSocket is opened on the side every
- * `probeIntervalMs`; when it opens it is closed at once (it never says `hello`), and the HTTP
- * socket is closed with 1012 so the connection reconnects, now over WebSocket. On long polling, a
- * WebSocket probe that fails is followed by a stream probe: a session read as a stream, closed as
- * soon as anything arrives on it (the server writes a comment at once) or after `streamSilenceMs`;
- * one that was heard steps up to streaming the same way.
+ * While connected over HTTP, `./step-up-probe.ts` tries the better transports on the side.
  */
 import type { TransportName } from '../../../lib/rpc/hub-api';
 import { CloseCode } from '../../../lib/wire/close-codes';
 import type { Clock, Logger, SocketFactory, SocketLike } from '../platform';
 import { openHttpSocket } from './http-socket';
 import { httpBaseUrl, type FetchLike } from './http-wire';
+import { probeBeside } from './step-up-probe';
 import { afterOutcome, FRESH_RECORD, nextTransport, shouldCheckHttp, type Outcome, type ServerRecord, type TransportPlanOptions } from './transport-plan';
 
 export interface TransportChoiceDeps {
@@ -122,78 +118,6 @@ export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory 
     });
   }
 
-  /**
-   * Tries a WebSocket beside the open HTTP `socket` every probe interval, and on long polling a
-   * stream after a WebSocket that failed; steps up when one works.
-   */
-  function probeBeside(url: string, socket: SocketLike, transport: 'streaming' | 'long polling'): () => void {
-    let timer: unknown = null;
-    let side: SocketLike | null = null;
-    /** The stream probe's wait for its first bytes. */
-    let silence: unknown = null;
-    const schedule = (): void => {
-      timer = clock.setTimeout(tryOnce, options.probeIntervalMs);
-    };
-    const stepUp = (to: string): void => socket.close(CloseCode.serviceRestart, `stepping up to ${to}`);
-    /** A session read as a stream: heard → streaming; silent or failed → try again later. */
-    const tryStream = (): void => {
-      let heard = false;
-      const probe = openHttpSocket(url, {
-        fetch: deps.fetch,
-        transport: 'streaming',
-        deliveryHook: () => {
-          if (heard) return;
-          heard = true;
-          probe.close(CloseCode.normal, 'probe');
-        },
-      });
-      side = probe;
-      probe.onopen = () => {
-        silence = clock.setTimeout(() => probe.close(CloseCode.normal, 'probe'), options.streamSilenceMs);
-      };
-      probe.onclose = () => {
-        clock.clearTimeout(silence);
-        side = null;
-        if (!heard) return schedule();
-        note(url, { k: 'stream heard' });
-        stepUp('streaming');
-      };
-    };
-    const tryOnce = (): void => {
-      let probe: SocketLike;
-      try {
-        probe = deps.openWebSocket(url);
-      } catch {
-        return schedule();
-      }
-      side = probe;
-      let opened = false;
-      probe.onopen = () => {
-        opened = true;
-        probe.close(CloseCode.normal, 'probe');
-        note(url, { k: 'probe opened' });
-        stepUp('WebSocket');
-      };
-      probe.onerror = () => {};
-      probe.onclose = () => {
-        side = null;
-        if (opened) return;
-        note(url, { k: 'probe failed', at: clock.now() });
-        if (transport === 'long polling') tryStream();
-        else schedule();
-      };
-    };
-    schedule();
-    return () => {
-      clock.clearTimeout(timer);
-      clock.clearTimeout(silence);
-      if (side) {
-        side.onclose = null;
-        side.close(CloseCode.normal, 'probe');
-      }
-    };
-  }
-
   function openHttp(url: string, transport: 'streaming' | 'long polling'): SocketLike {
     let delivered = false;
     let opened = false;
@@ -210,7 +134,7 @@ export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory 
     const outer = watched(inner, transport, {
       open() {
         opened = true;
-        if (!options.only) stopProbing = probeBeside(url, outer, transport);
+        if (!options.only) stopProbing = probeBeside(url, outer, transport, { ...deps, note: (outcome) => note(url, outcome) });
         // A buffering proxy holds the stream's first bytes (even `welcome`) until the response ends.
         if (transport === 'streaming') {
           silence = clock.setTimeout(() => {
