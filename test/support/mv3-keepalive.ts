@@ -243,9 +243,11 @@ export async function startKeepaliveLab(options: { readonly verbose?: boolean } 
       const browser: { proc: ChildProcess; cdp?: WebSocket } = { proc };
       browsers.push(browser);
       const portFile = join(profile, 'DevToolsActivePort');
-      const [port, wsPath] = await poll(`${scenario.name}: DevToolsActivePort`, () =>
-        existsSync(portFile) ? readFileSync(portFile, 'utf8').split('\n') : undefined,
-      );
+      // Chromium may be caught between creating the file and writing both lines: wait for both.
+      const [port, wsPath] = await poll(`${scenario.name}: DevToolsActivePort`, () => {
+        const [written, path] = existsSync(portFile) ? readFileSync(portFile, 'utf8').split('\n') : [];
+        return written && path ? ([written, path] as const) : undefined;
+      });
       const cdp = new WebSocket(`ws://127.0.0.1:${port}${wsPath}`);
       browser.cdp = cdp;
       const workers = new Set<string>();
@@ -307,7 +309,8 @@ export async function startKeepaliveLab(options: { readonly verbose?: boolean } 
       for (const timer of timers) clearTimeout(timer);
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(root, { recursive: true, force: true });
+      // Chromium's helper processes may still be writing to a profile just after the browser exits.
+      rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
