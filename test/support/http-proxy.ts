@@ -14,6 +14,7 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { listenOnLoopback } from './listen';
 
 export interface HttpProxyMode {
   /** What a WebSocket upgrade gets: `403 Forbidden`, or through to the server. */
@@ -143,12 +144,7 @@ export async function startHttpProxy(target: { readonly port: number }, initial:
     client.on('error', end).on('close', end);
   });
 
-  await new Promise<void>((listening, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => listening());
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || !address) throw new Error('the proxy has no address');
+  const port = await listenOnLoopback(server);
 
   const cutAll = (): void => {
     for (const socket of [...sockets]) socket.destroy();
@@ -156,7 +152,7 @@ export async function startHttpProxy(target: { readonly port: number }, initial:
   };
 
   return {
-    url: `http://127.0.0.1:${address.port}`,
+    url: `http://127.0.0.1:${port}`,
     set(change) {
       mode = { ...mode, ...change };
     },

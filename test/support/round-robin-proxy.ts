@@ -6,6 +6,7 @@
  * another node, carrying its cursors.
  */
 import { connect, createServer, type Socket } from 'node:net';
+import { listenOnLoopback } from './listen';
 
 export interface RoundRobinProxy {
   /** `http://127.0.0.1:<port>`: use it where a server's URL would go. */
@@ -55,8 +56,7 @@ export async function startRoundRobinProxy(ports: readonly number[]): Promise<Ro
     next = (next + 1) % ports.length;
     pipeFrom(client, start, 0);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -7,6 +7,7 @@
  * while a message is applied on the server but its answer is still on the way.
  */
 import { createServer, connect, type Socket } from 'node:net';
+import { listenOnLoopback } from './listen';
 
 export interface TcpProxy {
   /** `http://127.0.0.1:<port>`: use it where the server's URL would go. */
@@ -64,12 +65,7 @@ export async function startTcpProxy(target: { readonly host?: string; readonly p
       if (timer === null) pump();
     });
   });
-  await new Promise<void>((listening, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => listening());
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || !address) throw new Error('the proxy has no address');
+  const port = await listenOnLoopback(server);
 
   const cutAll = (): void => {
     for (const [client, upstream] of [...pairs]) {
@@ -80,8 +76,8 @@ export async function startTcpProxy(target: { readonly host?: string; readonly p
   };
 
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    url: `http://127.0.0.1:${port}`,
+    port,
     connections: () => pairs.size,
     bytesToClients: () => toClients,
     unplug() {
