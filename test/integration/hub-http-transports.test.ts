@@ -15,7 +15,7 @@ import type { HubStatus, TransportName } from '../../lib/rpc/hub-api';
 import type { PriceTick } from '../../lib/wire/prices';
 import { describeStatus } from '../../components/status-text';
 import { openHub, type Hub, type HubOptions } from '../../worker/core/hub';
-import { systemClock, type SocketLike } from '../../worker/core/platform';
+import { systemClock, type HubPlatform, type SocketLike } from '../../worker/core/platform';
 import { onCleanup, serve, until, useCleanups } from '../support/cleanups';
 import { createFakeNetwork, createMemorySettingsStore, createRecordingLogger } from '../support/fake-socket';
 import { crossing } from '../support/outbox-browser';
@@ -42,7 +42,13 @@ function blockedWebSocket(): SocketLike {
   return socket;
 }
 
-async function startHub(serverUrl: string, token: string, options: Readonly<Partial<HubOptions>>, indexedDB = new IDBFactory()): Promise<Hub> {
+async function startHub(
+  serverUrl: string,
+  token: string,
+  options: Readonly<Partial<HubOptions>>,
+  indexedDB = new IDBFactory(),
+  platform: Readonly<Partial<HubPlatform>> = {},
+): Promise<Hub> {
   const hub = await openHub(
     {
       openSocket: blockedWebSocket,
@@ -53,6 +59,7 @@ async function startHub(serverUrl: string, token: string, options: Readonly<Part
       settings: createMemorySettingsStore({ serverUrl, token }),
       indexedDB,
       log: createRecordingLogger(),
+      ...platform,
     },
     { backoffBaseMs: 50, backoffCapMs: 200, outbox: { ackTimeoutMs: 2000, retry: { baseMs: 50, capMs: 200 } }, ...options },
   );
@@ -147,6 +154,26 @@ describe('choosing the transport', () => {
     const session = hub.openSession();
     await server.publishNotification('bob', { title: 'hello', body: 'b' });
     await until('the notification', async () => (await session.feed()).entries.length === 1);
+  });
+
+  test('when the network comes back, the hub on streaming tries WebSocket at once (still blocked here), then streams again', async () => {
+    const server = await serve();
+    const network = createFakeNetwork(true);
+    let upgrades = 0;
+    const counted = (): SocketLike => {
+      upgrades += 1;
+      return blockedWebSocket();
+    };
+    const hub = await startHub(server.url, await server.mintToken('eve'), { transports: { wsFailuresBeforeFallback: 2 } }, undefined, { network, openSocket: counted });
+    expect((await until('open', openOn(hub))).transport).toBe('streaming');
+    const before = upgrades;
+    network.set(false);
+    await until('offline', () => hub.status().s === 'offline');
+    network.set(true);
+    const again = await until('open again', openOn(hub));
+    expect(again.transport).toBe('streaming');
+    // Well inside the 60 s probe interval: only the network's return can have asked for it.
+    expect(upgrades).toBe(before + 1);
   });
 
   test('a hub started again in the same profile remembers that streaming worked, and starts on it', async () => {

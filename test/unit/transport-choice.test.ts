@@ -189,6 +189,17 @@ describe('the socket factory', () => {
     expect(env.open(URL).transport).toBe('websocket');
   });
 
+  test('probeSoon (the network came back): the next attempt to a server on HTTP is a WebSocket probe; a failed one goes back to HTTP', async () => {
+    const env = setup(new Map([[URL, { mode: 'streaming', wsFailures: 0, probedAt: Date.now() }]]));
+    expect(env.open(URL).transport).toBe('streaming');
+    env.open.probeSoon();
+    const before = env.sockets.all.length;
+    expect(env.open(URL).transport).toBe('websocket');
+    expect(env.sockets.all.length).toBe(before + 1);
+    env.sockets.last().serverClose(1006);
+    expect(env.open(URL).transport).toBe('streaming');
+  });
+
   describe('on long polling, a WebSocket probe that fails is followed by a stream probe', () => {
     /** On long polling (remembered), with its session open and the first probe's WebSocket refused. */
     async function probingFromLongPolling() {

@@ -23,7 +23,7 @@ import { createStreams, type Streams } from './feed/streams';
 import { createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox';
 import { createOverlays } from './overlays/overlays';
 import type { HubPlatform, Logger, SettingsStore, SocketFactory } from './platform';
-import { createTransportChoice } from './transports/transport-choice';
+import { createTransportChoice, type TransportChoice } from './transports/transport-choice';
 import { createTransportWriter, recallTransports, type TransportStore } from './transports/transport-memory';
 import { DEFAULT_TRANSPORT_PLAN, type TransportPlanOptions } from './transports/transport-plan';
 import { createFrameRouter } from './router';
@@ -147,7 +147,7 @@ function followConnection(parts: Followers, { from, to }: Transition): void {
  * The platform's WebSocket alone, or, when the host has `fetch`, the transport choice over it and
  * the HTTP transports, starting from what worked before (`store`).
  */
-async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger, store: TransportStore): Promise<SocketFactory> {
+async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger, store: TransportStore): Promise<SocketFactory & Partial<Pick<TransportChoice, 'probeSoon'>>> {
   if (!platform.fetch) return platform.openSocket;
   return createTransportChoice({
     initial: await recallTransports(store, platform.clock, log),
@@ -172,6 +172,10 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
   const db = openHubDb({ factory: platform.indexedDB, log });
   const events = createConnectionEvents();
   const openSocket = await chooseTransports(platform, opts, log, createTransportStore(db));
+  // Before the connection subscribes, so its reconnect on coming back online already probes.
+  const unwatchNetwork = platform.network.onChange((online) => {
+    if (online) openSocket.probeSoon?.();
+  });
   const connection = createConnection({
     openSocket,
     clock,
@@ -269,6 +273,7 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
       if (closed) return;
       closed = true;
       views.closeAll();
+      unwatchNetwork();
       connection.close();
       streams.close();
       outbox.close();

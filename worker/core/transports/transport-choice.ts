@@ -73,7 +73,16 @@ function watched(inner: SocketLike, transport: TransportName, watch: { open(): v
  */
 const healthUrl = (wsUrl: string): string => `${httpBaseUrl(wsUrl)}/sessions`;
 
-export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory {
+/** The factory, and a way to have the next attempt to every server on HTTP probe WebSocket. */
+export type TransportChoice = SocketFactory & {
+  /**
+   * The network came back (perhaps another network): the next attempt to each server on HTTP is a
+   * WebSocket probe, instead of waiting out the probe interval on a fallback it may no longer need.
+   */
+  probeSoon(): void;
+};
+
+export function createTransportChoice(deps: TransportChoiceDeps): TransportChoice {
   const { clock, log, options } = deps;
   const records = new Map<string, ServerRecord>(deps.initial);
   const checking = new Set<string>();
@@ -153,9 +162,15 @@ export function createTransportChoice(deps: TransportChoiceDeps): SocketFactory 
     return outer;
   }
 
-  return (url) => {
+  const open = (url: string): SocketLike => {
     const { transport, probe } = nextTransport(record(url), clock.now(), options);
     if (transport === 'websocket') return openWebSocket(url, probe);
     return openHttp(url, transport);
   };
+  return Object.assign(open, {
+    probeSoon() {
+      // Not remembered: a restart probes by its own clock, and this is only a hint.
+      for (const [url, known] of records) if (known.mode !== 'websocket') records.set(url, { ...known, probedAt: 0 });
+    },
+  });
 }
