@@ -27,6 +27,7 @@ import { PERSISTENCE_NOTE, startBenchRedis, type BenchRedis, type RedisPersisten
 import { signBenchToken, SYSTEMS, type BenchServer } from './peers/systems';
 import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
+import { interleavedRounds } from './rounds';
 
 const ROUNDS = Number(process.env.CLUSTER_BENCH_ROUNDS ?? 3);
 const PERSISTENCE: RedisPersistence = process.env.CLUSTER_BENCH_REDIS === 'none' ? 'none' : 'aof';
@@ -99,14 +100,7 @@ async function run(configuration: Configuration, readers: readonly string[], cat
 export async function clusterRows(): Promise<Row[]> {
   const readers = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => signBenchToken(`reader${i}`)));
   const catcher = await signBenchToken('catcher');
-  const outcomes = new Map<string, Outcome[]>(CONFIGURATIONS.map((c) => [c.label, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let j = 0; j < CONFIGURATIONS.length; j++) {
-      const configuration = CONFIGURATIONS[(round + j) % CONFIGURATIONS.length]!;
-      process.stderr.write(`cluster, round ${round + 1}/${ROUNDS}: ${configuration.label}\n`);
-      outcomes.get(configuration.label)!.push(await run(configuration, readers, catcher));
-    }
-  }
+  const outcomes = await interleavedRounds('cluster', CONFIGURATIONS, ROUNDS, (c) => c.label, (c) => run(c, readers, catcher));
   const summary = (label: string) => {
     const runs = outcomes.get(label)!;
     const fanouts = runs.map((r) => r.fanout);

@@ -15,6 +15,7 @@ import { sleep } from './pacing';
 import { percentile, ratio } from './stats';
 import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
+import { interleavedRounds } from './rounds';
 
 const CLIENTS = Number(process.env.MEMORY_BENCH_CLIENTS ?? 2000);
 const WARMUP = 500;
@@ -55,14 +56,7 @@ async function run(name: SystemName, tokens: readonly string[]): Promise<Outcome
 
 export async function serverMemoryRows(): Promise<Row[]> {
   const tokens = await Promise.all(Array.from({ length: WARMUP + CLIENTS }, (_, i) => signTestToken({ sub: `idle${i}` })));
-  const outcomes = new Map<SystemName, Outcome[]>(SYSTEM_ORDER.map((name) => [name, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let j = 0; j < SYSTEM_ORDER.length; j++) {
-      const name = SYSTEM_ORDER[(round + j) % SYSTEM_ORDER.length]!;
-      process.stderr.write(`memory per connection, round ${round + 1}/${ROUNDS}: ${name}\n`);
-      outcomes.get(name)!.push(await run(name, tokens));
-    }
-  }
+  const outcomes = await interleavedRounds('memory per connection', SYSTEM_ORDER, ROUNDS, (name) => name, (name) => run(name, tokens));
   const of = (name: SystemName, pick: (o: Outcome) => number) => percentile((outcomes.get(name) ?? []).map(pick), 50); // nearest rank: the lower middle one for an even count
   return SYSTEM_ORDER.map((name) => ({
     server: name,

@@ -24,6 +24,7 @@ import { paced, settle } from './pacing';
 import { percentile, ratio } from './stats';
 import { openClients, SYSTEMS, type BenchClient, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
+import { interleavedRounds } from './rounds';
 
 const ROUNDS = Number(process.env.SERVER_BENCH_ROUNDS ?? 2);
 const SYSTEM_ORDER = (process.env.SERVER_BENCH_SYSTEMS?.split(',') ?? ['Switchboard', 'Socket.IO 4']) as readonly SystemName[];
@@ -147,14 +148,7 @@ export async function stateFanoutRows(): Promise<Row[]> {
   const tokens = await Promise.all(Array.from({ length: most }, (_, i) => signTestToken({ sub: `watcher${i}` })));
   const rows: Row[] = [];
   for (const scenario of scenarios) {
-    const outcomes = new Map<SystemName, Outcome[]>(SYSTEM_ORDER.map((name) => [name, []]));
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let j = 0; j < SYSTEM_ORDER.length; j++) {
-        const name = SYSTEM_ORDER[(round + j) % SYSTEM_ORDER.length]!;
-        process.stderr.write(`state fan-out ${scenario.name}, round ${round + 1}/${ROUNDS}: ${name}\n`);
-        outcomes.get(name)!.push(await run(name, scenario, tokens));
-      }
-    }
+    const outcomes = await interleavedRounds(`state fan-out ${scenario.name}`, SYSTEM_ORDER, ROUNDS, (name) => name, (name) => run(name, scenario, tokens));
     const of = (name: SystemName, pick: (o: Outcome) => number) => percentile((outcomes.get(name) ?? []).map(pick), 50); // nearest rank: the lower middle one for an even count
     const peer: SystemName = 'Socket.IO 4';
     for (const name of SYSTEM_ORDER) {

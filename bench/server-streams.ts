@@ -19,6 +19,7 @@ import { cpuMs } from './peers/proc';
 import { median, ratio } from './stats';
 import { SYSTEMS, type SystemName } from './peers/systems';
 import { printTable, type Row } from './table';
+import { interleavedRounds } from './rounds';
 
 const CLIENTS = Number(process.env.STREAM_BENCH_CLIENTS ?? 1000);
 const RATE = 100;
@@ -64,15 +65,7 @@ async function run({ label, system, store }: Contender, tokens: readonly string[
 
 export async function streamFanoutRows(): Promise<Row[]> {
   const tokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => signTestToken({ sub: `reader${i}` })));
-  const outcomes = new Map<string, FanoutOutcome[]>(ORDER.map((c) => [c.label, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    // Each round starts with another server, so none always runs first (or last) on a busy machine.
-    for (let j = 0; j < ORDER.length; j++) {
-      const contender = ORDER[(round + j) % ORDER.length]!;
-      process.stderr.write(`stream fan-out, round ${round + 1}/${ROUNDS}: ${contender.label}\n`);
-      outcomes.get(contender.label)!.push(await run(contender, tokens));
-    }
-  }
+  const outcomes = await interleavedRounds('stream fan-out', ORDER, ROUNDS, (c) => c.label, (c) => run(c, tokens));
   const summary = (label: string) => {
     const runs = outcomes.get(label) ?? [];
     return {

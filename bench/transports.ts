@@ -27,6 +27,7 @@ import { SYSTEMS, type BenchClient, type BenchServer, type ClientHandlers } from
 import { socketIoPollingClient, switchboardHttpClient } from './peers/transport-clients';
 import { median, ratio } from './stats';
 import { printTable, type Row } from './table';
+import { interleavedRounds } from './rounds';
 
 const CLIENTS = Number(process.env.TRANSPORT_BENCH_CLIENTS ?? 50);
 const RATE = 20;
@@ -86,15 +87,7 @@ async function run(contender: Contender, tokens: readonly string[]): Promise<Out
 
 export async function transportRows(): Promise<Row[]> {
   const tokens = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => signTestToken({ sub: `reader${i}` })));
-  const outcomes = new Map<string, Outcome[]>(CONTENDERS.map((c) => [c.label, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    // Each round starts with another transport, so none always runs first (or last) on a busy machine.
-    for (let j = 0; j < CONTENDERS.length; j++) {
-      const contender = CONTENDERS[(round + j) % CONTENDERS.length]!;
-      process.stderr.write(`transports, round ${round + 1}/${ROUNDS}: ${contender.label}\n`);
-      outcomes.get(contender.label)!.push(await run(contender, tokens));
-    }
-  }
+  const outcomes = await interleavedRounds('transports', CONTENDERS, ROUNDS, (c) => c.label, (c) => run(c, tokens));
   const summary = (label: string) => {
     const runs = outcomes.get(label) ?? [];
     const perEvent = (value: (r: Outcome) => number) => median(runs.map((r) => value(r) / Math.max(1, r.delivered)));
