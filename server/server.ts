@@ -42,9 +42,9 @@ import { openStreams, type Streams } from './streams/streams';
 import { createHttpEndpoints, type HttpEndpointsDeps } from './transports/http-endpoints';
 import { createHttpSessions, type HttpSessions } from './transports/http-sessions';
 import { createWebSocketEndpoint, WS_PATH } from './transports/websocket';
+import { MAX_FRAMES_PER_POST } from '../lib/wire/http-transport';
 
 /** Most frames in one `POST /rt/sessions/<id>/frames` (a hub's outbox flush fits in a few). */
-const MAX_FRAMES_PER_POST = 64;
 
 export type { ServerInput, ServerOptions, SimulatorOptions } from './options';
 export type { PublishResult } from './prices/book';
@@ -53,7 +53,6 @@ export type { MintedToken } from './auth/tokens';
 export type { Appended, EventLog, Retention, StoredEvent, TopicHead } from './event-log/types';
 export { DEFAULT_RETENTION } from './event-log/types';
 export { WS_PATH } from './transports/websocket';
-export { RT_PATH, SESSION_HEADER } from './transports/http-endpoints';
 
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8787`. */

@@ -13,6 +13,7 @@ import { createCodec } from '../../lib/wire/codec';
 import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from '../../lib/wire/protocol';
 import { createSession, readPolls, readStream, type HttpTransport } from '../../test/support/http-client';
 import type { BenchClient, ClientHandlers } from './systems';
+import { SESSION_HEADER } from '../../lib/wire/http-transport';
 
 const codec = createCodec();
 
@@ -55,7 +56,7 @@ function lifecycle(topics: readonly string[], on: ClientHandlers, stop: () => vo
 export async function switchboardHttpClient(url: string, transport: HttpTransport, token: string, topics: readonly string[], on: ClientHandlers): Promise<BenchClient> {
   const { session, secret } = await createSession(url);
   const sessionUrl = `${url}/rt/sessions/${session}`;
-  const headers = { 'x-switchboard-session': secret };
+  const headers = { [SESSION_HEADER]: secret };
   const abort = new AbortController();
   // Frames go out one POST after the other, in order, as the hub sends them.
   let posting: Promise<void> = Promise.resolve();

@@ -21,6 +21,7 @@
  * too large, 400 malformed body, 503 shutting down or full (with the `close` a socket would get).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RT_SESSIONS_PATH, SESSION_HEADER } from '../../lib/wire/http-transport';
 import type { Client } from '../clients/client';
 import type { OriginPolicy } from '../http/origin';
 import { readJsonBody, sendJson } from '../http/body';
@@ -30,10 +31,6 @@ import { SocketState } from './client-socket';
 import type { HttpSession } from './http-session';
 import type { HttpSessions } from './http-sessions';
 
-/** Where the HTTP transports live. */
-export const RT_PATH = '/rt/sessions';
-/** The header that carries a session's secret. */
-export const SESSION_HEADER = 'x-switchboard-session';
 
 export interface HttpEndpointsOptions {
   /** Largest `POST …/frames` body in bytes; more is answered 413. Default 256 KiB (`maxPostBytes`). */
@@ -139,9 +136,9 @@ export function createHttpEndpoints(deps: HttpEndpointsDeps): (req: IncomingMess
     const from = req.headers.origin;
     if (from !== undefined) res.setHeader('access-control-allow-origin', from).setHeader('vary', 'origin');
     if (method === 'OPTIONS') return void res.writeHead(204, PREFLIGHT).end();
-    if (path === RT_PATH) {
+    if (path === RT_SESSIONS_PATH) {
       if (method === 'GET') return health(res);
-      if (method !== 'POST') return sendJson(res, 405, { error: `Method ${method} not allowed on ${RT_PATH}: use GET or POST` }, { allow: 'GET, POST' });
+      if (method !== 'POST') return sendJson(res, 405, { error: `Method ${method} not allowed on ${RT_SESSIONS_PATH}: use GET or POST` }, { allow: 'GET, POST' });
       return create(req, res);
     }
     const match = SESSION_PATH.exec(path);

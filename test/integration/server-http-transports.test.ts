@@ -14,8 +14,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { connectHttp, createSession, type HttpTestClient } from '../support/http-client';
 import { poll } from '../support/poll';
 import { startTestServer, type TestServer } from '../support/server';
+import { SESSION_HEADER } from '../../lib/wire/http-transport';
 
-const SESSION_HEADER = 'x-switchboard-session';
 
 let clients: HttpTestClient[] = [];
 afterEach(async () => {

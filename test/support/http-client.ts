@@ -8,6 +8,7 @@
 import { createCodec } from '../../lib/wire/codec';
 import type { ClientFrame } from '../../lib/wire/protocol';
 import { clientSide, createFrameInbox, type CloseInfo, type ContractClient } from './frame-inbox';
+import { SESSION_HEADER } from '../../lib/wire/http-transport';
 
 export type HttpTransport = 'stream' | 'poll';
 
@@ -21,14 +22,11 @@ export interface HttpTestClient extends ContractClient {
   readonly heartbeats: () => number;
   /** Every SSE `id` seen so far, in order. */
   readonly eventIds: readonly string[];
-  /** Settles once every frame sent so far has been posted, with the last POST's status. */
-  posted(): Promise<number>;
   /** Aborts the read in flight and stops reading, without ending the session (no `DELETE`). */
   cut(): void;
 }
 
 const codec = createCodec();
-const SESSION_HEADER = 'x-switchboard-session';
 
 /** Creates a session; resolves with its id and secret, or rejects with the status and body. */
 export async function createSession(url: string, headers: Readonly<Record<string, string>> = {}): Promise<{ session: string; secret: string }> {
@@ -82,7 +80,6 @@ export async function connectHttp(url: string, transport: HttpTransport): Promis
     sessionUrl,
     heartbeats: () => heartbeats,
     eventIds,
-    posted: () => posting,
     cut: () => abort.abort(),
     closed,
     async close() {

@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 import { createCodec } from '../../lib/wire/codec';
 import type { ServerFrame } from '../../lib/wire/protocol';
 import { openHttpSocket, type HttpTransport } from '../../worker/core/transports/http-socket';
-import { httpBaseUrl, SESSION_HEADER } from '../../worker/core/transports/http-wire';
+import { SESSION_HEADER } from '../../lib/wire/http-transport';
+import { httpBaseUrl } from '../../worker/core/transports/http-wire';
 import { createFakeFetch, json, sseResponse, type FakeFetch } from '../support/fake-fetch';
 import { waitUntil, welcome } from '../support/fake-socket';
 

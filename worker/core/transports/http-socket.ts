@@ -16,12 +16,11 @@ import { CloseCode } from '../../../lib/wire/close-codes';
 import type { SocketLike } from '../platform';
 import { base64ToBytes, bytesToBase64 } from './base64';
 import { readPolls, readStream, type Reader, type ReaderEvents } from './http-readers';
-import { httpBaseUrl, MAX_FRAMES_PER_POST, parseClose, SESSION_HEADER, type FetchLike } from './http-wire';
+import { MAX_FRAMES_PER_POST, SESSION_HEADER } from '../../../lib/wire/http-transport';
+import { httpBaseUrl, parseClose, type FetchLike } from './http-wire';
 
 export type HttpTransport = 'streaming' | 'long polling';
 
-/** An abnormal close, as a browser reports a WebSocket that dropped without a close frame. */
-const ABNORMAL = 1006;
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -88,7 +87,7 @@ export function openHttpSocket(wsUrl: string, deps: HttpSocketDeps): SocketLike 
     void Promise.resolve().then(() => socket.onclose?.({ code, reason }));
   }
 
-  const fail = (reason: string): void => end(ABNORMAL, reason, true);
+  const fail = (reason: string): void => end(CloseCode.abnormal, reason, true);
 
   async function postPending(): Promise<void> {
     while (pending.length > 0 && readyState === OPEN && sessionUrl) {

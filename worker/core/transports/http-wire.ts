@@ -1,17 +1,12 @@
 /**
  * What the hub's HTTP transports share about the server's `/rt/` endpoints (README "HTTP
- * transports"): where they live relative to `/ws`, the secret header, the POST limit and the shape
- * of the server's close. Kept apart from the socket and its readers so both can use it.
+ * transports"): where they live relative to `/ws` and the shape of the server's close (the secret
+ * header and the POST limit are both sides', in `lib/wire/http-transport.ts`). Kept apart from the socket and its readers so both can use it.
  */
 
 /** The part of `fetch` the transports use; the host's `fetch`, or a fake in tests. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
-/** The header that carries a session's secret (never the URL). */
-export const SESSION_HEADER = 'x-switchboard-session';
-
-/** The most client frames the server takes in one `POST …/frames`. */
-export const MAX_FRAMES_PER_POST = 64;
 
 /** `ws(s)://host/prefix/ws` (what `toWebSocketUrl` makes of the settings) → `http(s)://host/prefix/rt`. */
 export function httpBaseUrl(wsUrl: string): string {
