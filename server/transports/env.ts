@@ -10,7 +10,7 @@ import { err, ok } from '../../lib/errors';
 import { OPTION_RANGES, type ServerInput } from '../options';
 
 type TransportKey = 'sessionIdleMs' | 'streamHeartbeatMs' | 'pollTimeoutMs' | 'maxPostBytes';
-export type TransportInput = Pick<ServerInput, TransportKey>;
+type TransportInput = Pick<ServerInput, TransportKey>;
 
 const VARIABLES = {
   SESSION_IDLE_MS: 'sessionIdleMs',

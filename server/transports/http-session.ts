@@ -18,9 +18,8 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { SocketState, type ClientSocket, type FrameBytes } from './client-socket';
 
-import { closeEvent, heartbeatComment, sseEvent, SSE_HEADERS, type SessionClose } from './sse';
+import { base64Of, closeEvent, HEARTBEAT_COMMENT, sseEvent, SSE_HEADERS, type SessionClose } from './sse';
 
-export type { SessionClose } from './sse';
 
 /**
  * What a long poll answers: the queued frames (msgpack in base64), `from` the number of the first
@@ -28,7 +27,7 @@ export type { SessionClose } from './sse';
  * with none, the number the next one will get), and the close once the session has closed. A
  * client that counts the frames it read sees from `from` whether an answer went missing on the way.
  */
-export interface PollBody {
+interface PollBody {
   readonly from: number;
   readonly frames: readonly string[];
   readonly close?: SessionClose;
@@ -157,8 +156,8 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     this.replaceReceiver();
     res.writeHead(200, SSE_HEADERS);
     // A comment at once, so the client (and any proxy) sees the response begin before the first frame.
-    res.write(heartbeatComment());
-    const timer = setInterval(() => res.write(heartbeatComment()), this.options.streamHeartbeatMs);
+    res.write(HEARTBEAT_COMMENT);
+    const timer = setInterval(() => res.write(HEARTBEAT_COMMENT), this.options.streamHeartbeatMs);
     timer.unref();
     this.attach({ kind: 'stream', res, timer });
     this.flush();
@@ -246,7 +245,7 @@ export class HttpSession extends EventEmitter implements ClientSocket {
     const close = this.queue.length === 0 ? this.takeClose() : undefined;
     const from = this.nextPolled;
     this.nextPolled += queued.length;
-    const body: PollBody = { from, frames: queued.map((q) => q.frame.bytes.toString('base64')), ...(close ? { close } : {}) };
+    const body: PollBody = { from, frames: queued.map((q) => base64Of(q.frame)), ...(close ? { close } : {}) };
     // Once written, or once the connection is gone without it: a replay waiting on them goes on either way.
     let settled = false;
     const settle = () => {

@@ -24,12 +24,31 @@ export const SSE_HEADERS = {
 } as const;
 
 /** A comment line: ignored by SSE parsers, but it keeps the response (and a proxy's idle timer) alive. */
-export const heartbeatComment = (): string => ': heartbeat\n\n';
+export const HEARTBEAT_COMMENT = ': heartbeat\n\n';
+
+/**
+ * Each frame's text, made once however many sessions it goes to: a fan-out hands every socket the
+ * same bytes, and decoding them for the id and encoding them in base64 per session would repeat
+ * the work a thousand times for a thousand streams. Dropped with the bytes.
+ */
+const texts = new WeakMap<Buffer, { base64: string; sse?: string }>();
+
+/** The frame's msgpack in base64 (a long poll's JSON carries it as a string). */
+export function base64Of(frame: FrameBytes): string {
+  let text = texts.get(frame.bytes);
+  if (!text) texts.set(frame.bytes, (text = { base64: frame.bytes.toString('base64') }));
+  return text.base64;
+}
 
 /** The SSE event of one server frame. */
 export function sseEvent(frame: FrameBytes): string {
-  const id = frame.type === 'event' || frame.type === 'batch' ? lastEventId(frame.bytes) : undefined;
-  return `${id === undefined ? '' : `id: ${id}\n`}data: ${frame.bytes.toString('base64')}\n\n`;
+  const base64 = base64Of(frame);
+  const text = texts.get(frame.bytes)!;
+  if (text.sse === undefined) {
+    const id = frame.type === 'event' || frame.type === 'batch' ? lastEventId(frame.bytes) : undefined;
+    text.sse = `${id === undefined ? '' : `id: ${id}\n`}data: ${base64}\n\n`;
+  }
+  return text.sse;
 }
 
 /** The final event of a closed session. */
