@@ -13,7 +13,7 @@ import { CONNECTIONS, publishNotifications, publishPriceAndSee, type ShowsPrices
 import { spawnServerProcess, type ServerHttp, type ServerProcess } from './server';
 
 /** Open HTTP sessions by what reads them (`stream`, `poll`, or `none` between two polls). */
-export const HTTP_SESSIONS = 'switchboard_http_sessions';
+const HTTP_SESSIONS = 'switchboard_http_sessions';
 
 /** A page that shows the hub's status, prices and feed (a popup, a dashboard tab). */
 export interface FallbackView extends ShowsPrices {
@@ -88,7 +88,7 @@ export function popupView(page: PopupLike): FallbackView {
 }
 
 /** The transport a status line names when connected (plain `Connected` is WebSocket), else null. */
-export function transportIn(status: string): TransportName | null {
+function transportIn(status: string): TransportName | null {
   const connected = /^Connected(?: \((streaming|long polling)\))?(?![ (])/.exec(status);
   if (!connected) return null;
   return (connected[1] as TransportName | undefined) ?? 'websocket';
@@ -121,7 +121,7 @@ async function waitForDisconnected(views: readonly FallbackView[]): Promise<void
  * Expects the server to hold the hub's one connection over `transport`, and nothing over the others:
  * one connection for every view, whatever carries it.
  */
-export async function expectOneConnection(server: ServerHttp, transport: TransportName): Promise<void> {
+async function expectOneConnection(server: ServerHttp, transport: TransportName): Promise<void> {
   const read = async (): Promise<string> => {
     const [ws, stream, poll, none] = await Promise.all([
       server.metric(CONNECTIONS),
@@ -147,7 +147,7 @@ export async function expectFeedOnce(views: readonly FallbackView[], published: 
 }
 
 /** A tick and two notifications reach every view, each once. */
-export async function expectPricesAndNotifications(journey: Journey, views: readonly FallbackView[], price: number, label: string): Promise<void> {
+async function expectPricesAndNotifications(journey: Journey, views: readonly FallbackView[], price: number, label: string): Promise<void> {
   await publishPriceAndSee(journey.server, views, 'AAPL', price);
   await publishNotifications(journey.server, journey.user, journey.published, `${label} 1`, `${label} 2`);
   await expectFeedOnce(views, journey.published);
@@ -158,7 +158,7 @@ export async function expectPricesAndNotifications(journey: Journey, views: read
  * hub through again. Every view ends connected over `transport`, over one connection on the
  * server, with each notification once.
  */
-export async function publishWhileDropped(journey: Journey, views: readonly FallbackView[], transport: TransportName, label: string, count = 5): Promise<void> {
+async function publishWhileDropped(journey: Journey, views: readonly FallbackView[], transport: TransportName, label: string, count = 5): Promise<void> {
   const { server, proxy, user, published } = journey;
   proxy.unplug();
   await waitForDisconnected(views);
@@ -170,13 +170,13 @@ export async function publishWhileDropped(journey: Journey, views: readonly Fall
 }
 
 /** The hub probes WebSocket every 60 s while on HTTP; this is that and some slack. */
-export const PROBE_WAIT_MS = 90_000;
+const PROBE_WAIT_MS = 90_000;
 
 /**
  * After a change of the proxy (`change`), every view ends connected over `transport` by the hub's
  * next probe, over one connection on the server, and the feed goes on.
  */
-export async function expectStepUp(journey: Journey, views: readonly FallbackView[], change: Partial<HttpProxyMode>, transport: TransportName): Promise<void> {
+async function expectStepUp(journey: Journey, views: readonly FallbackView[], change: Partial<HttpProxyMode>, transport: TransportName): Promise<void> {
   journey.proxy.set(change);
   await waitForTransport(views, transport, PROBE_WAIT_MS);
   await expectOneConnection(journey.server, transport);

@@ -10,7 +10,7 @@ import { systemClock, type SocketLike } from '../../worker/core/platform';
 import { createTransportChoice } from '../../worker/core/transports/transport-choice';
 import { afterOutcome, FRESH_RECORD, nextTransport, type Outcome, type ServerRecord } from '../../worker/core/transports/transport-plan';
 import { createFakeFetch, json, sseResponse } from '../support/fake-fetch';
-import { createFakeSockets, createRecordingLogger, waitUntil } from '../support/fake-socket';
+import { createFakeNetwork, createFakeSockets, createRecordingLogger, waitUntil } from '../support/fake-socket';
 
 const OPTIONS = { wsFailuresBeforeFallback: 2, streamSilenceMs: 5000, probeIntervalMs: 60_000 };
 const URL = 'ws://server.test/ws';
@@ -52,10 +52,12 @@ describe('the socket factory', () => {
     const fake = createFakeFetch();
     const log = createRecordingLogger();
     const remembered: Array<[string, ServerRecord]> = [];
+    const network = createFakeNetwork(true);
     const open = createTransportChoice({
       openWebSocket: sockets.factory,
       fetch: fake.fetch,
       clock: systemClock,
+      network,
       log,
       options: OPTIONS,
       remember: (url, record) => void remembered.push([url, record]),
@@ -63,7 +65,7 @@ describe('the socket factory', () => {
     });
     /** Resolves once the hub has read the answer of its `GET /rt/sessions` check. */
     const checked = (count = 1) => waitUntil(`GET /rt/sessions answer ${count} read`, () => log.entries.filter((e) => e.message.includes('asked GET /rt/sessions')).length >= count);
-    return { sockets, fake, open, checked, remembered };
+    return { sockets, fake, open, checked, remembered, network };
   }
 
   /** Opens the next socket and, when it is HTTP, answers its session. */
@@ -189,10 +191,12 @@ describe('the socket factory', () => {
     expect(env.open(URL).transport).toBe('websocket');
   });
 
-  test('probeSoon (the network came back): the next attempt to a server on HTTP is a WebSocket probe; a failed one goes back to HTTP', async () => {
+  test('the network came back: the next attempt to a server on HTTP is a WebSocket probe; a failed one goes back to HTTP', async () => {
     const env = setup(new Map([[URL, { mode: 'streaming', wsFailures: 0, probedAt: Date.now() }]]));
     expect(env.open(URL).transport).toBe('streaming');
-    env.open.probeSoon();
+    env.network.set(false);
+    expect(env.open(URL).transport).toBe('streaming');
+    env.network.set(true);
     const before = env.sockets.all.length;
     expect(env.open(URL).transport).toBe('websocket');
     expect(env.sockets.all.length).toBe(before + 1);

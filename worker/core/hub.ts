@@ -147,7 +147,7 @@ function followConnection(parts: Followers, { from, to }: Transition): void {
  * The platform's WebSocket alone, or, when the host has `fetch`, the transport choice over it and
  * the HTTP transports, starting from what worked before (`store`).
  */
-async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger, store: TransportStore): Promise<SocketFactory & Partial<Pick<TransportChoice, 'probeSoon'>>> {
+async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Logger, store: TransportStore): Promise<SocketFactory & Partial<Pick<TransportChoice, 'close'>>> {
   if (!platform.fetch) return platform.openSocket;
   return createTransportChoice({
     initial: await recallTransports(store, platform.clock, log),
@@ -155,6 +155,7 @@ async function chooseTransports(platform: HubPlatform, opts: HubOptions, log: Lo
     openWebSocket: platform.openSocket,
     fetch: platform.fetch,
     clock: platform.clock,
+    network: platform.network,
     log,
     options: { ...DEFAULT_TRANSPORT_PLAN, ...opts.transports },
     ...(platform.deliveryHook ? { deliveryHook: platform.deliveryHook } : {}),
@@ -172,10 +173,6 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
   const db = openHubDb({ factory: platform.indexedDB, log });
   const events = createConnectionEvents();
   const openSocket = await chooseTransports(platform, opts, log, createTransportStore(db));
-  // Before the connection subscribes, so its reconnect on coming back online already probes.
-  const unwatchNetwork = platform.network.onChange((online) => {
-    if (online) openSocket.probeSoon?.();
-  });
   const connection = createConnection({
     openSocket,
     clock,
@@ -273,8 +270,8 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
       if (closed) return;
       closed = true;
       views.closeAll();
-      unwatchNetwork();
       connection.close();
+      openSocket.close?.();
       streams.close();
       outbox.close();
       alerts.close();

@@ -8,7 +8,7 @@
  */
 import type { TransportName } from '../../../lib/rpc/hub-api';
 import { CloseCode } from '../../../lib/wire/close-codes';
-import type { Clock, Logger, SocketFactory, SocketLike } from '../platform';
+import type { Clock, Logger, NetworkMonitor, SocketFactory, SocketLike } from '../platform';
 import { openHttpSocket } from './http-socket';
 import { httpBaseUrl, type FetchLike } from './http-wire';
 import { probeBeside } from './step-up-probe';
@@ -21,6 +21,8 @@ export interface TransportChoiceDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options: TransportPlanOptions;
+  /** When it comes back online, servers on HTTP are probed at the next attempt. Default: not watched. */
+  readonly network?: NetworkMonitor;
   /** Called on each delivery over HTTP (see `HttpSocketDeps.deliveryHook`). */
   readonly deliveryHook?: () => void;
   /** What worked per server URL when the hub opened (`recallTransports`). Default: nothing known. */
@@ -30,7 +32,7 @@ export interface TransportChoiceDeps {
 }
 
 /** Watches a socket's events without taking its handlers: the connection sets those on the wrapper. */
-function watched(inner: SocketLike, transport: TransportName, watch: { open(): void; message(): void; close(): void }): SocketLike {
+function watched(inner: SocketLike, transport: TransportName, watch: { open(): void; close(): void }): SocketLike {
   const outer: SocketLike & { transport: TransportName } = {
     transport,
     get binaryType() {
@@ -53,10 +55,7 @@ function watched(inner: SocketLike, transport: TransportName, watch: { open(): v
     watch.open();
     outer.onopen?.(event);
   };
-  inner.onmessage = (event) => {
-    watch.message();
-    outer.onmessage?.(event);
-  };
+  inner.onmessage = (event) => outer.onmessage?.(event);
   inner.onclose = (event) => {
     watch.close();
     outer.onclose?.(event);
@@ -73,14 +72,8 @@ function watched(inner: SocketLike, transport: TransportName, watch: { open(): v
  */
 const healthUrl = (wsUrl: string): string => `${httpBaseUrl(wsUrl)}/sessions`;
 
-/** The factory, and a way to have the next attempt to every server on HTTP probe WebSocket. */
-export type TransportChoice = SocketFactory & {
-  /**
-   * The network came back (perhaps another network): the next attempt to each server on HTTP is a
-   * WebSocket probe, instead of waiting out the probe interval on a fallback it may no longer need.
-   */
-  probeSoon(): void;
-};
+/** The factory, and its end (it stops watching the network). */
+export type TransportChoice = SocketFactory & { close(): void };
 
 export function createTransportChoice(deps: TransportChoiceDeps): TransportChoice {
   const { clock, log, options } = deps;
@@ -120,7 +113,6 @@ export function createTransportChoice(deps: TransportChoiceDeps): TransportChoic
         opened = true;
         note(url, { k: probe ? 'probe opened' : 'ws opened' });
       },
-      message() {},
       close() {
         if (!opened) note(url, probe ? { k: 'probe failed', at: clock.now() } : { k: 'ws failed' });
       },
@@ -151,7 +143,6 @@ export function createTransportChoice(deps: TransportChoiceDeps): TransportChoic
           }, options.streamSilenceMs);
         }
       },
-      message() {},
       close() {
         clock.clearTimeout(silence);
         stopProbing();
@@ -167,10 +158,13 @@ export function createTransportChoice(deps: TransportChoiceDeps): TransportChoic
     if (transport === 'websocket') return openWebSocket(url, probe);
     return openHttp(url, transport);
   };
-  return Object.assign(open, {
-    probeSoon() {
-      // Not remembered: a restart probes by its own clock, and this is only a hint.
-      for (const [url, known] of records) if (known.mode !== 'websocket') records.set(url, { ...known, probedAt: 0 });
-    },
+  // The network came back (perhaps another network): the next attempt to each server on HTTP is a
+  // WebSocket probe, instead of waiting out the interval on a fallback it may no longer need. Not
+  // remembered: a restart probes by its own clock. Subscribed before the connection is made, so the
+  // reconnect that follows already probes.
+  const unwatch = deps.network?.onChange((online) => {
+    if (!online) return;
+    for (const [url, known] of records) if (known.mode !== 'websocket') records.set(url, { ...known, probedAt: 0 });
   });
+  return Object.assign(open, { close: () => unwatch?.() });
 }

@@ -63,9 +63,8 @@ export function createWorkerPlatform(scope: HubWorkerScope): HubPlatform {
     indexedDB: scope.indexedDB,
     log: consoleLog,
     // Called unbound, so not the method itself: `fetch` throws when its `this` is not a global.
+    // No deliveryHook: a SharedWorker lives as long as a page holds it, deliveries need not keep it alive.
     fetch: (url, init) => fetch(url, init),
-    // A SharedWorker lives as long as a page holds it: deliveries need not keep it alive.
-    deliveryHook: () => {},
   };
 }
 
