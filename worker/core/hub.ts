@@ -167,12 +167,13 @@ export async function openHub(platform: HubPlatform, options: Readonly<Partial<H
   const opts: HubOptions = { ...DEFAULT_HUB_OPTIONS, ...options };
   const log = platform.log ?? silent;
   const { clock, random } = platform;
-  let settings = await loadSettings(platform.settings, log);
+  const db = openHubDb({ factory: platform.indexedDB, log });
+  // Side by side: a Chrome service worker woken by its alarm waits for both before it connects.
+  const [loaded, openSocket] = await Promise.all([loadSettings(platform.settings, log), chooseTransports(platform, opts, log, createTransportStore(db))]);
+  let settings = loaded;
   let closed = false;
 
-  const db = openHubDb({ factory: platform.indexedDB, log });
   const events = createConnectionEvents();
-  const openSocket = await chooseTransports(platform, opts, log, createTransportStore(db));
   const connection = createConnection({
     openSocket,
     clock,
