@@ -86,7 +86,7 @@ export function createTransportChoice(deps: TransportChoiceDeps): TransportChoic
     const after = afterOutcome(before, outcome);
     records.set(url, after);
     if (after.mode !== before.mode) log.info(`transport ${before.mode} → ${after.mode}`, { url, outcome: outcome.k });
-    // Failure counts are not kept: a restart may well find the upgrade working again.
+    // Written only when what is kept changes (see `StoredTransport`).
     if (after.mode !== before.mode || after.probedAt !== before.probedAt) deps.remember?.(url, after);
     // Asked once per failed upgrade (the connection's backoff paces them), never in a loop of its own.
     if (outcome.k === 'ws failed' && shouldCheckHttp(after, options)) checkHttp(url);

@@ -8,7 +8,8 @@
 import type { Clock, Logger } from '../platform';
 import type { ServerRecord } from './transport-plan';
 
-export interface StoredTransport extends ServerRecord {
+/** What is kept of a server's record: its transport and last probe. Failure counts are not kept (a restart may well find the upgrade working again). */
+export interface StoredTransport extends Pick<ServerRecord, 'mode' | 'probedAt'> {
   /** The WebSocket URL the settings make (`ws(s)://host/…/ws`): the server. */
   readonly url: string;
 }
@@ -32,7 +33,7 @@ export async function recallTransports(store: TransportStore, clock: Clock, log:
   });
   try {
     const records = await Promise.race([read, late]);
-    return new Map(records.map(({ url, mode, wsFailures, probedAt }) => [url, { mode, wsFailures, probedAt }]));
+    return new Map(records.map(({ url, mode, probedAt }) => [url, { mode, wsFailures: 0, probedAt }]));
   } finally {
     clock.clearTimeout(timer);
   }
@@ -42,6 +43,6 @@ export async function recallTransports(store: TransportStore, clock: Clock, log:
 export function createTransportWriter(store: TransportStore, log: Logger): (url: string, record: ServerRecord) => void {
   let writes: Promise<void> = Promise.resolve();
   return (url, record) => {
-    writes = writes.then(() => store.put({ url, ...record })).catch((error: unknown) => log.warn('could not remember the transport', { error: String(error) }));
+    writes = writes.then(() => store.put({ url, mode: record.mode, probedAt: record.probedAt })).catch((error: unknown) => log.warn('could not remember the transport', { error: String(error) }));
   };
 }
