@@ -16,6 +16,8 @@ import type { AlertRule } from '../wire/alerts';
  */
 /** How the hub reaches the server: its WebSocket, or one of the HTTP fallbacks (README "HTTP transports"). */
 export type TransportName = 'websocket' | 'streaming' | 'long polling';
+/** The HTTP fallbacks alone. */
+export type HttpTransportName = Exclude<TransportName, 'websocket'>;
 
 export type HubStatus =
   | { readonly s: 'idle'; readonly reason: string }

@@ -10,7 +10,7 @@
  * buffering. Later tests stand on the steps of earlier ones (`step`), so each also runs alone.
  */
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import type { TransportName } from '../../lib/rpc/hub-api';
+import type { HttpTransportName, TransportName } from '../../lib/rpc/hub-api';
 import { launchChromiumWithExtension, type ExtensionBrowser } from '../support/chromium';
 import {
   expectFeedOnce,
@@ -85,7 +85,7 @@ interface Behind {
   /** What the proxy does. */
   readonly mode: HttpProxyMode;
   /** Where the hub ends behind it. */
-  readonly transport: Exclude<TransportName, 'websocket'>;
+  readonly transport: HttpTransportName;
   readonly alert: readonly [symbol: string, from: number, threshold: number];
   /** The proxy's change that lets the hub step up, and to what. */
   readonly relief: { readonly change: Partial<HttpProxyMode>; readonly to: TransportName; readonly words: string };

@@ -11,7 +11,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { describe, expect, test } from 'vitest';
 import type { FeedEntry } from '../../lib/rpc/feed-entry';
-import type { HubStatus, TransportName } from '../../lib/rpc/hub-api';
+import type { HttpTransportName, HubStatus } from '../../lib/rpc/hub-api';
 import type { PriceTick } from '../../lib/wire/prices';
 import { describeStatus } from '../../components/status-text';
 import { openHub, type Hub, type HubOptions } from '../../worker/core/hub';
@@ -74,7 +74,7 @@ const openOn = (hub: Hub) => () => {
   return status.s === 'open' && status;
 };
 
-describe.each(['streaming', 'long polling'] as const)('the hub over %s', (transport: Exclude<TransportName, 'websocket'>) => {
+describe.each(['streaming', 'long polling'] as const)('the hub over %s', (transport: HttpTransportName) => {
   test('connects and names the transport, prices flow, a cut is recovered from the cursor once and in order, and the outbox applies once', async () => {
     const server = await serve();
     const proxy = await startTcpProxy({ port: server.port });

@@ -6,7 +6,7 @@
  * dropped everything.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { TransportName } from '../../lib/rpc/hub-api';
+import type { HttpTransportName, TransportName } from '../../lib/rpc/hub-api';
 import { startHttpProxy, type HttpProxy, type HttpProxyMode } from './http-proxy';
 import { poll } from './poll';
 import { CONNECTIONS, publishNotifications, publishPriceAndSee, type ShowsPrices } from './publish';
@@ -63,7 +63,7 @@ export function useJourney(mode: Partial<HttpProxyMode>): () => Journey & { read
  * proxy refused upgrades on the way: the hub tried WebSocket first, and stepped down only after
  * upgrades kept failing.
  */
-export async function expectSteppedDown(journey: Journey, views: readonly FallbackView[], transport: Exclude<TransportName, 'websocket'>, timeoutMs?: number): Promise<void> {
+export async function expectSteppedDown(journey: Journey, views: readonly FallbackView[], transport: HttpTransportName, timeoutMs?: number): Promise<void> {
   await waitForTransport(views, transport, timeoutMs);
   expect(await views[0]!.status()).toBe(`Connected (${transport})`);
   await expectOneConnection(journey.server, transport);
@@ -190,7 +190,7 @@ export interface FallbackSuite {
   readonly views: () => readonly FallbackView[];
   /** The step that leaves every view connected over `transport` behind the proxy. */
   readonly ready: () => Promise<void>;
-  readonly transport: Exclude<TransportName, 'websocket'>;
+  readonly transport: HttpTransportName;
   /** A price to publish, for the first test. */
   readonly price: number;
   /** The proxy's change that lets the hub step up, in words, and where the hub ends. */

@@ -6,7 +6,8 @@
 import { describe, expect, test } from 'vitest';
 import { createCodec } from '../../lib/wire/codec';
 import type { ServerFrame } from '../../lib/wire/protocol';
-import { openHttpSocket, type HttpTransport } from '../../worker/core/transports/http-socket';
+import type { HttpTransportName } from '../../lib/rpc/hub-api';
+import { openHttpSocket } from '../../worker/core/transports/http-socket';
 import { SESSION_HEADER } from '../../lib/wire/http-transport';
 import { httpBaseUrl } from '../../worker/core/transports/http-wire';
 import { createFakeFetch, json, sseResponse, type FakeFetch } from '../support/fake-fetch';
@@ -19,7 +20,7 @@ const SESSION = ['', 'rt', 'sessions', 's1'].join('/');
 const b64 = (frame: ServerFrame) => Buffer.from(codec.encode(frame)).toString('base64');
 
 /** Opens a socket over `transport` and answers its `POST /rt/sessions`; records what it reports. */
-async function openSocket(transport: HttpTransport) {
+async function openSocket(transport: HttpTransportName) {
   const fake = createFakeFetch();
   const delivered: number[] = [];
   const socket = openHttpSocket(WS_URL, { fetch: fake.fetch, transport, deliveryHook: () => void delivered.push(1) });

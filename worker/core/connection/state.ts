@@ -3,7 +3,7 @@
  * (`toHubStatus`) and what saving settings does in each state (`settingsEffect`). The machine
  * that moves between the states is `./connection.ts`.
  */
-import type { HubStatus, TransportName } from '../../../lib/rpc/hub-api';
+import type { HttpTransportName, HubStatus } from '../../../lib/rpc/hub-api';
 import type { Settings } from '../../../lib/rpc/settings';
 import { tokenSubject } from '../token-subject';
 
@@ -17,7 +17,7 @@ export type ConnectionState =
       readonly session: string;
       readonly user: string;
       readonly since: number;
-      readonly transport?: Exclude<TransportName, 'websocket'>;
+      readonly transport?: HttpTransportName;
     }
   | { readonly s: 'waiting'; readonly attempt: number; readonly retryAt: number; readonly reason: string }
   | { readonly s: 'offline' }
@@ -32,7 +32,9 @@ export interface Transition {
 /** The view-facing status of a connection state (an open one without its attempt count). */
 export function toHubStatus(state: ConnectionState): HubStatus {
   if (state.s !== 'open') return state;
-  return { s: 'open', session: state.session, user: state.user, since: state.since, ...(state.transport ? { transport: state.transport } : {}) };
+  // Everything but the attempt count, so what the state gains reaches the views by itself.
+  const { attempt: _attempt, ...status } = state;
+  return status;
 }
 
 /** What applying new settings does to the connection. */

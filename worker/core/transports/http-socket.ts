@@ -12,6 +12,7 @@
  * own close (a cut stream, a refused POST, fetch rejecting) becomes `onclose` with 1006, so the
  * connection's reconnect and recovery take over exactly as after a dropped WebSocket.
  */
+import type { HttpTransportName } from '../../../lib/rpc/hub-api';
 import { CloseCode } from '../../../lib/wire/close-codes';
 import type { SocketLike } from '../platform';
 import { base64ToBytes, bytesToBase64 } from './base64';
@@ -19,7 +20,6 @@ import { readPolls, readStream, type Reader, type ReaderEvents } from './http-re
 import { MAX_FRAMES_PER_POST, SESSION_HEADER } from '../../../lib/wire/http-transport';
 import { httpBaseUrl, parseClose, type FetchLike } from './http-wire';
 
-export type HttpTransport = 'streaming' | 'long polling';
 
 
 const CONNECTING = 0;
@@ -28,7 +28,7 @@ const CLOSED = 3;
 
 export interface HttpSocketDeps {
   readonly fetch: FetchLike;
-  readonly transport: HttpTransport;
+  readonly transport: HttpTransportName;
   /**
    * Called on every delivery (an SSE event or comment, a poll answered). The extension host makes
    * one cheap extension API call here: in Chrome MV3, data arriving on a `fetch` does not keep the
@@ -38,7 +38,7 @@ export interface HttpSocketDeps {
 }
 
 /** Opens a session on the server at `wsUrl` over `deps.transport`; the socket is `CONNECTING` until it exists. */
-export function openHttpSocket(wsUrl: string, deps: HttpSocketDeps): SocketLike & { readonly transport: HttpTransport } {
+export function openHttpSocket(wsUrl: string, deps: HttpSocketDeps): SocketLike & { readonly transport: HttpTransportName } {
   const base = httpBaseUrl(wsUrl);
   const abort = new AbortController();
   let readyState = CONNECTING;

@@ -7,6 +7,7 @@
  * one that was heard steps up to streaming the same way. What each probe shows goes to the
  * transport plan through `note` (`./transport-choice.ts`).
  */
+import type { HttpTransportName } from '../../../lib/rpc/hub-api';
 import { CloseCode } from '../../../lib/wire/close-codes';
 import type { Clock, SocketFactory, SocketLike } from '../platform';
 import { openHttpSocket } from './http-socket';
@@ -26,7 +27,7 @@ export interface StepUpDeps {
  * Tries a WebSocket beside the open HTTP `socket` every probe interval, and on long polling a
  * stream after a WebSocket that failed; steps up when one works. Returns the stop.
  */
-export function probeBeside(url: string, socket: SocketLike, transport: 'streaming' | 'long polling', deps: StepUpDeps): () => void {
+export function probeBeside(url: string, socket: SocketLike, transport: HttpTransportName, deps: StepUpDeps): () => void {
   const { clock, options, note } = deps;
   let timer: unknown = null;
   let side: SocketLike | null = null;

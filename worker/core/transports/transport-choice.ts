@@ -6,7 +6,7 @@
  *
  * While connected over HTTP, `./step-up-probe.ts` tries the better transports on the side.
  */
-import type { TransportName } from '../../../lib/rpc/hub-api';
+import type { HttpTransportName, TransportName } from '../../../lib/rpc/hub-api';
 import { CloseCode } from '../../../lib/wire/close-codes';
 import type { Clock, Logger, NetworkMonitor, SocketFactory, SocketLike } from '../platform';
 import { openHttpSocket } from './http-socket';
@@ -119,7 +119,7 @@ export function createTransportChoice(deps: TransportChoiceDeps): TransportChoic
     });
   }
 
-  function openHttp(url: string, transport: 'streaming' | 'long polling'): SocketLike {
+  function openHttp(url: string, transport: HttpTransportName): SocketLike {
     let delivered = false;
     let opened = false;
     let stopProbing = (): void => {};
