@@ -16,7 +16,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKeepaliveLab, summarize, type Scenario } from '../test/support/mv3-keepalive';
+import { startKeepaliveLab, type LabEntry, type Scenario } from '../test/support/mv3-keepalive';
 
 const SCENARIOS: readonly Scenario[] = [
   { name: 'a-ws20', transport: 'ws', every: 20, what: 'WebSocket, server message every 20 s' },
@@ -55,3 +55,60 @@ const logPath = process.env.KEEPALIVE_LOG ?? join(tmpdir(), `mv3-keepalive-${Dat
 writeFileSync(logPath, JSON.stringify({ version, seconds, end, log: lab.log }, null, 1));
 console.log(`raw log: ${logPath}`);
 for (const s of scenarios) console.log(JSON.stringify(summarize(lab.log, s, end)));
+
+/** What one scenario's log says, in seconds. */
+interface ScenarioSummary {
+  readonly name: string;
+  readonly what: string;
+  /** Worker starts seen (hellos). */
+  readonly instances: number;
+  /** Each instance's life, seconds: from its hello to its target destroyed (or the end). */
+  readonly lifetimes: number[];
+  /** Longest time one instance kept its transport open (a stream, a socket, a chain of polls), seconds. */
+  readonly longestConnection: number;
+  /** Seconds with no transport open between two openings (what a user misses). */
+  readonly gaps: number[];
+  /** SSE / WS messages the server sent, in all. */
+  readonly messages: number;
+}
+
+/** Reads a scenario's lives, connections and gaps out of the lab's log. */
+function summarize(log: readonly LabEntry[], scenario: Scenario, end: number): ScenarioSummary {
+  const entries = log.filter((e) => e.s === scenario.name);
+  const hellos = entries.filter((e) => e.ev === 'hello');
+  const destroyed = entries.filter((e) => e.ev === 'cdp-sw-destroyed').map((e) => e.t);
+  const r = (x: number): number => Math.round(x * 10) / 10;
+  const lifetimes = hellos.map((h, k) => {
+    const next = hellos[k + 1]?.t ?? end;
+    const stop = destroyed.find((d) => d > h.t && d <= next);
+    return r((stop ?? next) - h.t);
+  });
+  const intervals: Array<[number, number]> = [];
+  const open = new Map<string, number>();
+  for (const e of entries) {
+    const key = e.i ?? '?';
+    if (e.ev === 'sse-open' || e.ev === 'ws-open' || e.ev === 'poll-open') {
+      if (!open.has(key)) open.set(key, e.t);
+    } else if (e.ev === 'sse-close' || e.ev === 'ws-close' || e.ev === 'poll-aborted') {
+      const from = open.get(key);
+      if (from !== undefined) intervals.push([from, e.t]);
+      open.delete(key);
+    }
+  }
+  for (const from of open.values()) intervals.push([from, end]);
+  intervals.sort((x, y) => x[0] - y[0]);
+  const gaps: number[] = [];
+  for (let k = 1; k < intervals.length; k++) {
+    const gap = intervals[k]![0] - intervals[k - 1]![1];
+    if (gap > 0) gaps.push(r(gap));
+  }
+  return {
+    name: scenario.name,
+    what: scenario.what ?? '',
+    instances: hellos.length,
+    lifetimes,
+    longestConnection: r(Math.max(0, ...intervals.map(([a, b]) => b - a))),
+    gaps,
+    messages: entries.reduce((sum, e) => sum + (e.n ?? 0), 0),
+  };
+}

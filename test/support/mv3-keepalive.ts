@@ -19,12 +19,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { chromiumExtensionArgs } from './chromium';
 import { poll } from './poll';
+import { listenOnLoopback } from './listen';
 
 export type Transport = 'ws' | 'sse' | 'poll' | 'none';
 
@@ -208,8 +208,7 @@ export async function startKeepaliveLab(options: { readonly verbose?: boolean } 
       record(s, 'ws-close', i, n);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const origin = `http://127.0.0.1:${await listenOnLoopback(server)}`;
   const root = mkdtempSync(join(tmpdir(), 'mv3-keepalive-'));
   const browsers: Array<{ proc: ChildProcess; cdp?: WebSocket }> = [];
   const senders = new Map<string, (method: string, params?: object, sessionId?: string) => Promise<Record<string, unknown>>>();
@@ -312,60 +311,5 @@ export async function startKeepaliveLab(options: { readonly verbose?: boolean } 
       // Chromium's helper processes may still be writing to a profile just after the browser exits.
       rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
-  };
-}
-
-export interface ScenarioSummary {
-  readonly name: string;
-  readonly what: string;
-  /** Worker starts seen (hellos). */
-  readonly instances: number;
-  /** Each instance's life, seconds: from its hello to its target destroyed (or the end). */
-  readonly lifetimes: number[];
-  /** Longest time one instance kept its transport open (a stream, a socket, a chain of polls), seconds. */
-  readonly longestConnection: number;
-  /** Seconds with no transport open between two openings (what a user misses). */
-  readonly gaps: number[];
-  /** SSE / WS messages the server sent, in all. */
-  readonly messages: number;
-}
-
-export function summarize(log: readonly LabEntry[], scenario: Scenario, end: number): ScenarioSummary {
-  const entries = log.filter((e) => e.s === scenario.name);
-  const hellos = entries.filter((e) => e.ev === 'hello');
-  const destroyed = entries.filter((e) => e.ev === 'cdp-sw-destroyed').map((e) => e.t);
-  const r = (x: number): number => Math.round(x * 10) / 10;
-  const lifetimes = hellos.map((h, k) => {
-    const next = hellos[k + 1]?.t ?? end;
-    const stop = destroyed.find((d) => d > h.t && d <= next);
-    return r((stop ?? next) - h.t);
-  });
-  const intervals: Array<[number, number]> = [];
-  const open = new Map<string, number>();
-  for (const e of entries) {
-    const key = e.i ?? '?';
-    if (e.ev === 'sse-open' || e.ev === 'ws-open' || e.ev === 'poll-open') {
-      if (!open.has(key)) open.set(key, e.t);
-    } else if (e.ev === 'sse-close' || e.ev === 'ws-close' || e.ev === 'poll-aborted') {
-      const from = open.get(key);
-      if (from !== undefined) intervals.push([from, e.t]);
-      open.delete(key);
-    }
-  }
-  for (const from of open.values()) intervals.push([from, end]);
-  intervals.sort((x, y) => x[0] - y[0]);
-  const gaps: number[] = [];
-  for (let k = 1; k < intervals.length; k++) {
-    const gap = intervals[k]![0] - intervals[k - 1]![1];
-    if (gap > 0) gaps.push(r(gap));
-  }
-  return {
-    name: scenario.name,
-    what: scenario.what ?? '',
-    instances: hellos.length,
-    lifetimes,
-    longestConnection: r(Math.max(0, ...intervals.map(([a, b]) => b - a))),
-    gaps,
-    messages: entries.reduce((sum, e) => sum + (e.n ?? 0), 0),
   };
 }
