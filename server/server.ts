@@ -25,13 +25,13 @@ import type { StoreKind } from './event-log/open';
 import type { Appended, EventLog, TopicHead } from './event-log/types';
 import { createAdminRoutes } from './http/admin-api';
 import { createDashboard, NOT_BUILT_MESSAGE } from './http/dashboard';
-import { createOriginPolicy, type OriginPolicy } from './http/origin';
+import { createOriginPolicy } from './http/origin';
 import { createHttpHandler } from './http/routes';
 import { createConnectionCaps, type ConnectionCaps } from './limits/connection-caps';
 import { capSockets, httpServerOptions } from './limits/http';
 import { createLimitMetrics } from './limits/metrics';
 import { refuseSocket } from './limits/refuse';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics } from './metrics';
 import { resolveOptions, type ServerInput, type ServerOptions } from './options';
 import type { PublishResult } from './prices/book';
 import { createPrices, type Prices } from './prices/prices';
@@ -39,10 +39,8 @@ import { createStartUp, type StartUp } from './common/start-up';
 import { joinCluster, type Cluster } from './redis/cluster';
 import { openRedisPriceRelay, type PriceRelay } from './redis/price-relay';
 import { openStreams, type Streams } from './streams/streams';
-import { createHttpEndpoints, type HttpEndpointsDeps } from './transports/http-endpoints';
-import { createHttpSessions, type HttpSessions } from './transports/http-sessions';
+import { createHttpTransports, type HttpTransports } from './transports/http-transports';
 import { createWebSocketEndpoint, WS_PATH } from './transports/websocket';
-import { MAX_FRAMES_PER_POST } from '../lib/wire/http-transport';
 
 /** Most frames in one `POST /rt/sessions/<id>/frames` (a hub's outbox flush fits in a few). */
 
@@ -108,9 +106,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const codec = createCodec({ maxFrameBytes: options.maxFrameBytes });
   const frames = createServerFrames(codec, options.maxFrameBytes);
   const clients = createLiveClients({ heartbeatMs: options.heartbeatMs });
-  const { httpClients, httpSessions } = httpTransportParts(options);
   const engine = createAlertEngine();
-  const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size, httpSessions: () => httpSessions.counts() });
+  const metrics = createMetrics({ openConnections: () => clients.openCount(), heldAlerts: () => engine.size, httpSessions: () => httpTransports.counts() });
   /** Counts and logs a failure the server carries on after. */
   function reportError(error: unknown, message: string): void {
     metrics.handlerError();
@@ -177,8 +174,8 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   const origins = createOriginPolicy(options);
   let closing: Promise<void> | undefined;
   const accepting = () => closing === undefined;
-  const transports = createHttpEndpoints(httpEndpointDeps({ options, sessions: httpSessions, clients: httpClients, context, origins, caps, metrics, accepting, unhealthy }));
-  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy, transports }));
+  const httpTransports = createHttpTransports({ options, context, origins, caps, metrics, accepting, unhealthy });
+  const http = createServer(httpServerOptions(options.limits), createHttpHandler({ adminRoutes, dashboard, metrics, logger, unhealthy, transports: httpTransports.handle }));
   capSockets(http, options.limits, limitMetrics);
   http.on(
     'upgrade',
@@ -207,8 +204,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
   } catch (error) {
     // Not listening (e.g. the port is taken): release what was opened, then report.
     clients.stop();
-    httpClients.stop();
-    httpSessions.stop();
+    httpTransports.stop();
     caps.stop();
     return startUp.fail(error);
   }
@@ -247,7 +243,7 @@ export async function startServer(input: ServerInput = {}): Promise<RunningServe
       alerts.topic.flush();
     },
     metricsText: () => metrics.render(),
-    close: () => (closing ??= shutdown({ http, clients, httpClients, httpSessions, caps, prices, relay, cluster, streams, alerts, logger })),
+    close: () => (closing ??= shutdown({ http, clients, httpTransports, caps, prices, relay, cluster, streams, alerts, logger })),
   };
 }
 
@@ -300,42 +296,6 @@ async function joinNodes(parts: {
   };
 }
 
-/** The HTTP transports' sessions, and their clients apart from `/ws`'s so the WebSocket gauge counts WebSockets only. */
-function httpTransportParts(options: ServerOptions): { readonly httpClients: LiveClients; readonly httpSessions: HttpSessions } {
-  const { sessionIdleMs, streamHeartbeatMs, pollTimeoutMs, now } = options;
-  return {
-    httpClients: createLiveClients({ heartbeatMs: options.heartbeatMs }),
-    httpSessions: createHttpSessions({ sessionIdleMs, streamHeartbeatMs, pollTimeoutMs, now, maxPollBytes: options.maxBufferedBytes }),
-  };
-}
-
-/** The HTTP transports' endpoints, whose clients run the same connection as `/ws` and join `clients`. */
-function httpEndpointDeps(parts: {
-  readonly options: ServerOptions;
-  readonly sessions: HttpSessions;
-  readonly clients: LiveClients;
-  readonly context: ClientContext;
-  readonly origins: OriginPolicy;
-  readonly caps: ConnectionCaps;
-  readonly metrics: Metrics;
-  readonly accepting: () => boolean;
-  readonly unhealthy: () => string | null;
-}): HttpEndpointsDeps {
-  const { options, clients, metrics } = parts;
-  const httpMetrics = metrics.forTransport('http');
-  const context: ClientContext = { ...parts.context, metrics: httpMetrics };
-  return {
-    ...parts,
-    metrics: httpMetrics,
-    options: { maxPostBytes: options.maxPostBytes, maxFramesPerPost: MAX_FRAMES_PER_POST },
-    openClient: (session, ticket) => {
-      const client = createClient(session, context, ticket, clients);
-      clients.add(client);
-      return client;
-    },
-  };
-}
-
 /** Resolves once `http` listens; rejects if it cannot (e.g. the port is taken). */
 function listen(http: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -350,8 +310,7 @@ function listen(http: Server, port: number, host: string): Promise<void> {
 interface Running {
   readonly http: Server;
   readonly clients: LiveClients;
-  readonly httpClients: LiveClients;
-  readonly httpSessions: HttpSessions;
+  readonly httpTransports: Pick<HttpTransports, 'closeAll' | 'stop'>;
   readonly caps: ConnectionCaps;
   readonly prices: Prices;
   readonly relay: PriceRelay | undefined;
@@ -362,14 +321,13 @@ interface Running {
 }
 
 /** Refuses new sockets, closes every client with 1001, stops the timers, then closes alerts and the log in that order. */
-async function shutdown({ http, clients, httpClients, httpSessions, caps, prices, relay, cluster, streams, alerts, logger }: Running): Promise<void> {
+async function shutdown({ http, clients, httpTransports, caps, prices, relay, cluster, streams, alerts, logger }: Running): Promise<void> {
   prices.simulator?.stop();
   const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
   http.closeIdleConnections();
-  await Promise.all([clients.closeAll('server going away'), httpClients.closeAll('server going away')]);
+  await Promise.all([clients.closeAll('server going away'), httpTransports.closeAll('server going away')]);
   clients.stop();
-  httpClients.stop();
-  httpSessions.stop();
+  httpTransports.stop();
   caps.stop();
   prices.fanout.stop();
   // Leaving the lease first lets another node take over at once, not after its TTL.
