@@ -14,7 +14,7 @@
  * `SERVER_BENCH_ROUNDS` the rounds).
  */
 import { signTestToken } from '../test/support/server';
-import { measureFanout, type FanoutOutcome } from './peers/fanout-measure';
+import { measureFanout, NEWS_BODY, type FanoutOutcome } from './peers/fanout-measure';
 import { cpuMs } from './peers/proc';
 import { median, ratio } from './stats';
 import { SYSTEMS, type SystemName } from './peers/systems';
@@ -26,7 +26,6 @@ const RATE = 100;
 const EVENTS = Number(process.env.STREAM_BENCH_EVENTS ?? 300);
 const WARMUP = 20;
 const ROUNDS = Number(process.env.SERVER_BENCH_ROUNDS ?? 3);
-const BODY = 'Markets moved on the news. '.repeat(7);
 
 /** A row of the table: a server, and for Switchboard the log it appends to. */
 interface Contender {
@@ -55,7 +54,7 @@ async function run({ label, system, store }: Contender, tokens: readonly string[
       rate: RATE,
       warmup: WARMUP,
       connect: (i, on) => server.client(tokens[i]!, ['news'], on),
-      publish: (_k, title) => server.publishNews(title, BODY),
+      publish: (_k, title) => server.publishNews(title, NEWS_BODY),
       cpuMs: () => cpuMs(server.pid),
     });
   } finally {

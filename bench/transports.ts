@@ -21,7 +21,7 @@
  */
 import { signTestToken } from '../test/support/server';
 import { startTcpProxy } from '../test/support/tcp-proxy';
-import { measureFanout, type FanoutOutcome } from './peers/fanout-measure';
+import { measureFanout, NEWS_BODY, type FanoutOutcome } from './peers/fanout-measure';
 import { cpuMs } from './peers/proc';
 import { SYSTEMS, type BenchClient, type BenchServer, type ClientHandlers } from './peers/systems';
 import { socketIoPollingClient, switchboardHttpClient } from './peers/transport-clients';
@@ -34,7 +34,6 @@ const RATE = 20;
 const EVENTS = Number(process.env.TRANSPORT_BENCH_EVENTS ?? 100);
 const WARMUP = 10;
 const ROUNDS = Number(process.env.TRANSPORT_BENCH_ROUNDS ?? 3);
-const BODY = 'Markets moved on the news. '.repeat(7);
 
 /** A row: a server, and how a client reaches it (`proxy`: `http://127.0.0.1:<port>` of the counting proxy). */
 interface Contender {
@@ -74,7 +73,7 @@ async function run(contender: Contender, tokens: readonly string[]): Promise<Out
       rate: RATE,
       warmup: WARMUP,
       connect: (i, on) => contender.client(server, proxy.url, tokens[i]!, on),
-      publish: (_k, title) => server.publishNews(title, BODY),
+      publish: (_k, title) => server.publishNews(title, NEWS_BODY),
       cpuMs: () => cpuMs(server.pid),
       counters: { 'B to clients': () => proxy.bytesToClients() },
     });

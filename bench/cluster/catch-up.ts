@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type StreamPosition } from '../../lib/wire/protocol';
 import { settle } from '../pacing';
 import type { BenchServer } from '../peers/systems';
-import { BODY } from './fanout';
+import { NEWS_BODY } from '../peers/fanout-measure';
 
 export const MISSED = 10_000;
 /** Publishes in flight at once while the client is away (the time they take is not measured). */
@@ -108,7 +108,7 @@ export async function measureCatchUp(label: string, nodes: readonly BenchServer[
   let cursor: StreamPosition | undefined;
   const before = await readStream(a!.wsUrl, token, 'news', undefined, (epoch, seq) => void (cursor ??= { epoch, seq }));
   try {
-    await b!.publishNews('before', BODY);
+    await b!.publishNews('before', NEWS_BODY);
     must(await settle(() => cursor !== undefined, () => 0, QUIET_MS, CAP_MS), 'the first event');
   } finally {
     before.close();
@@ -116,7 +116,7 @@ export async function measureCatchUp(label: string, nodes: readonly BenchServer[
   const from = cursor!;
 
   for (let i = 0; i < MISSED; i += PUBLISH_AT_ONCE) {
-    await Promise.all(Array.from({ length: Math.min(PUBLISH_AT_ONCE, MISSED - i) }, (_, j) => b!.publishNews(`missed ${i + j}`, BODY)));
+    await Promise.all(Array.from({ length: Math.min(PUBLISH_AT_ONCE, MISSED - i) }, (_, j) => b!.publishNews(`missed ${i + j}`, NEWS_BODY)));
   }
 
   const seqs: number[] = [];
@@ -131,7 +131,7 @@ export async function measureCatchUp(label: string, nodes: readonly BenchServer[
     const complete = await settle(() => seqs.length >= MISSED, () => seqs.length, QUIET_MS, CAP_MS);
     const ms = complete ? allAt - back.openedAt : null;
     if (complete) {
-      await a!.publishNews('after', BODY);
+      await a!.publishNews('after', NEWS_BODY);
       await settle(() => seqs.length > MISSED && seqs.at(-1)! >= from.seq + MISSED + 1, () => seqs.length, QUIET_MS, CAP_MS);
     }
     const received = new Set(seqs.filter((seq) => seq > from.seq && seq <= from.seq + MISSED)).size;

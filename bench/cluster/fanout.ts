@@ -9,7 +9,7 @@
  * per delivered event; events lost; events out of order or twice (the log's `seq` is one sequence
  * per topic across all nodes).
  */
-import { measureFanout, type FanoutOutcome } from '../peers/fanout-measure';
+import { measureFanout, NEWS_BODY, type FanoutOutcome } from '../peers/fanout-measure';
 import { cpuMs } from '../peers/proc';
 import type { BenchServer } from '../peers/systems';
 
@@ -17,8 +17,6 @@ export const CLIENTS = Number(process.env.CLUSTER_BENCH_CLIENTS ?? 300);
 export const RATE = 100;
 export const EVENTS = Number(process.env.CLUSTER_BENCH_EVENTS ?? 300);
 const WARMUP = 20;
-/** A news item of a typical size, the same as the single-server stream bench's. */
-export const BODY = 'Markets moved on the news. '.repeat(7);
 
 export type { FanoutOutcome } from '../peers/fanout-measure';
 
@@ -31,7 +29,7 @@ export function measureNodesFanout(label: string, nodes: readonly BenchServer[],
     rate: RATE,
     warmup: WARMUP,
     connect: (i, on) => nodes[i % nodes.length]!.client(tokens[i]!, ['news'], on),
-    publish: (k, title) => nodes[k % nodes.length]!.publishNews(title, BODY),
+    publish: (k, title) => nodes[k % nodes.length]!.publishNews(title, NEWS_BODY),
     cpuMs: () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0),
   });
 }

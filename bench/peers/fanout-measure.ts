@@ -16,6 +16,9 @@ import { paced, settle } from '../pacing';
 import { percentile } from '../stats';
 import { openClients, type BenchClient, type ClientHandlers } from './systems';
 
+/** A news item of a typical size, the body of every event the stream benches publish. */
+export const NEWS_BODY = 'Markets moved on the news. '.repeat(7);
+
 export interface FanoutSpec {
   /** Names the run in the progress line and in errors. */
   readonly label: string;
